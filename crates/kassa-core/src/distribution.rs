@@ -1,0 +1,230 @@
+//! In-store payment distributions (seed 000, "Monitor the status").
+
+use crate::machine::{Event, Lifecycle, Rejected, StateMachine};
+use crate::{Timestamp, wire_enum};
+use serde::{Deserialize, Serialize};
+
+wire_enum! {
+    /// Distribution statuses, exactly as seed 000 lists them (CANCELED with one L).
+    pub enum DistributionStatus {
+        /// The payment link has not been distributed yet.
+        Waiting = "WAITING",
+        /// The payment link has been distributed.
+        Distributed = "DISTRIBUTED",
+        /// The customer has accessed the payment link.
+        Accessed = "ACCESSED",
+        /// The customer paid and the order was placed automatically (final).
+        Completed = "COMPLETED",
+        /// Canceled by the partner or the consumer (final).
+        Canceled = "CANCELED",
+        /// Distribution or connecting the customer failed; see the error code.
+        Failed = "FAILED",
+    }
+}
+
+wire_enum! {
+    pub enum DistributionAction {
+        /// The service produced the link and QR (and pushed to a short-code session).
+        Distribute = "distribute",
+        /// Distribution failed; the error is recorded on the distribution.
+        Fail = "fail",
+        /// The consumer opened the payment link.
+        Access = "access",
+        /// The consumer paid.
+        Complete = "complete",
+        /// The partner or the consumer canceled, or the unscanned session timed out.
+        Cancel = "cancel",
+        /// The partner retried a retryable failure.
+        Retry = "retry",
+    }
+}
+
+wire_enum! {
+    /// Error codes for status FAILED (seed 000).
+    pub enum DistributionErrorCode {
+        /// No valid consumer session has the given short code.
+        ConsumerSessionNotFound = "CONSUMER_SESSION_NOT_FOUND",
+        /// System error.
+        Unknown = "UNKNOWN",
+    }
+}
+
+impl DistributionErrorCode {
+    /// Whether the seed allows retrying the distribution after this error.
+    pub const fn retryable(self) -> bool {
+        matches!(self, Self::ConsumerSessionNotFound)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DistributionError {
+    pub code: DistributionErrorCode,
+    pub retryable: bool,
+}
+
+pub struct DistributionMachine;
+
+impl StateMachine for DistributionMachine {
+    type Status = DistributionStatus;
+    type Action = DistributionAction;
+
+    #[rustfmt::skip]
+    const TRANSITIONS: &'static [(DistributionStatus, DistributionAction, DistributionStatus)] = {
+        use DistributionAction as A;
+        use DistributionStatus::*;
+        &[
+            (Waiting,     A::Distribute, Distributed),
+            (Waiting,     A::Fail,       Failed),
+            (Distributed, A::Fail,       Failed),
+            (Distributed, A::Access,     Accessed),
+            (Accessed,    A::Complete,   Completed),
+            (Waiting,     A::Cancel,     Canceled),
+            (Distributed, A::Cancel,     Canceled),
+            (Accessed,    A::Cancel,     Canceled),
+            (Failed,      A::Cancel,     Canceled),
+            // Only from a retryable FAILED (guarded in `Distribution::apply`).
+            (Failed,      A::Retry,      Waiting),
+        ]
+    };
+
+    fn is_final(status: DistributionStatus) -> bool {
+        matches!(status, DistributionStatus::Completed | DistributionStatus::Canceled)
+    }
+}
+
+/// An in-store distribution of a payment session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Distribution {
+    pub session_id: String,
+    pub merchant_id: String,
+    pub lifecycle: Lifecycle<DistributionStatus>,
+    pub created_at: Timestamp,
+    pub short_code: Option<String>,
+    pub status_update_url: Option<String>,
+    pub error: Option<DistributionError>,
+    pub order: Option<(String, String)>,
+}
+
+impl Distribution {
+    pub fn create(
+        session_id: String,
+        merchant_id: String,
+        short_code: Option<String>,
+        status_update_url: Option<String>,
+        now: Timestamp,
+    ) -> (Self, Event<DistributionStatus>) {
+        let (lifecycle, event) = Lifecycle::start(DistributionStatus::Waiting, now);
+        let distribution =
+            Self { session_id, merchant_id, lifecycle, created_at: now, short_code, status_update_url, error: None, order: None };
+        (distribution, event)
+    }
+
+    pub fn status(&self) -> DistributionStatus {
+        self.lifecycle.status
+    }
+
+    /// Applies an action; `Fail` takes its error code, `Complete` its order id and reference.
+    pub fn apply(&self, command: DistributionCommand, now: Timestamp) -> Result<(Self, Event<DistributionStatus>), Rejected> {
+        let action = command.action();
+        let retryable = self.error.is_some_and(|e| e.retryable);
+        if action == DistributionAction::Retry && self.status() == DistributionStatus::Failed && !retryable {
+            return Err(Rejected::Guard("the distribution failed with an error that is not retryable".into()));
+        }
+        let (lifecycle, event) = self.lifecycle.apply::<DistributionMachine>(action, now)?;
+        let mut next = self.clone();
+        next.lifecycle = lifecycle;
+        match command {
+            DistributionCommand::Fail(code) => next.error = Some(DistributionError { code, retryable: code.retryable() }),
+            DistributionCommand::Retry { short_code } => {
+                next.error = None;
+                next.short_code = short_code;
+            }
+            DistributionCommand::Complete { order_id, klarna_reference } => next.order = Some((order_id, klarna_reference)),
+            _ => {}
+        }
+        Ok((next, event))
+    }
+}
+
+/// An action with the data it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DistributionCommand {
+    Distribute,
+    Fail(DistributionErrorCode),
+    Access,
+    Complete { order_id: String, klarna_reference: String },
+    Cancel,
+    Retry { short_code: Option<String> },
+}
+
+impl DistributionCommand {
+    pub fn action(&self) -> DistributionAction {
+        match self {
+            Self::Distribute => DistributionAction::Distribute,
+            Self::Fail(_) => DistributionAction::Fail,
+            Self::Access => DistributionAction::Access,
+            Self::Complete { .. } => DistributionAction::Complete,
+            Self::Cancel => DistributionAction::Cancel,
+            Self::Retry { .. } => DistributionAction::Retry,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::machine::laws::{check_laws, steps};
+    use proptest::prelude::*;
+
+    fn command(pick: usize) -> DistributionCommand {
+        match pick % 8 {
+            0 => DistributionCommand::Distribute,
+            1 => DistributionCommand::Fail(DistributionErrorCode::ConsumerSessionNotFound),
+            2 => DistributionCommand::Fail(DistributionErrorCode::Unknown),
+            3 => DistributionCommand::Access,
+            4 => DistributionCommand::Complete { order_id: "o".into(), klarna_reference: "ABCDEFGH".into() },
+            5 => DistributionCommand::Cancel,
+            _ => DistributionCommand::Retry { short_code: Some("1234".into()) },
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn distribution_machine_laws(start in 0usize..6, steps in steps()) {
+            check_laws::<DistributionMachine>(DistributionStatus::ALL[start], DistributionAction::ALL, &steps);
+        }
+
+        /// The guarded retry on top of the table: only a retryable FAILED goes back to WAITING.
+        #[test]
+        fn retry_only_from_retryable_failure(picks in steps()) {
+            let (mut d, _) = Distribution::create("s".into(), "m".into(), None, None, Timestamp::from_millis(0));
+            for (i, pick) in picks.into_iter().enumerate() {
+                let cmd = command(pick);
+                let before = d.clone();
+                match d.apply(cmd.clone(), Timestamp::from_millis(i as i64 + 1)) {
+                    Ok((next, event)) => {
+                        prop_assert!(!DistributionMachine::is_final(before.status()));
+                        prop_assert_eq!(event.seq, before.lifecycle.version + 1);
+                        if cmd.action() == DistributionAction::Retry {
+                            prop_assert!(before.error.unwrap().retryable);
+                            prop_assert!(next.error.is_none());
+                        }
+                        if next.status() == DistributionStatus::Failed {
+                            prop_assert!(next.error.is_some());
+                        }
+                        d = next;
+                    }
+                    Err(_) => prop_assert_eq!(&d, &before),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_error_is_not_retryable() {
+        let (d, _) = Distribution::create("s".into(), "m".into(), None, None, Timestamp::from_millis(0));
+        let (d, _) = d.apply(DistributionCommand::Fail(DistributionErrorCode::Unknown), Timestamp::from_millis(1)).unwrap();
+        assert_eq!(d.error, Some(DistributionError { code: DistributionErrorCode::Unknown, retryable: false }));
+        assert!(d.apply(DistributionCommand::Retry { short_code: None }, Timestamp::from_millis(2)).is_err());
+    }
+}

@@ -1,6 +1,7 @@
 //! Hosted Payment Page sessions (seed 001, "Tracking session status").
 
 use crate::machine::{Event, Lifecycle, Rejected, StateMachine};
+use crate::placeholders::Placeholders;
 use crate::{Timestamp, wire_enum};
 use serde::{Deserialize, Serialize};
 
@@ -249,6 +250,31 @@ impl HppSession {
         self.step(HppAction::Approve, now, Some(outcome))
     }
 
+    /// Where the consumer's browser goes after `action` (seed 001 and reference §2.9), with the
+    /// placeholders filled; `None` when the merchant gave no URL for that outcome.
+    pub fn merchant_url_after(&self, action: HppAction) -> Option<String> {
+        let urls = &self.merchant_urls;
+        let template = match action {
+            HppAction::Approve => urls.success.as_ref(),
+            HppAction::Decline => urls.failure.as_ref(),
+            HppAction::Back => urls.back.as_ref(),
+            HppAction::Error => urls.error.as_ref().or(urls.failure.as_ref()),
+            HppAction::Cancel => urls.cancel.as_ref(),
+            HppAction::Open | HppAction::Disable => None,
+        }?;
+        Some(self.placeholders().fill(template))
+    }
+
+    /// The values this session fills into merchant URLs now.
+    pub fn placeholders(&self) -> Placeholders<'_> {
+        let (authorization_token, order_id) = match &self.outcome {
+            Some(HppOutcome::Authorization { authorization_token }) => (Some(authorization_token.as_str()), None),
+            Some(HppOutcome::Order { order_id, .. }) => (None, Some(order_id.as_str())),
+            None => (None, None),
+        };
+        Placeholders { session_id: Some(&self.id), authorization_token, order_id }
+    }
+
     fn step(
         &self,
         action: HppAction,
@@ -324,6 +350,25 @@ mod tests {
         assert_eq!(done.outcome, Some(order));
         assert_eq!(event.seq, 3);
         assert!(s.apply(HppAction::Approve, Timestamp::from_millis(2)).is_err());
+    }
+
+    #[test]
+    fn redirects_fill_placeholders_and_error_falls_back_to_failure() {
+        let mut s = session(PlaceOrderMode::None);
+        s.merchant_urls = MerchantUrls {
+            success: Some("https://m.example/ok?sid={{session_id}}&token={{authorization_token}}&o={{order_id}}".into()),
+            failure: Some("https://m.example/fail?sid={{session_id}}".into()),
+            ..MerchantUrls::default()
+        };
+        assert_eq!(s.merchant_url_after(HppAction::Error).as_deref(), Some("https://m.example/fail?sid=h"));
+        assert_eq!(s.merchant_url_after(HppAction::Back), None);
+        let (s, _) = s.apply(HppAction::Open, Timestamp::from_millis(1)).unwrap();
+        let token = HppOutcome::Authorization { authorization_token: "T".into() };
+        let (s, _) = s.approve(token, Timestamp::from_millis(2)).unwrap();
+        assert_eq!(
+            s.merchant_url_after(HppAction::Approve).as_deref(),
+            Some("https://m.example/ok?sid=h&token=T&o={{order_id}}")
+        );
     }
 
     #[test]

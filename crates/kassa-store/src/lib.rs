@@ -1,1 +1,73 @@
+//! Persistence for kassa, written in its use cases.
+//!
+//! One [`Store`] trait, backends behind it. Every status change reaches the database through
+//! [`Store::commit`]: guarded session writes (compare-and-set on status and version), the events
+//! they yield, and the authorizations and orders they create, all in one transaction.
 
+mod change;
+mod error;
+mod model;
+mod record;
+pub mod sqlite;
+
+pub use change::{AuthorizationWrite, Change, SessionWrite};
+pub use error::StoreError;
+pub use model::{Merchant, Message, NewEvent, SessionKind, StoredEvent};
+pub use record::SessionRecord;
+
+use async_trait::async_trait;
+use kassa_core::order::Order;
+use kassa_core::payment::Authorization;
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Adds a merchant; [`StoreError::Conflict`] when the username is taken.
+    async fn insert_merchant(&self, merchant: &Merchant) -> StoreResult<()>;
+    async fn merchant_by_username(&self, username: &str) -> StoreResult<Option<Merchant>>;
+    async fn merchant_count(&self) -> StoreResult<u64>;
+
+    /// The stored state of one session of `kind`, as its record type serialized it.
+    async fn session_state(&self, kind: SessionKind, id: &str) -> StoreResult<Option<serde_json::Value>>;
+    /// Sessions of `kind` whose parent is `parent_id` (the HPP sessions of a payment session).
+    async fn child_session_states(&self, kind: SessionKind, parent_id: &str) -> StoreResult<Vec<serde_json::Value>>;
+
+    async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>>;
+    async fn order(&self, order_id: &str) -> StoreResult<Option<Order>>;
+
+    /// Applies `change` atomically. Any guard that does not hold rolls everything back and
+    /// answers [`StoreError::Conflict`].
+    async fn commit(&self, change: Change) -> StoreResult<()>;
+
+    /// A session's events in sequence order.
+    async fn session_events(&self, session_id: &str) -> StoreResult<Vec<StoredEvent>>;
+
+    async fn insert_message(&self, message: &Message) -> StoreResult<()>;
+    async fn session_messages(&self, session_id: &str) -> StoreResult<Vec<Message>>;
+
+    /// Cheap liveness check of the database.
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// Typed loading on top of the object-safe trait.
+#[async_trait]
+pub trait StoreExt {
+    async fn load<T: SessionRecord>(&self, id: &str) -> StoreResult<Option<T>>;
+    async fn load_children<T: SessionRecord>(&self, parent_id: &str) -> StoreResult<Vec<T>>;
+}
+
+#[async_trait]
+impl<S: Store + ?Sized> StoreExt for S {
+    async fn load<T: SessionRecord>(&self, id: &str) -> StoreResult<Option<T>> {
+        match self.session_state(T::KIND, id).await? {
+            Some(state) => Ok(Some(record::decode(state)?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn load_children<T: SessionRecord>(&self, parent_id: &str) -> StoreResult<Vec<T>> {
+        let states = self.child_session_states(T::KIND, parent_id).await?;
+        states.into_iter().map(record::decode).collect()
+    }
+}

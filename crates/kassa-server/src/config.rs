@@ -1,0 +1,54 @@
+//! Settings of a running server.
+
+use std::fmt;
+
+/// Sandbox mode adds the consumer-side controls (`/sandbox/v1/...`) and a sandbox merchant on an
+/// empty database; production mode has neither.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Sandbox,
+    Production,
+}
+
+impl Mode {
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "sandbox" => Some(Self::Sandbox),
+            "production" => Some(Self::Production),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Sandbox => "sandbox",
+            Self::Production => "production",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Base of every URL kassa hands out (`session_url`, `redirect_url`, `qr_code_url` …),
+    /// without a trailing slash.
+    pub public_url: String,
+    pub mode: Mode,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+}
+
+impl Config {
+    pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+
+    pub fn new(public_url: &str, mode: Mode) -> Self {
+        Self { public_url: public_url.trim_end_matches('/').to_owned(), mode, body_limit: Self::DEFAULT_BODY_LIMIT }
+    }
+
+    /// `public_url` joined with an absolute path.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.public_url)
+    }
+}

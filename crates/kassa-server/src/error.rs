@@ -1,0 +1,125 @@
+//! The one error type of the HTTP boundary. Every failure becomes Klarna's error body
+//! `{error_code, error_messages, correlation_id}`; the body itself is written by
+//! [`crate::http::errors`], which knows the request's correlation id.
+
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kassa_core::Rejected;
+use kassa_core::cart::CartError;
+use kassa_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Malformed request (not JSON, wrong shape).
+    #[error("{0}")]
+    BadRequest(String),
+    /// A field with a value kassa refuses; `field` is its JSON path.
+    #[error("Bad value: {field}")]
+    BadValue { field: String, reason: String },
+    /// A value that contradicts the resource it refers to (409, as Klarna's create-order).
+    #[error("Bad value: {field}")]
+    Mismatch { field: String, reason: String },
+    /// The request is well-formed but not allowed in the resource's current state.
+    #[error("{message}")]
+    InvalidOperation { status: StatusCode, message: String },
+    #[error("{0}")]
+    NotFound(String),
+    #[error("missing or wrong credentials")]
+    Unauthorized,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("The request body is larger than this server accepts")]
+    PayloadTooLarge,
+    /// Another request changed the same session at the same moment, repeatedly.
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// What [`crate::http::errors`] renders: status, code and messages (no correlation id yet).
+#[derive(Debug, Clone)]
+pub struct ErrorDetails {
+    pub code: &'static str,
+    pub messages: Vec<String>,
+}
+
+impl ApiError {
+    pub fn bad_value(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self::BadValue { field: field.into(), reason: reason.into() }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::NotFound(what.into())
+    }
+
+    /// A state-machine refusal, answered with `status` (HPP routes use 400, Payments 403).
+    pub fn rejected(status: StatusCode, rejected: Rejected) -> Self {
+        Self::InvalidOperation { status, message: rejected.to_string() }
+    }
+
+    pub fn invalid_operation(status: StatusCode, message: impl Into<String>) -> Self {
+        Self::InvalidOperation { status, message: message.into() }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::BadRequest(_) | Self::BadValue { .. } => StatusCode::BAD_REQUEST,
+            Self::Mismatch { .. } => StatusCode::CONFLICT,
+            Self::InvalidOperation { status, .. } => *status,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn details(&self) -> ErrorDetails {
+        let (code, messages) = match self {
+            Self::BadRequest(m) => ("BAD_REQUEST", vec![m.clone()]),
+            Self::BadValue { field, reason } | Self::Mismatch { field, reason } => {
+                ("BAD_VALUE", vec![format!("Bad value: {field}"), format!("{field} {reason}")])
+            }
+            Self::InvalidOperation { message, .. } => ("INVALID_OPERATION", vec![message.clone()]),
+            Self::NotFound(m) => ("NOT_FOUND", vec![m.clone()]),
+            Self::Unauthorized => ("UNAUTHORIZED", vec!["Missing or invalid credentials: use HTTP Basic auth with your API username and secret".into()]),
+            Self::UnsupportedMediaType(m) => ("UNSUPPORTED_MEDIA_TYPE", vec![m.clone()]),
+            Self::PayloadTooLarge => ("PAYLOAD_TOO_LARGE", vec![self.to_string()]),
+            Self::Conflict(m) => ("CONFLICT", vec![m.clone()]),
+            // The cause is logged by the error middleware; the client sees no internals.
+            Self::Internal(_) => ("INTERNAL_SERVER_ERROR", vec!["Internal server error; retry, and quote the correlation_id if it persists".into()]),
+        };
+        ErrorDetails { code, messages }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(cause) = &self {
+            tracing::error!(%cause, "internal error");
+        }
+        let mut response = self.status().into_response();
+        if matches!(self, Self::Unauthorized) {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"kassa\""));
+        }
+        response.extensions_mut().insert(self.details());
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(m) => Self::Conflict(format!("concurrent update, please retry: {m}")),
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<CartError> for ApiError {
+    fn from(error: CartError) -> Self {
+        Self::BadValue { field: error.field, reason: error.reason }
+    }
+}

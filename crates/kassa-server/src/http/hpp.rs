@@ -1,0 +1,123 @@
+//! Hosted Payment Page v1 routes.
+
+use super::auth::Authenticated;
+use super::errors::ErrorResponse;
+use super::json::JsonBody;
+use crate::error::ApiError;
+use crate::service::{hpp, messages};
+use crate::state::AppState;
+use crate::wire::hpp::{DistributionRequestV1, HppCreateRequest, HppCreated, HppSessionV1};
+use crate::wire::kassa::DistributionModuleToken;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_session))
+        .routes(routes!(read_session, disable_session))
+        .routes(routes!(distribute_session))
+        .routes(routes!(distribution_module_token))
+        .routes(routes!(manual_id_check))
+}
+
+/// Create an HPP session for a payment session of the same merchant.
+#[utoipa::path(post, path = "/hpp/v1/sessions", tag = "HPP", security(("basic" = [])),
+    request_body = HppCreateRequest,
+    responses(
+        (status = 201, description = "Created; every key is always present", body = HppCreated),
+        (status = 400, body = ErrorResponse),
+        (status = 401, body = ErrorResponse),
+        (status = 404, description = "The payment session has expired or was cancelled", body = ErrorResponse),
+    ))]
+async fn create_session(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    JsonBody(request): JsonBody<HppCreateRequest>,
+) -> Result<(StatusCode, Json<HppCreated>), ApiError> {
+    Ok((StatusCode::CREATED, Json(hpp::create(&state, &merchant, request).await?)))
+}
+
+/// Read an HPP session and its status.
+#[utoipa::path(get, path = "/hpp/v1/sessions/{session_id}", tag = "HPP", security(("basic" = [])),
+    params(("session_id" = String, Path)),
+    responses(
+        (status = 200, body = HppSessionV1),
+        (status = 401, body = ErrorResponse),
+        (status = 404, description = "Unknown or expired", body = ErrorResponse),
+    ))]
+async fn read_session(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<HppSessionV1>, ApiError> {
+    Ok(Json(hpp::read(&state, &merchant, &id).await?))
+}
+
+/// Disable an HPP session (DISABLED, final).
+#[utoipa::path(delete, path = "/hpp/v1/sessions/{session_id}", tag = "HPP", security(("basic" = [])),
+    params(("session_id" = String, Path)),
+    responses(
+        (status = 204, description = "Disabled"),
+        (status = 400, description = "The session is COMPLETED or otherwise final", body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+    ))]
+async fn disable_session(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    hpp::disable(&state, &merchant, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Send the payment link by SMS or email, or link a distribution-module token.
+#[utoipa::path(post, path = "/hpp/v1/sessions/{session_id}/distribution", tag = "HPP", security(("basic" = [])),
+    params(("session_id" = String, Path)),
+    request_body = DistributionRequestV1,
+    responses(
+        (status = 204, description = "Distributed"),
+        (status = 400, description = "Invalid contact data, or the session is disabled or final", body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+    ))]
+async fn distribute_session(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Path(id): Path<String>,
+    JsonBody(request): JsonBody<DistributionRequestV1>,
+) -> Result<StatusCode, ApiError> {
+    messages::distribute(&state, &merchant, &id, request).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Issue a new distribution-module token (the previous one stops working).
+#[utoipa::path(post, path = "/hpp/v1/sessions/{session_id}/distribution-module/token", tag = "HPP", security(("basic" = [])),
+    params(("session_id" = String, Path)),
+    responses(
+        (status = 200, body = DistributionModuleToken),
+        (status = 400, description = "The session is final", body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+    ))]
+async fn distribution_module_token(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<DistributionModuleToken>, ApiError> {
+    Ok(Json(DistributionModuleToken { token: hpp::new_distribution_token(&state, &merchant, &id).await? }))
+}
+
+/// Manual identification check. kassa never puts a session into MANUAL_ID_CHECK, so there is
+/// never a check to read: the answer is always 404 (naming why, for a session that exists).
+#[utoipa::path(get, path = "/hpp/v1/sessions/{session_id}/manual-id-check", tag = "HPP", security(("basic" = [])),
+    params(("session_id" = String, Path)),
+    responses((status = 404, body = ErrorResponse)))]
+async fn manual_id_check(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    hpp::load(&state, &merchant, &id).await?;
+    Err(ApiError::not_found("No manual identification check: kassa does not use the MANUAL_ID_CHECK flow"))
+}

@@ -1,0 +1,55 @@
+//! The HTTP surface: routes, extractors, error rendering.
+
+pub mod auth;
+pub mod errors;
+mod health;
+mod hpp;
+pub mod json;
+mod kassa;
+mod openapi;
+mod payments;
+mod public;
+mod sandbox;
+
+use crate::config::Mode;
+use crate::state::AppState;
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::middleware;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use openapi::ApiDoc;
+
+/// Every route of a server in `state`'s mode, with its OpenAPI document.
+pub fn routes(mode: Mode) -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(payments::routes())
+        .merge(hpp::routes())
+        .merge(public::routes())
+        .merge(kassa::routes())
+        .merge(health::routes());
+    if mode == Mode::Sandbox {
+        api = api.merge(sandbox::routes());
+    }
+    api.split_for_parts()
+}
+
+pub fn router(state: AppState) -> Router {
+    let (routes, doc) = routes(state.config.mode);
+    let body_limit = state.config.body_limit;
+    routes
+        .layer(axum::Extension(openapi::OpenApiJson::render(&doc)))
+        .fallback(errors::route_not_found)
+        .method_not_allowed_fallback(errors::method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(CatchPanicLayer::new())
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
+            let route = request.extensions().get::<MatchedPath>().map_or(request.uri().path(), |p| p.as_str());
+            tracing::info_span!("request", method = %request.method(), route, merchant = tracing::field::Empty)
+        }))
+        .layer(middleware::from_fn(errors::render_errors))
+        .with_state(state)
+}

@@ -1,0 +1,130 @@
+//! Klarna Payments v1 routes.
+
+use super::auth::Authenticated;
+use super::errors::ErrorResponse;
+use super::json::JsonBody;
+use crate::error::ApiError;
+use crate::service::payments;
+use crate::state::AppState;
+use crate::wire::payments::{MerchantSession, OrderCreated, PaymentSessionRead, PaymentSessionRequest};
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_session))
+        .routes(routes!(read_session, update_session, cancel_session))
+        .routes(routes!(place_order))
+        .routes(routes!(release_authorization))
+}
+
+/// Create a payment session.
+#[utoipa::path(post, path = "/payments/v1/sessions", tag = "Payments", security(("basic" = [])),
+    request_body = PaymentSessionRequest,
+    responses(
+        (status = 200, body = MerchantSession),
+        (status = 400, description = "Invalid cart (`BAD_VALUE` names the field) or malformed request", body = ErrorResponse),
+        (status = 401, body = ErrorResponse),
+    ))]
+async fn create_session(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    JsonBody(request): JsonBody<PaymentSessionRequest>,
+) -> Result<Json<MerchantSession>, ApiError> {
+    Ok(Json(payments::create(&state, &merchant, request).await?))
+}
+
+/// Read a payment session.
+#[utoipa::path(get, path = "/payments/v1/sessions/{session_id}", tag = "Payments", security(("basic" = [])),
+    params(("session_id" = String, Path)),
+    responses(
+        (status = 200, body = PaymentSessionRead),
+        (status = 401, body = ErrorResponse),
+        (status = 404, description = "Unknown, expired or cancelled", body = ErrorResponse),
+    ))]
+async fn read_session(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<PaymentSessionRead>, ApiError> {
+    Ok(Json(payments::read(&state, &merchant, &id).await?))
+}
+
+/// Update a payment session: the given keys replace the stored ones.
+#[utoipa::path(post, path = "/payments/v1/sessions/{session_id}", tag = "Payments", security(("basic" = [])),
+    params(("session_id" = String, Path)),
+    request_body = PaymentSessionRequest,
+    responses(
+        (status = 204, description = "Updated"),
+        (status = 400, body = ErrorResponse),
+        (status = 403, description = "The session is complete", body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+    ))]
+async fn update_session(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Path(id): Path<String>,
+    JsonBody(patch): JsonBody<Value>,
+) -> Result<StatusCode, ApiError> {
+    payments::update(&state, &merchant, &id, patch).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Cancel a payment session; its HPP sessions that are not final become DISABLED.
+#[utoipa::path(delete, path = "/payments/v1/sessions/{session_id}", tag = "Payments", security(("basic" = [])),
+    params(("session_id" = String, Path)),
+    responses(
+        (status = 204, description = "Cancelled"),
+        (status = 403, description = "The session is complete", body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+    ))]
+async fn cancel_session(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    payments::cancel(&state, &merchant, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Place an order from an authorization token (`auto_capture: true` captures it at once).
+#[utoipa::path(post, path = "/payments/v1/authorizations/{authorization_token}/order", tag = "Payments", security(("basic" = [])),
+    params(("authorization_token" = String, Path)),
+    request_body = PaymentSessionRequest,
+    responses(
+        (status = 200, body = OrderCreated),
+        (status = 400, body = ErrorResponse),
+        (status = 403, description = "An order was already placed for the session", body = ErrorResponse),
+        (status = 404, description = "Unknown, expired, released or used authorization", body = ErrorResponse),
+        (status = 409, description = "The cart does not match the authorized session", body = ErrorResponse),
+    ))]
+async fn place_order(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Path(token): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<OrderCreated>, ApiError> {
+    Ok(Json(payments::place_order(&state, &merchant, &token, body).await?))
+}
+
+/// Release an authorization that will not be used.
+#[utoipa::path(delete, path = "/payments/v1/authorizations/{authorization_token}", tag = "Payments", security(("basic" = [])),
+    params(("authorization_token" = String, Path)),
+    responses(
+        (status = 204, description = "Released"),
+        (status = 403, description = "Already used for an order", body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+    ))]
+async fn release_authorization(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Path(token): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    payments::release_authorization(&state, &merchant, &token).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

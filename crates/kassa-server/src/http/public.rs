@@ -1,0 +1,60 @@
+//! Unauthenticated resources a consumer's device fetches: QR images and badges.
+
+use super::errors::ErrorResponse;
+use crate::error::ApiError;
+use crate::qr::{self, Format};
+use crate::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::IntoResponse;
+use kassa_core::hpp::HppSession;
+use kassa_store::StoreExt;
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(hpp_qr)).routes(routes!(badge))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+struct QrQuery {
+    /// `svg` (default) or `png`; without it, `Accept: image/png` selects PNG.
+    format: Option<String>,
+}
+
+/// QR image of an HPP session's `redirect_url` (public, as Klarna's `qr_code_url`).
+#[utoipa::path(get, path = "/hpp/payments/{session_id}/qr", tag = "Public",
+    params(("session_id" = String, Path), QrQuery),
+    responses(
+        (status = 200, description = "The QR code", content(("image/svg+xml"), ("image/png"))),
+        (status = 400, description = "Unknown format", body = ErrorResponse),
+        (status = 404, description = "Unknown or expired session", body = ErrorResponse),
+    ))]
+async fn hpp_qr(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(query): Query<QrQuery>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(query.format.as_deref(), accept).ok_or_else(|| ApiError::bad_value("format", "must be svg or png"))?;
+    let session: Option<HppSession> = state.store.load(&id).await?;
+    let session = session.filter(|s| !s.is_expired(state.now())).ok_or_else(|| ApiError::not_found("HPP session not found (unknown or expired)"))?;
+    let link = state.config.url(&format!("/hpp/payments/{}", session.id));
+    let image = tokio::task::spawn_blocking(move || qr::render(&link, format))
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(ApiError::Internal)?;
+    Ok(([(header::CONTENT_TYPE, format.content_type()), (header::CACHE_CONTROL, "public, max-age=300")], image))
+}
+
+const BADGE: &str = include_str!("../../assets/badge.svg");
+
+/// The badge image of every payment method category (`asset_urls`).
+#[utoipa::path(get, path = "/assets/badges/klarna.svg", tag = "Public",
+    responses((status = 200, description = "SVG badge", content_type = "image/svg+xml")))]
+async fn badge() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], BADGE)
+}

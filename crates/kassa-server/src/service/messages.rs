@@ -1,0 +1,102 @@
+//! Distributing an HPP session's link by SMS, email or a distribution-module token.
+
+use super::hpp::{load, load_open};
+use super::validate;
+use crate::error::ApiError;
+use crate::ids;
+use crate::state::AppState;
+use crate::wire::hpp::{DistributionContactV1, DistributionRequestV1};
+use crate::wire::kassa::{DistributionMessage, DistributionMessages};
+use kassa_core::cart::is_country;
+use kassa_core::hpp::HppSession;
+use kassa_store::{Merchant, Message};
+
+/// Who the message goes to, per method, after validation.
+enum Recipient {
+    Sms { phone: String, country: String },
+    Email(String),
+    Token(String),
+}
+
+fn recipient(method: Option<&str>, contact: Option<DistributionContactV1>) -> Result<Recipient, ApiError> {
+    let method = method.ok_or_else(|| ApiError::bad_value("method", "is required (sms, email or token)"))?;
+    let contact = contact.ok_or_else(|| ApiError::bad_value("contact_information", "is required"))?;
+    let need = |value: Option<String>, field: &str| {
+        value.filter(|v| !v.trim().is_empty()).ok_or_else(|| ApiError::bad_value(field, format!("is required for method {method}")))
+    };
+    match method.to_ascii_lowercase().as_str() {
+        "sms" => {
+            let phone = need(contact.phone, "contact_information.phone")?;
+            validate::phone("contact_information.phone", &phone)?;
+            let country = need(contact.phone_country, "contact_information.phone_country")?;
+            if !is_country(&country) {
+                return Err(ApiError::bad_value("contact_information.phone_country", "must be an ISO 3166 alpha-2 country code"));
+            }
+            Ok(Recipient::Sms { phone, country: country.to_uppercase() })
+        }
+        "email" => {
+            let email = need(contact.email, "contact_information.email")?;
+            validate::email("contact_information.email", &email)?;
+            Ok(Recipient::Email(email))
+        }
+        "token" => {
+            let access_id = need(contact.access_id, "contact_information.access_id")?;
+            validate::max_chars("contact_information.access_id", Some(&access_id), 255)?;
+            Ok(Recipient::Token(access_id))
+        }
+        _ => Err(ApiError::bad_value("method", "must be one of sms, email, token")),
+    }
+}
+
+fn message(session: &HppSession, recipient: Recipient, link: String, now: kassa_core::Timestamp) -> Message {
+    let title = session.options.page_title.clone().unwrap_or_else(|| "Complete your purchase".to_owned());
+    let (method, to, subject, body) = match recipient {
+        Recipient::Sms { phone, country } => ("sms", format!("{phone} ({country})"), None, format!("{title}: {link}")),
+        Recipient::Email(email) => {
+            ("email", email, Some(title.clone()), format!("{title}\n\nOpen this link to pay with Klarna:\n{link}\n"))
+        }
+        Recipient::Token(access_id) => ("token", access_id, None, link),
+    };
+    Message {
+        id: ids::new_id(),
+        merchant_id: session.merchant_id.clone(),
+        session_id: session.id.clone(),
+        method: method.to_owned(),
+        recipient: to,
+        subject,
+        body,
+        created_at: now,
+    }
+}
+
+pub async fn distribute(state: &AppState, merchant: &Merchant, id: &str, request: DistributionRequestV1) -> Result<(), ApiError> {
+    let recipient = recipient(request.method.as_deref(), request.contact_information)?;
+    if let Some(template) = &request.template
+        && !template.eq_ignore_ascii_case("INSTORE_PURCHASE")
+    {
+        return Err(ApiError::bad_value("template", "must be INSTORE_PURCHASE"));
+    }
+    let session = load_open(state, merchant, id).await?;
+    let link = state.config.url(&format!("/hpp/payments/{}", session.id));
+    let message = message(&session, recipient, link, state.now());
+    state.sender.send(&message).await?;
+    Ok(())
+}
+
+pub async fn list(state: &AppState, merchant: &Merchant, id: &str) -> Result<DistributionMessages, ApiError> {
+    let session = load(state, merchant, id).await?;
+    let messages = state.store.session_messages(&session.id).await?;
+    Ok(DistributionMessages {
+        messages: messages
+            .into_iter()
+            .map(|m| DistributionMessage {
+                id: m.id,
+                method: m.method,
+                recipient: m.recipient,
+                subject: m.subject,
+                body: m.body,
+                created_at: m.created_at.to_string(),
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,5 @@
+//! JSON shapes on the wire, named and keyed exactly as Klarna's API has them.
+
+pub mod hpp;
+pub mod kassa;
+pub mod payments;

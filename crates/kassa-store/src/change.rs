@@ -1,0 +1,99 @@
+//! One atomic change: what a single accepted command writes.
+
+use crate::record::SessionRecord;
+use crate::{NewEvent, SessionKind, StoreError};
+use kassa_core::Timestamp;
+use kassa_core::order::Order;
+use kassa_core::payment::{Authorization, AuthorizationStatus};
+
+/// A session row to insert, or to update only if it is still at the expected status and version.
+#[derive(Debug, Clone)]
+pub struct SessionWrite {
+    pub kind: SessionKind,
+    pub id: String,
+    pub merchant_id: String,
+    pub parent_id: Option<String>,
+    pub status: &'static str,
+    pub version: u64,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub state: serde_json::Value,
+    /// `None` inserts; `Some((status, version))` is the compare-and-set guard.
+    pub expected: Option<(&'static str, u64)>,
+}
+
+impl SessionWrite {
+    pub fn insert<T: SessionRecord>(record: &T) -> Result<Self, StoreError> {
+        Self::build(record, None)
+    }
+
+    /// Replaces `before` with `after`, guarded on `before`'s status and version.
+    pub fn update<T: SessionRecord>(before: &T, after: &T) -> Result<Self, StoreError> {
+        Self::build(after, Some((before.status_name(), before.version())))
+    }
+
+    fn build<T: SessionRecord>(record: &T, expected: Option<(&'static str, u64)>) -> Result<Self, StoreError> {
+        let state = serde_json::to_value(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(Self {
+            kind: T::KIND,
+            id: record.id().to_owned(),
+            merchant_id: record.merchant_id().to_owned(),
+            parent_id: record.parent_id().map(str::to_owned),
+            status: record.status_name(),
+            version: record.version(),
+            created_at: record.created_at(),
+            updated_at: record.updated_at(),
+            expires_at: record.expires_at(),
+            state,
+            expected,
+        })
+    }
+}
+
+/// An authorization to insert, or to move from one status to another (guarded on the former).
+#[derive(Debug, Clone)]
+pub enum AuthorizationWrite {
+    Insert(Authorization),
+    Transition { token: String, from: AuthorizationStatus, to: AuthorizationStatus },
+}
+
+/// Everything one accepted command writes, committed together or not at all.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    pub sessions: Vec<SessionWrite>,
+    pub events: Vec<NewEvent>,
+    pub authorizations: Vec<AuthorizationWrite>,
+    pub orders: Vec<Order>,
+}
+
+impl Change {
+    pub fn session(mut self, write: SessionWrite) -> Self {
+        self.sessions.push(write);
+        self
+    }
+
+    pub fn event(mut self, event: NewEvent) -> Self {
+        self.events.push(event);
+        self
+    }
+
+    pub fn authorization(mut self, write: AuthorizationWrite) -> Self {
+        self.authorizations.push(write);
+        self
+    }
+
+    /// Both changes in one transaction (`self`'s writes first).
+    pub fn merge(mut self, other: Change) -> Self {
+        self.sessions.extend(other.sessions);
+        self.events.extend(other.events);
+        self.authorizations.extend(other.authorizations);
+        self.orders.extend(other.orders);
+        self
+    }
+
+    pub fn order(mut self, order: Order) -> Self {
+        self.orders.push(order);
+        self
+    }
+}

@@ -1,0 +1,67 @@
+//! Rows that are not sessions.
+
+use kassa_core::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The kinds of session kept in the `sessions` table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionKind {
+    Payment,
+    Hpp,
+    Distribution,
+}
+
+impl SessionKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Payment => "payment",
+            Self::Hpp => "hpp",
+            Self::Distribution => "distribution",
+        }
+    }
+}
+
+/// A merchant (API user). The secret is kept only as a salted SHA-256 hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merchant {
+    pub id: String,
+    pub name: String,
+    pub username: String,
+    pub secret_salt: String,
+    pub secret_hash: String,
+    pub created_at: Timestamp,
+}
+
+/// An event to append: one accepted status change and the read body at that moment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub event_id: String,
+    pub merchant_id: String,
+    pub session_kind: SessionKind,
+    pub session_id: String,
+    pub seq: u64,
+    pub status: String,
+    pub body: serde_json::Value,
+    pub created_at: Timestamp,
+}
+
+/// An appended event with its global position (a stable, increasing cursor).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEvent {
+    pub position: i64,
+    pub event: NewEvent,
+}
+
+/// A distribution message (SMS, email or token link) sent for a session.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: String,
+    pub merchant_id: String,
+    pub session_id: String,
+    pub method: String,
+    pub recipient: String,
+    pub subject: Option<String>,
+    pub body: String,
+    pub created_at: Timestamp,
+}

@@ -1,0 +1,134 @@
+//! [`Change`] → one SQLite transaction. Every update is a compare-and-set; a guard that does not
+//! hold rolls the whole change back.
+
+use crate::{AuthorizationWrite, Change, SessionWrite, StoreError, StoreResult};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+pub(super) async fn commit(writer: &SqlitePool, change: Change) -> StoreResult<()> {
+    let mut tx = writer.begin().await?;
+    for write in &change.sessions {
+        write_session(&mut tx, write).await?;
+    }
+    for event in &change.events {
+        sqlx::query(
+            "INSERT INTO events (event_id, merchant_id, session_kind, session_id, seq, status, body, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&event.event_id)
+        .bind(&event.merchant_id)
+        .bind(event.session_kind.as_str())
+        .bind(&event.session_id)
+        .bind(event.seq as i64)
+        .bind(&event.status)
+        .bind(event.body.to_string())
+        .bind(event.created_at.millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_write)?;
+    }
+    for write in &change.authorizations {
+        write_authorization(&mut tx, write).await?;
+    }
+    for order in &change.orders {
+        sqlx::query(
+            "INSERT INTO orders (order_id, klarna_reference, merchant_id, payment_session_id, authorization_token,
+                                 status, purchase_currency, order_amount, captured_amount, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&order.order_id)
+        .bind(order.klarna_reference.as_str())
+        .bind(&order.merchant_id)
+        .bind(&order.payment_session_id)
+        .bind(&order.authorization_token)
+        .bind(order.status.as_str())
+        .bind(&order.purchase_currency)
+        .bind(order.order_amount)
+        .bind(order.captured_amount)
+        .bind(order.created_at.millis())
+        .execute(&mut *tx)
+        .await
+        .map_err(StoreError::from_write)?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn write_session(tx: &mut Transaction<'_, Sqlite>, w: &SessionWrite) -> StoreResult<()> {
+    let state = w.state.to_string();
+    let expires_at = w.expires_at.map(|t| t.millis());
+    let Some((expected_status, expected_version)) = w.expected else {
+        sqlx::query(
+            "INSERT INTO sessions (kind, id, merchant_id, parent_id, status, version, created_at, updated_at, expires_at, state)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(w.kind.as_str())
+        .bind(&w.id)
+        .bind(&w.merchant_id)
+        .bind(&w.parent_id)
+        .bind(w.status)
+        .bind(w.version as i64)
+        .bind(w.created_at.millis())
+        .bind(w.updated_at.millis())
+        .bind(expires_at)
+        .bind(state)
+        .execute(&mut **tx)
+        .await
+        .map_err(StoreError::from_write)?;
+        return Ok(());
+    };
+    let updated = sqlx::query(
+        "UPDATE sessions SET status = ?, version = ?, updated_at = ?, expires_at = ?, state = ?
+         WHERE kind = ? AND id = ? AND status = ? AND version = ?",
+    )
+    .bind(w.status)
+    .bind(w.version as i64)
+    .bind(w.updated_at.millis())
+    .bind(expires_at)
+    .bind(state)
+    .bind(w.kind.as_str())
+    .bind(&w.id)
+    .bind(expected_status)
+    .bind(expected_version as i64)
+    .execute(&mut **tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(StoreError::Conflict(format!(
+            "{} session {} is no longer {expected_status} at version {expected_version}",
+            w.kind.as_str(),
+            w.id
+        )));
+    }
+    Ok(())
+}
+
+async fn write_authorization(tx: &mut Transaction<'_, Sqlite>, w: &AuthorizationWrite) -> StoreResult<()> {
+    match w {
+        AuthorizationWrite::Insert(a) => {
+            sqlx::query(
+                "INSERT INTO authorizations (token, merchant_id, payment_session_id, status, created_at, expires_at)
+                 VALUES (?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&a.token)
+            .bind(&a.merchant_id)
+            .bind(&a.payment_session_id)
+            .bind(a.status.as_str())
+            .bind(a.created_at.millis())
+            .bind(a.expires_at.millis())
+            .execute(&mut **tx)
+            .await
+            .map_err(StoreError::from_write)?;
+        }
+        AuthorizationWrite::Transition { token, from, to } => {
+            let updated = sqlx::query("UPDATE authorizations SET status = ? WHERE token = ? AND status = ?")
+                .bind(to.as_str())
+                .bind(token)
+                .bind(from.as_str())
+                .execute(&mut **tx)
+                .await?;
+            if updated.rows_affected() != 1 {
+                return Err(StoreError::Conflict(format!("authorization is no longer {from}")));
+            }
+        }
+    }
+    Ok(())
+}

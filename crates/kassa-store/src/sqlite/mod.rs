@@ -1,0 +1,165 @@
+//! The SQLite backend: WAL, `synchronous=FULL` unless told otherwise, one writer connection
+//! (SQLite has one writer anyway; queuing in-process avoids lock-upgrade failures) and a pool
+//! of readers.
+
+mod commit;
+mod rows;
+
+use crate::{Merchant, Message, SessionKind, Store, StoreError, StoreResult, StoredEvent};
+use async_trait::async_trait;
+use kassa_core::order::Order;
+use kassa_core::payment::Authorization;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// How hard a commit is pushed to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: an acknowledged commit survives power loss (the default).
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a process crash, may lose the last commits on power loss.
+    Normal,
+}
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://path`, `sqlite:path`) and
+    /// runs the migrations.
+    pub async fn open(url: &str, durability: Durability) -> StoreResult<Self> {
+        let synchronous = match durability {
+            Durability::Full => SqliteSynchronous::Full,
+            Durability::Normal => SqliteSynchronous::Normal,
+        };
+        let options = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(synchronous)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+        Ok(Self { writer, reader })
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn insert_merchant(&self, m: &Merchant) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO merchants (id, name, username, secret_salt, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&m.id)
+        .bind(&m.name)
+        .bind(&m.username)
+        .bind(&m.secret_salt)
+        .bind(&m.secret_hash)
+        .bind(m.created_at.millis())
+        .execute(&self.writer)
+        .await
+        .map_err(StoreError::from_write)?;
+        Ok(())
+    }
+
+    async fn merchant_by_username(&self, username: &str) -> StoreResult<Option<Merchant>> {
+        let row = sqlx::query("SELECT * FROM merchants WHERE username = ?").bind(username).fetch_optional(&self.reader).await?;
+        row.map(|r| rows::merchant(&r)).transpose()
+    }
+
+    async fn merchant_count(&self) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM merchants").fetch_one(&self.reader).await?;
+        Ok(count as u64)
+    }
+
+    async fn session_state(&self, kind: SessionKind, id: &str) -> StoreResult<Option<serde_json::Value>> {
+        let row = sqlx::query("SELECT state FROM sessions WHERE kind = ? AND id = ?")
+            .bind(kind.as_str())
+            .bind(id)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(|r| rows::json(&r, "state")).transpose()
+    }
+
+    async fn child_session_states(&self, kind: SessionKind, parent_id: &str) -> StoreResult<Vec<serde_json::Value>> {
+        let found = sqlx::query("SELECT state FROM sessions WHERE kind = ? AND parent_id = ? ORDER BY created_at, id")
+            .bind(kind.as_str())
+            .bind(parent_id)
+            .fetch_all(&self.reader)
+            .await?;
+        found.iter().map(|r| rows::json(r, "state")).collect()
+    }
+
+    async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>> {
+        let row = sqlx::query("SELECT * FROM authorizations WHERE token = ?").bind(token).fetch_optional(&self.reader).await?;
+        row.map(|r| rows::authorization(&r)).transpose()
+    }
+
+    async fn order(&self, order_id: &str) -> StoreResult<Option<Order>> {
+        let row = sqlx::query("SELECT * FROM orders WHERE order_id = ?").bind(order_id).fetch_optional(&self.reader).await?;
+        row.map(|r| rows::order(&r)).transpose()
+    }
+
+    async fn commit(&self, change: crate::Change) -> StoreResult<()> {
+        commit::commit(&self.writer, change).await
+    }
+
+    async fn session_events(&self, session_id: &str) -> StoreResult<Vec<StoredEvent>> {
+        let found = sqlx::query("SELECT * FROM events WHERE session_id = ? ORDER BY session_kind, seq")
+            .bind(session_id)
+            .fetch_all(&self.reader)
+            .await?;
+        found.iter().map(rows::event).collect()
+    }
+
+    async fn insert_message(&self, m: &Message) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO messages (id, merchant_id, session_id, method, recipient, subject, body, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&m.id)
+        .bind(&m.merchant_id)
+        .bind(&m.session_id)
+        .bind(&m.method)
+        .bind(&m.recipient)
+        .bind(&m.subject)
+        .bind(&m.body)
+        .bind(m.created_at.millis())
+        .execute(&self.writer)
+        .await
+        .map_err(StoreError::from_write)?;
+        Ok(())
+    }
+
+    async fn session_messages(&self, session_id: &str) -> StoreResult<Vec<Message>> {
+        let found = sqlx::query("SELECT * FROM messages WHERE session_id = ? ORDER BY created_at, id")
+            .bind(session_id)
+            .fetch_all(&self.reader)
+            .await?;
+        found.iter().map(rows::message).collect()
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.reader).await?;
+        Ok(())
+    }
+}
+
+/// Decodes a column that must hold one of a closed set of names.
+fn parse_name<T>(value: &str, parse: fn(&str) -> Option<T>, what: &str) -> StoreResult<T> {
+    parse(value).ok_or_else(|| StoreError::Corrupt(format!("unknown {what} {value:?}")))
+}
+
+fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
+    row: &'r sqlx::sqlite::SqliteRow,
+    column: &str,
+) -> StoreResult<T> {
+    Ok(row.try_get(column)?)
+}

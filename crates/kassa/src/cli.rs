@@ -1,0 +1,75 @@
+//! Command-line arguments.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+
+#[derive(Debug, Parser)]
+#[command(name = "kassa", version, about = "Klarna-compatible HPP sessions and in-store payment distributions")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Manage merchants (API users).
+    Merchant {
+        #[command(subcommand)]
+        command: MerchantCommand,
+    },
+    /// Apply the database migrations and exit (`serve` also does this on start).
+    Migrate(DatabaseArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MerchantCommand {
+    /// Add a merchant and print its credentials.
+    Add(MerchantAdd),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseArgs {
+    /// `sqlite://path` (created if missing).
+    #[arg(long, env = "KASSA_DATABASE", default_value = "sqlite://kassa.db")]
+    pub database: String,
+    /// `full`: every acknowledged change survives power loss; `normal`: survives a crash of the
+    /// process, may lose the last changes on power loss (faster).
+    #[arg(long, env = "KASSA_DURABILITY", default_value = "full", value_parser = ["full", "normal"])]
+    pub durability: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "KASSA_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Base URL of every URL kassa returns (default: http://<listen address>).
+    #[arg(long, env = "KASSA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// `sandbox` adds consumer-side controls and a sandbox merchant; `production` has neither.
+    #[arg(long, env = "KASSA_MODE", default_value = "sandbox", value_parser = ["sandbox", "production"])]
+    pub mode: String,
+    /// Credentials (`username:secret`) for the sandbox merchant created on an empty database;
+    /// random when absent.
+    #[arg(long, env = "KASSA_SANDBOX_CREDENTIALS")]
+    pub sandbox_credentials: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct MerchantAdd {
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// API username (random when absent).
+    #[arg(long)]
+    pub username: Option<String>,
+    /// API secret, at least 16 characters (random when absent).
+    #[arg(long)]
+    pub secret: Option<String>,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}

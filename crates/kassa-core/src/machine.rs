@@ -79,9 +79,9 @@ pub trait Named {
 /// Why an action was refused. A refused action changes nothing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejected {
-    #[error("the session is {status}, a final status; it cannot be {action}")]
+    #[error("the session is {status}, a final status: `{action}` is not allowed")]
     Final { status: &'static str, action: &'static str },
-    #[error("a session in status {status} cannot be {action}")]
+    #[error("`{action}` is not allowed for a session in status {status}")]
     NotAllowed { status: &'static str, action: &'static str },
     #[error("{0}")]
     Guard(String),

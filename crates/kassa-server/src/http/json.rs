@@ -31,7 +31,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     }
 }
 
+/// Every kassa request body is a JSON object (serde would also read a struct from an array).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        None => return Err(ApiError::BadRequest("The request body is empty; send a JSON object".into())),
+        Some(_) => return Err(ApiError::BadRequest("The request body must be a JSON object".into())),
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(shape_error)?;
     deserializer.end().map_err(|e| ApiError::BadRequest(format!("Malformed JSON: {e}")))?;

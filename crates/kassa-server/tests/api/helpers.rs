@@ -1,0 +1,193 @@
+//! Spawning a server and talking to it.
+
+use kassa_server::{AppState, Config, Mode, credentials};
+use kassa_store::Store;
+use kassa_store::sqlite::{Durability, SqliteStore};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+pub struct Merchant {
+    pub username: String,
+    pub secret: String,
+}
+
+pub struct TestApp {
+    pub url: String,
+    pub client: reqwest::Client,
+    pub merchant: Merchant,
+    pub other: Merchant,
+    pub state: AppState,
+    db_path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+pub async fn spawn() -> TestApp {
+    spawn_in(Mode::Sandbox).await
+}
+
+pub async fn spawn_in(mode: Mode) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("kassa.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&format!("sqlite://{}", db_path.display()), Durability::Full).await.unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let state = AppState::new(store.clone(), Config::new(&url, mode));
+    let mut merchants = Vec::new();
+    for name in ["Shop", "Other shop"] {
+        let created = credentials::create(name, None, None, state.now()).unwrap();
+        store.insert_merchant(&created.merchant).await.unwrap();
+        merchants.push(Merchant { username: created.merchant.username, secret: created.secret });
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(kassa_server::serve(listener, state.clone(), async {
+        let _ = rx.await;
+    }));
+    let other = merchants.pop().unwrap();
+    let merchant = merchants.pop().unwrap();
+    TestApp { url, client: reqwest::Client::new(), merchant, other, state, db_path, _dir: dir, shutdown: Some(tx) }
+}
+
+/// A response with its body read.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+    pub bytes: Vec<u8>,
+}
+
+impl Reply {
+    /// Asserts Klarna's error body and returns it.
+    pub fn assert_error(&self, status: u16, code: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "status; body {}", self.body);
+        assert_eq!(self.headers["content-type"], "application/json", "content type of {}", self.body);
+        assert_eq!(self.body["error_code"], code, "error_code; body {}", self.body);
+        let messages = self.body["error_messages"].as_array().expect("error_messages array");
+        assert!(!messages.is_empty() && messages.iter().all(Value::is_string));
+        let correlation = self.body["correlation_id"].as_str().expect("correlation_id");
+        assert_eq!(self.headers["klarna-correlation-id"], correlation);
+        let keys: Vec<&String> = self.body.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["correlation_id", "error_code", "error_messages"]);
+        &self.body
+    }
+
+    pub fn message(&self) -> String {
+        self.body["error_messages"].as_array().map(|m| m.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" | ")).unwrap_or_default()
+    }
+}
+
+pub fn cart() -> Value {
+    json!({
+        "purchase_country": "SE",
+        "purchase_currency": "SEK",
+        "locale": "en-SE",
+        "order_amount": 18000,
+        "order_tax_amount": 3000,
+        "order_lines": [{
+            "type": "physical", "reference": "SKU-1", "name": "Cool Bike", "quantity": 1,
+            "unit_price": 20000, "tax_rate": 2000, "total_amount": 18000,
+            "total_discount_amount": 2000, "total_tax_amount": 3000
+        }]
+    })
+}
+
+impl TestApp {
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        self.call_as(&self.merchant, method, path, body).await
+    }
+
+    pub async fn call_as(&self, who: &Merchant, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.url)).basic_auth(&who.username, Some(&who.secret));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.call(Method::GET, path, None).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.call(Method::DELETE, path, None).await
+    }
+
+    /// A payment session of the default merchant; returns its id.
+    pub async fn payment_session(&self) -> String {
+        let reply = self.post("/payments/v1/sessions", cart()).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body["session_id"].as_str().unwrap().to_owned()
+    }
+
+    /// An HPP session over a fresh payment session; returns (hpp id, payment id, create body).
+    pub async fn hpp_session(&self, options: Value, merchant_urls: Value) -> (String, String, Value) {
+        let payment = self.payment_session().await;
+        let body = json!({
+            "payment_session_url": format!("{}/payments/v1/sessions/{payment}", self.url),
+            "merchant_urls": merchant_urls,
+            "options": options,
+        });
+        let reply = self.post("/hpp/v1/sessions", body).await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        (reply.body["session_id"].as_str().unwrap().to_owned(), payment, reply.body)
+    }
+
+    pub async fn act(&self, hpp: &str, action: &str) -> Reply {
+        self.call(Method::POST, &format!("/sandbox/v1/hpp/sessions/{hpp}/{action}"), None).await
+    }
+
+    pub async fn status(&self, hpp: &str) -> String {
+        let reply = self.get(&format!("/hpp/v1/sessions/{hpp}")).await;
+        assert_eq!(reply.status, 200, "{}", reply.body);
+        reply.body["status"].as_str().unwrap().to_owned()
+    }
+
+    /// Every row of every table, in a stable order: what "nothing changed" is checked against.
+    pub async fn snapshot(&self) -> Vec<String> {
+        use sqlx::{Column, Row};
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", self.db_path.display())).await.unwrap();
+        let mut rows = Vec::new();
+        for table in ["merchants", "sessions", "events", "authorizations", "orders", "messages"] {
+            for row in sqlx::query(&format!("SELECT * FROM {table} ORDER BY 1, 2")).fetch_all(&pool).await.unwrap() {
+                let values: Vec<String> = (0..row.columns().len())
+                    .map(|i| {
+                        let text: Option<String> = row.try_get(i).ok().flatten();
+                        let number: Option<i64> = row.try_get(i).ok().flatten();
+                        format!("{}={}", row.columns()[i].name(), text.or(number.map(|n| n.to_string())).unwrap_or_default())
+                    })
+                    .collect();
+                rows.push(format!("{table}: {}", values.join(", ")));
+            }
+        }
+        pool.close().await;
+        rows
+    }
+
+    /// The events of a session, as the store holds them: (seq, status, body).
+    pub async fn events(&self, session_id: &str) -> Vec<(u64, String, Value)> {
+        let events = self.state.store.session_events(session_id).await.unwrap();
+        events.into_iter().map(|e| (e.event.seq, e.event.status, e.event.body)).collect()
+    }
+}
+
+pub async fn read(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.unwrap().to_vec();
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Reply { status, headers, body, bytes }
+}

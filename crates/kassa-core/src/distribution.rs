@@ -88,7 +88,10 @@ impl StateMachine for DistributionMachine {
     };
 
     fn is_final(status: DistributionStatus) -> bool {
-        matches!(status, DistributionStatus::Completed | DistributionStatus::Canceled)
+        matches!(
+            status,
+            DistributionStatus::Completed | DistributionStatus::Canceled
+        )
     }
 }
 
@@ -114,8 +117,16 @@ impl Distribution {
         now: Timestamp,
     ) -> (Self, Event<DistributionStatus>) {
         let (lifecycle, event) = Lifecycle::start(DistributionStatus::Waiting, now);
-        let distribution =
-            Self { session_id, merchant_id, lifecycle, created_at: now, short_code, status_update_url, error: None, order: None };
+        let distribution = Self {
+            session_id,
+            merchant_id,
+            lifecycle,
+            created_at: now,
+            short_code,
+            status_update_url,
+            error: None,
+            order: None,
+        };
         (distribution, event)
     }
 
@@ -124,22 +135,39 @@ impl Distribution {
     }
 
     /// Applies an action; `Fail` takes its error code, `Complete` its order id and reference.
-    pub fn apply(&self, command: DistributionCommand, now: Timestamp) -> Result<(Self, Event<DistributionStatus>), Rejected> {
+    pub fn apply(
+        &self,
+        command: DistributionCommand,
+        now: Timestamp,
+    ) -> Result<(Self, Event<DistributionStatus>), Rejected> {
         let action = command.action();
         let retryable = self.error.is_some_and(|e| e.retryable);
-        if action == DistributionAction::Retry && self.status() == DistributionStatus::Failed && !retryable {
-            return Err(Rejected::Guard("the distribution failed with an error that is not retryable".into()));
+        if action == DistributionAction::Retry
+            && self.status() == DistributionStatus::Failed
+            && !retryable
+        {
+            return Err(Rejected::Guard(
+                "the distribution failed with an error that is not retryable".into(),
+            ));
         }
         let (lifecycle, event) = self.lifecycle.apply::<DistributionMachine>(action, now)?;
         let mut next = self.clone();
         next.lifecycle = lifecycle;
         match command {
-            DistributionCommand::Fail(code) => next.error = Some(DistributionError { code, retryable: code.retryable() }),
+            DistributionCommand::Fail(code) => {
+                next.error = Some(DistributionError {
+                    code,
+                    retryable: code.retryable(),
+                })
+            }
             DistributionCommand::Retry { short_code } => {
                 next.error = None;
                 next.short_code = short_code;
             }
-            DistributionCommand::Complete { order_id, klarna_reference } => next.order = Some((order_id, klarna_reference)),
+            DistributionCommand::Complete {
+                order_id,
+                klarna_reference,
+            } => next.order = Some((order_id, klarna_reference)),
             _ => {}
         }
         Ok((next, event))
@@ -152,9 +180,14 @@ pub enum DistributionCommand {
     Distribute,
     Fail(DistributionErrorCode),
     Access,
-    Complete { order_id: String, klarna_reference: String },
+    Complete {
+        order_id: String,
+        klarna_reference: String,
+    },
     Cancel,
-    Retry { short_code: Option<String> },
+    Retry {
+        short_code: Option<String>,
+    },
 }
 
 impl DistributionCommand {
@@ -182,9 +215,14 @@ mod tests {
             1 => DistributionCommand::Fail(DistributionErrorCode::ConsumerSessionNotFound),
             2 => DistributionCommand::Fail(DistributionErrorCode::Unknown),
             3 => DistributionCommand::Access,
-            4 => DistributionCommand::Complete { order_id: "o".into(), klarna_reference: "ABCDEFGH".into() },
+            4 => DistributionCommand::Complete {
+                order_id: "o".into(),
+                klarna_reference: "ABCDEFGH".into(),
+            },
             5 => DistributionCommand::Cancel,
-            _ => DistributionCommand::Retry { short_code: Some("1234".into()) },
+            _ => DistributionCommand::Retry {
+                short_code: Some("1234".into()),
+            },
         }
     }
 
@@ -222,9 +260,32 @@ mod tests {
 
     #[test]
     fn unknown_error_is_not_retryable() {
-        let (d, _) = Distribution::create("s".into(), "m".into(), None, None, Timestamp::from_millis(0));
-        let (d, _) = d.apply(DistributionCommand::Fail(DistributionErrorCode::Unknown), Timestamp::from_millis(1)).unwrap();
-        assert_eq!(d.error, Some(DistributionError { code: DistributionErrorCode::Unknown, retryable: false }));
-        assert!(d.apply(DistributionCommand::Retry { short_code: None }, Timestamp::from_millis(2)).is_err());
+        let (d, _) = Distribution::create(
+            "s".into(),
+            "m".into(),
+            None,
+            None,
+            Timestamp::from_millis(0),
+        );
+        let (d, _) = d
+            .apply(
+                DistributionCommand::Fail(DistributionErrorCode::Unknown),
+                Timestamp::from_millis(1),
+            )
+            .unwrap();
+        assert_eq!(
+            d.error,
+            Some(DistributionError {
+                code: DistributionErrorCode::Unknown,
+                retryable: false
+            })
+        );
+        assert!(
+            d.apply(
+                DistributionCommand::Retry { short_code: None },
+                Timestamp::from_millis(2)
+            )
+            .is_err()
+        );
     }
 }

@@ -80,9 +80,15 @@ pub trait Named {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Rejected {
     #[error("the session is {status}, a final status: `{action}` is not allowed")]
-    Final { status: &'static str, action: &'static str },
+    Final {
+        status: &'static str,
+        action: &'static str,
+    },
     #[error("`{action}` is not allowed for a session in status {status}")]
-    NotAllowed { status: &'static str, action: &'static str },
+    NotAllowed {
+        status: &'static str,
+        action: &'static str,
+    },
     #[error("{0}")]
     Guard(String),
 }
@@ -108,8 +114,20 @@ pub struct Lifecycle<S> {
 impl<S: Copy + Eq + Debug + Named> Lifecycle<S> {
     /// A new session: version 1, whose creation is event 1.
     pub fn start(status: S, now: Timestamp) -> (Self, Event<S>) {
-        let lifecycle = Self { status, version: 1, updated_at: now };
-        (lifecycle, Event { seq: 1, from: None, to: status, at: now })
+        let lifecycle = Self {
+            status,
+            version: 1,
+            updated_at: now,
+        };
+        (
+            lifecycle,
+            Event {
+                seq: 1,
+                from: None,
+                to: status,
+                at: now,
+            },
+        )
     }
 
     /// Applies one action through `M`'s table. `self` is untouched; on success the caller
@@ -127,8 +145,20 @@ impl<S: Copy + Eq + Debug + Named> Lifecycle<S> {
             });
         };
         let seq = self.version + 1;
-        let next = Self { status: to, version: seq, updated_at: now };
-        Ok((next, Event { seq, from: Some(self.status), to, at: now }))
+        let next = Self {
+            status: to,
+            version: seq,
+            updated_at: now,
+        };
+        Ok((
+            next,
+            Event {
+                seq,
+                from: Some(self.status),
+                to,
+                at: now,
+            },
+        ))
     }
 }
 
@@ -149,7 +179,11 @@ pub(crate) mod laws {
             let before = life;
             match life.apply::<M>(action, now) {
                 Ok((next, event)) => {
-                    assert!(!M::is_final(before.status), "left final status {:?}", before.status);
+                    assert!(
+                        !M::is_final(before.status),
+                        "left final status {:?}",
+                        before.status
+                    );
                     assert_eq!(event.seq, before.version + 1);
                     assert_eq!(event.from, Some(before.status));
                     assert_eq!(next.status, event.to);

@@ -72,7 +72,17 @@ impl PaymentSession {
     ) -> (Self, Event<PaymentStatus>) {
         let (lifecycle, event) = Lifecycle::start(PaymentStatus::Incomplete, now);
         let expires_at = now.plus_hours(Self::LIFETIME_HOURS);
-        (Self { id, merchant_id, lifecycle, created_at: now, expires_at, acquiring_channel }, event)
+        (
+            Self {
+                id,
+                merchant_id,
+                lifecycle,
+                created_at: now,
+                expires_at,
+                acquiring_channel,
+            },
+            event,
+        )
     }
 
     pub fn status(&self) -> PaymentStatus {
@@ -84,9 +94,19 @@ impl PaymentSession {
         now < self.expires_at && self.status() != PaymentStatus::Cancelled
     }
 
-    pub fn apply(&self, action: PaymentAction, now: Timestamp) -> Result<(Self, Event<PaymentStatus>), Rejected> {
+    pub fn apply(
+        &self,
+        action: PaymentAction,
+        now: Timestamp,
+    ) -> Result<(Self, Event<PaymentStatus>), Rejected> {
         let (lifecycle, event) = self.lifecycle.apply::<PaymentMachine>(action, now)?;
-        Ok((Self { lifecycle, ..self.clone() }, event))
+        Ok((
+            Self {
+                lifecycle,
+                ..self.clone()
+            },
+            event,
+        ))
     }
 }
 
@@ -146,10 +166,18 @@ mod tests {
 
     #[test]
     fn authorization_lives_sixty_minutes() {
-        let (session, _) = PaymentSession::create("p".into(), "m".into(), AcquiringChannel::Ecommerce, Timestamp::from_millis(0));
+        let (session, _) = PaymentSession::create(
+            "p".into(),
+            "m".into(),
+            AcquiringChannel::Ecommerce,
+            Timestamp::from_millis(0),
+        );
         let auth = Authorization::issue("t".into(), &session, Timestamp::from_millis(0));
         assert!(auth.is_usable(Timestamp::from_millis(60 * crate::time::MINUTE - 1)));
         assert!(!auth.is_usable(Timestamp::from_millis(60 * crate::time::MINUTE)));
-        assert_eq!(session.expires_at, Timestamp::from_millis(48 * crate::time::HOUR));
+        assert_eq!(
+            session.expires_at,
+            Timestamp::from_millis(48 * crate::time::HOUR)
+        );
     }
 }

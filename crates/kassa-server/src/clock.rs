@@ -10,7 +10,9 @@ pub trait Clock: Send + Sync + 'static {
 }
 
 fn system_millis() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Wall-clock time.
@@ -32,7 +34,8 @@ pub struct SandboxClock {
 impl SandboxClock {
     /// Moves the clock forward by `millis` (negative values are ignored: time never goes back).
     pub fn advance(&self, millis: i64) {
-        self.offset_millis.fetch_add(millis.max(0), Ordering::SeqCst);
+        self.offset_millis
+            .fetch_add(millis.max(0), Ordering::SeqCst);
     }
 }
 

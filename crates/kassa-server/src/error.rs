@@ -46,7 +46,10 @@ pub struct ErrorDetails {
 
 impl ApiError {
     pub fn bad_value(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::BadValue { field: field.into(), reason: reason.into() }
+        Self::BadValue {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -55,11 +58,17 @@ impl ApiError {
 
     /// A state-machine refusal, answered with `status` (HPP routes use 400, Payments 403).
     pub fn rejected(status: StatusCode, rejected: Rejected) -> Self {
-        Self::InvalidOperation { status, message: rejected.to_string() }
+        Self::InvalidOperation {
+            status,
+            message: rejected.to_string(),
+        }
     }
 
     pub fn invalid_operation(status: StatusCode, message: impl Into<String>) -> Self {
-        Self::InvalidOperation { status, message: message.into() }
+        Self::InvalidOperation {
+            status,
+            message: message.into(),
+        }
     }
 
     fn status(&self) -> StatusCode {
@@ -102,7 +111,10 @@ impl IntoResponse for ApiError {
         }
         let mut response = self.status().into_response();
         if matches!(self, Self::Unauthorized) {
-            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"kassa\""));
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Basic realm=\"kassa\""),
+            );
         }
         response.extensions_mut().insert(self.details());
         response
@@ -112,7 +124,9 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict(m) => Self::Conflict(format!("concurrent update, please retry: {m}")),
+            StoreError::Conflict(m) => {
+                Self::Conflict(format!("concurrent update, please retry: {m}"))
+            }
             other => Self::Internal(other.to_string()),
         }
     }
@@ -120,6 +134,9 @@ impl From<StoreError> for ApiError {
 
 impl From<CartError> for ApiError {
     fn from(error: CartError) -> Self {
-        Self::BadValue { field: error.field, reason: error.reason }
+        Self::BadValue {
+            field: error.field,
+            reason: error.reason,
+        }
     }
 }

@@ -33,7 +33,10 @@ impl SessionWrite {
         Self::build(after, Some((before.status_name(), before.version())))
     }
 
-    fn build<T: SessionRecord>(record: &T, expected: Option<(&'static str, u64)>) -> Result<Self, StoreError> {
+    fn build<T: SessionRecord>(
+        record: &T,
+        expected: Option<(&'static str, u64)>,
+    ) -> Result<Self, StoreError> {
         let state = serde_json::to_value(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
         Ok(Self {
             kind: T::KIND,
@@ -55,7 +58,11 @@ impl SessionWrite {
 #[derive(Debug, Clone)]
 pub enum AuthorizationWrite {
     Insert(Authorization),
-    Transition { token: String, from: AuthorizationStatus, to: AuthorizationStatus },
+    Transition {
+        token: String,
+        from: AuthorizationStatus,
+        to: AuthorizationStatus,
+    },
 }
 
 /// Everything one accepted command writes, committed together or not at all.

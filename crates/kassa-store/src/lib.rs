@@ -29,9 +29,17 @@ pub trait Store: Send + Sync + 'static {
     async fn merchant_count(&self) -> StoreResult<u64>;
 
     /// The stored state of one session of `kind`, as its record type serialized it.
-    async fn session_state(&self, kind: SessionKind, id: &str) -> StoreResult<Option<serde_json::Value>>;
+    async fn session_state(
+        &self,
+        kind: SessionKind,
+        id: &str,
+    ) -> StoreResult<Option<serde_json::Value>>;
     /// Sessions of `kind` whose parent is `parent_id` (the HPP sessions of a payment session).
-    async fn child_session_states(&self, kind: SessionKind, parent_id: &str) -> StoreResult<Vec<serde_json::Value>>;
+    async fn child_session_states(
+        &self,
+        kind: SessionKind,
+        parent_id: &str,
+    ) -> StoreResult<Vec<serde_json::Value>>;
 
     async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>>;
     async fn order(&self, order_id: &str) -> StoreResult<Option<Order>>;

@@ -22,7 +22,8 @@ pub trait SessionRecord: Serialize + DeserializeOwned + Send + Sync + 'static {
 }
 
 pub(crate) fn decode<T: SessionRecord>(state: serde_json::Value) -> Result<T, StoreError> {
-    serde_json::from_value(state).map_err(|e| StoreError::Corrupt(format!("{} session: {e}", T::KIND.as_str())))
+    serde_json::from_value(state)
+        .map_err(|e| StoreError::Corrupt(format!("{} session: {e}", T::KIND.as_str())))
 }
 
 impl SessionRecord for HppSession {

@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 
 #[derive(Debug, Parser)]
-#[command(name = "kassa", version, about = "Klarna-compatible HPP sessions and in-store payment distributions")]
+#[command(
+    name = "kassa",
+    version,
+    about = "Klarna-compatible HPP sessions and in-store payment distributions"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -21,6 +25,8 @@ pub enum Command {
     },
     /// Apply the database migrations and exit (`serve` also does this on start).
     Migrate(DatabaseArgs),
+    /// Measure HPP create, read and status-change throughput over HTTP.
+    Bench(BenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,4 +78,21 @@ pub struct MerchantAdd {
     pub secret: Option<String>,
     #[command(flatten)]
     pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// A running kassa in sandbox mode to drive (default: start one in this process on a fresh
+    /// SQLite file).
+    #[arg(long, requires = "auth")]
+    pub url: Option<String>,
+    /// `username:secret` of a merchant of `--url`.
+    #[arg(long, requires = "url")]
+    pub auth: Option<String>,
+    /// Requests per step.
+    #[arg(long, default_value_t = 5000)]
+    pub requests: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub concurrency: u16,
 }

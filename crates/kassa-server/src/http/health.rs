@@ -9,13 +9,18 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(super::openapi::openapi_json))
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(super::openapi::openapi_json))
 }
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "Operations", responses((status = 200, body = Health)))]
 async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok".into() })
+    Json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// The process can reach its database.
@@ -25,5 +30,7 @@ async fn healthz() -> Json<Health> {
 ))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     state.store.ping().await?;
-    Ok(Json(Health { status: "ready".into() }))
+    Ok(Json(Health {
+        status: "ready".into(),
+    }))
 }

@@ -30,7 +30,10 @@ struct BasicAuth;
 impl Modify for BasicAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("basic", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()));
+        components.add_security_scheme(
+            "basic",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Basic).build()),
+        );
     }
 }
 
@@ -47,5 +50,8 @@ impl OpenApiJson {
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", tag = "Operations", responses((status = 200, description = "OpenAPI 3.1 document of every route", content_type = "application/json")))]
 pub async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/json")], doc.0.as_str().to_owned())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        doc.0.as_str().to_owned(),
+    )
 }

@@ -6,7 +6,9 @@ use super::json::JsonBody;
 use crate::error::ApiError;
 use crate::service::payments;
 use crate::state::AppState;
-use crate::wire::payments::{MerchantSession, OrderCreated, PaymentSessionRead, PaymentSessionRequest};
+use crate::wire::payments::{
+    MerchantSession, OrderCreated, PaymentSessionRead, PaymentSessionRequest,
+};
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -109,7 +111,9 @@ async fn place_order(
     Path(token): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<OrderCreated>, ApiError> {
-    Ok(Json(payments::place_order(&state, &merchant, &token, body).await?))
+    Ok(Json(
+        payments::place_order(&state, &merchant, &token, body).await?,
+    ))
 }
 
 /// Release an authorization that will not be used.

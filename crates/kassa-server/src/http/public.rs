@@ -15,7 +15,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(hpp_qr)).routes(routes!(badge))
+    OpenApiRouter::new()
+        .routes(routes!(hpp_qr))
+        .routes(routes!(badge))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -39,15 +41,24 @@ async fn hpp_qr(
     headers: HeaderMap,
 ) -> Result<impl IntoResponse, ApiError> {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let format = Format::negotiate(query.format.as_deref(), accept).ok_or_else(|| ApiError::bad_value("format", "must be svg or png"))?;
+    let format = Format::negotiate(query.format.as_deref(), accept)
+        .ok_or_else(|| ApiError::bad_value("format", "must be svg or png"))?;
     let session: Option<HppSession> = state.store.load(&id).await?;
-    let session = session.filter(|s| !s.is_expired(state.now())).ok_or_else(|| ApiError::not_found("HPP session not found (unknown or expired)"))?;
+    let session = session
+        .filter(|s| !s.is_expired(state.now()))
+        .ok_or_else(|| ApiError::not_found("HPP session not found (unknown or expired)"))?;
     let link = state.config.url(&format!("/hpp/payments/{}", session.id));
     let image = tokio::task::spawn_blocking(move || qr::render(&link, format))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(ApiError::Internal)?;
-    Ok(([(header::CONTENT_TYPE, format.content_type()), (header::CACHE_CONTROL, "public, max-age=300")], image))
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type()),
+            (header::CACHE_CONTROL, "public, max-age=300"),
+        ],
+        image,
+    ))
 }
 
 const BADGE: &str = include_str!("../../assets/badge.svg");
@@ -56,5 +67,11 @@ const BADGE: &str = include_str!("../../assets/badge.svg");
 #[utoipa::path(get, path = "/assets/badges/klarna.svg", tag = "Public",
     responses((status = 200, description = "SVG badge", content_type = "image/svg+xml")))]
 async fn badge() -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], BADGE)
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        BADGE,
+    )
 }

@@ -36,5 +36,7 @@ async fn consumer_action(
     let action = HppAction::parse(&action)
         .filter(|a| *a != HppAction::Disable)
         .ok_or_else(|| ApiError::not_found(format!("Unknown consumer action {action:?}: use open, approve, decline, back, error or cancel")))?;
-    Ok(Json(hpp::consumer_action(&state, &merchant, &id, action).await?))
+    Ok(Json(
+        hpp::consumer_action(&state, &merchant, &id, action).await?,
+    ))
 }

@@ -5,12 +5,14 @@ use super::{event_row, retry_on_conflict, validate};
 use crate::error::ApiError;
 use crate::ids;
 use crate::state::AppState;
-use crate::wire::hpp::{DistributionModuleV1, HppCreateRequest, HppCreated, HppSessionV1, MerchantUrlsV1, OptionsV1};
+use crate::wire::hpp::{
+    DistributionModuleV1, HppCreateRequest, HppCreated, HppSessionV1, MerchantUrlsV1, OptionsV1,
+};
 use crate::wire::kassa::SandboxOutcome;
 use axum::http::StatusCode;
 use kassa_core::hpp::{
-    BackgroundImage, HppAction, HppMachine, HppOptions, HppOutcome, HppSession, MerchantUrls, NewHppSession, PaymentMethodCategory,
-    PlaceOrderMode, PurchaseType, SubtotalDetail,
+    BackgroundImage, HppAction, HppMachine, HppOptions, HppOutcome, HppSession, MerchantUrls,
+    NewHppSession, PaymentMethodCategory, PlaceOrderMode, PurchaseType, SubtotalDetail,
 };
 use kassa_core::machine::StateMachine;
 use kassa_core::payment::{Authorization, AuthorizationStatus, PaymentStatus};
@@ -22,13 +24,23 @@ const NOT_FOUND: &str = "HPP session not found (unknown or expired)";
 fn payment_session_id(url: &str) -> Result<String, ApiError> {
     const FIELD: &str = "payment_session_url";
     if url.contains("/checkout/v3/orders/") {
-        return Err(ApiError::bad_value(FIELD, "names a Klarna Checkout order; kassa hosts Klarna Payments sessions only"));
+        return Err(ApiError::bad_value(
+            FIELD,
+            "names a Klarna Checkout order; kassa hosts Klarna Payments sessions only",
+        ));
     }
-    let parsed = url::Url::parse(url).map_err(|_| ApiError::bad_value(FIELD, "must be an absolute URL"))?;
-    let segments: Vec<&str> = parsed.path_segments().map(Iterator::collect).unwrap_or_default();
+    let parsed =
+        url::Url::parse(url).map_err(|_| ApiError::bad_value(FIELD, "must be an absolute URL"))?;
+    let segments: Vec<&str> = parsed
+        .path_segments()
+        .map(Iterator::collect)
+        .unwrap_or_default();
     match segments.as_slice() {
         [.., "payments", "v1", "sessions", id] if !id.is_empty() => Ok((*id).to_owned()),
-        _ => Err(ApiError::bad_value(FIELD, "must be a payment session URL: https://<host>/payments/v1/sessions/<session_id>")),
+        _ => Err(ApiError::bad_value(
+            FIELD,
+            "must be a payment session URL: https://<host>/payments/v1/sessions/<session_id>",
+        )),
     }
 }
 
@@ -71,27 +83,64 @@ fn options(options: Option<OptionsV1>) -> Result<HppOptions, ApiError> {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            validate::one_of(&format!("options.payment_method_categories[{i}]"), c, PaymentMethodCategory::parse, PaymentMethodCategory::expected())
+            validate::one_of(
+                &format!("options.payment_method_categories[{i}]"),
+                c,
+                PaymentMethodCategory::parse,
+                PaymentMethodCategory::expected(),
+            )
         })
         .collect::<Result<Vec<_>, _>>()?;
     let place_order_mode = o
         .place_order_mode
-        .map(|m| validate::one_of("options.place_order_mode", &m, PlaceOrderMode::parse, PlaceOrderMode::expected()))
+        .map(|m| {
+            validate::one_of(
+                "options.place_order_mode",
+                &m,
+                PlaceOrderMode::parse,
+                PlaceOrderMode::expected(),
+            )
+        })
         .transpose()?;
-    let purchase_type =
-        o.purchase_type.map(|p| validate::one_of("options.purchase_type", &p, PurchaseType::parse, PurchaseType::expected())).transpose()?;
+    let purchase_type = o
+        .purchase_type
+        .map(|p| {
+            validate::one_of(
+                "options.purchase_type",
+                &p,
+                PurchaseType::parse,
+                PurchaseType::expected(),
+            )
+        })
+        .transpose()?;
     let show_subtotal_detail = o
         .show_subtotal_detail
-        .map(|s| validate::one_of("options.show_subtotal_detail", &s, SubtotalDetail::parse, SubtotalDetail::expected()))
+        .map(|s| {
+            validate::one_of(
+                "options.show_subtotal_detail",
+                &s,
+                SubtotalDetail::parse,
+                SubtotalDetail::expected(),
+            )
+        })
         .transpose()?;
     validate::optional_url("options.logo_url", o.logo_url.as_deref())?;
     validate::max_chars("options.page_title", o.page_title.as_deref(), 255)?;
     let background_images = o.background_images.unwrap_or_default();
     for (i, image) in background_images.iter().enumerate() {
-        validate::optional_url(&format!("options.background_images[{i}].url"), image.url.as_deref())?;
+        validate::optional_url(
+            &format!("options.background_images[{i}].url"),
+            image.url.as_deref(),
+        )?;
     }
     Ok(HppOptions {
-        background_images: background_images.into_iter().map(|b| BackgroundImage { url: b.url, width: b.width }).collect(),
+        background_images: background_images
+            .into_iter()
+            .map(|b| BackgroundImage {
+                url: b.url,
+                width: b.width,
+            })
+            .collect(),
         logo_url: o.logo_url,
         page_title: o.page_title,
         payment_method_categories: categories,
@@ -114,15 +163,25 @@ fn created_view(session: &HppSession, state: &AppState) -> HppCreated {
         expires_at: session.expires_at.to_string(),
         distribution_module: DistributionModuleV1 {
             token: session.distribution_token.clone(),
-            standalone_url: config.url(&format!("/hpp/distributions/{}", session.distribution_token)),
+            standalone_url: config.url(&format!(
+                "/hpp/distributions/{}",
+                session.distribution_token
+            )),
             generation_url: config.url(&format!("/hpp/v1/sessions/{id}/distribution-module/token")),
         },
-        manual_identification_check_url: config.url(&format!("/hpp/v1/sessions/{id}/manual-id-check")),
+        manual_identification_check_url: config
+            .url(&format!("/hpp/v1/sessions/{id}/manual-id-check")),
     }
 }
 
-pub async fn create(state: &AppState, merchant: &Merchant, request: HppCreateRequest) -> Result<HppCreated, ApiError> {
-    let url = request.payment_session_url.ok_or_else(|| ApiError::bad_value("payment_session_url", "is required"))?;
+pub async fn create(
+    state: &AppState,
+    merchant: &Merchant,
+    request: HppCreateRequest,
+) -> Result<HppCreated, ApiError> {
+    let url = request
+        .payment_session_url
+        .ok_or_else(|| ApiError::bad_value("payment_session_url", "is required"))?;
     let payment_id = payment_session_id(&url)?;
     let merchant_urls = merchant_urls(request.merchant_urls)?;
     let options = options(request.options)?;
@@ -131,13 +190,26 @@ pub async fn create(state: &AppState, merchant: &Merchant, request: HppCreateReq
     let payment: Option<PaymentRecord> = state.store.load(&payment_id).await?;
     let payment = payment
         .filter(|p| p.session.merchant_id == merchant.id)
-        .ok_or_else(|| ApiError::bad_value("payment_session_url", "does not name a payment session of this merchant"))?;
-    let hpp_expiry = payment.session.expires_at.plus_hours(-HppSession::EXPIRES_BEFORE_PAYMENT_SESSION_HOURS);
+        .ok_or_else(|| {
+            ApiError::bad_value(
+                "payment_session_url",
+                "does not name a payment session of this merchant",
+            )
+        })?;
+    let hpp_expiry = payment
+        .session
+        .expires_at
+        .plus_hours(-HppSession::EXPIRES_BEFORE_PAYMENT_SESSION_HOURS);
     if !payment.session.is_live(now) || now >= hpp_expiry {
-        return Err(ApiError::not_found("The payment session has expired or was cancelled"));
+        return Err(ApiError::not_found(
+            "The payment session has expired or was cancelled",
+        ));
     }
     if payment.session.status() == PaymentStatus::Complete {
-        return Err(ApiError::bad_value("payment_session_url", "names a payment session that is already complete"));
+        return Err(ApiError::bad_value(
+            "payment_session_url",
+            "names a payment session that is already complete",
+        ));
     }
     let new = NewHppSession {
         id: ids::new_id(),
@@ -150,7 +222,9 @@ pub async fn create(state: &AppState, merchant: &Merchant, request: HppCreateReq
         distribution_token: ids::random_hex(16),
     };
     let (session, event) = HppSession::create(new, now);
-    let change = Change::default().session(SessionWrite::insert(&session)?).event(event_row(&session, &event, &HppSessionV1::from(&session))?);
+    let change = Change::default()
+        .session(SessionWrite::insert(&session)?)
+        .event(event_row(&session, &event, &HppSessionV1::from(&session))?);
     state.store.commit(change).await?;
     Ok(created_view(&session, state))
 }
@@ -158,59 +232,100 @@ pub async fn create(state: &AppState, merchant: &Merchant, request: HppCreateReq
 /// The merchant's HPP session, unless it has expired.
 pub async fn load(state: &AppState, merchant: &Merchant, id: &str) -> Result<HppSession, ApiError> {
     let session: Option<HppSession> = state.store.load(id).await?;
-    session.filter(|s| s.merchant_id == merchant.id && !s.is_expired(state.now())).ok_or_else(|| ApiError::not_found(NOT_FOUND))
+    session
+        .filter(|s| s.merchant_id == merchant.id && !s.is_expired(state.now()))
+        .ok_or_else(|| ApiError::not_found(NOT_FOUND))
 }
 
-pub async fn read(state: &AppState, merchant: &Merchant, id: &str) -> Result<HppSessionV1, ApiError> {
+pub async fn read(
+    state: &AppState,
+    merchant: &Merchant,
+    id: &str,
+) -> Result<HppSessionV1, ApiError> {
     Ok(HppSessionV1::from(&load(state, merchant, id).await?))
 }
 
 /// Commits `before → after` with its event.
-fn transition_change(before: &HppSession, after: &HppSession, event: &kassa_core::Event<kassa_core::hpp::HppStatus>) -> Result<Change, ApiError> {
-    Ok(Change::default().session(SessionWrite::update(before, after)?).event(event_row(after, event, &HppSessionV1::from(after))?))
+fn transition_change(
+    before: &HppSession,
+    after: &HppSession,
+    event: &kassa_core::Event<kassa_core::hpp::HppStatus>,
+) -> Result<Change, ApiError> {
+    Ok(Change::default()
+        .session(SessionWrite::update(before, after)?)
+        .event(event_row(after, event, &HppSessionV1::from(after))?))
 }
 
 pub async fn disable(state: &AppState, merchant: &Merchant, id: &str) -> Result<(), ApiError> {
     retry_on_conflict(|| async {
         let before = load(state, merchant, id).await?;
-        let (after, event) = before.apply(HppAction::Disable, state.now()).map_err(|r| ApiError::rejected(StatusCode::BAD_REQUEST, r))?;
-        state.store.commit(transition_change(&before, &after, &event)?).await?;
+        let (after, event) = before
+            .apply(HppAction::Disable, state.now())
+            .map_err(|r| ApiError::rejected(StatusCode::BAD_REQUEST, r))?;
+        state
+            .store
+            .commit(transition_change(&before, &after, &event)?)
+            .await?;
         Ok(())
     })
     .await
 }
 
 /// A session that still accepts distribution: not DISABLED and not otherwise final.
-pub(crate) async fn load_open(state: &AppState, merchant: &Merchant, id: &str) -> Result<HppSession, ApiError> {
+pub(crate) async fn load_open(
+    state: &AppState,
+    merchant: &Merchant,
+    id: &str,
+) -> Result<HppSession, ApiError> {
     let session = load(state, merchant, id).await?;
     if HppMachine::is_final(session.status()) {
         return Err(ApiError::invalid_operation(
             StatusCode::BAD_REQUEST,
-            format!("The session is {}, a final status; it can no longer be distributed", session.status()),
+            format!(
+                "The session is {}, a final status; it can no longer be distributed",
+                session.status()
+            ),
         ));
     }
     Ok(session)
 }
 
 /// Issues a new distribution-module token (the old one stops working).
-pub async fn new_distribution_token(state: &AppState, merchant: &Merchant, id: &str) -> Result<String, ApiError> {
+pub async fn new_distribution_token(
+    state: &AppState,
+    merchant: &Merchant,
+    id: &str,
+) -> Result<String, ApiError> {
     retry_on_conflict(|| async {
         let before = load_open(state, merchant, id).await?;
-        let after = HppSession { distribution_token: ids::random_hex(16), ..before.clone() };
-        state.store.commit(Change::default().session(SessionWrite::update(&before, &after)?)).await?;
+        let after = HppSession {
+            distribution_token: ids::random_hex(16),
+            ..before.clone()
+        };
+        state
+            .store
+            .commit(Change::default().session(SessionWrite::update(&before, &after)?))
+            .await?;
         Ok(after.distribution_token)
     })
     .await
 }
 
 /// A consumer action (sandbox control; the hosted page drives the same function).
-pub async fn consumer_action(state: &AppState, merchant: &Merchant, id: &str, action: HppAction) -> Result<SandboxOutcome, ApiError> {
+pub async fn consumer_action(
+    state: &AppState,
+    merchant: &Merchant,
+    id: &str,
+    action: HppAction,
+) -> Result<SandboxOutcome, ApiError> {
     let session = retry_on_conflict(|| async {
         let before = load(state, merchant, id).await?;
         let change_and_after = if action == HppAction::Approve {
             approve(state, merchant, &before).await?
         } else {
-            let (after, event) = before.apply(action, state.now()).map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
+            let (after, event) = before
+                .apply(action, state.now())
+                .map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
             (transition_change(&before, &after, &event)?, after)
         };
         let (change, after) = change_and_after;
@@ -218,32 +333,70 @@ pub async fn consumer_action(state: &AppState, merchant: &Merchant, id: &str, ac
         Ok(after)
     })
     .await?;
-    Ok(SandboxOutcome { redirect_url: session.merchant_url_after(action), session: HppSessionV1::from(&session) })
+    Ok(SandboxOutcome {
+        redirect_url: session.merchant_url_after(action),
+        session: HppSessionV1::from(&session),
+    })
 }
 
 /// Approval: an authorization token (place_order_mode NONE) or a placed, possibly captured order.
-async fn approve(state: &AppState, merchant: &Merchant, before: &HppSession) -> Result<(Change, HppSession), ApiError> {
+async fn approve(
+    state: &AppState,
+    merchant: &Merchant,
+    before: &HppSession,
+) -> Result<(Change, HppSession), ApiError> {
     let now = state.now();
     let payment = payments::load(state, merchant, &before.payment_session_id)
         .await
-        .map_err(|_| ApiError::invalid_operation(StatusCode::CONFLICT, "The payment session behind this HPP session is no longer live"))?;
+        .map_err(|_| {
+            ApiError::invalid_operation(
+                StatusCode::CONFLICT,
+                "The payment session behind this HPP session is no longer live",
+            )
+        })?;
     if payment.session.status() != PaymentStatus::Incomplete {
-        return Err(ApiError::invalid_operation(StatusCode::CONFLICT, "An order has already been placed for the payment session"));
+        return Err(ApiError::invalid_operation(
+            StatusCode::CONFLICT,
+            "An order has already been placed for the payment session",
+        ));
     }
     let mut authorization = Authorization::issue(ids::new_id(), &payment.session, now);
     let token = authorization.token.clone();
     let (change, outcome) = match before.options.place_order_mode() {
         PlaceOrderMode::None => {
-            let outcome = HppOutcome::Authorization { authorization_token: token };
-            (Change::default().authorization(AuthorizationWrite::Insert(authorization)), outcome)
+            let outcome = HppOutcome::Authorization {
+                authorization_token: token,
+            };
+            (
+                Change::default().authorization(AuthorizationWrite::Insert(authorization)),
+                outcome,
+            )
         }
         mode => {
             authorization.status = AuthorizationStatus::Ordered;
             let capture = mode == PlaceOrderMode::CaptureOrder;
-            let (change, order) = order_change(&payment, AuthorizationWrite::Insert(authorization), &token, capture, now, &state.config)?;
-            (change, HppOutcome::Order { order_id: order.order_id, klarna_reference: order.klarna_reference.as_str().to_owned() })
+            let (change, order) = order_change(
+                &payment,
+                AuthorizationWrite::Insert(authorization),
+                &token,
+                capture,
+                now,
+                &state.config,
+            )?;
+            (
+                change,
+                HppOutcome::Order {
+                    order_id: order.order_id,
+                    klarna_reference: order.klarna_reference.as_str().to_owned(),
+                },
+            )
         }
     };
-    let (after, event) = before.approve(outcome, now).map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
-    Ok((transition_change(before, &after, &event)?.merge(change), after))
+    let (after, event) = before
+        .approve(outcome, now)
+        .map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
+    Ok((
+        transition_change(before, &after, &event)?.merge(change),
+        after,
+    ))
 }

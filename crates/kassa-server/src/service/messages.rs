@@ -18,11 +18,18 @@ enum Recipient {
     Token(String),
 }
 
-fn recipient(method: Option<&str>, contact: Option<DistributionContactV1>) -> Result<Recipient, ApiError> {
-    let method = method.ok_or_else(|| ApiError::bad_value("method", "is required (sms, email or token)"))?;
-    let contact = contact.ok_or_else(|| ApiError::bad_value("contact_information", "is required"))?;
+fn recipient(
+    method: Option<&str>,
+    contact: Option<DistributionContactV1>,
+) -> Result<Recipient, ApiError> {
+    let method =
+        method.ok_or_else(|| ApiError::bad_value("method", "is required (sms, email or token)"))?;
+    let contact =
+        contact.ok_or_else(|| ApiError::bad_value("contact_information", "is required"))?;
     let need = |value: Option<String>, field: &str| {
-        value.filter(|v| !v.trim().is_empty()).ok_or_else(|| ApiError::bad_value(field, format!("is required for method {method}")))
+        value
+            .filter(|v| !v.trim().is_empty())
+            .ok_or_else(|| ApiError::bad_value(field, format!("is required for method {method}")))
     };
     match method.to_ascii_lowercase().as_str() {
         "sms" => {
@@ -30,9 +37,15 @@ fn recipient(method: Option<&str>, contact: Option<DistributionContactV1>) -> Re
             validate::phone("contact_information.phone", &phone)?;
             let country = need(contact.phone_country, "contact_information.phone_country")?;
             if !is_country(&country) {
-                return Err(ApiError::bad_value("contact_information.phone_country", "must be an ISO 3166 alpha-2 country code"));
+                return Err(ApiError::bad_value(
+                    "contact_information.phone_country",
+                    "must be an ISO 3166 alpha-2 country code",
+                ));
             }
-            Ok(Recipient::Sms { phone, country: country.to_uppercase() })
+            Ok(Recipient::Sms {
+                phone,
+                country: country.to_uppercase(),
+            })
         }
         "email" => {
             let email = need(contact.email, "contact_information.email")?;
@@ -44,17 +57,37 @@ fn recipient(method: Option<&str>, contact: Option<DistributionContactV1>) -> Re
             validate::max_chars("contact_information.access_id", Some(&access_id), 255)?;
             Ok(Recipient::Token(access_id))
         }
-        _ => Err(ApiError::bad_value("method", "must be one of sms, email, token")),
+        _ => Err(ApiError::bad_value(
+            "method",
+            "must be one of sms, email, token",
+        )),
     }
 }
 
-fn message(session: &HppSession, recipient: Recipient, link: String, now: kassa_core::Timestamp) -> Message {
-    let title = session.options.page_title.clone().unwrap_or_else(|| "Complete your purchase".to_owned());
+fn message(
+    session: &HppSession,
+    recipient: Recipient,
+    link: String,
+    now: kassa_core::Timestamp,
+) -> Message {
+    let title = session
+        .options
+        .page_title
+        .clone()
+        .unwrap_or_else(|| "Complete your purchase".to_owned());
     let (method, to, subject, body) = match recipient {
-        Recipient::Sms { phone, country } => ("sms", format!("{phone} ({country})"), None, format!("{title}: {link}")),
-        Recipient::Email(email) => {
-            ("email", email, Some(title.clone()), format!("{title}\n\nOpen this link to pay with Klarna:\n{link}\n"))
-        }
+        Recipient::Sms { phone, country } => (
+            "sms",
+            format!("{phone} ({country})"),
+            None,
+            format!("{title}: {link}"),
+        ),
+        Recipient::Email(email) => (
+            "email",
+            email,
+            Some(title.clone()),
+            format!("{title}\n\nOpen this link to pay with Klarna:\n{link}\n"),
+        ),
         Recipient::Token(access_id) => ("token", access_id, None, link),
     };
     Message {
@@ -69,7 +102,12 @@ fn message(session: &HppSession, recipient: Recipient, link: String, now: kassa_
     }
 }
 
-pub async fn distribute(state: &AppState, merchant: &Merchant, id: &str, request: DistributionRequestV1) -> Result<(), ApiError> {
+pub async fn distribute(
+    state: &AppState,
+    merchant: &Merchant,
+    id: &str,
+    request: DistributionRequestV1,
+) -> Result<(), ApiError> {
     let recipient = recipient(request.method.as_deref(), request.contact_information)?;
     if let Some(template) = &request.template
         && !template.eq_ignore_ascii_case("INSTORE_PURCHASE")
@@ -83,7 +121,11 @@ pub async fn distribute(state: &AppState, merchant: &Merchant, id: &str, request
     Ok(())
 }
 
-pub async fn list(state: &AppState, merchant: &Merchant, id: &str) -> Result<DistributionMessages, ApiError> {
+pub async fn list(
+    state: &AppState,
+    merchant: &Merchant,
+    id: &str,
+) -> Result<DistributionMessages, ApiError> {
     let session = load(state, merchant, id).await?;
     let messages = state.store.session_messages(&session.id).await?;
     Ok(DistributionMessages {

@@ -107,7 +107,10 @@ impl PaymentSessionRequest {
             locale: self.locale.clone(),
             order_amount: self.order_amount,
             order_tax_amount: self.order_tax_amount,
-            order_lines: self.order_lines.as_ref().map(|lines| lines.iter().map(OrderLine::input).collect()),
+            order_lines: self
+                .order_lines
+                .as_ref()
+                .map(|lines| lines.iter().map(OrderLine::input).collect()),
         }
     }
 }

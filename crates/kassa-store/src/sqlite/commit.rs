@@ -101,7 +101,10 @@ async fn write_session(tx: &mut Transaction<'_, Sqlite>, w: &SessionWrite) -> St
     Ok(())
 }
 
-async fn write_authorization(tx: &mut Transaction<'_, Sqlite>, w: &AuthorizationWrite) -> StoreResult<()> {
+async fn write_authorization(
+    tx: &mut Transaction<'_, Sqlite>,
+    w: &AuthorizationWrite,
+) -> StoreResult<()> {
     match w {
         AuthorizationWrite::Insert(a) => {
             sqlx::query(
@@ -119,14 +122,17 @@ async fn write_authorization(tx: &mut Transaction<'_, Sqlite>, w: &Authorization
             .map_err(StoreError::from_write)?;
         }
         AuthorizationWrite::Transition { token, from, to } => {
-            let updated = sqlx::query("UPDATE authorizations SET status = ? WHERE token = ? AND status = ?")
-                .bind(to.as_str())
-                .bind(token)
-                .bind(from.as_str())
-                .execute(&mut **tx)
-                .await?;
+            let updated =
+                sqlx::query("UPDATE authorizations SET status = ? WHERE token = ? AND status = ?")
+                    .bind(to.as_str())
+                    .bind(token)
+                    .bind(from.as_str())
+                    .execute(&mut **tx)
+                    .await?;
             if updated.rows_affected() != 1 {
-                return Err(StoreError::Conflict(format!("authorization is no longer {from}")));
+                return Err(StoreError::Conflict(format!(
+                    "authorization is no longer {from}"
+                )));
             }
         }
     }

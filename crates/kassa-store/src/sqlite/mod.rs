@@ -44,9 +44,15 @@ impl SqliteStore {
             .synchronous(synchronous)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
-        let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options.read_only(true))
+            .await?;
         Ok(Self { writer, reader })
     }
 }
@@ -70,16 +76,25 @@ impl Store for SqliteStore {
     }
 
     async fn merchant_by_username(&self, username: &str) -> StoreResult<Option<Merchant>> {
-        let row = sqlx::query("SELECT * FROM merchants WHERE username = ?").bind(username).fetch_optional(&self.reader).await?;
+        let row = sqlx::query("SELECT * FROM merchants WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&self.reader)
+            .await?;
         row.map(|r| rows::merchant(&r)).transpose()
     }
 
     async fn merchant_count(&self) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM merchants").fetch_one(&self.reader).await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM merchants")
+            .fetch_one(&self.reader)
+            .await?;
         Ok(count as u64)
     }
 
-    async fn session_state(&self, kind: SessionKind, id: &str) -> StoreResult<Option<serde_json::Value>> {
+    async fn session_state(
+        &self,
+        kind: SessionKind,
+        id: &str,
+    ) -> StoreResult<Option<serde_json::Value>> {
         let row = sqlx::query("SELECT state FROM sessions WHERE kind = ? AND id = ?")
             .bind(kind.as_str())
             .bind(id)
@@ -88,22 +103,34 @@ impl Store for SqliteStore {
         row.map(|r| rows::json(&r, "state")).transpose()
     }
 
-    async fn child_session_states(&self, kind: SessionKind, parent_id: &str) -> StoreResult<Vec<serde_json::Value>> {
-        let found = sqlx::query("SELECT state FROM sessions WHERE kind = ? AND parent_id = ? ORDER BY created_at, id")
-            .bind(kind.as_str())
-            .bind(parent_id)
-            .fetch_all(&self.reader)
-            .await?;
+    async fn child_session_states(
+        &self,
+        kind: SessionKind,
+        parent_id: &str,
+    ) -> StoreResult<Vec<serde_json::Value>> {
+        let found = sqlx::query(
+            "SELECT state FROM sessions WHERE kind = ? AND parent_id = ? ORDER BY created_at, id",
+        )
+        .bind(kind.as_str())
+        .bind(parent_id)
+        .fetch_all(&self.reader)
+        .await?;
         found.iter().map(|r| rows::json(r, "state")).collect()
     }
 
     async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>> {
-        let row = sqlx::query("SELECT * FROM authorizations WHERE token = ?").bind(token).fetch_optional(&self.reader).await?;
+        let row = sqlx::query("SELECT * FROM authorizations WHERE token = ?")
+            .bind(token)
+            .fetch_optional(&self.reader)
+            .await?;
         row.map(|r| rows::authorization(&r)).transpose()
     }
 
     async fn order(&self, order_id: &str) -> StoreResult<Option<Order>> {
-        let row = sqlx::query("SELECT * FROM orders WHERE order_id = ?").bind(order_id).fetch_optional(&self.reader).await?;
+        let row = sqlx::query("SELECT * FROM orders WHERE order_id = ?")
+            .bind(order_id)
+            .fetch_optional(&self.reader)
+            .await?;
         row.map(|r| rows::order(&r)).transpose()
     }
 
@@ -112,10 +139,11 @@ impl Store for SqliteStore {
     }
 
     async fn session_events(&self, session_id: &str) -> StoreResult<Vec<StoredEvent>> {
-        let found = sqlx::query("SELECT * FROM events WHERE session_id = ? ORDER BY session_kind, seq")
-            .bind(session_id)
-            .fetch_all(&self.reader)
-            .await?;
+        let found =
+            sqlx::query("SELECT * FROM events WHERE session_id = ? ORDER BY session_kind, seq")
+                .bind(session_id)
+                .fetch_all(&self.reader)
+                .await?;
         found.iter().map(rows::event).collect()
     }
 
@@ -139,10 +167,11 @@ impl Store for SqliteStore {
     }
 
     async fn session_messages(&self, session_id: &str) -> StoreResult<Vec<Message>> {
-        let found = sqlx::query("SELECT * FROM messages WHERE session_id = ? ORDER BY created_at, id")
-            .bind(session_id)
-            .fetch_all(&self.reader)
-            .await?;
+        let found =
+            sqlx::query("SELECT * FROM messages WHERE session_id = ? ORDER BY created_at, id")
+                .bind(session_id)
+                .fetch_all(&self.reader)
+                .await?;
         found.iter().map(rows::message).collect()
     }
 

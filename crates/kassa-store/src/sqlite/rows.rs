@@ -57,7 +57,13 @@ pub(super) fn order(row: &SqliteRow) -> StoreResult<Order> {
 }
 
 fn session_kind(name: &str) -> Option<SessionKind> {
-    [SessionKind::Payment, SessionKind::Hpp, SessionKind::Distribution].into_iter().find(|k| k.as_str() == name)
+    [
+        SessionKind::Payment,
+        SessionKind::Hpp,
+        SessionKind::Distribution,
+    ]
+    .into_iter()
+    .find(|k| k.as_str() == name)
 }
 
 pub(super) fn event(row: &SqliteRow) -> StoreResult<StoredEvent> {

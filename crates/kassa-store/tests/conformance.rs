@@ -1,0 +1,356 @@
+//! The store story every backend must tell the same way: guarded writes, atomic changes,
+//! gap-free events, one order per payment session. Runs against every backend available.
+
+use kassa_core::Timestamp;
+use kassa_core::hpp::{HppAction, HppOptions, HppSession, MerchantUrls, NewHppSession};
+use kassa_core::order::{KlarnaReference, Order, OrderStatus};
+use kassa_core::payment::{AcquiringChannel, Authorization, AuthorizationStatus, PaymentSession};
+use kassa_store::sqlite::{Durability, SqliteStore};
+use kassa_store::{
+    AuthorizationWrite, Change, Merchant, NewEvent, SessionKind, SessionRecord, SessionWrite,
+    Store, StoreError, StoreExt,
+};
+use serde_json::json;
+
+struct Backend {
+    store: Box<dyn Store>,
+    _dir: tempfile::TempDir,
+}
+
+async fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    Backend {
+        store: Box::new(SqliteStore::open(&url, Durability::Full).await.unwrap()),
+        _dir: dir,
+    }
+}
+
+async fn backends() -> Vec<Backend> {
+    vec![sqlite().await]
+}
+
+const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);
+
+async fn merchant(store: &dyn Store, id: &str) {
+    let merchant = Merchant {
+        id: id.into(),
+        name: id.into(),
+        username: format!("user-{id}"),
+        secret_salt: "salt".into(),
+        secret_hash: "hash".into(),
+        created_at: T0,
+    };
+    store.insert_merchant(&merchant).await.unwrap();
+}
+
+fn event<T: SessionRecord>(record: &T, seq: u64, id: &str) -> NewEvent {
+    NewEvent {
+        event_id: id.into(),
+        merchant_id: record.merchant_id().into(),
+        session_kind: T::KIND,
+        session_id: record.id().into(),
+        seq,
+        status: record.status_name().into(),
+        body: json!({"status": record.status_name()}),
+        created_at: record.updated_at(),
+    }
+}
+
+fn hpp(id: &str) -> HppSession {
+    let new = NewHppSession {
+        id: id.into(),
+        merchant_id: "m1".into(),
+        payment_session_id: "p1".into(),
+        payment_session_expires_at: T0.plus_hours(48),
+        merchant_urls: MerchantUrls::default(),
+        options: HppOptions::default(),
+        profile_id: None,
+        distribution_token: "t".into(),
+    };
+    HppSession::create(new, T0).0
+}
+
+#[tokio::test]
+async fn merchants_are_unique_by_username() {
+    for backend in backends().await {
+        let store = backend.store.as_ref();
+        merchant(store, "m1").await;
+        assert_eq!(store.merchant_count().await.unwrap(), 1);
+        assert_eq!(
+            store
+                .merchant_by_username("user-m1")
+                .await
+                .unwrap()
+                .unwrap()
+                .id,
+            "m1"
+        );
+        assert!(
+            store
+                .merchant_by_username("nobody")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        let mut again = store
+            .merchant_by_username("user-m1")
+            .await
+            .unwrap()
+            .unwrap();
+        again.id = "m2".into();
+        assert!(matches!(
+            store.insert_merchant(&again).await,
+            Err(StoreError::Conflict(_))
+        ));
+    }
+}
+
+#[tokio::test]
+async fn a_guarded_update_wins_once_and_a_stale_one_rolls_everything_back() {
+    for backend in backends().await {
+        let store = backend.store.as_ref();
+        merchant(store, "m1").await;
+        let created = hpp("h1");
+        store
+            .commit(
+                Change::default()
+                    .session(SessionWrite::insert(&created).unwrap())
+                    .event(event(&created, 1, "e1")),
+            )
+            .await
+            .unwrap();
+
+        let (opened, _) = created.apply(HppAction::Open, T0.plus_millis(1)).unwrap();
+        let first = Change::default()
+            .session(SessionWrite::update(&created, &opened).unwrap())
+            .event(event(&opened, 2, "e2"));
+        store.commit(first).await.unwrap();
+
+        // A second writer that decided on the old state loses, and its event is not appended.
+        let (disabled, _) = created
+            .apply(HppAction::Disable, T0.plus_millis(2))
+            .unwrap();
+        let stale = Change::default()
+            .session(SessionWrite::update(&created, &disabled).unwrap())
+            .event(event(&disabled, 2, "e3"));
+        assert!(matches!(
+            store.commit(stale).await,
+            Err(StoreError::Conflict(_))
+        ));
+
+        let loaded: HppSession = store.load("h1").await.unwrap().unwrap();
+        assert_eq!(loaded, opened);
+        let events = store.session_events("h1").await.unwrap();
+        let seen: Vec<(u64, &str)> = events
+            .iter()
+            .map(|e| (e.event.seq, e.event.status.as_str()))
+            .collect();
+        assert_eq!(seen, [(1, "WAITING"), (2, "IN_PROGRESS")]);
+        assert!(events[0].position < events[1].position);
+    }
+}
+
+#[tokio::test]
+async fn a_change_is_all_or_nothing() {
+    for backend in backends().await {
+        let store = backend.store.as_ref();
+        merchant(store, "m1").await;
+        let first = hpp("h1");
+        store
+            .commit(
+                Change::default()
+                    .session(SessionWrite::insert(&first).unwrap())
+                    .event(event(&first, 1, "e1")),
+            )
+            .await
+            .unwrap();
+        // The second session's insert is fine, but the duplicate event id fails the change.
+        let second = hpp("h2");
+        let change = Change::default()
+            .session(SessionWrite::insert(&second).unwrap())
+            .event(event(&second, 1, "e1"));
+        assert!(store.commit(change).await.is_err());
+        assert!(store.load::<HppSession>("h2").await.unwrap().is_none());
+        assert!(store.session_events("h2").await.unwrap().is_empty());
+        // A duplicate sequence number for one session is refused too.
+        let (opened, _) = first.apply(HppAction::Open, T0).unwrap();
+        let gap = Change::default()
+            .session(SessionWrite::update(&first, &opened).unwrap())
+            .event(event(&opened, 1, "e9"));
+        assert!(store.commit(gap).await.is_err());
+        assert_eq!(
+            store.load::<HppSession>("h1").await.unwrap().unwrap(),
+            first
+        );
+    }
+}
+
+#[tokio::test]
+async fn children_are_found_by_parent() {
+    for backend in backends().await {
+        let store = backend.store.as_ref();
+        merchant(store, "m1").await;
+        for id in ["h1", "h2"] {
+            let s = hpp(id);
+            store
+                .commit(Change::default().session(SessionWrite::insert(&s).unwrap()))
+                .await
+                .unwrap();
+        }
+        let children: Vec<HppSession> = store.load_children("p1").await.unwrap();
+        assert_eq!(
+            children.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ["h1", "h2"]
+        );
+        assert!(
+            store
+                .load_children::<HppSession>("p2")
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            store
+                .session_state(SessionKind::Payment, "h1")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
+
+fn order(id: &str, token: &str, reference: &str) -> Order {
+    Order {
+        order_id: id.into(),
+        klarna_reference: KlarnaReference::parse(reference).unwrap(),
+        merchant_id: "m1".into(),
+        payment_session_id: "p1".into(),
+        authorization_token: token.into(),
+        status: OrderStatus::Captured,
+        purchase_currency: "SEK".into(),
+        order_amount: 100,
+        captured_amount: 100,
+        created_at: T0,
+    }
+}
+
+#[tokio::test]
+async fn one_order_per_payment_session_and_guarded_authorizations() {
+    for backend in backends().await {
+        let store = backend.store.as_ref();
+        merchant(store, "m1").await;
+        let (payment, _) =
+            PaymentSession::create("p1".into(), "m1".into(), AcquiringChannel::Ecommerce, T0);
+        let (a1, a2) = (
+            Authorization::issue("a1".into(), &payment, T0),
+            Authorization::issue("a2".into(), &payment, T0),
+        );
+        let change = Change::default()
+            .authorization(AuthorizationWrite::Insert(a1))
+            .authorization(AuthorizationWrite::Insert(a2));
+        store.commit(change).await.unwrap();
+        let use_a1 = AuthorizationWrite::Transition {
+            token: "a1".into(),
+            from: AuthorizationStatus::Valid,
+            to: AuthorizationStatus::Ordered,
+        };
+        store
+            .commit(
+                Change::default()
+                    .authorization(use_a1.clone())
+                    .order(order("o1", "a1", "ABCD1234")),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.order("o1").await.unwrap().unwrap(),
+            order("o1", "a1", "ABCD1234")
+        );
+        assert_eq!(
+            store.authorization("a1").await.unwrap().unwrap().status,
+            AuthorizationStatus::Ordered
+        );
+        // The token cannot be used twice, and the session cannot get a second order.
+        assert!(matches!(
+            store.commit(Change::default().authorization(use_a1)).await,
+            Err(StoreError::Conflict(_))
+        ));
+        let use_a2 = AuthorizationWrite::Transition {
+            token: "a2".into(),
+            from: AuthorizationStatus::Valid,
+            to: AuthorizationStatus::Ordered,
+        };
+        assert!(
+            store
+                .commit(
+                    Change::default()
+                        .authorization(use_a2)
+                        .order(order("o2", "a2", "WXYZ9876"))
+                )
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            store.authorization("a2").await.unwrap().unwrap().status,
+            AuthorizationStatus::Valid,
+            "rolled back"
+        );
+        assert!(store.order("o2").await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn messages_are_kept_in_order() {
+    for backend in backends().await {
+        let store = backend.store.as_ref();
+        merchant(store, "m1").await;
+        for (i, method) in ["sms", "email"].into_iter().enumerate() {
+            let message = kassa_store::Message {
+                id: format!("msg{i}"),
+                merchant_id: "m1".into(),
+                session_id: "h1".into(),
+                method: method.into(),
+                recipient: "r".into(),
+                subject: None,
+                body: "b".into(),
+                created_at: T0.plus_millis(i as i64),
+            };
+            store.insert_message(&message).await.unwrap();
+        }
+        let methods: Vec<String> = store
+            .session_messages("h1")
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.method)
+            .collect();
+        assert_eq!(methods, ["sms", "email"]);
+        store.ping().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_reopened_database_keeps_every_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("store.db").display());
+    {
+        let store = SqliteStore::open(&url, Durability::Full).await.unwrap();
+        merchant(&store, "m1").await;
+        let s = hpp("h1");
+        store
+            .commit(
+                Change::default()
+                    .session(SessionWrite::insert(&s).unwrap())
+                    .event(event(&s, 1, "e1")),
+            )
+            .await
+            .unwrap();
+    }
+    let store = SqliteStore::open(&url, Durability::Full).await.unwrap();
+    assert_eq!(
+        store.load::<HppSession>("h1").await.unwrap().unwrap(),
+        hpp("h1")
+    );
+    assert_eq!(store.session_events("h1").await.unwrap().len(), 1);
+}

@@ -1,0 +1,261 @@
+//! `kassa bench`: HPP create, read and status-change throughput over real HTTP.
+//!
+//! Without `--url` it starts its own server in this process on a fresh SQLite file (durable
+//! commits, as `serve`); with `--url` it drives a running kassa (sandbox mode) from outside.
+
+use crate::cli::BenchArgs;
+use kassa_server::{AppState, Config, Mode, credentials};
+use kassa_store::Store;
+use kassa_store::sqlite::{Durability, SqliteStore};
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+struct Target {
+    url: String,
+    username: String,
+    secret: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn run(args: BenchArgs) -> Result<(), String> {
+    let target = match (&args.url, &args.auth) {
+        (Some(url), Some(auth)) => {
+            let (username, secret) = auth
+                .split_once(':')
+                .ok_or("--auth must be username:secret")?;
+            Target {
+                url: url.trim_end_matches('/').to_owned(),
+                username: username.into(),
+                secret: secret.into(),
+                _dir: None,
+            }
+        }
+        (None, None) => local_server().await?,
+        _ => return Err("give both --url and --auth, or neither".into()),
+    };
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency.into())
+        .build()
+        .map_err(|e| e.to_string())?;
+    let bench = Bench {
+        client,
+        target,
+        concurrency: args.concurrency.into(),
+    };
+    println!(
+        "kassa bench: {} requests per step, concurrency {}, target {}",
+        args.requests, args.concurrency, bench.target.url
+    );
+    println!();
+    println!("| step | requests | throughput | p50 | p99 | max |");
+    println!("|---|---:|---:|---:|---:|---:|");
+
+    let payments = bench.payment_sessions(args.concurrency.into()).await?;
+    let payments = Arc::new(payments);
+    let created = bench
+        .step("HPP create (POST /hpp/v1/sessions)", args.requests, {
+            let payments = payments.clone();
+            move |b, i| {
+                let body = json!({
+                    "payment_session_url": format!("{}/payments/v1/sessions/{}", b.target.url, payments[i % payments.len()]),
+                    "merchant_urls": {"success": "https://shop.example/ok?sid={{session_id}}"},
+                });
+                b.send(reqwest::Method::POST, "/hpp/v1/sessions".into(), Some(body))
+            }
+        })
+        .await?;
+    let ids: Arc<Vec<String>> = Arc::new(
+        created
+            .iter()
+            .filter_map(|v| v["session_id"].as_str().map(str::to_owned))
+            .collect(),
+    );
+    bench
+        .step("HPP read (GET /hpp/v1/sessions/{id})", args.requests, {
+            let ids = ids.clone();
+            move |b, i| {
+                b.send(
+                    reqwest::Method::GET,
+                    format!("/hpp/v1/sessions/{}", ids[i % ids.len()]),
+                    None,
+                )
+            }
+        })
+        .await?;
+    bench
+        .step(
+            "HPP status change (sandbox open: WAITING → IN_PROGRESS)",
+            ids.len(),
+            {
+                let ids = ids.clone();
+                move |b, i| {
+                    b.send(
+                        reqwest::Method::POST,
+                        format!("/sandbox/v1/hpp/sessions/{}/open", ids[i]),
+                        None,
+                    )
+                }
+            },
+        )
+        .await?;
+    Ok(())
+}
+
+async fn local_server() -> Result<Target, String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&url, Durability::Full)
+            .await
+            .map_err(|e| e.to_string())?,
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| e.to_string())?;
+    let base = format!(
+        "http://{}",
+        listener.local_addr().map_err(|e| e.to_string())?
+    );
+    let state = AppState::new(store.clone(), Config::new(&base, Mode::Sandbox));
+    let created = credentials::create("Bench", None, None, state.now())?;
+    store
+        .insert_merchant(&created.merchant)
+        .await
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(kassa_server::serve(listener, state, std::future::pending()));
+    Ok(Target {
+        url: base,
+        username: created.merchant.username,
+        secret: created.secret,
+        _dir: Some(dir),
+    })
+}
+
+struct Bench {
+    client: reqwest::Client,
+    target: Target,
+    concurrency: usize,
+}
+
+impl Clone for Bench {
+    fn clone(&self) -> Self {
+        Self {
+            client: self.client.clone(),
+            target: self.target.clone(),
+            concurrency: self.concurrency,
+        }
+    }
+}
+
+impl Clone for Target {
+    fn clone(&self) -> Self {
+        Self {
+            url: self.url.clone(),
+            username: self.username.clone(),
+            secret: self.secret.clone(),
+            _dir: None,
+        }
+    }
+}
+
+type Reply = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, String>> + Send>>;
+
+impl Bench {
+    fn send(&self, method: reqwest::Method, path: String, body: Option<Value>) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.target.url))
+            .basic_auth(&self.target.username, Some(&self.target.secret));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        Box::pin(async move {
+            let response = request.send().await.map_err(|e| e.to_string())?;
+            let status = response.status();
+            let bytes = response.bytes().await.map_err(|e| e.to_string())?;
+            if !status.is_success() {
+                return Err(format!("{status}: {}", String::from_utf8_lossy(&bytes)));
+            }
+            Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        })
+    }
+
+    async fn payment_sessions(&self, count: usize) -> Result<Vec<String>, String> {
+        let cart = json!({
+            "purchase_country": "SE", "purchase_currency": "SEK", "locale": "en-SE",
+            "order_amount": 18000, "order_tax_amount": 3000,
+            "order_lines": [{"name": "Cool Bike", "quantity": 1, "unit_price": 20000, "tax_rate": 2000,
+                             "total_amount": 18000, "total_discount_amount": 2000, "total_tax_amount": 3000}]
+        });
+        let mut ids = Vec::with_capacity(count);
+        for _ in 0..count.max(1) {
+            let created = self
+                .send(
+                    reqwest::Method::POST,
+                    "/payments/v1/sessions".into(),
+                    Some(cart.clone()),
+                )
+                .await?;
+            ids.push(
+                created["session_id"]
+                    .as_str()
+                    .ok_or("no session_id")?
+                    .to_owned(),
+            );
+        }
+        Ok(ids)
+    }
+
+    /// Runs `requests` calls of `call` with `concurrency` workers; prints one table row.
+    async fn step<F>(&self, name: &str, requests: usize, call: F) -> Result<Vec<Value>, String>
+    where
+        F: Fn(&Bench, usize) -> Reply + Send + Sync + 'static,
+    {
+        let call = Arc::new(call);
+        let next = Arc::new(AtomicUsize::new(0));
+        let started = Instant::now();
+        let mut workers = Vec::new();
+        for _ in 0..self.concurrency {
+            let (bench, call, next) = (self.clone(), call.clone(), next.clone());
+            workers.push(tokio::spawn(async move {
+                let mut results = Vec::new();
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= requests {
+                        return Ok::<_, String>(results);
+                    }
+                    let sent = Instant::now();
+                    let value = call(&bench, i).await?;
+                    results.push((sent.elapsed(), value));
+                }
+            }));
+        }
+        let mut results = Vec::with_capacity(requests);
+        for worker in workers {
+            results.extend(worker.await.map_err(|e| e.to_string())??);
+        }
+        let elapsed = started.elapsed();
+        let mut latencies: Vec<Duration> = results.iter().map(|(d, _)| *d).collect();
+        latencies.sort();
+        let at = |q: f64| {
+            latencies
+                .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+                .copied()
+                .unwrap_or_default()
+        };
+        println!(
+            "| {name} | {requests} | {:.0} req/s | {:.2} ms | {:.2} ms | {:.2} ms |",
+            requests as f64 / elapsed.as_secs_f64(),
+            ms(at(0.5)),
+            ms(at(0.99)),
+            ms(at(1.0))
+        );
+        Ok(results.into_iter().map(|(_, v)| v).collect())
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}

@@ -1,0 +1,268 @@
+//! The `kassa` binary as a user runs it: start-up banner, the README walkthrough, merchants,
+//! graceful shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_kassa");
+
+struct Server {
+    child: Child,
+    url: String,
+    banner: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn credentials(&self) -> Option<String> {
+        let field = |name: &str| {
+            self.banner
+                .iter()
+                .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()))
+        };
+        Some(format!("{}:{}", field("username")?, field("secret")?))
+    }
+
+    /// Sends SIGTERM and returns whether the process exited cleanly within 10 s.
+    fn terminate(&mut self) -> bool {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+fn database(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("kassa.db").display())
+}
+
+/// Starts `kassa serve` on a free port and reads its banner.
+fn serve(database: &str, extra: &[&str]) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut banner = Vec::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let done = line.starts_with("Stop with Ctrl-C");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    let url = banner
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("API").map(|v| v.trim().to_owned()))
+        .expect("API line");
+    Server { child, url, banner }
+}
+
+#[test]
+fn serve_prints_where_to_look_and_the_sandbox_credentials_then_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = serve(&database(dir.path()), &[]);
+    assert!(
+        server.url.starts_with("http://127.0.0.1:"),
+        "{:?}",
+        server.banner
+    );
+    assert!(
+        server.banner.iter().any(|l| l.contains("/openapi.json")),
+        "{:?}",
+        server.banner
+    );
+    let credentials = server
+        .credentials()
+        .expect("sandbox credentials on a new database");
+    let status = Command::new("curl")
+        .args([
+            "-sS",
+            "--fail-with-body",
+            "-o",
+            "/dev/null",
+            "-u",
+            &credentials,
+            &format!("{}/hpp/v1/sessions/x", server.url),
+        ])
+        .output()
+        .unwrap();
+    // Authenticated (404 for an unknown session, not 401).
+    assert!(
+        String::from_utf8_lossy(&status.stderr).contains("404"),
+        "{status:?}"
+    );
+    assert!(server.terminate(), "kassa must exit cleanly on SIGTERM");
+
+    // A second start on the same database creates no second sandbox merchant.
+    let server = serve(&database(dir.path()), &[]);
+    assert!(server.credentials().is_none());
+    assert!(
+        server.banner.iter().any(|l| l.contains("1 merchant(s)")),
+        "{:?}",
+        server.banner
+    );
+}
+
+#[test]
+fn the_readme_walkthrough_works_as_written() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let section = readme.split("## Walkthrough").nth(1).unwrap();
+    let script = section
+        .split("```sh\n")
+        .skip(1)
+        .map(|block| block.split("```").next().unwrap())
+        .find(|block| block.starts_with("kassa()"))
+        .expect("the walkthrough script");
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(
+        &database(dir.path()),
+        &[
+            "--sandbox-credentials",
+            "walkthrough:walkthrough-secret-1234",
+        ],
+    );
+    let output = Command::new("bash")
+        .args(["-euo", "pipefail", "-c", script])
+        .env("KASSA_URL", &server.url)
+        .env("KASSA_AUTH", "walkthrough:walkthrough-secret-1234")
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+    );
+    assert!(
+        output.status.success(),
+        "walkthrough failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
+    );
+    for expected in [
+        "\"status\":\"WAITING\"",
+        "\"status\":\"FAILED\"",
+        "\"order_id\"",
+        "\"complete\"",
+    ] {
+        assert!(
+            stdout.contains(expected) || stderr.contains(expected),
+            "{expected} missing\nstdout:\n{stdout}\nstderr:\n{stderr}"
+        );
+    }
+    assert!(
+        stderr.contains("\"redirect_url\":\"https://shop.example/ok?sid="),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn merchant_add_creates_credentials_that_serve_accepts() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let output = Command::new(BIN)
+        .args([
+            "merchant",
+            "add",
+            "--name",
+            "Bike shop",
+            "--username",
+            "bikes",
+            "--secret",
+            "bikes-secret-123456",
+            "--database",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("username: bikes") && stdout.contains("secret:   bikes-secret-123456"),
+        "{stdout}"
+    );
+    let again = Command::new(BIN)
+        .args([
+            "merchant",
+            "add",
+            "--name",
+            "Dup",
+            "--username",
+            "bikes",
+            "--database",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(!again.status.success(), "a taken username is refused");
+    let short = Command::new(BIN)
+        .args([
+            "merchant",
+            "add",
+            "--name",
+            "S",
+            "--secret",
+            "short",
+            "--database",
+            &db,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        !short.status.success() && String::from_utf8_lossy(&short.stderr).contains("at least 16")
+    );
+
+    let server = serve(&db, &["--mode", "production"]);
+    assert!(
+        server.credentials().is_none(),
+        "no sandbox merchant when one exists (and none in production)"
+    );
+    let status = Command::new("curl")
+        .args([
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-u",
+            "bikes:bikes-secret-123456",
+            &format!("{}/payments/v1/sessions/x", server.url),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&status.stdout), "404");
+}
+
+#[test]
+fn unsupported_databases_are_refused_clearly() {
+    for (url, expected) in [
+        ("postgres://localhost/kassa", "PostgreSQL"),
+        ("mysql://x", "unsupported database URL"),
+    ] {
+        let output = Command::new(BIN)
+            .args(["migrate", "--database", url])
+            .output()
+            .unwrap();
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(expected), "{stderr}");
+    }
+}

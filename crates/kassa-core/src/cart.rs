@@ -132,7 +132,7 @@ impl CartInput {
             ));
         }
         let tolerance = lines.len() as i64;
-        if (tax_sum - order_tax_amount).abs() > tolerance {
+        if tax_sum.saturating_sub(order_tax_amount).saturating_abs() > tolerance {
             return Err(bad(
                 "order_tax_amount",
                 format!(
@@ -325,6 +325,37 @@ mod tests {
             ..cart(vec![item, tax])
         };
         c.validate().unwrap();
+    }
+
+    proptest::proptest! {
+        /// Whatever numbers arrive, validation answers (no overflow, no panic).
+        #[test]
+        fn validation_never_panics(
+            numbers in proptest::collection::vec(proptest::num::i64::ANY, 7),
+            order in proptest::num::i64::ANY,
+            tax in proptest::num::i64::ANY,
+        ) {
+            let line = LineInput {
+                name: Some("x".into()),
+                quantity: Some(numbers[0]),
+                unit_price: Some(numbers[1]),
+                total_amount: Some(numbers[2]),
+                total_discount_amount: Some(numbers[3]),
+                tax_rate: Some(numbers[4]),
+                total_tax_amount: Some(numbers[5]),
+                kind: (numbers[6] % 2 == 0).then(|| "sales_tax".to_owned()),
+                ..LineInput::default()
+            };
+            let c = CartInput {
+                purchase_country: Some("SE".into()),
+                purchase_currency: Some("SEK".into()),
+                locale: None,
+                order_amount: Some(order),
+                order_tax_amount: Some(tax),
+                order_lines: Some(vec![line.clone(), line]),
+            };
+            let _ = c.validate();
+        }
     }
 
     #[test]

@@ -41,6 +41,8 @@ impl SandboxClock {
 
 impl Clock for SandboxClock {
     fn now(&self) -> Timestamp {
-        Timestamp::from_millis(system_millis() + self.offset_millis.load(Ordering::SeqCst))
+        Timestamp::from_millis(
+            system_millis().saturating_add(self.offset_millis.load(Ordering::SeqCst)),
+        )
     }
 }

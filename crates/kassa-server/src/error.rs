@@ -35,6 +35,9 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Internal(String),
+    /// A dependency (the database) cannot serve now.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// What [`crate::http::errors`] renders: status, code and messages (no correlation id yet).
@@ -82,6 +85,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -99,6 +103,7 @@ impl ApiError {
             Self::Conflict(m) => ("CONFLICT", vec![m.clone()]),
             // The cause is logged by the error middleware; the client sees no internals.
             Self::Internal(_) => ("INTERNAL_SERVER_ERROR", vec!["Internal server error; retry, and quote the correlation_id if it persists".into()]),
+            Self::Unavailable(m) => ("SERVICE_UNAVAILABLE", vec![m.clone()]),
         };
         ErrorDetails { code, messages }
     }

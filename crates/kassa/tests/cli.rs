@@ -125,6 +125,43 @@ fn serve_prints_where_to_look_and_the_sandbox_credentials_then_stops_on_sigterm(
 }
 
 #[test]
+fn an_acknowledged_change_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let auth = "crash:crash-secret-123456789";
+    let mut server = serve(&db, &["--sandbox-credentials", auth]);
+    let cart = r#"{"purchase_country":"SE","purchase_currency":"SEK","order_amount":100,"order_lines":[{"name":"x","quantity":1,"unit_price":100,"total_amount":100}]}"#;
+    let created = Command::new("curl")
+        .args([
+            "-sS",
+            "--fail-with-body",
+            "-u",
+            auth,
+            "-H",
+            "Content-Type: application/json",
+            "-d",
+            cart,
+        ])
+        .arg(format!("{}/payments/v1/sessions", server.url))
+        .output()
+        .unwrap();
+    assert!(created.status.success(), "{created:?}");
+    let body: serde_json::Value = serde_json::from_slice(&created.stdout).unwrap();
+    let id = body["session_id"].as_str().unwrap();
+    // SIGKILL right after the acknowledgement: no shutdown code runs.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let server = serve(&db, &[]);
+    let read = Command::new("curl")
+        .args(["-sS", "--fail-with-body", "-u", auth])
+        .arg(format!("{}/payments/v1/sessions/{id}", server.url))
+        .output()
+        .unwrap();
+    assert!(read.status.success(), "{read:?}");
+    assert!(String::from_utf8_lossy(&read.stdout).contains("\"status\":\"incomplete\""));
+}
+
+#[test]
 fn the_readme_walkthrough_works_as_written() {
     let readme =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();

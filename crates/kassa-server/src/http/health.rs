@@ -26,10 +26,13 @@ async fn healthz() -> Json<Health> {
 /// The process can reach its database.
 #[utoipa::path(get, path = "/readyz", tag = "Operations", responses(
     (status = 200, body = Health),
-    (status = 500, description = "The database is unreachable", body = crate::http::errors::ErrorResponse),
+    (status = 503, description = "The database is unreachable", body = crate::http::errors::ErrorResponse),
 ))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    state.store.ping().await?;
+    state.store.ping().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed");
+        ApiError::Unavailable("The database is unreachable".into())
+    })?;
     Ok(Json(Health {
         status: "ready".into(),
     }))

@@ -346,6 +346,11 @@ async fn approve(
     before: &HppSession,
 ) -> Result<(Change, HppSession), ApiError> {
     let now = state.now();
+    // Refuse on the HPP status first: that is what the consumer did wrong.
+    before
+        .lifecycle
+        .apply::<HppMachine>(HppAction::Approve, now)
+        .map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
     let payment = payments::load(state, merchant, &before.payment_session_id)
         .await
         .map_err(|_| {

@@ -42,10 +42,7 @@ pub const MAX_AMOUNT: i64 = 200_000_000;
 pub const MAX_ORDER_LINES: usize = 1000;
 
 fn bad(field: impl Into<String>, reason: impl Into<String>) -> CartError {
-    CartError {
-        field: field.into(),
-        reason: reason.into(),
-    }
+    CartError { field: field.into(), reason: reason.into() }
 }
 
 fn required<T: Clone>(value: &Option<T>, field: &str) -> Result<T, CartError> {
@@ -71,10 +68,9 @@ pub fn is_currency(value: &str) -> bool {
 
 fn max_len(value: &Option<String>, field: &str, min: usize, max: usize) -> Result<(), CartError> {
     match value {
-        Some(v) if v.chars().count() < min || v.chars().count() > max => Err(bad(
-            field,
-            format!("must be {min} to {max} characters long"),
-        )),
+        Some(v) if v.chars().count() < min || v.chars().count() > max => {
+            Err(bad(field, format!("must be {min} to {max} characters long")))
+        }
         _ => Ok(()),
     }
 }
@@ -84,25 +80,16 @@ impl CartInput {
     pub fn validate(&self) -> Result<(), CartError> {
         let country = required(&self.purchase_country, "purchase_country")?;
         if !is_country(&country) {
-            return Err(bad(
-                "purchase_country",
-                "must be an ISO 3166 alpha-2 country code",
-            ));
+            return Err(bad("purchase_country", "must be an ISO 3166 alpha-2 country code"));
         }
         let currency = required(&self.purchase_currency, "purchase_currency")?;
         if !is_currency(&currency) {
-            return Err(bad(
-                "purchase_currency",
-                "must be an ISO 4217 currency code",
-            ));
+            return Err(bad("purchase_currency", "must be an ISO 4217 currency code"));
         }
         if let Some(locale) = &self.locale
             && !is_locale(locale)
         {
-            return Err(bad(
-                "locale",
-                "must be an RFC 1766 language tag such as en-US",
-            ));
+            return Err(bad("locale", "must be an RFC 1766 language tag such as en-US"));
         }
         let order_amount = required(&self.order_amount, "order_amount")?;
         if order_amount < 0 {
@@ -114,10 +101,7 @@ impl CartInput {
         }
         let lines = required(&self.order_lines, "order_lines")?;
         if lines.is_empty() || lines.len() > MAX_ORDER_LINES {
-            return Err(bad(
-                "order_lines",
-                format!("must hold 1 to {MAX_ORDER_LINES} lines"),
-            ));
+            return Err(bad("order_lines", format!("must hold 1 to {MAX_ORDER_LINES} lines")));
         }
         let (mut amount_sum, mut tax_sum) = (0i64, 0i64);
         for (i, line) in lines.iter().enumerate() {
@@ -126,18 +110,13 @@ impl CartInput {
             tax_sum = tax_sum.saturating_add(checked.tax);
         }
         if amount_sum != order_amount {
-            return Err(bad(
-                "order_amount",
-                format!("must equal the sum of the lines' total_amount ({amount_sum})"),
-            ));
+            return Err(bad("order_amount", format!("must equal the sum of the lines' total_amount ({amount_sum})")));
         }
         let tolerance = lines.len() as i64;
         if tax_sum.saturating_sub(order_tax_amount).saturating_abs() > tolerance {
             return Err(bad(
                 "order_tax_amount",
-                format!(
-                    "must equal the sum of the lines' total_tax_amount ({tax_sum}) within ±{tolerance}"
-                ),
+                format!("must equal the sum of the lines' total_tax_amount ({tax_sum}) within ±{tolerance}"),
             ));
         }
         Ok(())
@@ -156,11 +135,9 @@ impl LineInput {
         max_len(&Some(name), &field("name"), 1, 255)?;
         max_len(&self.reference, &field("reference"), 0, 255)?;
         max_len(&self.quantity_unit, &field("quantity_unit"), 1, 8)?;
-        for (value, key) in [
-            (&self.image_url, "image_url"),
-            (&self.product_url, "product_url"),
-            (&self.merchant_data, "merchant_data"),
-        ] {
+        for (value, key) in
+            [(&self.image_url, "image_url"), (&self.product_url, "product_url"), (&self.merchant_data, "merchant_data")]
+        {
             max_len(value, &field(key), 0, 1024)?;
         }
         let quantity = required(&self.quantity, &field("quantity"))?;
@@ -168,26 +145,18 @@ impl LineInput {
             return Err(bad(field("quantity"), "must not be negative"));
         }
         let unit_price = required(&self.unit_price, &field("unit_price"))?;
-        if unit_price.abs() > MAX_AMOUNT {
-            return Err(bad(
-                field("unit_price"),
-                format!("must be at most {MAX_AMOUNT}"),
-            ));
+        if unit_price.unsigned_abs() > MAX_AMOUNT.unsigned_abs() {
+            return Err(bad(field("unit_price"), format!("must be at most {MAX_AMOUNT}")));
         }
         let total_amount = required(&self.total_amount, &field("total_amount"))?;
-        if total_amount.abs() > MAX_AMOUNT {
-            return Err(bad(
-                field("total_amount"),
-                format!("must be at most {MAX_AMOUNT}"),
-            ));
+        if total_amount.unsigned_abs() > MAX_AMOUNT.unsigned_abs() {
+            return Err(bad(field("total_amount"), format!("must be at most {MAX_AMOUNT}")));
         }
         let discount = self.total_discount_amount.unwrap_or(0);
         if discount < 0 {
             return Err(bad(field("total_discount_amount"), "must not be negative"));
         }
-        let expected = quantity
-            .checked_mul(unit_price)
-            .and_then(|gross| gross.checked_sub(discount));
+        let expected = quantity.checked_mul(unit_price).and_then(|gross| gross.checked_sub(discount));
         if expected != Some(total_amount) {
             let shown = expected.map_or_else(|| "overflow".to_owned(), |e| e.to_string());
             return Err(bad(
@@ -198,23 +167,22 @@ impl LineInput {
         if let Some(rate) = self.tax_rate
             && !(0..=10_000).contains(&rate)
         {
-            return Err(bad(
-                field("tax_rate"),
-                "must be between 0 and 10000 (percent × 100)",
-            ));
+            return Err(bad(field("tax_rate"), "must be between 0 and 10000 (percent × 100)"));
         }
         let is_sales_tax = self.kind.as_deref() == Some("sales_tax");
-        if let (Some(rate), Some(tax), false) = (self.tax_rate, self.total_tax_amount, is_sales_tax)
-        {
-            // Klarna: total_tax_amount within ±1 of total_amount − total_amount × 10000 / (10000 + tax_rate).
-            let expected =
-                total_amount as f64 - total_amount as f64 * 10_000.0 / (10_000.0 + rate as f64);
-            if (tax as f64 - expected).abs() > 1.0 {
+        if let (Some(rate), Some(tax), false) = (self.tax_rate, self.total_tax_amount, is_sales_tax) {
+            // Klarna's tax-handling rule: the rate the line implies,
+            // 100 × total_tax_amount / (total_amount − total_tax_amount), is within ±1 of tax_rate / 100.
+            let net = total_amount as f64 - tax as f64;
+            let implied =
+                if net == 0.0 { if tax == 0 { 0.0 } else { f64::INFINITY } } else { 100.0 * tax as f64 / net };
+            if (implied - rate as f64 / 100.0).abs() > 1.0 {
                 return Err(bad(
                     field("total_tax_amount"),
                     format!(
-                        "must be within ±1 of {:.0} for tax_rate {rate}",
-                        expected.round()
+                        "implies a tax rate of {implied:.2} % (100 × total_tax_amount / (total_amount − total_tax_amount)), \
+                         more than 1 point from tax_rate {rate} ({:.2} %)",
+                        rate as f64 / 100.0
                     ),
                 ));
             }
@@ -282,8 +250,13 @@ mod tests {
         c.order_amount = Some(1900);
         assert_eq!(field_of(&c), "order_lines[1].total_amount");
 
+        // 25 % of a 1000 gross is 200; 150 implies 17.6 %, more than a point off.
         let c = cart(vec![line(1, 1000, 2500, 150)]);
         assert_eq!(field_of(&c), "order_lines[0].total_tax_amount");
+        // Within a point (18000 gross at 20 %: 3000; 2900 implies 19.2 %) is accepted, as at Klarna.
+        let mut l = line(1, 18_000, 2000, 2900);
+        l.total_amount = Some(18_000);
+        cart(vec![l]).validate().unwrap();
 
         let mut c = cart(vec![line(1, 1000, 2500, 200)]);
         c.order_tax_amount = Some(210);
@@ -297,20 +270,13 @@ mod tests {
         c.order_lines.as_mut().unwrap()[0].name = None;
         assert_eq!(field_of(&c), "order_lines[0].name");
 
-        let c = CartInput {
-            order_lines: Some(vec![]),
-            ..cart(vec![])
-        };
+        let c = CartInput { order_lines: Some(vec![]), ..cart(vec![]) };
         assert_eq!(field_of(&c), "order_lines");
     }
 
     #[test]
     fn us_sales_tax_line() {
-        let item = LineInput {
-            tax_rate: None,
-            total_tax_amount: None,
-            ..line(1, 10_000, 0, 0)
-        };
+        let item = LineInput { tax_rate: None, total_tax_amount: None, ..line(1, 10_000, 0, 0) };
         let tax = LineInput {
             kind: Some("sales_tax".into()),
             name: Some("Sales tax".into()),
@@ -319,22 +285,32 @@ mod tests {
             total_amount: Some(800),
             ..LineInput::default()
         };
-        let c = CartInput {
-            order_amount: Some(10_800),
-            order_tax_amount: Some(800),
-            ..cart(vec![item, tax])
-        };
+        let c = CartInput { order_amount: Some(10_800), order_tax_amount: Some(800), ..cart(vec![item, tax]) };
         c.validate().unwrap();
+    }
+
+    /// Any i64, with the edges (where overflow lives) drawn often.
+    fn extreme() -> impl proptest::strategy::Strategy<Value = i64> {
+        use proptest::prelude::*;
+        prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(0), Just(-1), -1_000_000i64..1_000_000, any::<i64>()]
+    }
+
+    #[test]
+    fn the_most_negative_amount_is_refused_not_wrapped() {
+        let mut l = line(1, 1000, 2500, 200);
+        l.unit_price = Some(i64::MIN);
+        assert_eq!(field_of(&cart(vec![l.clone()])), "order_lines[0].unit_price");
+        l.unit_price = Some(1000);
+        l.total_amount = Some(i64::MIN);
+        let c = CartInput { order_amount: Some(0), ..cart(vec![line(1, 1000, 2500, 200)]) };
+        let c = CartInput { order_lines: Some(vec![l]), ..c };
+        assert_eq!(field_of(&c), "order_lines[0].total_amount");
     }
 
     proptest::proptest! {
         /// Whatever numbers arrive, validation answers (no overflow, no panic).
         #[test]
-        fn validation_never_panics(
-            numbers in proptest::collection::vec(proptest::num::i64::ANY, 7),
-            order in proptest::num::i64::ANY,
-            tax in proptest::num::i64::ANY,
-        ) {
+        fn validation_never_panics(numbers in proptest::collection::vec(extreme(), 7), order in extreme(), tax in extreme()) {
             let line = LineInput {
                 name: Some("x".into()),
                 quantity: Some(numbers[0]),

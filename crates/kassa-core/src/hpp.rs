@@ -77,10 +77,7 @@ impl StateMachine for HppMachine {
     };
 
     fn is_final(status: HppStatus) -> bool {
-        matches!(
-            status,
-            HppStatus::Completed | HppStatus::Cancelled | HppStatus::Disabled
-        )
+        matches!(status, HppStatus::Completed | HppStatus::Cancelled | HppStatus::Disabled)
     }
 }
 
@@ -170,10 +167,7 @@ pub enum HppOutcome {
     /// `place_order_mode` NONE: the merchant places the order with this token.
     Authorization { authorization_token: String },
     /// PLACE_ORDER / CAPTURE_ORDER: kassa placed the order.
-    Order {
-        order_id: String,
-        klarna_reference: String,
-    },
+    Order { order_id: String, klarna_reference: String },
 }
 
 /// An HPP session.
@@ -217,9 +211,7 @@ impl HppSession {
             payment_session_id: new.payment_session_id,
             lifecycle,
             created_at: now,
-            expires_at: new
-                .payment_session_expires_at
-                .plus_hours(-Self::EXPIRES_BEFORE_PAYMENT_SESSION_HOURS),
+            expires_at: new.payment_session_expires_at.plus_hours(-Self::EXPIRES_BEFORE_PAYMENT_SESSION_HOURS),
             merchant_urls: new.merchant_urls,
             options: new.options,
             profile_id: new.profile_id,
@@ -238,11 +230,7 @@ impl HppSession {
     }
 
     /// Applies an action other than approval (which needs an outcome: see [`Self::approve`]).
-    pub fn apply(
-        &self,
-        action: HppAction,
-        now: Timestamp,
-    ) -> Result<(Self, Event<HppStatus>), Rejected> {
+    pub fn apply(&self, action: HppAction, now: Timestamp) -> Result<(Self, Event<HppStatus>), Rejected> {
         if action == HppAction::Approve {
             return Err(Rejected::Guard("approval needs an outcome".into()));
         }
@@ -250,11 +238,7 @@ impl HppSession {
     }
 
     /// Approves the consumer: COMPLETED with the authorization token or the placed order.
-    pub fn approve(
-        &self,
-        outcome: HppOutcome,
-        now: Timestamp,
-    ) -> Result<(Self, Event<HppStatus>), Rejected> {
+    pub fn approve(&self, outcome: HppOutcome, now: Timestamp) -> Result<(Self, Event<HppStatus>), Rejected> {
         let wants_order = self.options.place_order_mode() != PlaceOrderMode::None;
         let has_order = matches!(outcome, HppOutcome::Order { .. });
         if wants_order != has_order {
@@ -284,17 +268,11 @@ impl HppSession {
     /// The values this session fills into merchant URLs now.
     pub fn placeholders(&self) -> Placeholders<'_> {
         let (authorization_token, order_id) = match &self.outcome {
-            Some(HppOutcome::Authorization {
-                authorization_token,
-            }) => (Some(authorization_token.as_str()), None),
+            Some(HppOutcome::Authorization { authorization_token }) => (Some(authorization_token.as_str()), None),
             Some(HppOutcome::Order { order_id, .. }) => (None, Some(order_id.as_str())),
             None => (None, None),
         };
-        Placeholders {
-            session_id: Some(&self.id),
-            authorization_token,
-            order_id,
-        }
+        Placeholders { session_id: Some(&self.id), authorization_token, order_id }
     }
 
     fn step(
@@ -316,14 +294,11 @@ impl HppSession {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::laws::{check_laws, steps};
+    use crate::machine::laws::{check_laws, check_table, steps};
     use proptest::prelude::*;
 
     fn session(mode: PlaceOrderMode) -> HppSession {
-        let options = HppOptions {
-            place_order_mode: Some(mode),
-            ..HppOptions::default()
-        };
+        let options = HppOptions { place_order_mode: Some(mode), ..HppOptions::default() };
         let new = NewHppSession {
             id: "h".into(),
             merchant_id: "m".into(),
@@ -337,6 +312,11 @@ mod tests {
         HppSession::create(new, Timestamp::from_millis(0)).0
     }
 
+    #[test]
+    fn table_is_well_formed() {
+        check_table::<HppMachine>();
+    }
+
     proptest! {
         #[test]
         fn hpp_machine_laws(start in 0usize..8, steps in steps()) {
@@ -346,19 +326,8 @@ mod tests {
 
     #[test]
     fn final_statuses_are_exactly_the_seeds() {
-        let finals: Vec<_> = HppStatus::ALL
-            .iter()
-            .copied()
-            .filter(|s| HppMachine::is_final(*s))
-            .collect();
-        assert_eq!(
-            finals,
-            [
-                HppStatus::Completed,
-                HppStatus::Cancelled,
-                HppStatus::Disabled
-            ]
-        );
+        let finals: Vec<_> = HppStatus::ALL.iter().copied().filter(|s| HppMachine::is_final(*s)).collect();
+        assert_eq!(finals, [HppStatus::Completed, HppStatus::Cancelled, HppStatus::Disabled]);
     }
 
     #[test]
@@ -371,51 +340,37 @@ mod tests {
 
     #[test]
     fn expires_one_hour_before_the_payment_session() {
-        assert_eq!(
-            session(PlaceOrderMode::None).expires_at,
-            Timestamp::from_millis(47 * crate::time::HOUR)
-        );
+        assert_eq!(session(PlaceOrderMode::None).expires_at, Timestamp::from_millis(47 * crate::time::HOUR));
     }
 
     #[test]
     fn approve_needs_an_outcome_that_matches_the_mode() {
         let s = session(PlaceOrderMode::PlaceOrder);
         let (s, _) = s.apply(HppAction::Open, Timestamp::from_millis(1)).unwrap();
-        let token = HppOutcome::Authorization {
-            authorization_token: "a".into(),
-        };
+        let token = HppOutcome::Authorization { authorization_token: "a".into() };
         assert!(s.approve(token, Timestamp::from_millis(2)).is_err());
-        let order = HppOutcome::Order {
-            order_id: "o".into(),
-            klarna_reference: "ABCD1234".into(),
-        };
+        let order = HppOutcome::Order { order_id: "o".into(), klarna_reference: "ABCD1234".into() };
         let (done, event) = s.approve(order.clone(), Timestamp::from_millis(2)).unwrap();
         assert_eq!(done.status(), HppStatus::Completed);
         assert_eq!(done.outcome, Some(order));
         assert_eq!(event.seq, 3);
-        assert!(
-            s.apply(HppAction::Approve, Timestamp::from_millis(2))
-                .is_err()
-        );
+        assert!(s.apply(HppAction::Approve, Timestamp::from_millis(2)).is_err());
     }
 
     #[test]
     fn redirects_fill_placeholders_and_error_falls_back_to_failure() {
         let mut s = session(PlaceOrderMode::None);
         s.merchant_urls = MerchantUrls {
-            success: Some("https://m.example/ok?sid={{session_id}}&token={{authorization_token}}&o={{order_id}}".into()),
+            success: Some(
+                "https://m.example/ok?sid={{session_id}}&token={{authorization_token}}&o={{order_id}}".into(),
+            ),
             failure: Some("https://m.example/fail?sid={{session_id}}".into()),
             ..MerchantUrls::default()
         };
-        assert_eq!(
-            s.merchant_url_after(HppAction::Error).as_deref(),
-            Some("https://m.example/fail?sid=h")
-        );
+        assert_eq!(s.merchant_url_after(HppAction::Error).as_deref(), Some("https://m.example/fail?sid=h"));
         assert_eq!(s.merchant_url_after(HppAction::Back), None);
         let (s, _) = s.apply(HppAction::Open, Timestamp::from_millis(1)).unwrap();
-        let token = HppOutcome::Authorization {
-            authorization_token: "T".into(),
-        };
+        let token = HppOutcome::Authorization { authorization_token: "T".into() };
         let (s, _) = s.approve(token, Timestamp::from_millis(2)).unwrap();
         assert_eq!(
             s.merchant_url_after(HppAction::Approve).as_deref(),
@@ -431,10 +386,7 @@ mod tests {
             (HppAction::Back, HppStatus::Back),
             (HppAction::Error, HppStatus::Error),
         ] {
-            s = s
-                .apply(HppAction::Open, Timestamp::from_millis(1))
-                .unwrap()
-                .0;
+            s = s.apply(HppAction::Open, Timestamp::from_millis(1)).unwrap().0;
             s = s.apply(leave, Timestamp::from_millis(2)).unwrap().0;
             assert_eq!(s.status(), status);
         }

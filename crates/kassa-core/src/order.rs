@@ -14,19 +14,11 @@ impl KlarnaReference {
 
     /// Builds a reference from 8 random bytes (the caller owns the randomness).
     pub fn from_random(bytes: [u8; Self::LEN]) -> Self {
-        Self(
-            bytes
-                .iter()
-                .map(|b| Self::ALPHABET[usize::from(*b) % Self::ALPHABET.len()] as char)
-                .collect(),
-        )
+        Self(bytes.iter().map(|b| Self::ALPHABET[usize::from(*b) % Self::ALPHABET.len()] as char).collect())
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        let valid = text.len() == Self::LEN
-            && text
-                .bytes()
-                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        let valid = text.len() == Self::LEN && text.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
         valid.then(|| Self(text.to_owned()))
     }
 

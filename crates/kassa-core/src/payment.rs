@@ -72,17 +72,7 @@ impl PaymentSession {
     ) -> (Self, Event<PaymentStatus>) {
         let (lifecycle, event) = Lifecycle::start(PaymentStatus::Incomplete, now);
         let expires_at = now.plus_hours(Self::LIFETIME_HOURS);
-        (
-            Self {
-                id,
-                merchant_id,
-                lifecycle,
-                created_at: now,
-                expires_at,
-                acquiring_channel,
-            },
-            event,
-        )
+        (Self { id, merchant_id, lifecycle, created_at: now, expires_at, acquiring_channel }, event)
     }
 
     pub fn status(&self) -> PaymentStatus {
@@ -94,19 +84,9 @@ impl PaymentSession {
         now < self.expires_at && self.status() != PaymentStatus::Cancelled
     }
 
-    pub fn apply(
-        &self,
-        action: PaymentAction,
-        now: Timestamp,
-    ) -> Result<(Self, Event<PaymentStatus>), Rejected> {
+    pub fn apply(&self, action: PaymentAction, now: Timestamp) -> Result<(Self, Event<PaymentStatus>), Rejected> {
         let (lifecycle, event) = self.lifecycle.apply::<PaymentMachine>(action, now)?;
-        Ok((
-            Self {
-                lifecycle,
-                ..self.clone()
-            },
-            event,
-        ))
+        Ok((Self { lifecycle, ..self.clone() }, event))
     }
 }
 
@@ -154,8 +134,13 @@ impl Authorization {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::laws::{check_laws, steps};
+    use crate::machine::laws::{check_laws, check_table, steps};
     use proptest::prelude::*;
+
+    #[test]
+    fn table_is_well_formed() {
+        check_table::<PaymentMachine>();
+    }
 
     proptest! {
         #[test]
@@ -166,18 +151,11 @@ mod tests {
 
     #[test]
     fn authorization_lives_sixty_minutes() {
-        let (session, _) = PaymentSession::create(
-            "p".into(),
-            "m".into(),
-            AcquiringChannel::Ecommerce,
-            Timestamp::from_millis(0),
-        );
+        let (session, _) =
+            PaymentSession::create("p".into(), "m".into(), AcquiringChannel::Ecommerce, Timestamp::from_millis(0));
         let auth = Authorization::issue("t".into(), &session, Timestamp::from_millis(0));
         assert!(auth.is_usable(Timestamp::from_millis(60 * crate::time::MINUTE - 1)));
         assert!(!auth.is_usable(Timestamp::from_millis(60 * crate::time::MINUTE)));
-        assert_eq!(
-            session.expires_at,
-            Timestamp::from_millis(48 * crate::time::HOUR)
-        );
+        assert_eq!(session.expires_at, Timestamp::from_millis(48 * crate::time::HOUR));
     }
 }

@@ -48,11 +48,7 @@ mod tests {
 
     #[test]
     fn fills_known_and_keeps_unknown() {
-        let p = Placeholders {
-            session_id: Some("S"),
-            authorization_token: Some("T"),
-            order_id: None,
-        };
+        let p = Placeholders { session_id: Some("S"), authorization_token: Some("T"), order_id: None };
         assert_eq!(
             p.fill("https://e.com/ok?sid={{session_id}}&t={{authorization_token}}&o={{order_id}}&x={{oder_id}}"),
             "https://e.com/ok?sid=S&t=T&o={{order_id}}&x={{oder_id}}"

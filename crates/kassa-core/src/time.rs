@@ -61,13 +61,7 @@ mod tests {
     #[test]
     fn formats_like_klarna() {
         // 2019-05-13T14:51:46.288Z, an instant from Klarna's read-session example.
-        assert_eq!(
-            Timestamp::from_millis(1_557_759_106_288).to_string(),
-            "2019-05-13T14:51:46.288Z"
-        );
-        assert_eq!(
-            Timestamp::from_millis(0).to_string(),
-            "1970-01-01T00:00:00.000Z"
-        );
+        assert_eq!(Timestamp::from_millis(1_557_759_106_288).to_string(), "2019-05-13T14:51:46.288Z");
+        assert_eq!(Timestamp::from_millis(0).to_string(), "1970-01-01T00:00:00.000Z");
     }
 }

@@ -10,9 +10,7 @@ pub trait Clock: Send + Sync + 'static {
 }
 
 fn system_millis() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
 
 /// Wall-clock time.
@@ -34,15 +32,12 @@ pub struct SandboxClock {
 impl SandboxClock {
     /// Moves the clock forward by `millis` (negative values are ignored: time never goes back).
     pub fn advance(&self, millis: i64) {
-        self.offset_millis
-            .fetch_add(millis.max(0), Ordering::SeqCst);
+        self.offset_millis.fetch_add(millis.max(0), Ordering::SeqCst);
     }
 }
 
 impl Clock for SandboxClock {
     fn now(&self) -> Timestamp {
-        Timestamp::from_millis(
-            system_millis().saturating_add(self.offset_millis.load(Ordering::SeqCst)),
-        )
+        Timestamp::from_millis(system_millis().saturating_add(self.offset_millis.load(Ordering::SeqCst)))
     }
 }

@@ -44,11 +44,7 @@ impl Config {
     pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
     pub fn new(public_url: &str, mode: Mode) -> Self {
-        Self {
-            public_url: public_url.trim_end_matches('/').to_owned(),
-            mode,
-            body_limit: Self::DEFAULT_BODY_LIMIT,
-        }
+        Self { public_url: public_url.trim_end_matches('/').to_owned(), mode, body_limit: Self::DEFAULT_BODY_LIMIT }
     }
 
     /// `public_url` joined with an absolute path.

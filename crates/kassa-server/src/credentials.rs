@@ -25,43 +25,25 @@ pub fn create(
 ) -> Result<NewCredentials, String> {
     let id = ids::new_id();
     let username = username.map_or_else(
-        || {
-            format!(
-                "K{}_{}",
-                &ids::random_hex(3).to_uppercase(),
-                ids::random_hex(6)
-            )
-        },
+        || format!("K{}_{}", &ids::random_hex::<3>().to_uppercase(), ids::random_hex::<6>()),
         str::to_owned,
     );
     if username.is_empty() || username.contains(':') || username.len() > 128 {
         return Err("the username must be 1 to 128 characters and contain no ':'".into());
     }
-    let secret = secret.map_or_else(|| format!("ksk_{}", ids::random_hex(32)), str::to_owned);
+    let secret = secret.map_or_else(|| format!("ksk_{}", ids::random_hex::<32>()), str::to_owned);
     if secret.len() < MIN_SECRET_LEN {
-        return Err(format!(
-            "the secret must be at least {MIN_SECRET_LEN} characters"
-        ));
+        return Err(format!("the secret must be at least {MIN_SECRET_LEN} characters"));
     }
-    let secret_salt = ids::random_hex(16);
+    let secret_salt = ids::random_hex::<16>();
     let secret_hash = hash(&secret_salt, &secret);
-    let merchant = Merchant {
-        id,
-        name: name.to_owned(),
-        username,
-        secret_salt,
-        secret_hash,
-        created_at: now,
-    };
+    let merchant = Merchant { id, name: name.to_owned(), username, secret_salt, secret_hash, created_at: now };
     Ok(NewCredentials { merchant, secret })
 }
 
 fn hash(salt: &str, secret: &str) -> String {
-    let digest = Sha256::new()
-        .chain_update(salt.as_bytes())
-        .chain_update(b":")
-        .chain_update(secret.as_bytes())
-        .finalize();
+    let digest =
+        Sha256::new().chain_update(salt.as_bytes()).chain_update(b":").chain_update(secret.as_bytes()).finalize();
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 

@@ -49,10 +49,7 @@ pub struct ErrorDetails {
 
 impl ApiError {
     pub fn bad_value(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self::BadValue {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Self::BadValue { field: field.into(), reason: reason.into() }
     }
 
     pub fn not_found(what: impl Into<String>) -> Self {
@@ -61,17 +58,11 @@ impl ApiError {
 
     /// A state-machine refusal, answered with `status` (HPP routes use 400, Payments 403).
     pub fn rejected(status: StatusCode, rejected: Rejected) -> Self {
-        Self::InvalidOperation {
-            status,
-            message: rejected.to_string(),
-        }
+        Self::InvalidOperation { status, message: rejected.to_string() }
     }
 
     pub fn invalid_operation(status: StatusCode, message: impl Into<String>) -> Self {
-        Self::InvalidOperation {
-            status,
-            message: message.into(),
-        }
+        Self::InvalidOperation { status, message: message.into() }
     }
 
     fn status(&self) -> StatusCode {
@@ -97,12 +88,18 @@ impl ApiError {
             }
             Self::InvalidOperation { message, .. } => ("INVALID_OPERATION", vec![message.clone()]),
             Self::NotFound(m) => ("NOT_FOUND", vec![m.clone()]),
-            Self::Unauthorized => ("UNAUTHORIZED", vec!["Missing or invalid credentials: use HTTP Basic auth with your API username and secret".into()]),
+            Self::Unauthorized => (
+                "UNAUTHORIZED",
+                vec!["Missing or invalid credentials: use HTTP Basic auth with your API username and secret".into()],
+            ),
             Self::UnsupportedMediaType(m) => ("UNSUPPORTED_MEDIA_TYPE", vec![m.clone()]),
             Self::PayloadTooLarge => ("PAYLOAD_TOO_LARGE", vec![self.to_string()]),
             Self::Conflict(m) => ("CONFLICT", vec![m.clone()]),
             // The cause is logged by the error middleware; the client sees no internals.
-            Self::Internal(_) => ("INTERNAL_SERVER_ERROR", vec!["Internal server error; retry, and quote the correlation_id if it persists".into()]),
+            Self::Internal(_) => (
+                "INTERNAL_SERVER_ERROR",
+                vec!["Internal server error; retry, and quote the correlation_id if it persists".into()],
+            ),
             Self::Unavailable(m) => ("SERVICE_UNAVAILABLE", vec![m.clone()]),
         };
         ErrorDetails { code, messages }
@@ -116,10 +113,9 @@ impl IntoResponse for ApiError {
         }
         let mut response = self.status().into_response();
         if matches!(self, Self::Unauthorized) {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Basic realm=\"kassa\""),
-            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"kassa\""));
         }
         response.extensions_mut().insert(self.details());
         response
@@ -129,9 +125,7 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict(m) => {
-                Self::Conflict(format!("concurrent update, please retry: {m}"))
-            }
+            StoreError::Conflict(m) => Self::Conflict(format!("concurrent update, please retry: {m}")),
             other => Self::Internal(other.to_string()),
         }
     }
@@ -139,9 +133,6 @@ impl From<StoreError> for ApiError {
 
 impl From<CartError> for ApiError {
     fn from(error: CartError) -> Self {
-        Self::BadValue {
-            field: error.field,
-            reason: error.reason,
-        }
+        Self::BadValue { field: error.field, reason: error.reason }
     }
 }

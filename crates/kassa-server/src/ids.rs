@@ -1,4 +1,4 @@
-//! Random identifiers, from the operating system's generator (through `uuid`).
+//! Random identifiers and secrets, from the operating system's generator.
 
 use kassa_core::order::KlarnaReference;
 
@@ -7,22 +7,29 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// `bytes` random bytes as lower-case hex.
-pub fn random_hex(bytes: usize) -> String {
-    let mut out = String::with_capacity(bytes * 2);
-    while out.len() < bytes * 2 {
-        for b in uuid::Uuid::new_v4().as_bytes() {
-            if out.len() < bytes * 2 {
-                out.push_str(&format!("{b:02x}"));
+fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0u8; N];
+    // The OS generator failing leaves nothing sensible to do: no id, no secret can be made.
+    getrandom::fill(&mut bytes).unwrap_or_else(|e| panic!("the operating system's random generator failed: {e}"));
+    bytes
+}
+
+/// `N` random bytes as lower-case hex.
+pub fn random_hex<const N: usize>() -> String {
+    random_bytes::<N>().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// 8 characters drawn uniformly from A–Z and 0–9 (rejection sampling: 252 = 7 × 36).
+pub fn klarna_reference() -> KlarnaReference {
+    let mut picked = [0u8; KlarnaReference::LEN];
+    let mut filled = 0;
+    while filled < picked.len() {
+        for byte in random_bytes::<16>() {
+            if byte < 252 && filled < picked.len() {
+                picked[filled] = byte % 36;
+                filled += 1;
             }
         }
     }
-    out
-}
-
-pub fn klarna_reference() -> KlarnaReference {
-    let random = uuid::Uuid::new_v4();
-    let mut bytes = [0u8; KlarnaReference::LEN];
-    bytes.copy_from_slice(&random.as_bytes()[..KlarnaReference::LEN]);
-    KlarnaReference::from_random(bytes)
+    KlarnaReference::from_random(picked)
 }

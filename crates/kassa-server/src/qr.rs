@@ -32,17 +32,12 @@ impl Format {
         }
         let accept = accept.unwrap_or("").to_ascii_lowercase();
         let wants_png = accept.contains("image/png");
-        Some(if wants_png && !accept.contains("image/svg+xml") {
-            Self::Png
-        } else {
-            Self::Svg
-        })
+        Some(if wants_png && !accept.contains("image/svg+xml") { Self::Png } else { Self::Svg })
     }
 }
 
 pub fn render(text: &str, format: Format) -> Result<Vec<u8>, String> {
-    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M)
-        .map_err(|e| e.to_string())?;
+    let code = QrCode::with_error_correction_level(text.as_bytes(), EcLevel::M).map_err(|e| e.to_string())?;
     match format {
         Format::Svg => Ok(code
             .render::<svg::Color<'_>>()
@@ -74,9 +69,7 @@ fn png(code: &QrCode) -> Result<Vec<u8>, String> {
     encoder.set_color(::png::ColorType::Grayscale);
     encoder.set_depth(::png::BitDepth::Eight);
     let mut writer = encoder.write_header().map_err(|e| e.to_string())?;
-    writer
-        .write_image_data(&pixels)
-        .map_err(|e| e.to_string())?;
+    writer.write_image_data(&pixels).map_err(|e| e.to_string())?;
     writer.finish().map_err(|e| e.to_string())?;
     Ok(out)
 }
@@ -88,18 +81,9 @@ mod tests {
     #[test]
     fn negotiation() {
         assert_eq!(Format::negotiate(None, None), Some(Format::Svg));
-        assert_eq!(
-            Format::negotiate(None, Some("image/png")),
-            Some(Format::Png)
-        );
-        assert_eq!(
-            Format::negotiate(None, Some("image/svg+xml, image/png")),
-            Some(Format::Svg)
-        );
-        assert_eq!(
-            Format::negotiate(Some("PNG"), Some("image/svg+xml")),
-            Some(Format::Png)
-        );
+        assert_eq!(Format::negotiate(None, Some("image/png")), Some(Format::Png));
+        assert_eq!(Format::negotiate(None, Some("image/svg+xml, image/png")), Some(Format::Svg));
+        assert_eq!(Format::negotiate(Some("PNG"), Some("image/svg+xml")), Some(Format::Png));
         assert_eq!(Format::negotiate(Some("gif"), None), None);
     }
 

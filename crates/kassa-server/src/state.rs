@@ -20,20 +20,13 @@ impl AppState {
     /// The standard wiring: a movable clock in sandbox mode, the system clock in production,
     /// distribution messages recorded in the database.
     pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
-        let sandbox_clock =
-            (config.mode == Mode::Sandbox).then(|| Arc::new(SandboxClock::default()));
+        let sandbox_clock = (config.mode == Mode::Sandbox).then(|| Arc::new(SandboxClock::default()));
         let clock: Arc<dyn Clock> = match &sandbox_clock {
             Some(clock) => clock.clone(),
             None => Arc::new(SystemClock),
         };
         let sender = Arc::new(RecordingSender::new(store.clone()));
-        Self {
-            store,
-            clock,
-            sandbox_clock,
-            sender,
-            config: Arc::new(config),
-        }
+        Self { store, clock, sandbox_clock, sender, config: Arc::new(config) }
     }
 
     pub fn now(&self) -> kassa_core::Timestamp {

@@ -1,12 +1,13 @@
 //! One atomic change: what a single accepted command writes.
 
-use crate::record::SessionRecord;
+use crate::record::{SessionRecord, Stored};
 use crate::{NewEvent, SessionKind, StoreError};
 use kassa_core::Timestamp;
 use kassa_core::order::Order;
 use kassa_core::payment::{Authorization, AuthorizationStatus};
 
-/// A session row to insert, or to update only if it is still at the expected status and version.
+/// A session row to insert, or to update only if it is still at the status and revision it was
+/// loaded with.
 #[derive(Debug, Clone)]
 pub struct SessionWrite {
     pub kind: SessionKind,
@@ -15,26 +16,35 @@ pub struct SessionWrite {
     pub parent_id: Option<String>,
     pub status: &'static str,
     pub version: u64,
+    pub revision: u64,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
     pub expires_at: Option<Timestamp>,
     pub state: serde_json::Value,
-    /// `None` inserts; `Some((status, version))` is the compare-and-set guard.
+    /// `None` inserts; `Some((status, revision))` is the compare-and-set guard.
     pub expected: Option<(&'static str, u64)>,
 }
 
 impl SessionWrite {
     pub fn insert<T: SessionRecord>(record: &T) -> Result<Self, StoreError> {
-        Self::build(record, None)
+        Self::build(record, 1, None)
     }
 
-    /// Replaces `before` with `after`, guarded on `before`'s status and version.
-    pub fn update<T: SessionRecord>(before: &T, after: &T) -> Result<Self, StoreError> {
-        Self::build(after, Some((before.status_name(), before.version())))
+    /// Replaces `before` with `after`, guarded on `before`'s status and revision: it fails if
+    /// anything wrote the row since `before` was loaded.
+    pub fn update<T: SessionRecord>(before: &Stored<T>, after: &T) -> Result<Self, StoreError> {
+        Self::build(after, before.revision + 1, Some((before.status_name(), before.revision)))
+    }
+
+    /// Asserts that `record` is unchanged since it was loaded, without changing its content:
+    /// a decision that depends on another row commits only if that row still says the same.
+    pub fn unchanged<T: SessionRecord>(record: &Stored<T>) -> Result<Self, StoreError> {
+        Self::update(record, &record.record)
     }
 
     fn build<T: SessionRecord>(
         record: &T,
+        revision: u64,
         expected: Option<(&'static str, u64)>,
     ) -> Result<Self, StoreError> {
         let state = serde_json::to_value(record).map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -45,6 +55,7 @@ impl SessionWrite {
             parent_id: record.parent_id().map(str::to_owned),
             status: record.status_name(),
             version: record.version(),
+            revision,
             created_at: record.created_at(),
             updated_at: record.updated_at(),
             expires_at: record.expires_at(),
@@ -58,11 +69,7 @@ impl SessionWrite {
 #[derive(Debug, Clone)]
 pub enum AuthorizationWrite {
     Insert(Authorization),
-    Transition {
-        token: String,
-        from: AuthorizationStatus,
-        to: AuthorizationStatus,
-    },
+    Transition { token: String, from: AuthorizationStatus, to: AuthorizationStatus },
 }
 
 /// Everything one accepted command writes, committed together or not at all.

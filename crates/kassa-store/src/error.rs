@@ -17,9 +17,7 @@ pub enum StoreError {
 impl StoreError {
     pub(crate) fn from_write(error: sqlx::Error) -> Self {
         match &error {
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                Self::Conflict(db.message().to_owned())
-            }
+            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict(db.message().to_owned()),
             _ => Self::Database(error),
         }
     }

@@ -13,7 +13,7 @@ pub mod sqlite;
 pub use change::{AuthorizationWrite, Change, SessionWrite};
 pub use error::StoreError;
 pub use model::{Merchant, Message, NewEvent, SessionKind, StoredEvent};
-pub use record::SessionRecord;
+pub use record::{SessionRecord, Stored};
 
 use async_trait::async_trait;
 use kassa_core::order::Order;
@@ -28,18 +28,15 @@ pub trait Store: Send + Sync + 'static {
     async fn merchant_by_username(&self, username: &str) -> StoreResult<Option<Merchant>>;
     async fn merchant_count(&self) -> StoreResult<u64>;
 
-    /// The stored state of one session of `kind`, as its record type serialized it.
-    async fn session_state(
-        &self,
-        kind: SessionKind,
-        id: &str,
-    ) -> StoreResult<Option<serde_json::Value>>;
+    /// The stored state of one session of `kind`, as its record type serialized it, and the
+    /// row's revision (the guard of its next write).
+    async fn session_state(&self, kind: SessionKind, id: &str) -> StoreResult<Option<(serde_json::Value, u64)>>;
     /// Sessions of `kind` whose parent is `parent_id` (the HPP sessions of a payment session).
     async fn child_session_states(
         &self,
         kind: SessionKind,
         parent_id: &str,
-    ) -> StoreResult<Vec<serde_json::Value>>;
+    ) -> StoreResult<Vec<(serde_json::Value, u64)>>;
 
     async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>>;
     async fn order(&self, order_id: &str) -> StoreResult<Option<Order>>;
@@ -61,20 +58,20 @@ pub trait Store: Send + Sync + 'static {
 /// Typed loading on top of the object-safe trait.
 #[async_trait]
 pub trait StoreExt {
-    async fn load<T: SessionRecord>(&self, id: &str) -> StoreResult<Option<T>>;
-    async fn load_children<T: SessionRecord>(&self, parent_id: &str) -> StoreResult<Vec<T>>;
+    async fn load<T: SessionRecord>(&self, id: &str) -> StoreResult<Option<Stored<T>>>;
+    async fn load_children<T: SessionRecord>(&self, parent_id: &str) -> StoreResult<Vec<Stored<T>>>;
 }
 
 #[async_trait]
 impl<S: Store + ?Sized> StoreExt for S {
-    async fn load<T: SessionRecord>(&self, id: &str) -> StoreResult<Option<T>> {
+    async fn load<T: SessionRecord>(&self, id: &str) -> StoreResult<Option<Stored<T>>> {
         match self.session_state(T::KIND, id).await? {
             Some(state) => Ok(Some(record::decode(state)?)),
             None => Ok(None),
         }
     }
 
-    async fn load_children<T: SessionRecord>(&self, parent_id: &str) -> StoreResult<Vec<T>> {
+    async fn load_children<T: SessionRecord>(&self, parent_id: &str) -> StoreResult<Vec<Stored<T>>> {
         let states = self.child_session_states(T::KIND, parent_id).await?;
         states.into_iter().map(record::decode).collect()
     }

@@ -3,22 +3,12 @@
 use kassa_core::Timestamp;
 use serde::{Deserialize, Serialize};
 
-/// The kinds of session kept in the `sessions` table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SessionKind {
-    Payment,
-    Hpp,
-    Distribution,
-}
-
-impl SessionKind {
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            Self::Payment => "payment",
-            Self::Hpp => "hpp",
-            Self::Distribution => "distribution",
-        }
+kassa_core::wire_enum! {
+    /// The kinds of session kept in the `sessions` table.
+    pub enum SessionKind {
+        Payment = "payment",
+        Hpp = "hpp",
+        Distribution = "distribution",
     }
 }
 

@@ -21,9 +21,24 @@ pub trait SessionRecord: Serialize + DeserializeOwned + Send + Sync + 'static {
     fn expires_at(&self) -> Option<Timestamp>;
 }
 
-pub(crate) fn decode<T: SessionRecord>(state: serde_json::Value) -> Result<T, StoreError> {
-    serde_json::from_value(state)
-        .map_err(|e| StoreError::Corrupt(format!("{} session: {e}", T::KIND.as_str())))
+/// A record as loaded, with the revision its row had: the guard of the next write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stored<T> {
+    pub record: T,
+    pub revision: u64,
+}
+
+impl<T> std::ops::Deref for Stored<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.record
+    }
+}
+
+pub(crate) fn decode<T: SessionRecord>((state, revision): (serde_json::Value, u64)) -> Result<Stored<T>, StoreError> {
+    let record =
+        serde_json::from_value(state).map_err(|e| StoreError::Corrupt(format!("{} session: {e}", T::KIND.as_str())))?;
+    Ok(Stored { record, revision })
 }
 
 impl SessionRecord for HppSession {

@@ -7,8 +7,8 @@ use kassa_core::order::{KlarnaReference, Order, OrderStatus};
 use kassa_core::payment::{AcquiringChannel, Authorization, AuthorizationStatus, PaymentSession};
 use kassa_store::sqlite::{Durability, SqliteStore};
 use kassa_store::{
-    AuthorizationWrite, Change, Merchant, NewEvent, SessionKind, SessionRecord, SessionWrite,
-    Store, StoreError, StoreExt,
+    AuthorizationWrite, Change, Merchant, NewEvent, SessionKind, SessionRecord, SessionWrite, Store, StoreError,
+    StoreExt, Stored,
 };
 use serde_json::json;
 
@@ -20,10 +20,7 @@ struct Backend {
 async fn sqlite() -> Backend {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    Backend {
-        store: Box::new(SqliteStore::open(&url, Durability::Full).await.unwrap()),
-        _dir: dir,
-    }
+    Backend { store: Box::new(SqliteStore::open(&url, Durability::Full).await.unwrap()), _dir: dir }
 }
 
 async fn backends() -> Vec<Backend> {
@@ -71,38 +68,27 @@ fn hpp(id: &str) -> HppSession {
     HppSession::create(new, T0).0
 }
 
+async fn insert(store: &dyn Store, session: &HppSession) {
+    let change =
+        Change::default().session(SessionWrite::insert(session).unwrap()).event(event(session, 1, &session.id));
+    store.commit(change).await.unwrap();
+}
+
+async fn load(store: &dyn Store, id: &str) -> Stored<HppSession> {
+    store.load(id).await.unwrap().unwrap()
+}
+
 #[tokio::test]
 async fn merchants_are_unique_by_username() {
     for backend in backends().await {
         let store = backend.store.as_ref();
         merchant(store, "m1").await;
         assert_eq!(store.merchant_count().await.unwrap(), 1);
-        assert_eq!(
-            store
-                .merchant_by_username("user-m1")
-                .await
-                .unwrap()
-                .unwrap()
-                .id,
-            "m1"
-        );
-        assert!(
-            store
-                .merchant_by_username("nobody")
-                .await
-                .unwrap()
-                .is_none()
-        );
-        let mut again = store
-            .merchant_by_username("user-m1")
-            .await
-            .unwrap()
-            .unwrap();
+        assert_eq!(store.merchant_by_username("user-m1").await.unwrap().unwrap().id, "m1");
+        assert!(store.merchant_by_username("nobody").await.unwrap().is_none());
+        let mut again = store.merchant_by_username("user-m1").await.unwrap().unwrap();
         again.id = "m2".into();
-        assert!(matches!(
-            store.insert_merchant(&again).await,
-            Err(StoreError::Conflict(_))
-        ));
+        assert!(matches!(store.insert_merchant(&again).await, Err(StoreError::Conflict(_))));
     }
 }
 
@@ -111,43 +97,53 @@ async fn a_guarded_update_wins_once_and_a_stale_one_rolls_everything_back() {
     for backend in backends().await {
         let store = backend.store.as_ref();
         merchant(store, "m1").await;
-        let created = hpp("h1");
-        store
-            .commit(
-                Change::default()
-                    .session(SessionWrite::insert(&created).unwrap())
-                    .event(event(&created, 1, "e1")),
-            )
-            .await
-            .unwrap();
+        insert(store, &hpp("h1")).await;
+        let created = load(store, "h1").await;
+        assert_eq!(created.revision, 1);
 
         let (opened, _) = created.apply(HppAction::Open, T0.plus_millis(1)).unwrap();
-        let first = Change::default()
-            .session(SessionWrite::update(&created, &opened).unwrap())
-            .event(event(&opened, 2, "e2"));
+        let first =
+            Change::default().session(SessionWrite::update(&created, &opened).unwrap()).event(event(&opened, 2, "e2"));
         store.commit(first).await.unwrap();
 
         // A second writer that decided on the old state loses, and its event is not appended.
-        let (disabled, _) = created
-            .apply(HppAction::Disable, T0.plus_millis(2))
-            .unwrap();
+        let (disabled, _) = created.apply(HppAction::Disable, T0.plus_millis(2)).unwrap();
         let stale = Change::default()
             .session(SessionWrite::update(&created, &disabled).unwrap())
             .event(event(&disabled, 2, "e3"));
-        assert!(matches!(
-            store.commit(stale).await,
-            Err(StoreError::Conflict(_))
-        ));
+        assert!(matches!(store.commit(stale).await, Err(StoreError::Conflict(_))));
 
-        let loaded: HppSession = store.load("h1").await.unwrap().unwrap();
-        assert_eq!(loaded, opened);
+        let loaded = load(store, "h1").await;
+        assert_eq!((loaded.record.clone(), loaded.revision), (opened, 2));
         let events = store.session_events("h1").await.unwrap();
-        let seen: Vec<(u64, &str)> = events
-            .iter()
-            .map(|e| (e.event.seq, e.event.status.as_str()))
-            .collect();
+        let seen: Vec<(u64, &str)> = events.iter().map(|e| (e.event.seq, e.event.status.as_str())).collect();
         assert_eq!(seen, [(1, "WAITING"), (2, "IN_PROGRESS")]);
         assert!(events[0].position < events[1].position);
+    }
+}
+
+/// A write that changes no status still moves the revision, so a stale writer cannot undo it.
+#[tokio::test]
+async fn writes_without_a_status_change_are_guarded_too() {
+    for backend in backends().await {
+        let store = backend.store.as_ref();
+        merchant(store, "m1").await;
+        insert(store, &hpp("h1")).await;
+        let before = load(store, "h1").await;
+        let rotated = HppSession { distribution_token: "new".into(), ..before.record.clone() };
+        store.commit(Change::default().session(SessionWrite::update(&before, &rotated).unwrap())).await.unwrap();
+        // The same status and version as `before`, but not the same revision.
+        let (disabled, _) = before.apply(HppAction::Disable, T0).unwrap();
+        let stale = Change::default().session(SessionWrite::update(&before, &disabled).unwrap());
+        assert!(matches!(store.commit(stale).await, Err(StoreError::Conflict(_))));
+        // `unchanged` asserts a row another decision depends on, and fails once it moved.
+        assert!(matches!(
+            store.commit(Change::default().session(SessionWrite::unchanged(&before).unwrap())).await,
+            Err(StoreError::Conflict(_))
+        ));
+        let current = load(store, "h1").await;
+        store.commit(Change::default().session(SessionWrite::unchanged(&current).unwrap())).await.unwrap();
+        assert_eq!(load(store, "h1").await.distribution_token, "new");
     }
 }
 
@@ -158,31 +154,25 @@ async fn a_change_is_all_or_nothing() {
         merchant(store, "m1").await;
         let first = hpp("h1");
         store
-            .commit(
-                Change::default()
-                    .session(SessionWrite::insert(&first).unwrap())
-                    .event(event(&first, 1, "e1")),
-            )
+            .commit(Change::default().session(SessionWrite::insert(&first).unwrap()).event(event(&first, 1, "e1")))
             .await
             .unwrap();
         // The second session's insert is fine, but the duplicate event id fails the change.
         let second = hpp("h2");
-        let change = Change::default()
-            .session(SessionWrite::insert(&second).unwrap())
-            .event(event(&second, 1, "e1"));
+        let change = Change::default().session(SessionWrite::insert(&second).unwrap()).event(event(&second, 1, "e1"));
         assert!(store.commit(change).await.is_err());
         assert!(store.load::<HppSession>("h2").await.unwrap().is_none());
         assert!(store.session_events("h2").await.unwrap().is_empty());
-        // A duplicate sequence number for one session is refused too.
+        // An event must carry its session's new version: neither a repeated nor a skipped number.
+        let first = load(store, "h1").await;
         let (opened, _) = first.apply(HppAction::Open, T0).unwrap();
-        let gap = Change::default()
-            .session(SessionWrite::update(&first, &opened).unwrap())
-            .event(event(&opened, 1, "e9"));
-        assert!(store.commit(gap).await.is_err());
-        assert_eq!(
-            store.load::<HppSession>("h1").await.unwrap().unwrap(),
-            first
-        );
+        for (seq, id) in [(1, "e8"), (3, "e9")] {
+            let change = Change::default()
+                .session(SessionWrite::update(&first, &opened).unwrap())
+                .event(event(&opened, seq, id));
+            assert!(store.commit(change).await.is_err(), "seq {seq}");
+            assert_eq!(load(store, "h1").await, first, "rolled back");
+        }
     }
 }
 
@@ -193,30 +183,12 @@ async fn children_are_found_by_parent() {
         merchant(store, "m1").await;
         for id in ["h1", "h2"] {
             let s = hpp(id);
-            store
-                .commit(Change::default().session(SessionWrite::insert(&s).unwrap()))
-                .await
-                .unwrap();
+            store.commit(Change::default().session(SessionWrite::insert(&s).unwrap())).await.unwrap();
         }
-        let children: Vec<HppSession> = store.load_children("p1").await.unwrap();
-        assert_eq!(
-            children.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
-            ["h1", "h2"]
-        );
-        assert!(
-            store
-                .load_children::<HppSession>("p2")
-                .await
-                .unwrap()
-                .is_empty()
-        );
-        assert!(
-            store
-                .session_state(SessionKind::Payment, "h1")
-                .await
-                .unwrap()
-                .is_none()
-        );
+        let children: Vec<Stored<HppSession>> = store.load_children("p1").await.unwrap();
+        assert_eq!(children.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["h1", "h2"]);
+        assert!(store.load_children::<HppSession>("p2").await.unwrap().is_empty());
+        assert!(store.session_state(SessionKind::Payment, "h1").await.unwrap().is_none());
     }
 }
 
@@ -240,12 +212,9 @@ async fn one_order_per_payment_session_and_guarded_authorizations() {
     for backend in backends().await {
         let store = backend.store.as_ref();
         merchant(store, "m1").await;
-        let (payment, _) =
-            PaymentSession::create("p1".into(), "m1".into(), AcquiringChannel::Ecommerce, T0);
-        let (a1, a2) = (
-            Authorization::issue("a1".into(), &payment, T0),
-            Authorization::issue("a2".into(), &payment, T0),
-        );
+        let (payment, _) = PaymentSession::create("p1".into(), "m1".into(), AcquiringChannel::Ecommerce, T0);
+        let (a1, a2) =
+            (Authorization::issue("a1".into(), &payment, T0), Authorization::issue("a2".into(), &payment, T0));
         let change = Change::default()
             .authorization(AuthorizationWrite::Insert(a1))
             .authorization(AuthorizationWrite::Insert(a2));
@@ -256,46 +225,22 @@ async fn one_order_per_payment_session_and_guarded_authorizations() {
             to: AuthorizationStatus::Ordered,
         };
         store
-            .commit(
-                Change::default()
-                    .authorization(use_a1.clone())
-                    .order(order("o1", "a1", "ABCD1234")),
-            )
+            .commit(Change::default().authorization(use_a1.clone()).order(order("o1", "a1", "ABCD1234")))
             .await
             .unwrap();
-        assert_eq!(
-            store.order("o1").await.unwrap().unwrap(),
-            order("o1", "a1", "ABCD1234")
-        );
-        assert_eq!(
-            store.authorization("a1").await.unwrap().unwrap().status,
-            AuthorizationStatus::Ordered
-        );
+        assert_eq!(store.order("o1").await.unwrap().unwrap(), order("o1", "a1", "ABCD1234"));
+        assert_eq!(store.authorization("a1").await.unwrap().unwrap().status, AuthorizationStatus::Ordered);
         // The token cannot be used twice, and the session cannot get a second order.
-        assert!(matches!(
-            store.commit(Change::default().authorization(use_a1)).await,
-            Err(StoreError::Conflict(_))
-        ));
+        assert!(matches!(store.commit(Change::default().authorization(use_a1)).await, Err(StoreError::Conflict(_))));
         let use_a2 = AuthorizationWrite::Transition {
             token: "a2".into(),
             from: AuthorizationStatus::Valid,
             to: AuthorizationStatus::Ordered,
         };
         assert!(
-            store
-                .commit(
-                    Change::default()
-                        .authorization(use_a2)
-                        .order(order("o2", "a2", "WXYZ9876"))
-                )
-                .await
-                .is_err()
+            store.commit(Change::default().authorization(use_a2).order(order("o2", "a2", "WXYZ9876"))).await.is_err()
         );
-        assert_eq!(
-            store.authorization("a2").await.unwrap().unwrap().status,
-            AuthorizationStatus::Valid,
-            "rolled back"
-        );
+        assert_eq!(store.authorization("a2").await.unwrap().unwrap().status, AuthorizationStatus::Valid, "rolled back");
         assert!(store.order("o2").await.unwrap().is_none());
     }
 }
@@ -318,13 +263,7 @@ async fn messages_are_kept_in_order() {
             };
             store.insert_message(&message).await.unwrap();
         }
-        let methods: Vec<String> = store
-            .session_messages("h1")
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|m| m.method)
-            .collect();
+        let methods: Vec<String> = store.session_messages("h1").await.unwrap().into_iter().map(|m| m.method).collect();
         assert_eq!(methods, ["sms", "email"]);
         store.ping().await.unwrap();
     }
@@ -339,18 +278,11 @@ async fn a_reopened_database_keeps_every_commit() {
         merchant(&store, "m1").await;
         let s = hpp("h1");
         store
-            .commit(
-                Change::default()
-                    .session(SessionWrite::insert(&s).unwrap())
-                    .event(event(&s, 1, "e1")),
-            )
+            .commit(Change::default().session(SessionWrite::insert(&s).unwrap()).event(event(&s, 1, "e1")))
             .await
             .unwrap();
     }
     let store = SqliteStore::open(&url, Durability::Full).await.unwrap();
-    assert_eq!(
-        store.load::<HppSession>("h1").await.unwrap().unwrap(),
-        hpp("h1")
-    );
+    assert_eq!(load(&store, "h1").await.record, hpp("h1"));
     assert_eq!(store.session_events("h1").await.unwrap().len(), 1);
 }

@@ -22,9 +22,7 @@ struct Target {
 pub async fn run(args: BenchArgs) -> Result<(), String> {
     let target = match (&args.url, &args.auth) {
         (Some(url), Some(auth)) => {
-            let (username, secret) = auth
-                .split_once(':')
-                .ok_or("--auth must be username:secret")?;
+            let (username, secret) = auth.split_once(':').ok_or("--auth must be username:secret")?;
             Target {
                 url: url.trim_end_matches('/').to_owned(),
                 username: username.into(),
@@ -39,11 +37,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         .pool_max_idle_per_host(args.concurrency.into())
         .build()
         .map_err(|e| e.to_string())?;
-    let bench = Bench {
-        client,
-        target,
-        concurrency: args.concurrency.into(),
-    };
+    let bench = Bench { client, target, concurrency: args.concurrency.into() };
     println!(
         "kassa bench: {} requests per step, concurrency {}, target {}",
         args.requests, args.concurrency, bench.target.url
@@ -66,39 +60,19 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             }
         })
         .await?;
-    let ids: Arc<Vec<String>> = Arc::new(
-        created
-            .iter()
-            .filter_map(|v| v["session_id"].as_str().map(str::to_owned))
-            .collect(),
-    );
+    let ids: Arc<Vec<String>> =
+        Arc::new(created.iter().filter_map(|v| v["session_id"].as_str().map(str::to_owned)).collect());
     bench
         .step("HPP read (GET /hpp/v1/sessions/{id})", args.requests, {
             let ids = ids.clone();
-            move |b, i| {
-                b.send(
-                    reqwest::Method::GET,
-                    format!("/hpp/v1/sessions/{}", ids[i % ids.len()]),
-                    None,
-                )
-            }
+            move |b, i| b.send(reqwest::Method::GET, format!("/hpp/v1/sessions/{}", ids[i % ids.len()]), None)
         })
         .await?;
     bench
-        .step(
-            "HPP status change (sandbox open: WAITING → IN_PROGRESS)",
-            ids.len(),
-            {
-                let ids = ids.clone();
-                move |b, i| {
-                    b.send(
-                        reqwest::Method::POST,
-                        format!("/sandbox/v1/hpp/sessions/{}/open", ids[i]),
-                        None,
-                    )
-                }
-            },
-        )
+        .step("HPP status change (sandbox open: WAITING → IN_PROGRESS)", ids.len(), {
+            let ids = ids.clone();
+            move |b, i| b.send(reqwest::Method::POST, format!("/sandbox/v1/hpp/sessions/{}/open", ids[i]), None)
+        })
         .await?;
     Ok(())
 }
@@ -106,31 +80,14 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
 async fn local_server() -> Result<Target, String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&url, Durability::Full)
-            .await
-            .map_err(|e| e.to_string())?,
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .map_err(|e| e.to_string())?;
-    let base = format!(
-        "http://{}",
-        listener.local_addr().map_err(|e| e.to_string())?
-    );
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url, Durability::Full).await.map_err(|e| e.to_string())?);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
     let state = AppState::new(store.clone(), Config::new(&base, Mode::Sandbox));
     let created = credentials::create("Bench", None, None, state.now())?;
-    store
-        .insert_merchant(&created.merchant)
-        .await
-        .map_err(|e| e.to_string())?;
+    store.insert_merchant(&created.merchant).await.map_err(|e| e.to_string())?;
     tokio::spawn(kassa_server::serve(listener, state, std::future::pending()));
-    Ok(Target {
-        url: base,
-        username: created.merchant.username,
-        secret: created.secret,
-        _dir: Some(dir),
-    })
+    Ok(Target { url: base, username: created.merchant.username, secret: created.secret, _dir: Some(dir) })
 }
 
 struct Bench {
@@ -141,22 +98,13 @@ struct Bench {
 
 impl Clone for Bench {
     fn clone(&self) -> Self {
-        Self {
-            client: self.client.clone(),
-            target: self.target.clone(),
-            concurrency: self.concurrency,
-        }
+        Self { client: self.client.clone(), target: self.target.clone(), concurrency: self.concurrency }
     }
 }
 
 impl Clone for Target {
     fn clone(&self) -> Self {
-        Self {
-            url: self.url.clone(),
-            username: self.username.clone(),
-            secret: self.secret.clone(),
-            _dir: None,
-        }
+        Self { url: self.url.clone(), username: self.username.clone(), secret: self.secret.clone(), _dir: None }
     }
 }
 
@@ -191,19 +139,8 @@ impl Bench {
         });
         let mut ids = Vec::with_capacity(count);
         for _ in 0..count.max(1) {
-            let created = self
-                .send(
-                    reqwest::Method::POST,
-                    "/payments/v1/sessions".into(),
-                    Some(cart.clone()),
-                )
-                .await?;
-            ids.push(
-                created["session_id"]
-                    .as_str()
-                    .ok_or("no session_id")?
-                    .to_owned(),
-            );
+            let created = self.send(reqwest::Method::POST, "/payments/v1/sessions".into(), Some(cart.clone())).await?;
+            ids.push(created["session_id"].as_str().ok_or("no session_id")?.to_owned());
         }
         Ok(ids)
     }
@@ -239,12 +176,8 @@ impl Bench {
         let elapsed = started.elapsed();
         let mut latencies: Vec<Duration> = results.iter().map(|(d, _)| *d).collect();
         latencies.sort();
-        let at = |q: f64| {
-            latencies
-                .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
-                .copied()
-                .unwrap_or_default()
-        };
+        let at =
+            |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or_default();
         println!(
             "| {name} | {requests} | {:.0} req/s | {:.2} ms | {:.2} ms | {:.2} ms |",
             requests as f64 / elapsed.as_secs_f64(),

@@ -4,11 +4,7 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "kassa",
-    version,
-    about = "Klarna-compatible HPP sessions and in-store payment distributions"
-)]
+#[command(name = "kassa", version, about = "Klarna-compatible HPP sessions and in-store payment distributions")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -10,19 +10,13 @@ use tokio::net::TcpListener;
 pub async fn run(args: ServeArgs) -> Result<(), String> {
     let mode = Mode::parse(&args.mode).unwrap_or_default();
     let store = database::open(&args.database).await?;
-    let listener = TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let listener =
+        TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
-    let public_url = args
-        .public_url
-        .clone()
-        .unwrap_or_else(|| format!("http://{address}"));
+    let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
     let state = AppState::new(store.clone(), Config::new(&public_url, mode));
     let sandbox = match mode {
-        Mode::Sandbox => {
-            ensure_sandbox_merchant(&store, &state, args.sandbox_credentials.as_deref()).await?
-        }
+        Mode::Sandbox => ensure_sandbox_merchant(&store, &state, args.sandbox_credentials.as_deref()).await?,
         Mode::Production => None,
     };
     print_banner(
@@ -33,9 +27,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         store.merchant_count().await.unwrap_or(0),
     );
     tracing::info!(%address, %mode, "kassa listening");
-    kassa_server::serve(listener, state, shutdown_signal())
-        .await
-        .map_err(|e| format!("server failed: {e}"))?;
+    kassa_server::serve(listener, state, shutdown_signal()).await.map_err(|e| format!("server failed: {e}"))?;
     tracing::info!("kassa stopped");
     Ok(())
 }
@@ -56,50 +48,29 @@ async fn ensure_sandbox_merchant(
     }
     let (username, secret) = match given {
         Some(pair) => {
-            let (u, s) = pair
-                .split_once(':')
-                .ok_or("--sandbox-credentials must be username:secret")?;
+            let (u, s) = pair.split_once(':').ok_or("--sandbox-credentials must be username:secret")?;
             (Some(u), Some(s))
         }
         None => (None, None),
     };
     let created = credentials::create("Sandbox merchant", username, secret, state.now())?;
-    store
-        .insert_merchant(&created.merchant)
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(Some(SandboxMerchant {
-        username: created.merchant.username,
-        secret: created.secret,
-    }))
+    store.insert_merchant(&created.merchant).await.map_err(|e| e.to_string())?;
+    Ok(Some(SandboxMerchant { username: created.merchant.username, secret: created.secret }))
 }
 
-fn print_banner(
-    url: &str,
-    database: &str,
-    mode: Mode,
-    sandbox: Option<&SandboxMerchant>,
-    merchants: u64,
-) {
-    println!(
-        "kassa {} is running in {mode} mode",
-        env!("CARGO_PKG_VERSION")
-    );
+fn print_banner(url: &str, database: &str, mode: Mode, sandbox: Option<&SandboxMerchant>, merchants: u64) {
+    println!("kassa {} is running in {mode} mode", env!("CARGO_PKG_VERSION"));
     println!("  API       {url}");
     println!("  OpenAPI   {url}/openapi.json");
     println!("  Database  {database}");
     match sandbox {
         Some(SandboxMerchant { username, secret }) => {
-            println!(
-                "  Sandbox merchant (new database; the secret is stored hashed and shown only now):"
-            );
+            println!("  Sandbox merchant (new database; the secret is stored hashed and shown only now):");
             println!("    username  {username}");
             println!("    secret    {secret}");
             println!("  Walk through a payment: README.md, \"Walkthrough\"");
         }
-        None => println!(
-            "  {merchants} merchant(s) in the database; add one with `kassa merchant add --name <name>`"
-        ),
+        None => println!("  {merchants} merchant(s) in the database; add one with `kassa merchant add --name <name>`"),
     }
     println!("Stop with Ctrl-C.");
 }

@@ -23,20 +23,14 @@ impl Drop for Server {
 
 impl Server {
     fn credentials(&self) -> Option<String> {
-        let field = |name: &str| {
-            self.banner
-                .iter()
-                .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()))
-        };
+        let field =
+            |name: &str| self.banner.iter().find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()));
         Some(format!("{}:{}", field("username")?, field("secret")?))
     }
 
     /// Sends SIGTERM and returns whether the process exited cleanly within 10 s.
     fn terminate(&mut self) -> bool {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -71,10 +65,7 @@ fn serve(database: &str, extra: &[&str]) -> Server {
             break;
         }
     }
-    let url = banner
-        .iter()
-        .find_map(|l| l.trim().strip_prefix("API").map(|v| v.trim().to_owned()))
-        .expect("API line");
+    let url = banner.iter().find_map(|l| l.trim().strip_prefix("API").map(|v| v.trim().to_owned())).expect("API line");
     Server { child, url, banner }
 }
 
@@ -82,19 +73,9 @@ fn serve(database: &str, extra: &[&str]) -> Server {
 fn serve_prints_where_to_look_and_the_sandbox_credentials_then_stops_on_sigterm() {
     let dir = tempfile::tempdir().unwrap();
     let mut server = serve(&database(dir.path()), &[]);
-    assert!(
-        server.url.starts_with("http://127.0.0.1:"),
-        "{:?}",
-        server.banner
-    );
-    assert!(
-        server.banner.iter().any(|l| l.contains("/openapi.json")),
-        "{:?}",
-        server.banner
-    );
-    let credentials = server
-        .credentials()
-        .expect("sandbox credentials on a new database");
+    assert!(server.url.starts_with("http://127.0.0.1:"), "{:?}", server.banner);
+    assert!(server.banner.iter().any(|l| l.contains("/openapi.json")), "{:?}", server.banner);
+    let credentials = server.credentials().expect("sandbox credentials on a new database");
     let status = Command::new("curl")
         .args([
             "-sS",
@@ -108,20 +89,13 @@ fn serve_prints_where_to_look_and_the_sandbox_credentials_then_stops_on_sigterm(
         .output()
         .unwrap();
     // Authenticated (404 for an unknown session, not 401).
-    assert!(
-        String::from_utf8_lossy(&status.stderr).contains("404"),
-        "{status:?}"
-    );
+    assert!(String::from_utf8_lossy(&status.stderr).contains("404"), "{status:?}");
     assert!(server.terminate(), "kassa must exit cleanly on SIGTERM");
 
     // A second start on the same database creates no second sandbox merchant.
     let server = serve(&database(dir.path()), &[]);
     assert!(server.credentials().is_none());
-    assert!(
-        server.banner.iter().any(|l| l.contains("1 merchant(s)")),
-        "{:?}",
-        server.banner
-    );
+    assert!(server.banner.iter().any(|l| l.contains("1 merchant(s)")), "{:?}", server.banner);
 }
 
 #[test]
@@ -132,16 +106,7 @@ fn an_acknowledged_change_survives_sigkill() {
     let mut server = serve(&db, &["--sandbox-credentials", auth]);
     let cart = r#"{"purchase_country":"SE","purchase_currency":"SEK","order_amount":100,"order_lines":[{"name":"x","quantity":1,"unit_price":100,"total_amount":100}]}"#;
     let created = Command::new("curl")
-        .args([
-            "-sS",
-            "--fail-with-body",
-            "-u",
-            auth,
-            "-H",
-            "Content-Type: application/json",
-            "-d",
-            cart,
-        ])
+        .args(["-sS", "--fail-with-body", "-u", auth, "-H", "Content-Type: application/json", "-d", cart])
         .arg(format!("{}/payments/v1/sessions", server.url))
         .output()
         .unwrap();
@@ -163,8 +128,7 @@ fn an_acknowledged_change_survives_sigkill() {
 
 #[test]
 fn the_readme_walkthrough_works_as_written() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let section = readme.split("## Walkthrough").nth(1).unwrap();
     let script = section
         .split("```sh\n")
@@ -173,42 +137,22 @@ fn the_readme_walkthrough_works_as_written() {
         .find(|block| block.starts_with("kassa()"))
         .expect("the walkthrough script");
     let dir = tempfile::tempdir().unwrap();
-    let server = serve(
-        &database(dir.path()),
-        &[
-            "--sandbox-credentials",
-            "walkthrough:walkthrough-secret-1234",
-        ],
-    );
+    let server = serve(&database(dir.path()), &["--sandbox-credentials", "walkthrough:walkthrough-secret-1234"]);
     let output = Command::new("bash")
         .args(["-euo", "pipefail", "-c", script])
         .env("KASSA_URL", &server.url)
         .env("KASSA_AUTH", "walkthrough:walkthrough-secret-1234")
         .output()
         .unwrap();
-    let (stdout, stderr) = (
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr),
-    );
-    assert!(
-        output.status.success(),
-        "walkthrough failed\nstdout:\n{stdout}\nstderr:\n{stderr}"
-    );
-    for expected in [
-        "\"status\":\"WAITING\"",
-        "\"status\":\"FAILED\"",
-        "\"order_id\"",
-        "\"complete\"",
-    ] {
+    let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    assert!(output.status.success(), "walkthrough failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
+    for expected in ["\"status\":\"WAITING\"", "\"status\":\"FAILED\"", "\"order_id\"", "\"complete\""] {
         assert!(
             stdout.contains(expected) || stderr.contains(expected),
             "{expected} missing\nstdout:\n{stdout}\nstderr:\n{stderr}"
         );
     }
-    assert!(
-        stderr.contains("\"redirect_url\":\"https://shop.example/ok?sid="),
-        "{stderr}"
-    );
+    assert!(stderr.contains("\"redirect_url\":\"https://shop.example/ok?sid="), "{stderr}");
 }
 
 #[test]
@@ -232,46 +176,20 @@ fn merchant_add_creates_credentials_that_serve_accepts() {
         .unwrap();
     assert!(output.status.success(), "{output:?}");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        stdout.contains("username: bikes") && stdout.contains("secret:   bikes-secret-123456"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("username: bikes") && stdout.contains("secret:   bikes-secret-123456"), "{stdout}");
     let again = Command::new(BIN)
-        .args([
-            "merchant",
-            "add",
-            "--name",
-            "Dup",
-            "--username",
-            "bikes",
-            "--database",
-            &db,
-        ])
+        .args(["merchant", "add", "--name", "Dup", "--username", "bikes", "--database", &db])
         .output()
         .unwrap();
     assert!(!again.status.success(), "a taken username is refused");
     let short = Command::new(BIN)
-        .args([
-            "merchant",
-            "add",
-            "--name",
-            "S",
-            "--secret",
-            "short",
-            "--database",
-            &db,
-        ])
+        .args(["merchant", "add", "--name", "S", "--secret", "short", "--database", &db])
         .output()
         .unwrap();
-    assert!(
-        !short.status.success() && String::from_utf8_lossy(&short.stderr).contains("at least 16")
-    );
+    assert!(!short.status.success() && String::from_utf8_lossy(&short.stderr).contains("at least 16"));
 
     let server = serve(&db, &["--mode", "production"]);
-    assert!(
-        server.credentials().is_none(),
-        "no sandbox merchant when one exists (and none in production)"
-    );
+    assert!(server.credentials().is_none(), "no sandbox merchant when one exists (and none in production)");
     let status = Command::new("curl")
         .args([
             "-sS",
@@ -290,14 +208,8 @@ fn merchant_add_creates_credentials_that_serve_accepts() {
 
 #[test]
 fn unsupported_databases_are_refused_clearly() {
-    for (url, expected) in [
-        ("postgres://localhost/kassa", "PostgreSQL"),
-        ("mysql://x", "unsupported database URL"),
-    ] {
-        let output = Command::new(BIN)
-            .args(["migrate", "--database", url])
-            .output()
-            .unwrap();
+    for (url, expected) in [("postgres://localhost/kassa", "PostgreSQL"), ("mysql://x", "unsupported database URL")] {
+        let output = Command::new(BIN).args(["migrate", "--database", url]).output().unwrap();
         assert!(!output.status.success());
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(stderr.contains(expected), "{stderr}");

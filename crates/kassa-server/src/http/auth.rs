@@ -18,11 +18,7 @@ impl FromRequestParts<AppState> for Authenticated {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let (username, secret) = basic_credentials(parts).ok_or(ApiError::Unauthorized)?;
-        let merchant = state
-            .store
-            .merchant_by_username(&username)
-            .await?
-            .ok_or(ApiError::Unauthorized)?;
+        let merchant = state.store.merchant_by_username(&username).await?.ok_or(ApiError::Unauthorized)?;
         if !credentials::verify(&merchant, &secret) {
             return Err(ApiError::Unauthorized);
         }

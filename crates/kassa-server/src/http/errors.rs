@@ -30,9 +30,7 @@ pub struct CorrelationId(pub String);
 
 pub async fn render_errors(mut request: Request, next: Next) -> Response {
     let correlation_id = uuid::Uuid::new_v4().to_string();
-    request
-        .extensions_mut()
-        .insert(CorrelationId(correlation_id.clone()));
+    request.extensions_mut().insert(CorrelationId(correlation_id.clone()));
     let mut response = next.run(request).await;
     let status = response.status();
     if status.is_client_error() || status.is_server_error() {
@@ -53,10 +51,7 @@ pub async fn render_errors(mut request: Request, next: Next) -> Response {
         };
         let (mut parts, _) = response.into_parts();
         parts.headers.remove(header::CONTENT_LENGTH);
-        parts.headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
+        parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
         let bytes = serde_json::to_vec(&body).unwrap_or_default();
         response = Response::from_parts(parts, Body::from(bytes));
     }
@@ -71,58 +66,34 @@ fn with_correlation(mut response: Response, correlation_id: &str) -> Response {
 }
 
 fn is_json(response: &Response) -> bool {
-    response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+    response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
 }
 
 /// Errors that did not come from kassa's own code (framework rejections, layers).
 fn fallback_details(status: StatusCode) -> ErrorDetails {
     let (code, message) = match status {
         StatusCode::NOT_FOUND => ("NOT_FOUND", "No such resource"),
-        StatusCode::METHOD_NOT_ALLOWED => (
-            "METHOD_NOT_ALLOWED",
-            "This resource does not support that HTTP method",
-        ),
+        StatusCode::METHOD_NOT_ALLOWED => ("METHOD_NOT_ALLOWED", "This resource does not support that HTTP method"),
         StatusCode::PAYLOAD_TOO_LARGE => ("PAYLOAD_TOO_LARGE", "Request body too large"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "UNSUPPORTED_MEDIA_TYPE",
-            "Content-Type must be application/json",
-        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UNSUPPORTED_MEDIA_TYPE", "Content-Type must be application/json"),
         StatusCode::REQUEST_TIMEOUT => ("REQUEST_TIMEOUT", "The request took too long"),
-        s if s.is_server_error() => (
-            "INTERNAL_SERVER_ERROR",
-            "Internal server error; quote the correlation_id if it persists",
-        ),
+        s if s.is_server_error() => {
+            ("INTERNAL_SERVER_ERROR", "Internal server error; quote the correlation_id if it persists")
+        }
         _ => ("BAD_REQUEST", "The request could not be understood"),
     };
-    ErrorDetails {
-        code,
-        messages: vec![message.to_owned()],
-    }
+    ErrorDetails { code, messages: vec![message.to_owned()] }
 }
 
 /// Unknown routes.
 pub async fn route_not_found(request: Request) -> impl IntoResponse {
-    crate::error::ApiError::not_found(format!(
-        "No route for {} {}",
-        request.method(),
-        request.uri().path()
-    ))
+    crate::error::ApiError::not_found(format!("No route for {} {}", request.method(), request.uri().path()))
 }
 
 /// Known routes asked with a method they do not have.
 pub async fn method_not_allowed(request: Request) -> Response {
     let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
-    let message = format!(
-        "{} is not supported on {}",
-        request.method(),
-        request.uri().path()
-    );
-    response.extensions_mut().insert(ErrorDetails {
-        code: "METHOD_NOT_ALLOWED",
-        messages: vec![message],
-    });
+    let message = format!("{} is not supported on {}", request.method(), request.uri().path());
+    response.extensions_mut().insert(ErrorDetails { code: "METHOD_NOT_ALLOWED", messages: vec![message] });
     response
 }

@@ -9,18 +9,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(healthz))
-        .routes(routes!(readyz))
-        .routes(routes!(super::openapi::openapi_json))
+    OpenApiRouter::new().routes(routes!(healthz)).routes(routes!(readyz)).routes(routes!(super::openapi::openapi_json))
 }
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "Operations", responses((status = 200, body = Health)))]
 async fn healthz() -> Json<Health> {
-    Json(Health {
-        status: "ok".into(),
-    })
+    Json(Health { status: "ok".into() })
 }
 
 /// The process can reach its database.
@@ -33,7 +28,5 @@ async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError>
         tracing::warn!(error = %e, "readiness check failed");
         ApiError::Unavailable("The database is unreachable".into())
     })?;
-    Ok(Json(Health {
-        status: "ready".into(),
-    }))
+    Ok(Json(Health { status: "ready".into() }))
 }

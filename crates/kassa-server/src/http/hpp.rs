@@ -37,10 +37,7 @@ async fn create_session(
     Authenticated(merchant): Authenticated,
     JsonBody(request): JsonBody<HppCreateRequest>,
 ) -> Result<(StatusCode, Json<HppCreated>), ApiError> {
-    Ok((
-        StatusCode::CREATED,
-        Json(hpp::create(&state, &merchant, request).await?),
-    ))
+    Ok((StatusCode::CREATED, Json(hpp::create(&state, &merchant, request).await?)))
 }
 
 /// Read an HPP session and its status.
@@ -108,9 +105,7 @@ async fn distribution_module_token(
     Authenticated(merchant): Authenticated,
     Path(id): Path<String>,
 ) -> Result<Json<DistributionModuleToken>, ApiError> {
-    Ok(Json(DistributionModuleToken {
-        token: hpp::new_distribution_token(&state, &merchant, &id).await?,
-    }))
+    Ok(Json(DistributionModuleToken { token: hpp::new_distribution_token(&state, &merchant, &id).await? }))
 }
 
 /// Manual identification check. kassa never puts a session into MANUAL_ID_CHECK, so there is
@@ -124,7 +119,5 @@ async fn manual_id_check(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     hpp::load(&state, &merchant, &id).await?;
-    Err(ApiError::not_found(
-        "No manual identification check: kassa does not use the MANUAL_ID_CHECK flow",
-    ))
+    Err(ApiError::not_found("No manual identification check: kassa does not use the MANUAL_ID_CHECK flow"))
 }

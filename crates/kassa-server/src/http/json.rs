@@ -14,38 +14,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("");
-        let mime = content_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase();
-        if mime != "application/json"
-            && !(mime.starts_with("application/") && mime.ends_with("+json"))
-        {
-            let shown = if content_type.is_empty() {
-                "none".to_owned()
-            } else {
-                format!("{content_type:?}")
-            };
-            return Err(ApiError::UnsupportedMediaType(format!(
-                "Content-Type must be application/json (got {shown})"
-            )));
+        let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json")) {
+            let shown = if content_type.is_empty() { "none".to_owned() } else { format!("{content_type:?}") };
+            return Err(ApiError::UnsupportedMediaType(format!("Content-Type must be application/json (got {shown})")));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge
-                } else {
-                    ApiError::BadRequest(format!("Could not read the request body: {rejection}"))
-                }
-            })?;
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest(format!("Could not read the request body: {rejection}"))
+            }
+        })?;
         parse(&bytes).map(JsonBody)
     }
 }
@@ -55,21 +36,15 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
         Some(b'{') => {}
         None => {
-            return Err(ApiError::BadRequest(
-                "The request body is empty; send a JSON object".into(),
-            ));
+            return Err(ApiError::BadRequest("The request body is empty; send a JSON object".into()));
         }
         Some(_) => {
-            return Err(ApiError::BadRequest(
-                "The request body must be a JSON object".into(),
-            ));
+            return Err(ApiError::BadRequest("The request body must be a JSON object".into()));
         }
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(shape_error)?;
-    deserializer
-        .end()
-        .map_err(|e| ApiError::BadRequest(format!("Malformed JSON: {e}")))?;
+    deserializer.end().map_err(|e| ApiError::BadRequest(format!("Malformed JSON: {e}")))?;
     Ok(value)
 }
 
@@ -82,17 +57,13 @@ fn shape_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError
     let path = error.path().to_string();
     let inner = error.into_inner();
     match inner.classify() {
-        Category::Data if path != "." => ApiError::bad_value(
-            path,
-            format!("has the wrong type or value: {}", strip_position(&inner)),
-        ),
-        Category::Data => ApiError::BadRequest(format!(
-            "The request body has the wrong shape: {}",
-            strip_position(&inner)
-        )),
-        Category::Syntax | Category::Eof | Category::Io => {
-            ApiError::BadRequest(format!("Malformed JSON: {inner}"))
+        Category::Data if path != "." => {
+            ApiError::bad_value(path, format!("has the wrong type or value: {}", strip_position(&inner)))
         }
+        Category::Data => {
+            ApiError::BadRequest(format!("The request body has the wrong shape: {}", strip_position(&inner)))
+        }
+        Category::Syntax | Category::Eof | Category::Io => ApiError::BadRequest(format!("Malformed JSON: {inner}")),
     }
 }
 

@@ -50,8 +50,5 @@ impl OpenApiJson {
 /// This document.
 #[utoipa::path(get, path = "/openapi.json", tag = "Operations", responses((status = 200, description = "OpenAPI 3.1 document of every route", content_type = "application/json")))]
 pub async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        doc.0.as_str().to_owned(),
-    )
+    ([(header::CONTENT_TYPE, "application/json")], doc.0.as_str().to_owned())
 }

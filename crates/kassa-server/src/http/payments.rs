@@ -4,10 +4,10 @@ use super::auth::Authenticated;
 use super::errors::ErrorResponse;
 use super::json::JsonBody;
 use crate::error::ApiError;
-use crate::service::payments;
+use crate::service::{orders, payments};
 use crate::state::AppState;
 use crate::wire::payments::{
-    MerchantSession, OrderCreated, PaymentSessionRead, PaymentSessionRequest,
+    CreateOrderRequest, MerchantSession, OrderCreated, PaymentSessionRead, PaymentSessionRequest,
 };
 use axum::Json;
 use axum::extract::{Path, State};
@@ -97,7 +97,7 @@ async fn cancel_session(
 /// Place an order from an authorization token (`auto_capture: true` captures it at once).
 #[utoipa::path(post, path = "/payments/v1/authorizations/{authorization_token}/order", tag = "Payments", security(("basic" = [])),
     params(("authorization_token" = String, Path)),
-    request_body = PaymentSessionRequest,
+    request_body = CreateOrderRequest,
     responses(
         (status = 200, body = OrderCreated),
         (status = 400, body = ErrorResponse),
@@ -111,9 +111,7 @@ async fn place_order(
     Path(token): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<OrderCreated>, ApiError> {
-    Ok(Json(
-        payments::place_order(&state, &merchant, &token, body).await?,
-    ))
+    Ok(Json(orders::place_order(&state, &merchant, &token, body).await?))
 }
 
 /// Release an authorization that will not be used.
@@ -129,6 +127,6 @@ async fn release_authorization(
     Authenticated(merchant): Authenticated,
     Path(token): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    payments::release_authorization(&state, &merchant, &token).await?;
+    orders::release_authorization(&state, &merchant, &token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

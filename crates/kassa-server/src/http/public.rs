@@ -8,16 +8,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use kassa_core::hpp::HppSession;
-use kassa_store::StoreExt;
+use kassa_store::{StoreExt, Stored};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(hpp_qr))
-        .routes(routes!(badge))
+    OpenApiRouter::new().routes(routes!(hpp_qr)).routes(routes!(badge))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -43,7 +41,7 @@ async fn hpp_qr(
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::negotiate(query.format.as_deref(), accept)
         .ok_or_else(|| ApiError::bad_value("format", "must be svg or png"))?;
-    let session: Option<HppSession> = state.store.load(&id).await?;
+    let session: Option<Stored<HppSession>> = state.store.load(&id).await?;
     let session = session
         .filter(|s| !s.is_expired(state.now()))
         .ok_or_else(|| ApiError::not_found("HPP session not found (unknown or expired)"))?;
@@ -52,13 +50,7 @@ async fn hpp_qr(
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(ApiError::Internal)?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, format.content_type()),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        image,
-    ))
+    Ok(([(header::CONTENT_TYPE, format.content_type()), (header::CACHE_CONTROL, "public, max-age=300")], image))
 }
 
 const BADGE: &str = include_str!("../../assets/badge.svg");
@@ -67,11 +59,5 @@ const BADGE: &str = include_str!("../../assets/badge.svg");
 #[utoipa::path(get, path = "/assets/badges/klarna.svg", tag = "Public",
     responses((status = 200, description = "SVG badge", content_type = "image/svg+xml")))]
 async fn badge() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "image/svg+xml"),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
-        BADGE,
-    )
+    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "public, max-age=86400")], BADGE)
 }

@@ -33,10 +33,10 @@ async fn consumer_action(
     Authenticated(merchant): Authenticated,
     Path((id, action)): Path<(String, String)>,
 ) -> Result<Json<SandboxOutcome>, ApiError> {
-    let action = HppAction::parse(&action)
-        .filter(|a| *a != HppAction::Disable)
-        .ok_or_else(|| ApiError::not_found(format!("Unknown consumer action {action:?}: use open, approve, decline, back, error or cancel")))?;
-    Ok(Json(
-        hpp::consumer_action(&state, &merchant, &id, action).await?,
-    ))
+    let action = HppAction::parse(&action).filter(|a| *a != HppAction::Disable).ok_or_else(|| {
+        ApiError::not_found(format!(
+            "Unknown consumer action {action:?}: use open, approve, decline, back, error or cancel"
+        ))
+    })?;
+    Ok(Json(hpp::consumer_action(&state, &merchant, &id, action).await?))
 }

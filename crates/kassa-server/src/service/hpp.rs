@@ -1,22 +1,22 @@
-//! Hosted Payment Page sessions: create, read, disable, distribute, and the consumer's actions.
+//! Hosted Payment Page sessions: create, read, disable, and the consumer's actions.
 
-use super::payments::{self, PaymentRecord, order_change};
+use super::orders::order_change;
+use super::payments::{self, PaymentRecord};
 use super::{event_row, retry_on_conflict, validate};
 use crate::error::ApiError;
 use crate::ids;
 use crate::state::AppState;
-use crate::wire::hpp::{
-    DistributionModuleV1, HppCreateRequest, HppCreated, HppSessionV1, MerchantUrlsV1, OptionsV1,
-};
+use crate::wire::hpp::{DistributionModuleV1, HppCreateRequest, HppCreated, HppSessionV1, MerchantUrlsV1, OptionsV1};
 use crate::wire::kassa::SandboxOutcome;
 use axum::http::StatusCode;
+use kassa_core::Event;
 use kassa_core::hpp::{
-    BackgroundImage, HppAction, HppMachine, HppOptions, HppOutcome, HppSession, MerchantUrls,
-    NewHppSession, PaymentMethodCategory, PlaceOrderMode, PurchaseType, SubtotalDetail,
+    BackgroundImage, HppAction, HppMachine, HppOptions, HppOutcome, HppSession, HppStatus, MerchantUrls, NewHppSession,
+    PaymentMethodCategory, PlaceOrderMode, PurchaseType, SubtotalDetail,
 };
 use kassa_core::machine::StateMachine;
 use kassa_core::payment::{Authorization, AuthorizationStatus, PaymentStatus};
-use kassa_store::{AuthorizationWrite, Change, Merchant, SessionWrite, StoreExt};
+use kassa_store::{AuthorizationWrite, Change, Merchant, SessionWrite, StoreExt, Stored};
 
 const NOT_FOUND: &str = "HPP session not found (unknown or expired)";
 
@@ -29,12 +29,8 @@ fn payment_session_id(url: &str) -> Result<String, ApiError> {
             "names a Klarna Checkout order; kassa hosts Klarna Payments sessions only",
         ));
     }
-    let parsed =
-        url::Url::parse(url).map_err(|_| ApiError::bad_value(FIELD, "must be an absolute URL"))?;
-    let segments: Vec<&str> = parsed
-        .path_segments()
-        .map(Iterator::collect)
-        .unwrap_or_default();
+    let parsed = url::Url::parse(url).map_err(|_| ApiError::bad_value(FIELD, "must be an absolute URL"))?;
+    let segments: Vec<&str> = parsed.path_segments().map(Iterator::collect).unwrap_or_default();
     match segments.as_slice() {
         [.., "payments", "v1", "sessions", id] if !id.is_empty() => Ok((*id).to_owned()),
         _ => Err(ApiError::bad_value(
@@ -46,24 +42,19 @@ fn payment_session_id(url: &str) -> Result<String, ApiError> {
 
 fn merchant_urls(urls: Option<MerchantUrlsV1>) -> Result<MerchantUrls, ApiError> {
     let urls = urls.unwrap_or_default();
+    let MerchantUrlsV1 { success, cancel, back, failure, error, status_update, terms: _, privacy_policy: _ } = urls;
+    let checked = MerchantUrls { success, cancel, back, failure, error, status_update };
     for (key, value) in [
-        ("success", &urls.success),
-        ("cancel", &urls.cancel),
-        ("back", &urls.back),
-        ("failure", &urls.failure),
-        ("error", &urls.error),
-        ("status_update", &urls.status_update),
+        ("success", &checked.success),
+        ("cancel", &checked.cancel),
+        ("back", &checked.back),
+        ("failure", &checked.failure),
+        ("error", &checked.error),
+        ("status_update", &checked.status_update),
     ] {
         validate::optional_url(&format!("merchant_urls.{key}"), value.as_deref())?;
     }
-    Ok(MerchantUrls {
-        success: urls.success,
-        cancel: urls.cancel,
-        back: urls.back,
-        failure: urls.failure,
-        error: urls.error,
-        status_update: urls.status_update,
-    })
+    Ok(checked)
 }
 
 fn options(options: Option<OptionsV1>) -> Result<HppOptions, ApiError> {
@@ -83,177 +74,130 @@ fn options(options: Option<OptionsV1>) -> Result<HppOptions, ApiError> {
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            validate::one_of(
-                &format!("options.payment_method_categories[{i}]"),
-                c,
-                PaymentMethodCategory::parse,
-                PaymentMethodCategory::expected(),
-            )
+            let field = format!("options.payment_method_categories[{i}]");
+            validate::one_of(&field, c, PaymentMethodCategory::parse, PaymentMethodCategory::expected)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let place_order_mode = o
-        .place_order_mode
-        .map(|m| {
-            validate::one_of(
-                "options.place_order_mode",
-                &m,
-                PlaceOrderMode::parse,
-                PlaceOrderMode::expected(),
-            )
-        })
-        .transpose()?;
-    let purchase_type = o
-        .purchase_type
-        .map(|p| {
-            validate::one_of(
-                "options.purchase_type",
-                &p,
-                PurchaseType::parse,
-                PurchaseType::expected(),
-            )
-        })
-        .transpose()?;
-    let show_subtotal_detail = o
-        .show_subtotal_detail
-        .map(|s| {
-            validate::one_of(
-                "options.show_subtotal_detail",
-                &s,
-                SubtotalDetail::parse,
-                SubtotalDetail::expected(),
-            )
-        })
-        .transpose()?;
     validate::optional_url("options.logo_url", o.logo_url.as_deref())?;
     validate::max_chars("options.page_title", o.page_title.as_deref(), 255)?;
     let background_images = o.background_images.unwrap_or_default();
     for (i, image) in background_images.iter().enumerate() {
-        validate::optional_url(
-            &format!("options.background_images[{i}].url"),
-            image.url.as_deref(),
-        )?;
+        validate::optional_url(&format!("options.background_images[{i}].url"), image.url.as_deref())?;
     }
     Ok(HppOptions {
         background_images: background_images
             .into_iter()
-            .map(|b| BackgroundImage {
-                url: b.url,
-                width: b.width,
-            })
+            .map(|b| BackgroundImage { url: b.url, width: b.width })
             .collect(),
         logo_url: o.logo_url,
         page_title: o.page_title,
         payment_method_categories: categories,
         payment_fallback: o.payment_fallback,
-        place_order_mode,
-        purchase_type,
-        show_subtotal_detail,
+        place_order_mode: validate::optional(
+            "options.place_order_mode",
+            o.place_order_mode.as_deref(),
+            PlaceOrderMode::parse,
+            PlaceOrderMode::expected,
+        )?,
+        purchase_type: validate::optional(
+            "options.purchase_type",
+            o.purchase_type.as_deref(),
+            PurchaseType::parse,
+            PurchaseType::expected,
+        )?,
+        show_subtotal_detail: validate::optional(
+            "options.show_subtotal_detail",
+            o.show_subtotal_detail.as_deref(),
+            SubtotalDetail::parse,
+            SubtotalDetail::expected,
+        )?,
     })
 }
 
 fn created_view(session: &HppSession, state: &AppState) -> HppCreated {
     let id = &session.id;
-    let config = &state.config;
+    let url = |path: String| state.config.url(&path);
     HppCreated {
         session_id: id.clone(),
-        session_url: config.url(&format!("/hpp/v1/sessions/{id}")),
-        redirect_url: config.url(&format!("/hpp/payments/{id}")),
-        qr_code_url: config.url(&format!("/hpp/payments/{id}/qr")),
-        distribution_url: config.url(&format!("/hpp/v1/sessions/{id}/distribution")),
+        session_url: url(format!("/hpp/v1/sessions/{id}")),
+        redirect_url: url(format!("/hpp/payments/{id}")),
+        qr_code_url: url(format!("/hpp/payments/{id}/qr")),
+        distribution_url: url(format!("/hpp/v1/sessions/{id}/distribution")),
         expires_at: session.expires_at.to_string(),
         distribution_module: DistributionModuleV1 {
             token: session.distribution_token.clone(),
-            standalone_url: config.url(&format!(
-                "/hpp/distributions/{}",
-                session.distribution_token
-            )),
-            generation_url: config.url(&format!("/hpp/v1/sessions/{id}/distribution-module/token")),
+            standalone_url: url(format!("/hpp/distributions/{}", session.distribution_token)),
+            generation_url: url(format!("/hpp/v1/sessions/{id}/distribution-module/token")),
         },
-        manual_identification_check_url: config
-            .url(&format!("/hpp/v1/sessions/{id}/manual-id-check")),
+        manual_identification_check_url: url(format!("/hpp/v1/sessions/{id}/manual-id-check")),
     }
 }
 
-pub async fn create(
-    state: &AppState,
-    merchant: &Merchant,
-    request: HppCreateRequest,
-) -> Result<HppCreated, ApiError> {
-    let url = request
-        .payment_session_url
-        .ok_or_else(|| ApiError::bad_value("payment_session_url", "is required"))?;
+pub async fn create(state: &AppState, merchant: &Merchant, request: HppCreateRequest) -> Result<HppCreated, ApiError> {
+    let url = request.payment_session_url.ok_or_else(|| ApiError::bad_value("payment_session_url", "is required"))?;
     let payment_id = payment_session_id(&url)?;
     let merchant_urls = merchant_urls(request.merchant_urls)?;
     let options = options(request.options)?;
     validate::max_chars("profile_id", request.profile_id.as_deref(), 255)?;
-    let now = state.now();
-    let payment: Option<PaymentRecord> = state.store.load(&payment_id).await?;
-    let payment = payment
-        .filter(|p| p.session.merchant_id == merchant.id)
-        .ok_or_else(|| {
-            ApiError::bad_value(
-                "payment_session_url",
-                "does not name a payment session of this merchant",
-            )
+    let session = retry_on_conflict(|| async {
+        let now = state.now();
+        let payment: Option<Stored<PaymentRecord>> = state.store.load(&payment_id).await?;
+        let payment = payment.filter(|p| p.session.merchant_id == merchant.id).ok_or_else(|| {
+            ApiError::bad_value("payment_session_url", "does not name a payment session of this merchant")
         })?;
-    let hpp_expiry = payment
-        .session
-        .expires_at
-        .plus_hours(-HppSession::EXPIRES_BEFORE_PAYMENT_SESSION_HOURS);
-    if !payment.session.is_live(now) || now >= hpp_expiry {
-        return Err(ApiError::not_found(
-            "The payment session has expired or was cancelled",
-        ));
-    }
-    if payment.session.status() == PaymentStatus::Complete {
-        return Err(ApiError::bad_value(
-            "payment_session_url",
-            "names a payment session that is already complete",
-        ));
-    }
-    let new = NewHppSession {
-        id: ids::new_id(),
-        merchant_id: merchant.id.clone(),
-        payment_session_id: payment_id,
-        payment_session_expires_at: payment.session.expires_at,
-        merchant_urls,
-        options,
-        profile_id: request.profile_id,
-        distribution_token: ids::random_hex(16),
-    };
-    let (session, event) = HppSession::create(new, now);
-    let change = Change::default()
-        .session(SessionWrite::insert(&session)?)
-        .event(event_row(&session, &event, &HppSessionV1::from(&session))?);
-    state.store.commit(change).await?;
+        let hpp_expiry = payment.session.expires_at.plus_hours(-HppSession::EXPIRES_BEFORE_PAYMENT_SESSION_HOURS);
+        if !payment.session.is_live(now) || now >= hpp_expiry {
+            return Err(ApiError::not_found("The payment session has expired or was cancelled"));
+        }
+        if payment.session.status() == PaymentStatus::Complete {
+            return Err(ApiError::bad_value("payment_session_url", "names a payment session that is already complete"));
+        }
+        let new = NewHppSession {
+            id: ids::new_id(),
+            merchant_id: merchant.id.clone(),
+            payment_session_id: payment_id.clone(),
+            payment_session_expires_at: payment.session.expires_at,
+            merchant_urls: merchant_urls.clone(),
+            options: options.clone(),
+            profile_id: request.profile_id.clone(),
+            distribution_token: ids::random_hex::<16>(),
+        };
+        let (session, event) = HppSession::create(new, now);
+        // Guarded on the payment session too: a concurrent cancel or order makes this retry.
+        let change = Change::default()
+            .session(SessionWrite::unchanged(&payment)?)
+            .session(SessionWrite::insert(&session)?)
+            .event(event_row(&session, &event, &HppSessionV1::from(&session))?);
+        state.store.commit(change).await?;
+        Ok(session)
+    })
+    .await?;
     Ok(created_view(&session, state))
 }
 
 /// The merchant's HPP session, unless it has expired.
-pub async fn load(state: &AppState, merchant: &Merchant, id: &str) -> Result<HppSession, ApiError> {
-    let session: Option<HppSession> = state.store.load(id).await?;
+pub async fn load(state: &AppState, merchant: &Merchant, id: &str) -> Result<Stored<HppSession>, ApiError> {
+    let session: Option<Stored<HppSession>> = state.store.load(id).await?;
     session
         .filter(|s| s.merchant_id == merchant.id && !s.is_expired(state.now()))
         .ok_or_else(|| ApiError::not_found(NOT_FOUND))
 }
 
-pub async fn read(
-    state: &AppState,
-    merchant: &Merchant,
-    id: &str,
-) -> Result<HppSessionV1, ApiError> {
-    Ok(HppSessionV1::from(&load(state, merchant, id).await?))
+pub async fn read(state: &AppState, merchant: &Merchant, id: &str) -> Result<HppSessionV1, ApiError> {
+    Ok(HppSessionV1::from(&load(state, merchant, id).await?.record))
 }
 
 /// Commits `before → after` with its event.
 fn transition_change(
-    before: &HppSession,
+    before: &Stored<HppSession>,
     after: &HppSession,
-    event: &kassa_core::Event<kassa_core::hpp::HppStatus>,
+    event: &Event<HppStatus>,
 ) -> Result<Change, ApiError> {
-    Ok(Change::default()
-        .session(SessionWrite::update(before, after)?)
-        .event(event_row(after, event, &HppSessionV1::from(after))?))
+    Ok(Change::default().session(SessionWrite::update(before, after)?).event(event_row(
+        after,
+        event,
+        &HppSessionV1::from(after),
+    )?))
 }
 
 pub async fn disable(state: &AppState, merchant: &Merchant, id: &str) -> Result<(), ApiError> {
@@ -262,50 +206,30 @@ pub async fn disable(state: &AppState, merchant: &Merchant, id: &str) -> Result<
         let (after, event) = before
             .apply(HppAction::Disable, state.now())
             .map_err(|r| ApiError::rejected(StatusCode::BAD_REQUEST, r))?;
-        state
-            .store
-            .commit(transition_change(&before, &after, &event)?)
-            .await?;
+        state.store.commit(transition_change(&before, &after, &event)?).await?;
         Ok(())
     })
     .await
 }
 
 /// A session that still accepts distribution: not DISABLED and not otherwise final.
-pub(crate) async fn load_open(
-    state: &AppState,
-    merchant: &Merchant,
-    id: &str,
-) -> Result<HppSession, ApiError> {
+pub(crate) async fn load_open(state: &AppState, merchant: &Merchant, id: &str) -> Result<Stored<HppSession>, ApiError> {
     let session = load(state, merchant, id).await?;
     if HppMachine::is_final(session.status()) {
         return Err(ApiError::invalid_operation(
             StatusCode::BAD_REQUEST,
-            format!(
-                "The session is {}, a final status; it can no longer be distributed",
-                session.status()
-            ),
+            format!("The session is {}, a final status; it can no longer be distributed", session.status()),
         ));
     }
     Ok(session)
 }
 
 /// Issues a new distribution-module token (the old one stops working).
-pub async fn new_distribution_token(
-    state: &AppState,
-    merchant: &Merchant,
-    id: &str,
-) -> Result<String, ApiError> {
+pub async fn new_distribution_token(state: &AppState, merchant: &Merchant, id: &str) -> Result<String, ApiError> {
     retry_on_conflict(|| async {
         let before = load_open(state, merchant, id).await?;
-        let after = HppSession {
-            distribution_token: ids::random_hex(16),
-            ..before.clone()
-        };
-        state
-            .store
-            .commit(Change::default().session(SessionWrite::update(&before, &after)?))
-            .await?;
+        let after = HppSession { distribution_token: ids::random_hex::<16>(), ..before.record.clone() };
+        state.store.commit(Change::default().session(SessionWrite::update(&before, &after)?)).await?;
         Ok(after.distribution_token)
     })
     .await
@@ -320,30 +244,47 @@ pub async fn consumer_action(
 ) -> Result<SandboxOutcome, ApiError> {
     let session = retry_on_conflict(|| async {
         let before = load(state, merchant, id).await?;
-        let change_and_after = if action == HppAction::Approve {
-            approve(state, merchant, &before).await?
-        } else {
-            let (after, event) = before
-                .apply(action, state.now())
-                .map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
-            (transition_change(&before, &after, &event)?, after)
+        let (change, after) = match action {
+            HppAction::Approve => approve(state, merchant, &before).await?,
+            _ => {
+                let (after, event) =
+                    before.apply(action, state.now()).map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
+                (transition_change(&before, &after, &event)?, after)
+            }
         };
-        let (change, after) = change_and_after;
         state.store.commit(change).await?;
         Ok(after)
     })
     .await?;
-    Ok(SandboxOutcome {
-        redirect_url: session.merchant_url_after(action),
-        session: HppSessionV1::from(&session),
-    })
+    Ok(SandboxOutcome { redirect_url: session.merchant_url_after(action), session: HppSessionV1::from(&session) })
 }
 
-/// Approval: an authorization token (place_order_mode NONE) or a placed, possibly captured order.
+/// The payment session an approval draws on: live and without an order yet.
+async fn live_payment(
+    state: &AppState,
+    merchant: &Merchant,
+    hpp: &HppSession,
+) -> Result<Stored<PaymentRecord>, ApiError> {
+    let payment = match payments::load(state, merchant, &hpp.payment_session_id).await {
+        Err(ApiError::NotFound(_)) => {
+            let message = "The payment session behind this HPP session is no longer live";
+            return Err(ApiError::invalid_operation(StatusCode::CONFLICT, message));
+        }
+        other => other?,
+    };
+    if payment.session.status() != PaymentStatus::Incomplete {
+        let message = "An order has already been placed for the payment session";
+        return Err(ApiError::invalid_operation(StatusCode::CONFLICT, message));
+    }
+    Ok(payment)
+}
+
+/// Approval: COMPLETED with an authorization token (`place_order_mode` NONE, the token also
+/// recorded on the payment session) or with the order kassa places (and captures).
 async fn approve(
     state: &AppState,
     merchant: &Merchant,
-    before: &HppSession,
+    before: &Stored<HppSession>,
 ) -> Result<(Change, HppSession), ApiError> {
     let now = state.now();
     // Refuse on the HPP status first: that is what the consumer did wrong.
@@ -351,57 +292,26 @@ async fn approve(
         .lifecycle
         .apply::<HppMachine>(HppAction::Approve, now)
         .map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
-    let payment = payments::load(state, merchant, &before.payment_session_id)
-        .await
-        .map_err(|_| {
-            ApiError::invalid_operation(
-                StatusCode::CONFLICT,
-                "The payment session behind this HPP session is no longer live",
-            )
-        })?;
-    if payment.session.status() != PaymentStatus::Incomplete {
-        return Err(ApiError::invalid_operation(
-            StatusCode::CONFLICT,
-            "An order has already been placed for the payment session",
-        ));
-    }
+    let payment = live_payment(state, merchant, before).await?;
     let mut authorization = Authorization::issue(ids::new_id(), &payment.session, now);
     let token = authorization.token.clone();
     let (change, outcome) = match before.options.place_order_mode() {
         PlaceOrderMode::None => {
-            let outcome = HppOutcome::Authorization {
-                authorization_token: token,
-            };
-            (
-                Change::default().authorization(AuthorizationWrite::Insert(authorization)),
-                outcome,
-            )
+            let after = PaymentRecord { authorization_token: Some(token.clone()), ..payment.record.clone() };
+            let change = Change::default()
+                .session(SessionWrite::update(&payment, &after)?)
+                .authorization(AuthorizationWrite::Insert(authorization));
+            (change, HppOutcome::Authorization { authorization_token: token })
         }
         mode => {
             authorization.status = AuthorizationStatus::Ordered;
             let capture = mode == PlaceOrderMode::CaptureOrder;
-            let (change, order) = order_change(
-                &payment,
-                AuthorizationWrite::Insert(authorization),
-                &token,
-                capture,
-                now,
-                &state.config,
-            )?;
-            (
-                change,
-                HppOutcome::Order {
-                    order_id: order.order_id,
-                    klarna_reference: order.klarna_reference.as_str().to_owned(),
-                },
-            )
+            let written = AuthorizationWrite::Insert(authorization);
+            let (change, order) = order_change(state, &payment, written, &token, capture, Some(&before.id)).await?;
+            let reference = order.klarna_reference.as_str().to_owned();
+            (change, HppOutcome::Order { order_id: order.order_id, klarna_reference: reference })
         }
     };
-    let (after, event) = before
-        .approve(outcome, now)
-        .map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
-    Ok((
-        transition_change(before, &after, &event)?.merge(change),
-        after,
-    ))
+    let (after, event) = before.approve(outcome, now).map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
+    Ok((transition_change(before, &after, &event)?.merge(change), after))
 }

@@ -18,14 +18,9 @@ enum Recipient {
     Token(String),
 }
 
-fn recipient(
-    method: Option<&str>,
-    contact: Option<DistributionContactV1>,
-) -> Result<Recipient, ApiError> {
-    let method =
-        method.ok_or_else(|| ApiError::bad_value("method", "is required (sms, email or token)"))?;
-    let contact =
-        contact.ok_or_else(|| ApiError::bad_value("contact_information", "is required"))?;
+fn recipient(method: Option<&str>, contact: Option<DistributionContactV1>) -> Result<Recipient, ApiError> {
+    let method = method.ok_or_else(|| ApiError::bad_value("method", "is required (sms, email or token)"))?;
+    let contact = contact.ok_or_else(|| ApiError::bad_value("contact_information", "is required"))?;
     let need = |value: Option<String>, field: &str| {
         value
             .filter(|v| !v.trim().is_empty())
@@ -42,10 +37,7 @@ fn recipient(
                     "must be an ISO 3166 alpha-2 country code",
                 ));
             }
-            Ok(Recipient::Sms {
-                phone,
-                country: country.to_uppercase(),
-            })
+            Ok(Recipient::Sms { phone, country: country.to_uppercase() })
         }
         "email" => {
             let email = need(contact.email, "contact_information.email")?;
@@ -57,37 +49,17 @@ fn recipient(
             validate::max_chars("contact_information.access_id", Some(&access_id), 255)?;
             Ok(Recipient::Token(access_id))
         }
-        _ => Err(ApiError::bad_value(
-            "method",
-            "must be one of sms, email, token",
-        )),
+        _ => Err(ApiError::bad_value("method", "must be one of sms, email, token")),
     }
 }
 
-fn message(
-    session: &HppSession,
-    recipient: Recipient,
-    link: String,
-    now: kassa_core::Timestamp,
-) -> Message {
-    let title = session
-        .options
-        .page_title
-        .clone()
-        .unwrap_or_else(|| "Complete your purchase".to_owned());
+fn message(session: &HppSession, recipient: Recipient, link: String, now: kassa_core::Timestamp) -> Message {
+    let title = session.options.page_title.clone().unwrap_or_else(|| "Complete your purchase".to_owned());
     let (method, to, subject, body) = match recipient {
-        Recipient::Sms { phone, country } => (
-            "sms",
-            format!("{phone} ({country})"),
-            None,
-            format!("{title}: {link}"),
-        ),
-        Recipient::Email(email) => (
-            "email",
-            email,
-            Some(title.clone()),
-            format!("{title}\n\nOpen this link to pay with Klarna:\n{link}\n"),
-        ),
+        Recipient::Sms { phone, country } => ("sms", format!("{phone} ({country})"), None, format!("{title}: {link}")),
+        Recipient::Email(email) => {
+            ("email", email, Some(title.clone()), format!("{title}\n\nOpen this link to pay with Klarna:\n{link}\n"))
+        }
         Recipient::Token(access_id) => ("token", access_id, None, link),
     };
     Message {
@@ -116,16 +88,12 @@ pub async fn distribute(
     }
     let session = load_open(state, merchant, id).await?;
     let link = state.config.url(&format!("/hpp/payments/{}", session.id));
-    let message = message(&session, recipient, link, state.now());
+    let message = message(&session.record, recipient, link, state.now());
     state.sender.send(&message).await?;
     Ok(())
 }
 
-pub async fn list(
-    state: &AppState,
-    merchant: &Merchant,
-    id: &str,
-) -> Result<DistributionMessages, ApiError> {
+pub async fn list(state: &AppState, merchant: &Merchant, id: &str) -> Result<DistributionMessages, ApiError> {
     let session = load(state, merchant, id).await?;
     let messages = state.store.session_messages(&session.id).await?;
     Ok(DistributionMessages {

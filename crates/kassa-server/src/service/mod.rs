@@ -3,6 +3,7 @@
 
 pub mod hpp;
 pub mod messages;
+pub mod orders;
 pub mod payments;
 pub mod validate;
 

@@ -6,20 +6,12 @@ use crate::error::ApiError;
 pub fn url(field: &str, value: &str) -> Result<(), ApiError> {
     const MAX: usize = 2000;
     if value.len() > MAX {
-        return Err(ApiError::bad_value(
-            field,
-            format!("must be at most {MAX} characters"),
-        ));
+        return Err(ApiError::bad_value(field, format!("must be at most {MAX} characters")));
     }
     let probe = value.replace("{{", "x").replace("}}", "x");
     match url::Url::parse(&probe) {
-        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => {
-            Ok(())
-        }
-        _ => Err(ApiError::bad_value(
-            field,
-            "must be an absolute http or https URL",
-        )),
+        Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => Ok(()),
+        _ => Err(ApiError::bad_value(field, "must be an absolute http or https URL")),
     }
 }
 
@@ -29,10 +21,9 @@ pub fn optional_url(field: &str, value: Option<&str>) -> Result<(), ApiError> {
 
 pub fn max_chars(field: &str, value: Option<&str>, max: usize) -> Result<(), ApiError> {
     match value {
-        Some(v) if v.chars().count() > max => Err(ApiError::bad_value(
-            field,
-            format!("must be at most {max} characters"),
-        )),
+        Some(v) if v.chars().count() > max => {
+            Err(ApiError::bad_value(field, format!("must be at most {max} characters")))
+        }
         _ => Ok(()),
     }
 }
@@ -47,11 +38,7 @@ pub fn email(field: &str, value: &str) -> Result<(), ApiError> {
                 && domain.split('.').count() >= 2
                 && domain.split('.').all(|label| !label.is_empty())
         });
-    if valid {
-        Ok(())
-    } else {
-        Err(ApiError::bad_value(field, "must be an email address"))
-    }
+    if valid { Ok(()) } else { Err(ApiError::bad_value(field, "must be an email address")) }
 }
 
 /// A phone number: digits with an optional leading `+`, spaces and dashes ignored, 6–15 digits.
@@ -61,10 +48,7 @@ pub fn phone(field: &str, value: &str) -> Result<(), ApiError> {
     if (6..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
-        Err(ApiError::bad_value(
-            field,
-            "must be a phone number of 6 to 15 digits",
-        ))
+        Err(ApiError::bad_value(field, "must be a phone number of 6 to 15 digits"))
     }
 }
 
@@ -73,9 +57,19 @@ pub fn one_of<T>(
     field: &str,
     value: &str,
     parse: fn(&str) -> Option<T>,
-    expected: String,
+    expected: fn() -> String,
 ) -> Result<T, ApiError> {
-    parse(value).ok_or_else(|| ApiError::bad_value(field, format!("must be one of {expected}")))
+    parse(value).ok_or_else(|| ApiError::bad_value(field, format!("must be one of {}", expected())))
+}
+
+/// An optional closed-set value, case-insensitive.
+pub fn optional<T>(
+    field: &str,
+    value: Option<&str>,
+    parse: fn(&str) -> Option<T>,
+    expected: fn() -> String,
+) -> Result<Option<T>, ApiError> {
+    value.map(|v| one_of(field, v, parse, expected)).transpose()
 }
 
 #[cfg(test)]

@@ -88,13 +88,8 @@ impl From<&HppSession> for HppSessionV1 {
     fn from(session: &HppSession) -> Self {
         let (mut authorization_token, mut order_id, mut klarna_reference) = (None, None, None);
         match &session.outcome {
-            Some(HppOutcome::Authorization {
-                authorization_token: token,
-            }) => authorization_token = Some(token.clone()),
-            Some(HppOutcome::Order {
-                order_id: id,
-                klarna_reference: reference,
-            }) => {
+            Some(HppOutcome::Authorization { authorization_token: token }) => authorization_token = Some(token.clone()),
+            Some(HppOutcome::Order { order_id: id, klarna_reference: reference }) => {
                 order_id = Some(id.clone());
                 klarna_reference = Some(reference.clone());
             }

@@ -107,10 +107,7 @@ impl PaymentSessionRequest {
             locale: self.locale.clone(),
             order_amount: self.order_amount,
             order_tax_amount: self.order_tax_amount,
-            order_lines: self
-                .order_lines
-                .as_ref()
-                .map(|lines| lines.iter().map(OrderLine::input).collect()),
+            order_lines: self.order_lines.as_ref().map(|lines| lines.iter().map(OrderLine::input).collect()),
         }
     }
 }
@@ -156,6 +153,16 @@ pub struct AssetUrls {
     pub standard: String,
 }
 
+/// `create_order_request`: the cart again (it must match the authorized session), and whether
+/// to capture at once. Read as JSON and checked field by field; this type describes it.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct CreateOrderRequest {
+    #[serde(flatten)]
+    pub cart: PaymentSessionRequest,
+    /// Capture the order when it is placed.
+    pub auto_capture: Option<bool>,
+}
+
 /// `session_read`: the session as created or updated, plus its read-only fields.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PaymentSessionRead {
@@ -163,6 +170,9 @@ pub struct PaymentSessionRead {
     pub request: PaymentSessionRequest,
     /// `incomplete` until an order is placed, then `complete`.
     pub status: String,
+    /// The latest authorization token issued for the session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_token: Option<String>,
     pub expires_at: String,
     pub client_token: String,
     pub payment_method_categories: Vec<PaymentMethodCategory>,

@@ -5,20 +5,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 /// Sends `request`, checks the error, and that the database is unchanged.
-async fn refused(
-    app: &TestApp,
-    request: reqwest::RequestBuilder,
-    status: u16,
-    code: &str,
-) -> String {
+async fn refused(app: &TestApp, request: reqwest::RequestBuilder, status: u16, code: &str) -> String {
     let before = app.snapshot().await;
     let reply = read(request.send().await.unwrap()).await;
     reply.assert_error(status, code);
-    assert_eq!(
-        app.snapshot().await,
-        before,
-        "a refused request changed the database"
-    );
+    assert_eq!(app.snapshot().await, before, "a refused request changed the database");
     reply.message()
 }
 
@@ -35,78 +26,41 @@ async fn transport_level_errors() {
     let json_header = ("content-type", "application/json");
     refused(
         &app,
-        authed(&app, Method::POST, hpp_path)
-            .header(json_header.0, json_header.1)
-            .body("{\"payment_session_url\":"),
+        authed(&app, Method::POST, hpp_path).header(json_header.0, json_header.1).body("{\"payment_session_url\":"),
         400,
         "BAD_REQUEST",
     )
     .await;
     refused(
         &app,
-        authed(&app, Method::POST, hpp_path)
-            .header(json_header.0, json_header.1)
-            .body("{} trailing"),
+        authed(&app, Method::POST, hpp_path).header(json_header.0, json_header.1).body("{} trailing"),
         400,
         "BAD_REQUEST",
     )
     .await;
     refused(
         &app,
-        authed(&app, Method::POST, hpp_path)
-            .header(json_header.0, json_header.1)
-            .body("[1,2]"),
+        authed(&app, Method::POST, hpp_path).header(json_header.0, json_header.1).body("[1,2]"),
         400,
         "BAD_REQUEST",
     )
     .await;
     let message = refused(
         &app,
-        authed(&app, Method::POST, hpp_path)
-            .header("content-type", "text/plain")
-            .body("{}"),
+        authed(&app, Method::POST, hpp_path).header("content-type", "text/plain").body("{}"),
         415,
         "UNSUPPORTED_MEDIA_TYPE",
     )
     .await;
     assert!(message.contains("application/json"), "{message}");
+    refused(&app, authed(&app, Method::POST, hpp_path).body("{}"), 415, "UNSUPPORTED_MEDIA_TYPE").await;
+    refused(&app, authed(&app, Method::GET, "/no/such/route"), 404, "NOT_FOUND").await;
+    refused(&app, authed(&app, Method::PUT, hpp_path), 405, "METHOD_NOT_ALLOWED").await;
+    refused(&app, authed(&app, Method::PATCH, "/payments/v1/sessions/x"), 405, "METHOD_NOT_ALLOWED").await;
+    let huge = format!("{{\"payment_session_url\":\"{}\"}}", "x".repeat(3 * 1024 * 1024));
     refused(
         &app,
-        authed(&app, Method::POST, hpp_path).body("{}"),
-        415,
-        "UNSUPPORTED_MEDIA_TYPE",
-    )
-    .await;
-    refused(
-        &app,
-        authed(&app, Method::GET, "/no/such/route"),
-        404,
-        "NOT_FOUND",
-    )
-    .await;
-    refused(
-        &app,
-        authed(&app, Method::PUT, hpp_path),
-        405,
-        "METHOD_NOT_ALLOWED",
-    )
-    .await;
-    refused(
-        &app,
-        authed(&app, Method::PATCH, "/payments/v1/sessions/x"),
-        405,
-        "METHOD_NOT_ALLOWED",
-    )
-    .await;
-    let huge = format!(
-        "{{\"payment_session_url\":\"{}\"}}",
-        "x".repeat(3 * 1024 * 1024)
-    );
-    refused(
-        &app,
-        authed(&app, Method::POST, hpp_path)
-            .header(json_header.0, json_header.1)
-            .body(huge),
+        authed(&app, Method::POST, hpp_path).header(json_header.0, json_header.1).body(huge),
         413,
         "PAYLOAD_TOO_LARGE",
     )
@@ -117,41 +71,20 @@ async fn transport_level_errors() {
 async fn authentication_failures() {
     let app = spawn().await;
     let url = format!("{}/payments/v1/sessions", app.url);
+    let before = app.snapshot().await;
     for request in [
         app.client.post(&url).json(&cart()),
-        app.client
-            .post(&url)
-            .basic_auth(&app.merchant.username, Some("wrong-secret-wrong-secret"))
-            .json(&cart()),
-        app.client
-            .post(&url)
-            .basic_auth("nobody", Some(&app.merchant.secret))
-            .json(&cart()),
-        app.client
-            .post(&url)
-            .bearer_auth(&app.merchant.secret)
-            .json(&cart()),
-        app.client
-            .post(&url)
-            .header("authorization", "Basic !!!not-base64")
-            .json(&cart()),
+        app.client.post(&url).basic_auth(&app.merchant.username, Some("wrong-secret-wrong-secret")).json(&cart()),
+        app.client.post(&url).basic_auth("nobody", Some(&app.merchant.secret)).json(&cart()),
+        app.client.post(&url).bearer_auth(&app.merchant.secret).json(&cart()),
+        app.client.post(&url).header("authorization", "Basic !!!not-base64").json(&cart()),
     ] {
         let response = request.send().await.unwrap();
-        assert_eq!(
-            response.headers()["www-authenticate"],
-            "Basic realm=\"kassa\""
-        );
+        assert_eq!(response.headers()["www-authenticate"], "Basic realm=\"kassa\"");
         let reply = read(response).await;
         reply.assert_error(401, "UNAUTHORIZED");
     }
-    assert_eq!(
-        app.snapshot()
-            .await
-            .iter()
-            .filter(|r| r.starts_with("sessions"))
-            .count(),
-        0
-    );
+    assert_eq!(app.snapshot().await, before);
 }
 
 /// A cart with one change applied at a JSON pointer (`None` removes the key).
@@ -186,57 +119,17 @@ async fn cart_validation_names_the_field() {
         ("/order_lines", Some(json!([])), "order_lines"),
         ("/order_lines", None, "order_lines"),
         ("/order_lines/0/name", None, "order_lines[0].name"),
-        (
-            "/order_lines/0/quantity",
-            Some(json!("one")),
-            "order_lines[0].quantity",
-        ),
-        (
-            "/order_lines/0/quantity",
-            Some(json!(-1)),
-            "order_lines[0].quantity",
-        ),
-        (
-            "/order_lines/0/total_amount",
-            Some(json!(20000)),
-            "order_lines[0].total_amount",
-        ),
-        (
-            "/order_lines/0/total_tax_amount",
-            Some(json!(2000)),
-            "order_lines[0].total_tax_amount",
-        ),
-        (
-            "/order_lines/0/tax_rate",
-            Some(json!(10001)),
-            "order_lines[0].tax_rate",
-        ),
-        (
-            "/order_lines/0/unit_price",
-            Some(json!(300_000_000)),
-            "order_lines[0].unit_price",
-        ),
-        (
-            "/order_lines/0/total_discount_amount",
-            Some(json!(-5)),
-            "order_lines[0].total_discount_amount",
-        ),
-        (
-            "/order_lines/0/quantity_unit",
-            Some(json!("centimetres")),
-            "order_lines[0].quantity_unit",
-        ),
-        (
-            "/acquiring_channel",
-            Some(json!("by_carrier_pigeon")),
-            "acquiring_channel",
-        ),
+        ("/order_lines/0/quantity", Some(json!("one")), "order_lines[0].quantity"),
+        ("/order_lines/0/quantity", Some(json!(-1)), "order_lines[0].quantity"),
+        ("/order_lines/0/total_amount", Some(json!(20000)), "order_lines[0].total_amount"),
+        ("/order_lines/0/total_tax_amount", Some(json!(2000)), "order_lines[0].total_tax_amount"),
+        ("/order_lines/0/tax_rate", Some(json!(10001)), "order_lines[0].tax_rate"),
+        ("/order_lines/0/unit_price", Some(json!(300_000_000)), "order_lines[0].unit_price"),
+        ("/order_lines/0/total_discount_amount", Some(json!(-5)), "order_lines[0].total_discount_amount"),
+        ("/order_lines/0/quantity_unit", Some(json!("centimetres")), "order_lines[0].quantity_unit"),
+        ("/acquiring_channel", Some(json!("by_carrier_pigeon")), "acquiring_channel"),
         ("/intent", Some(json!("steal")), "intent"),
-        (
-            "/merchant_reference1",
-            Some(json!("r".repeat(256))),
-            "merchant_reference1",
-        ),
+        ("/merchant_reference1", Some(json!("r".repeat(256))), "merchant_reference1"),
     ];
     for (pointer, value, field) in cases {
         let message = refused(
@@ -246,10 +139,7 @@ async fn cart_validation_names_the_field() {
             "BAD_VALUE",
         )
         .await;
-        assert!(
-            message.starts_with(&format!("Bad value: {field} |")),
-            "{pointer}: {message}"
-        );
+        assert!(message.starts_with(&format!("Bad value: {field} |")), "{pointer}: {message}");
     }
 }
 
@@ -260,12 +150,7 @@ async fn hpp_create_refusals() {
     let kp_url = format!("{}/payments/v1/sessions/{payment}", app.url);
     let cases = [
         (json!({}), 400, "BAD_VALUE", "payment_session_url"),
-        (
-            json!({"payment_session_url": "not a url"}),
-            400,
-            "BAD_VALUE",
-            "payment_session_url",
-        ),
+        (json!({"payment_session_url": "not a url"}), 400, "BAD_VALUE", "payment_session_url"),
         (
             json!({"payment_session_url": "https://api.klarna.com/checkout/v3/orders/abc"}),
             400,
@@ -328,33 +213,15 @@ async fn hpp_create_refusals() {
         ),
     ];
     for (body, status, code, field) in cases {
-        let message = refused(
-            &app,
-            authed(&app, Method::POST, "/hpp/v1/sessions").json(&body),
-            status,
-            code,
-        )
-        .await;
-        assert!(
-            message.starts_with(&format!("Bad value: {field} |")),
-            "{body}: {message}"
-        );
+        let message = refused(&app, authed(&app, Method::POST, "/hpp/v1/sessions").json(&body), status, code).await;
+        assert!(message.starts_with(&format!("Bad value: {field} |")), "{body}: {message}");
     }
     // A completed payment session cannot be hosted again.
-    let (hpp, payment, _) = app
-        .hpp_session(json!({"place_order_mode": "PLACE_ORDER"}), json!({}))
-        .await;
+    let (hpp, payment, _) = app.hpp_session(json!({"place_order_mode": "PLACE_ORDER"}), json!({})).await;
     app.act(&hpp, "open").await;
     app.act(&hpp, "approve").await;
-    let body =
-        json!({"payment_session_url": format!("{}/payments/v1/sessions/{payment}", app.url)});
-    refused(
-        &app,
-        authed(&app, Method::POST, "/hpp/v1/sessions").json(&body),
-        400,
-        "BAD_VALUE",
-    )
-    .await;
+    let body = json!({"payment_session_url": format!("{}/payments/v1/sessions/{payment}", app.url)});
+    refused(&app, authed(&app, Method::POST, "/hpp/v1/sessions").json(&body), 400, "BAD_VALUE").await;
 }
 
 #[tokio::test]
@@ -363,23 +230,11 @@ async fn distribution_refusals() {
     let (hpp, _, _) = app.hpp_session(json!({}), json!({})).await;
     let path = format!("/hpp/v1/sessions/{hpp}/distribution");
     let cases = [
-        (
-            json!({"contact_information": {"email": "a@b.se"}}),
-            "method",
-        ),
-        (
-            json!({"method": "pigeon", "contact_information": {"email": "a@b.se"}}),
-            "method",
-        ),
+        (json!({"contact_information": {"email": "a@b.se"}}), "method"),
+        (json!({"method": "pigeon", "contact_information": {"email": "a@b.se"}}), "method"),
         (json!({"method": "email"}), "contact_information"),
-        (
-            json!({"method": "email", "contact_information": {}}),
-            "contact_information.email",
-        ),
-        (
-            json!({"method": "email", "contact_information": {"email": "not-an-email"}}),
-            "contact_information.email",
-        ),
+        (json!({"method": "email", "contact_information": {}}), "contact_information.email"),
+        (json!({"method": "email", "contact_information": {"email": "not-an-email"}}), "contact_information.email"),
         (
             json!({"method": "sms", "contact_information": {"phone": "07000212345"}}),
             "contact_information.phone_country",
@@ -392,27 +247,12 @@ async fn distribution_refusals() {
             json!({"method": "sms", "contact_information": {"phone": "07000212345", "phone_country": "Sweden"}}),
             "contact_information.phone_country",
         ),
-        (
-            json!({"method": "token", "contact_information": {"email": "a@b.se"}}),
-            "contact_information.access_id",
-        ),
-        (
-            json!({"method": "email", "contact_information": {"email": "a@b.se"}, "template": "SPAM"}),
-            "template",
-        ),
+        (json!({"method": "token", "contact_information": {"email": "a@b.se"}}), "contact_information.access_id"),
+        (json!({"method": "email", "contact_information": {"email": "a@b.se"}, "template": "SPAM"}), "template"),
     ];
     for (body, field) in cases {
-        let message = refused(
-            &app,
-            authed(&app, Method::POST, &path).json(&body),
-            400,
-            "BAD_VALUE",
-        )
-        .await;
-        assert!(
-            message.starts_with(&format!("Bad value: {field} |")),
-            "{body}: {message}"
-        );
+        let message = refused(&app, authed(&app, Method::POST, &path).json(&body), 400, "BAD_VALUE").await;
+        assert!(message.starts_with(&format!("Bad value: {field} |")), "{body}: {message}");
     }
     refused(
         &app,
@@ -429,19 +269,11 @@ async fn order_refusals() {
     let app = spawn().await;
     let (hpp, _, _) = app.hpp_session(json!({}), json!({})).await;
     app.act(&hpp, "open").await;
-    let token = app.act(&hpp, "approve").await.body["session"]["authorization_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = app.act(&hpp, "approve").await.body["session"]["authorization_token"].as_str().unwrap().to_owned();
     let path = format!("/payments/v1/authorizations/{token}/order");
     refused(
         &app,
-        authed(
-            &app,
-            Method::POST,
-            "/payments/v1/authorizations/unknown/order",
-        )
-        .json(&cart()),
+        authed(&app, Method::POST, "/payments/v1/authorizations/unknown/order").json(&cart()),
         404,
         "NOT_FOUND",
     )
@@ -452,98 +284,36 @@ async fn order_refusals() {
     other_amount["order_lines"][0]["unit_price"] = json!(11000);
     other_amount["order_lines"][0]["total_amount"] = json!(9000);
     other_amount["order_lines"][0]["total_tax_amount"] = json!(1500);
-    let message = refused(
-        &app,
-        authed(&app, Method::POST, &path).json(&other_amount),
-        409,
-        "BAD_VALUE",
-    )
-    .await;
+    let message = refused(&app, authed(&app, Method::POST, &path).json(&other_amount), 409, "BAD_VALUE").await;
     assert!(message.contains("order_amount"), "{message}");
     let mut other_currency = cart();
     other_currency["purchase_currency"] = json!("EUR");
-    refused(
-        &app,
-        authed(&app, Method::POST, &path).json(&other_currency),
-        409,
-        "BAD_VALUE",
-    )
-    .await;
-    refused(
-        &app,
-        authed(&app, Method::POST, &path).json(&json!({"auto_capture": "yes"})),
-        400,
-        "BAD_VALUE",
-    )
-    .await;
+    refused(&app, authed(&app, Method::POST, &path).json(&other_currency), 409, "BAD_VALUE").await;
+    refused(&app, authed(&app, Method::POST, &path).json(&json!({"auto_capture": "yes"})), 400, "BAD_VALUE").await;
     // Expired after 60 minutes.
-    app.state
-        .sandbox_clock
-        .as_ref()
-        .unwrap()
-        .advance(60 * 60 * 1000);
-    refused(
-        &app,
-        authed(&app, Method::POST, &path).json(&cart()),
-        404,
-        "NOT_FOUND",
-    )
-    .await;
+    app.state.sandbox_clock.as_ref().unwrap().advance(60 * 60 * 1000);
+    refused(&app, authed(&app, Method::POST, &path).json(&cart()), 404, "NOT_FOUND").await;
 }
 
 #[tokio::test]
 async fn sandbox_refusals_and_production_mode() {
     let app = spawn().await;
     let (hpp, _, _) = app.hpp_session(json!({}), json!({})).await;
-    refused(
-        &app,
-        authed(
-            &app,
-            Method::POST,
-            &format!("/sandbox/v1/hpp/sessions/{hpp}/disable"),
-        ),
-        404,
-        "NOT_FOUND",
-    )
-    .await;
-    refused(
-        &app,
-        authed(
-            &app,
-            Method::POST,
-            &format!("/sandbox/v1/hpp/sessions/{hpp}/teleport"),
-        ),
-        404,
-        "NOT_FOUND",
-    )
-    .await;
-    refused(
-        &app,
-        authed(&app, Method::POST, "/sandbox/v1/hpp/sessions/unknown/open"),
-        404,
-        "NOT_FOUND",
-    )
-    .await;
+    refused(&app, authed(&app, Method::POST, &format!("/sandbox/v1/hpp/sessions/{hpp}/disable")), 404, "NOT_FOUND")
+        .await;
+    refused(&app, authed(&app, Method::POST, &format!("/sandbox/v1/hpp/sessions/{hpp}/teleport")), 404, "NOT_FOUND")
+        .await;
+    refused(&app, authed(&app, Method::POST, "/sandbox/v1/hpp/sessions/unknown/open"), 404, "NOT_FOUND").await;
 
     let production = spawn_in(kassa_server::Mode::Production).await;
     let (hpp, _, _) = production.hpp_session(json!({}), json!({})).await;
     refused(
         &production,
-        authed(
-            &production,
-            Method::POST,
-            &format!("/sandbox/v1/hpp/sessions/{hpp}/open"),
-        ),
+        authed(&production, Method::POST, &format!("/sandbox/v1/hpp/sessions/{hpp}/open")),
         404,
         "NOT_FOUND",
     )
     .await;
     let doc = production.get("/openapi.json").await.body;
-    assert!(
-        doc["paths"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .all(|p| !p.starts_with("/sandbox"))
-    );
+    assert!(doc["paths"].as_object().unwrap().keys().all(|p| !p.starts_with("/sandbox")));
 }

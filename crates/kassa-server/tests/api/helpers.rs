@@ -39,11 +39,8 @@ pub async fn spawn() -> TestApp {
 pub async fn spawn_in(mode: Mode) -> TestApp {
     let dir = tempfile::tempdir().unwrap();
     let db_path = dir.path().join("kassa.db");
-    let store: Arc<dyn Store> = Arc::new(
-        SqliteStore::open(&format!("sqlite://{}", db_path.display()), Durability::Full)
-            .await
-            .unwrap(),
-    );
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&format!("sqlite://{}", db_path.display()), Durability::Full).await.unwrap());
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let state = AppState::new(store.clone(), Config::new(&url, mode));
@@ -51,10 +48,7 @@ pub async fn spawn_in(mode: Mode) -> TestApp {
     for name in ["Shop", "Other shop"] {
         let created = credentials::create(name, None, None, state.now()).unwrap();
         store.insert_merchant(&created.merchant).await.unwrap();
-        merchants.push(Merchant {
-            username: created.merchant.username,
-            secret: created.secret,
-        });
+        merchants.push(Merchant { username: created.merchant.username, secret: created.secret });
     }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(kassa_server::serve(listener, state.clone(), async {
@@ -62,16 +56,7 @@ pub async fn spawn_in(mode: Mode) -> TestApp {
     }));
     let other = merchants.pop().unwrap();
     let merchant = merchants.pop().unwrap();
-    TestApp {
-        url,
-        client: reqwest::Client::new(),
-        merchant,
-        other,
-        state,
-        db_path,
-        _dir: dir,
-        shutdown: Some(tx),
-    }
+    TestApp { url, client: reqwest::Client::new(), merchant, other, state, db_path, _dir: dir, shutdown: Some(tx) }
 }
 
 /// A response with its body read.
@@ -86,23 +71,11 @@ impl Reply {
     /// Asserts Klarna's error body and returns it.
     pub fn assert_error(&self, status: u16, code: &str) -> &Value {
         assert_eq!(self.status.as_u16(), status, "status; body {}", self.body);
-        assert_eq!(
-            self.headers["content-type"], "application/json",
-            "content type of {}",
-            self.body
-        );
-        assert_eq!(
-            self.body["error_code"], code,
-            "error_code; body {}",
-            self.body
-        );
-        let messages = self.body["error_messages"]
-            .as_array()
-            .expect("error_messages array");
+        assert_eq!(self.headers["content-type"], "application/json", "content type of {}", self.body);
+        assert_eq!(self.body["error_code"], code, "error_code; body {}", self.body);
+        let messages = self.body["error_messages"].as_array().expect("error_messages array");
         assert!(!messages.is_empty() && messages.iter().all(Value::is_string));
-        let correlation = self.body["correlation_id"]
-            .as_str()
-            .expect("correlation_id");
+        let correlation = self.body["correlation_id"].as_str().expect("correlation_id");
         assert_eq!(self.headers["klarna-correlation-id"], correlation);
         let keys: Vec<&String> = self.body.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["correlation_id", "error_code", "error_messages"]);
@@ -112,12 +85,7 @@ impl Reply {
     pub fn message(&self) -> String {
         self.body["error_messages"]
             .as_array()
-            .map(|m| {
-                m.iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join(" | ")
-            })
+            .map(|m| m.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" | "))
             .unwrap_or_default()
     }
 }
@@ -142,17 +110,9 @@ impl TestApp {
         self.call_as(&self.merchant, method, path, body).await
     }
 
-    pub async fn call_as(
-        &self,
-        who: &Merchant,
-        method: Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Reply {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.url))
-            .basic_auth(&who.username, Some(&who.secret));
+    pub async fn call_as(&self, who: &Merchant, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let mut request =
+            self.client.request(method, format!("{}{path}", self.url)).basic_auth(&who.username, Some(&who.secret));
         if let Some(body) = body {
             request = request.json(&body);
         }
@@ -179,11 +139,7 @@ impl TestApp {
     }
 
     /// An HPP session over a fresh payment session; returns (hpp id, payment id, create body).
-    pub async fn hpp_session(
-        &self,
-        options: Value,
-        merchant_urls: Value,
-    ) -> (String, String, Value) {
+    pub async fn hpp_session(&self, options: Value, merchant_urls: Value) -> (String, String, Value) {
         let payment = self.payment_session().await;
         let body = json!({
             "payment_session_url": format!("{}/payments/v1/sessions/{payment}", self.url),
@@ -192,20 +148,11 @@ impl TestApp {
         });
         let reply = self.post("/hpp/v1/sessions", body).await;
         assert_eq!(reply.status, 201, "{}", reply.body);
-        (
-            reply.body["session_id"].as_str().unwrap().to_owned(),
-            payment,
-            reply.body,
-        )
+        (reply.body["session_id"].as_str().unwrap().to_owned(), payment, reply.body)
     }
 
     pub async fn act(&self, hpp: &str, action: &str) -> Reply {
-        self.call(
-            Method::POST,
-            &format!("/sandbox/v1/hpp/sessions/{hpp}/{action}"),
-            None,
-        )
-        .await
+        self.call(Method::POST, &format!("/sandbox/v1/hpp/sessions/{hpp}/{action}"), None).await
     }
 
     pub async fn status(&self, hpp: &str) -> String {
@@ -217,24 +164,10 @@ impl TestApp {
     /// Every row of every table, in a stable order: what "nothing changed" is checked against.
     pub async fn snapshot(&self) -> Vec<String> {
         use sqlx::{Column, Row};
-        let pool =
-            sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", self.db_path.display()))
-                .await
-                .unwrap();
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", self.db_path.display())).await.unwrap();
         let mut rows = Vec::new();
-        for table in [
-            "merchants",
-            "sessions",
-            "events",
-            "authorizations",
-            "orders",
-            "messages",
-        ] {
-            for row in sqlx::query(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-                .fetch_all(&pool)
-                .await
-                .unwrap()
-            {
+        for table in ["merchants", "sessions", "events", "authorizations", "orders", "messages"] {
+            for row in sqlx::query(&format!("SELECT * FROM {table} ORDER BY 1, 2")).fetch_all(&pool).await.unwrap() {
                 let values: Vec<String> = (0..row.columns().len())
                     .map(|i| {
                         let text: Option<String> = row.try_get(i).ok().flatten();
@@ -256,10 +189,7 @@ impl TestApp {
     /// The events of a session, as the store holds them: (seq, status, body).
     pub async fn events(&self, session_id: &str) -> Vec<(u64, String, Value)> {
         let events = self.state.store.session_events(session_id).await.unwrap();
-        events
-            .into_iter()
-            .map(|e| (e.event.seq, e.event.status, e.event.body))
-            .collect()
+        events.into_iter().map(|e| (e.event.seq, e.event.status, e.event.body)).collect()
     }
 }
 
@@ -268,10 +198,5 @@ pub async fn read(response: reqwest::Response) -> Reply {
     let headers = response.headers().clone();
     let bytes = response.bytes().await.unwrap().to_vec();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    Reply {
-        status,
-        headers,
-        body,
-        bytes,
-    }
+    Reply { status, headers, body, bytes }
 }

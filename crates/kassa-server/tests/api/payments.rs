@@ -11,7 +11,8 @@ async fn create_read_update_cancel() {
     body["acquiring_channel"] = json!("ecommerce");
     body["intent"] = json!("BUY");
     body["merchant_reference1"] = json!("ON4711");
-    body["billing_address"] = json!({"given_name": "Alice", "family_name": "Test", "email": "customer@email.se", "country": "SE"});
+    body["billing_address"] =
+        json!({"given_name": "Alice", "family_name": "Test", "email": "customer@email.se", "country": "SE"});
     body["merchant_urls"] = json!({"confirmation": "https://shop.example/confirm"});
     let created = app.post("/payments/v1/sessions", body).await;
     assert_eq!(created.status, 200, "{}", created.body);
@@ -34,30 +35,19 @@ async fn create_read_update_cancel() {
         "name": "Cool Bike", "quantity": 2, "unit_price": 20000, "tax_rate": 2000,
         "total_amount": 36000, "total_discount_amount": 4000, "total_tax_amount": 6000
     }]});
-    let reply = app
-        .post(&format!("/payments/v1/sessions/{id}"), update)
-        .await;
+    let reply = app.post(&format!("/payments/v1/sessions/{id}"), update).await;
     assert_eq!(reply.status, 204, "{}", reply.body);
     let read = app.get(&format!("/payments/v1/sessions/{id}")).await;
     assert_eq!(read.body["order_amount"], 36000);
     assert_eq!(read.body["merchant_reference1"], "ON4711");
     let before = app.snapshot().await;
-    app.post(
-        &format!("/payments/v1/sessions/{id}"),
-        json!({"order_amount": 1}),
-    )
-    .await
-    .assert_error(400, "BAD_VALUE");
+    app.post(&format!("/payments/v1/sessions/{id}"), json!({"order_amount": 1})).await.assert_error(400, "BAD_VALUE");
     assert_eq!(app.snapshot().await, before);
 
     let reply = app.delete(&format!("/payments/v1/sessions/{id}")).await;
     assert_eq!(reply.status, 204);
-    app.get(&format!("/payments/v1/sessions/{id}"))
-        .await
-        .assert_error(404, "NOT_FOUND");
-    app.delete(&format!("/payments/v1/sessions/{id}"))
-        .await
-        .assert_error(404, "NOT_FOUND");
+    app.get(&format!("/payments/v1/sessions/{id}")).await.assert_error(404, "NOT_FOUND");
+    app.delete(&format!("/payments/v1/sessions/{id}")).await.assert_error(404, "NOT_FOUND");
     let statuses: Vec<String> = app.events(id).await.into_iter().map(|e| e.1).collect();
     assert_eq!(statuses, ["incomplete", "cancelled"]);
 }
@@ -67,81 +57,36 @@ async fn several_authorizations_one_order() {
     let app = spawn().await;
     // Two HPP sessions over one payment session, both approved: two tokens.
     let (first, payment, _) = app.hpp_session(json!({}), json!({})).await;
-    let body =
-        json!({"payment_session_url": format!("{}/payments/v1/sessions/{payment}", app.url)});
-    let second = app.post("/hpp/v1/sessions", body).await.body["session_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let body = json!({"payment_session_url": format!("{}/payments/v1/sessions/{payment}", app.url)});
+    let second = app.post("/hpp/v1/sessions", body).await.body["session_id"].as_str().unwrap().to_owned();
     let mut tokens = Vec::new();
     for hpp in [&first, &second] {
         app.act(hpp, "open").await;
-        tokens.push(
-            app.act(hpp, "approve").await.body["session"]["authorization_token"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        tokens.push(app.act(hpp, "approve").await.body["session"]["authorization_token"].as_str().unwrap().to_owned());
     }
     assert_ne!(tokens[0], tokens[1]);
     // Release one; it cannot be released twice or used.
-    assert_eq!(
-        app.delete(&format!("/payments/v1/authorizations/{}", tokens[0]))
-            .await
-            .status,
-        204
-    );
-    app.delete(&format!("/payments/v1/authorizations/{}", tokens[0]))
-        .await
-        .assert_error(404, "NOT_FOUND");
-    app.post(
-        &format!("/payments/v1/authorizations/{}/order", tokens[0]),
-        cart(),
-    )
-    .await
-    .assert_error(404, "NOT_FOUND");
+    assert_eq!(app.delete(&format!("/payments/v1/authorizations/{}", tokens[0])).await.status, 204);
+    app.delete(&format!("/payments/v1/authorizations/{}", tokens[0])).await.assert_error(404, "NOT_FOUND");
+    app.post(&format!("/payments/v1/authorizations/{}/order", tokens[0]), cart()).await.assert_error(404, "NOT_FOUND");
     // The other becomes the order, captured at once.
     let mut order_request = cart();
     order_request["auto_capture"] = json!(true);
     order_request["merchant_urls"] = json!({"confirmation": "https://shop.example/thanks"});
-    let order = app
-        .post(
-            &format!("/payments/v1/authorizations/{}/order", tokens[1]),
-            order_request,
-        )
-        .await;
+    let order = app.post(&format!("/payments/v1/authorizations/{}/order", tokens[1]), order_request).await;
     assert_eq!(order.status, 200, "{}", order.body);
     assert_valid(Spec::Payments, "order", &order.body);
     assert_eq!(order.body["redirect_url"], "https://shop.example/thanks");
-    let stored = app
-        .state
-        .store
-        .order(order.body["order_id"].as_str().unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (stored.status.as_str(), stored.captured_amount),
-        ("CAPTURED", 18000)
-    );
-    app.delete(&format!("/payments/v1/authorizations/{}", tokens[1]))
-        .await
-        .assert_error(403, "INVALID_OPERATION");
+    let stored = app.state.store.order(order.body["order_id"].as_str().unwrap()).await.unwrap().unwrap();
+    assert_eq!((stored.status.as_str(), stored.captured_amount), ("CAPTURED", 18000));
+    app.delete(&format!("/payments/v1/authorizations/{}", tokens[1])).await.assert_error(403, "INVALID_OPERATION");
     // The session is complete: no update, no cancel, no further approval.
-    app.post(
-        &format!("/payments/v1/sessions/{payment}"),
-        json!({"locale": "sv-SE"}),
-    )
-    .await
-    .assert_error(403, "INVALID_OPERATION");
-    app.delete(&format!("/payments/v1/sessions/{payment}"))
+    app.post(&format!("/payments/v1/sessions/{payment}"), json!({"locale": "sv-SE"}))
         .await
         .assert_error(403, "INVALID_OPERATION");
+    app.delete(&format!("/payments/v1/sessions/{payment}")).await.assert_error(403, "INVALID_OPERATION");
     let third = app
-        .post(
-            "/hpp/v1/sessions",
-            json!({"payment_session_url": format!("{}/payments/v1/sessions/{payment}", app.url)}),
-        )
+        .post("/hpp/v1/sessions", json!({"payment_session_url": format!("{}/payments/v1/sessions/{payment}", app.url)}))
         .await;
     third.assert_error(400, "BAD_VALUE");
 }
@@ -149,60 +94,47 @@ async fn several_authorizations_one_order() {
 #[tokio::test]
 async fn concurrent_approvals_of_one_payment_session_place_one_order() {
     let app = spawn().await;
-    let (first, payment, _) = app
-        .hpp_session(json!({"place_order_mode": "PLACE_ORDER"}), json!({}))
-        .await;
+    let (first, payment, _) = app.hpp_session(json!({"place_order_mode": "PLACE_ORDER"}), json!({})).await;
     let mut sessions = vec![first];
     for _ in 0..4 {
         let body = json!({"payment_session_url": format!("{}/payments/v1/sessions/{payment}", app.url), "options": {"place_order_mode": "PLACE_ORDER"}});
-        sessions.push(
-            app.post("/hpp/v1/sessions", body).await.body["session_id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        sessions.push(app.post("/hpp/v1/sessions", body).await.body["session_id"].as_str().unwrap().to_owned());
     }
     for hpp in &sessions {
         app.act(hpp, "open").await;
     }
-    let replies = futures_join(sessions.iter().map(|hpp| app.act(hpp, "approve"))).await;
+    let replies = futures::future::join_all(sessions.iter().map(|hpp| app.act(hpp, "approve"))).await;
     let approved = replies.iter().filter(|r| r.status == 200).count();
     assert_eq!(approved, 1, "exactly one approval places the order");
     for reply in replies.iter().filter(|r| r.status != 200) {
         reply.assert_error(409, "INVALID_OPERATION");
     }
-    let orders = app
-        .snapshot()
-        .await
-        .into_iter()
-        .filter(|r| r.starts_with("orders"))
-        .count();
+    let orders = app.snapshot().await.into_iter().filter(|r| r.starts_with("orders")).count();
     assert_eq!(orders, 1);
 }
 
-async fn futures_join<F: std::future::Future>(futures: impl Iterator<Item = F>) -> Vec<F::Output> {
-    let handles: Vec<_> = futures.collect();
-    let mut out = Vec::new();
-    // Poll them together: join_all without an extra dependency.
-    let mut pinned: Vec<_> = handles.into_iter().map(Box::pin).collect();
-    let mut results: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
-    std::future::poll_fn(|cx| {
-        let mut pending = false;
-        for (i, fut) in pinned.iter_mut().enumerate() {
-            if results[i].is_none() {
-                match fut.as_mut().poll(cx) {
-                    std::task::Poll::Ready(v) => results[i] = Some(v),
-                    std::task::Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            std::task::Poll::Pending
-        } else {
-            std::task::Poll::Ready(())
-        }
-    })
-    .await;
-    out.extend(results.into_iter().map(Option::unwrap));
-    out
+#[tokio::test]
+async fn placing_the_order_ends_the_other_hpp_sessions_of_the_payment_session() {
+    let app = spawn().await;
+    let (first, payment, _) = app.hpp_session(json!({}), json!({})).await;
+    let url = format!("{}/payments/v1/sessions/{payment}", app.url);
+    let second = app.post("/hpp/v1/sessions", json!({"payment_session_url": url})).await.body["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    app.act(&second, "open").await;
+    app.act(&first, "open").await;
+    let token = app.act(&first, "approve").await.body["session"]["authorization_token"].as_str().unwrap().to_owned();
+    // The token shows on the payment session; the intent defaults to buy.
+    let read = app.get(&format!("/payments/v1/sessions/{payment}")).await;
+    assert_eq!(read.body["authorization_token"], token.as_str());
+    assert_eq!(read.body["intent"], "buy");
+    assert_valid(Spec::Payments, "session_read", &read.body);
+    assert_eq!(app.status(&second).await, "IN_PROGRESS", "still open while no order exists");
+    let order = app.post(&format!("/payments/v1/authorizations/{token}/order"), cart()).await;
+    assert_eq!(order.status, 200, "{}", order.body);
+    assert_eq!(app.status(&first).await, "COMPLETED");
+    assert_eq!(app.status(&second).await, "DISABLED");
+    let statuses: Vec<String> = app.events(&second).await.into_iter().map(|e| e.1).collect();
+    assert_eq!(statuses, ["WAITING", "IN_PROGRESS", "DISABLED"]);
 }

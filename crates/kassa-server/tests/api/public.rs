@@ -10,8 +10,7 @@ fn decode_png(bytes: &[u8]) -> String {
     let mut pixels = vec![0; reader.output_buffer_size()];
     let info = reader.next_frame(&mut pixels).unwrap();
     let (width, height) = (info.width as usize, info.height as usize);
-    let mut image =
-        rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| pixels[y * width + x]);
+    let mut image = rqrr::PreparedImage::prepare_from_greyscale(width, height, |x, y| pixels[y * width + x]);
     let grids = image.detect_grids();
     assert_eq!(grids.len(), 1, "one QR code in the image");
     grids[0].decode().unwrap().1
@@ -32,16 +31,10 @@ async fn qr_code_url_serves_a_real_qr_of_the_redirect_url() {
         "distribution_module",
         "manual_identification_check_url",
     ] {
-        assert!(
-            created[key].is_string() || created[key].is_object(),
-            "{key} missing in {created}"
-        );
+        assert!(created[key].is_string() || created[key].is_object(), "{key} missing in {created}");
     }
     for key in ["token", "standalone_url", "generation_url"] {
-        assert!(
-            created["distribution_module"][key].is_string(),
-            "distribution_module.{key}"
-        );
+        assert!(created["distribution_module"][key].is_string(), "distribution_module.{key}");
     }
     let qr = created["qr_code_url"].as_str().unwrap();
     let redirect = created["redirect_url"].as_str().unwrap();
@@ -52,82 +45,26 @@ async fn qr_code_url_serves_a_real_qr_of_the_redirect_url() {
     assert_eq!(svg.headers["content-type"], "image/svg+xml");
     assert!(String::from_utf8_lossy(&svg.bytes).contains("<svg"));
 
-    let png = read(
-        app.client
-            .get(format!("{qr}?format=png"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let png = read(app.client.get(format!("{qr}?format=png")).send().await.unwrap()).await;
     assert_eq!(png.headers["content-type"], "image/png");
     assert_eq!(decode_png(&png.bytes), redirect);
-    let by_accept = read(
-        app.client
-            .get(qr)
-            .header("accept", "image/png")
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let by_accept = read(app.client.get(qr).header("accept", "image/png").send().await.unwrap()).await;
     assert_eq!(by_accept.headers["content-type"], "image/png");
 
-    read(
-        app.client
-            .get(format!("{qr}?format=gif"))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .assert_error(400, "BAD_VALUE");
-    read(
-        app.client
-            .get(format!("{}/hpp/payments/unknown/qr", app.url))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await
-    .assert_error(404, "NOT_FOUND");
+    read(app.client.get(format!("{qr}?format=gif")).send().await.unwrap()).await.assert_error(400, "BAD_VALUE");
+    read(app.client.get(format!("{}/hpp/payments/unknown/qr", app.url)).send().await.unwrap())
+        .await
+        .assert_error(404, "NOT_FOUND");
 }
 
 #[tokio::test]
 async fn health_readiness_and_openapi() {
     let app = spawn().await;
-    let health = read(
-        app.client
-            .get(format!("{}/healthz", app.url))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (health.status.as_u16(), health.body["status"].as_str()),
-        (200, Some("ok"))
-    );
-    let ready = read(
-        app.client
-            .get(format!("{}/readyz", app.url))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
-    assert_eq!(
-        (ready.status.as_u16(), ready.body["status"].as_str()),
-        (200, Some("ready"))
-    );
-    let doc = read(
-        app.client
-            .get(format!("{}/openapi.json", app.url))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    let health = read(app.client.get(format!("{}/healthz", app.url)).send().await.unwrap()).await;
+    assert_eq!((health.status.as_u16(), health.body["status"].as_str()), (200, Some("ok")));
+    let ready = read(app.client.get(format!("{}/readyz", app.url)).send().await.unwrap()).await;
+    assert_eq!((ready.status.as_u16(), ready.body["status"].as_str()), (200, Some("ready")));
+    let doc = read(app.client.get(format!("{}/openapi.json", app.url)).send().await.unwrap()).await;
     assert_eq!(doc.headers["content-type"], "application/json");
     let paths = doc.body["paths"].as_object().unwrap();
     for (path, method) in [
@@ -135,14 +72,8 @@ async fn health_readiness_and_openapi() {
         ("/payments/v1/sessions/{session_id}", "get"),
         ("/payments/v1/sessions/{session_id}", "post"),
         ("/payments/v1/sessions/{session_id}", "delete"),
-        (
-            "/payments/v1/authorizations/{authorization_token}/order",
-            "post",
-        ),
-        (
-            "/payments/v1/authorizations/{authorization_token}",
-            "delete",
-        ),
+        ("/payments/v1/authorizations/{authorization_token}/order", "post"),
+        ("/payments/v1/authorizations/{authorization_token}", "delete"),
         ("/hpp/v1/sessions", "post"),
         ("/hpp/v1/sessions/{session_id}", "get"),
         ("/hpp/v1/sessions/{session_id}", "delete"),
@@ -154,9 +85,6 @@ async fn health_readiness_and_openapi() {
         ("/readyz", "get"),
         ("/openapi.json", "get"),
     ] {
-        assert!(
-            paths.get(path).and_then(|p| p.get(method)).is_some(),
-            "{method} {path} missing from /openapi.json"
-        );
+        assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from /openapi.json");
     }
 }

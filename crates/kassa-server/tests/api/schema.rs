@@ -46,49 +46,22 @@ fn make_strict(value: &mut Value) {
 /// Panics with every violation when `instance` does not match `schema` of `spec`.
 pub fn assert_valid(spec: Spec, schema: &str, instance: &Value) {
     let components = components(spec);
-    assert!(
-        components["schemas"].get(schema).is_some(),
-        "no schema {schema}"
-    );
-    let root =
-        json!({ "$ref": format!("#/components/schemas/{schema}"), "components": components });
-    let validator =
-        jsonschema::draft4::new(&root).unwrap_or_else(|e| panic!("schema {schema}: {e}"));
-    let errors: Vec<String> = validator
-        .iter_errors(instance)
-        .map(|e| format!("{e} (at {})", e.instance_path))
-        .collect();
-    assert!(
-        errors.is_empty(),
-        "{schema} violations: {errors:#?}\nin {instance:#}"
-    );
+    assert!(components["schemas"].get(schema).is_some(), "no schema {schema}");
+    let root = json!({ "$ref": format!("#/components/schemas/{schema}"), "components": components });
+    let validator = jsonschema::draft4::new(&root).unwrap_or_else(|e| panic!("schema {schema}: {e}"));
+    let errors: Vec<String> =
+        validator.iter_errors(instance).map(|e| format!("{e} (at {})", e.instance_path)).collect();
+    assert!(errors.is_empty(), "{schema} violations: {errors:#?}\nin {instance:#}");
 }
 
 #[test]
 fn the_validator_rejects_what_klarna_would_not_send() {
-    assert_valid(
-        Spec::Hpp,
-        "SessionResponseV1",
-        &json!({"session_id": "x", "status": "WAITING"}),
-    );
-    let bad = std::panic::catch_unwind(|| {
-        assert_valid(
-            Spec::Hpp,
-            "SessionResponseV1",
-            &json!({"status": "TIMEOUT"}),
-        )
-    });
+    assert_valid(Spec::Hpp, "SessionResponseV1", &json!({"session_id": "x", "status": "WAITING"}));
+    let bad = std::panic::catch_unwind(|| assert_valid(Spec::Hpp, "SessionResponseV1", &json!({"status": "TIMEOUT"})));
     assert!(bad.is_err(), "an unknown status must fail");
-    let extra = std::panic::catch_unwind(|| {
-        assert_valid(Spec::Hpp, "SessionResponseV1", &json!({"surprise": 1}))
-    });
+    let extra = std::panic::catch_unwind(|| assert_valid(Spec::Hpp, "SessionResponseV1", &json!({"surprise": 1})));
     assert!(extra.is_err(), "an unknown key must fail");
-    let missing = std::panic::catch_unwind(|| {
-        assert_valid(
-            Spec::Payments,
-            "merchant_session",
-            &json!({"session_id": "x"}),
-        )
-    });
+    let missing =
+        std::panic::catch_unwind(|| assert_valid(Spec::Payments, "merchant_session", &json!({"session_id": "x"})));
     assert!(missing.is_err(), "a missing required key must fail");
 }

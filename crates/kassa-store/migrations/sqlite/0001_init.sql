@@ -10,8 +10,9 @@ CREATE TABLE merchants (
     created_at  INTEGER NOT NULL
 ) STRICT;
 
--- One row per session. status and version are the columns every transition is guarded on;
--- state is the whole record as JSON.
+-- One row per session. Every write is guarded on status and revision (which every write
+-- increases); version is the sequence number of the session's latest event. state is the whole
+-- record as JSON.
 CREATE TABLE sessions (
     kind        TEXT NOT NULL CHECK (kind IN ('payment', 'hpp', 'distribution')),
     id          TEXT NOT NULL,
@@ -19,6 +20,7 @@ CREATE TABLE sessions (
     parent_id   TEXT,
     status      TEXT NOT NULL,
     version     INTEGER NOT NULL CHECK (version >= 1),
+    revision    INTEGER NOT NULL CHECK (revision >= 1),
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL,
     expires_at  INTEGER,

@@ -10,9 +10,12 @@ pub(super) async fn commit(writer: &SqlitePool, change: Change) -> StoreResult<(
         write_session(&mut tx, write).await?;
     }
     for event in &change.events {
-        sqlx::query(
+        // Appended only as the event of the session's current version: sequence numbers cannot
+        // skip or repeat, whatever the caller computed.
+        let appended = sqlx::query(
             "INSERT INTO events (event_id, merchant_id, session_kind, session_id, seq, status, body, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             SELECT ?, ?, ?, ?, ?, ?, ?, ?
+             WHERE EXISTS (SELECT 1 FROM sessions WHERE kind = ? AND id = ? AND version = ? AND status = ?)",
         )
         .bind(&event.event_id)
         .bind(&event.merchant_id)
@@ -22,9 +25,21 @@ pub(super) async fn commit(writer: &SqlitePool, change: Change) -> StoreResult<(
         .bind(&event.status)
         .bind(event.body.to_string())
         .bind(event.created_at.millis())
+        .bind(event.session_kind.as_str())
+        .bind(&event.session_id)
+        .bind(event.seq as i64)
+        .bind(&event.status)
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
+        if appended.rows_affected() != 1 {
+            return Err(StoreError::Conflict(format!(
+                "event {} of {} session {} is not its current version and status",
+                event.seq,
+                event.session_kind.as_str(),
+                event.session_id
+            )));
+        }
     }
     for write in &change.authorizations {
         write_authorization(&mut tx, write).await?;
@@ -56,10 +71,10 @@ pub(super) async fn commit(writer: &SqlitePool, change: Change) -> StoreResult<(
 async fn write_session(tx: &mut Transaction<'_, Sqlite>, w: &SessionWrite) -> StoreResult<()> {
     let state = w.state.to_string();
     let expires_at = w.expires_at.map(|t| t.millis());
-    let Some((expected_status, expected_version)) = w.expected else {
+    let Some((expected_status, expected_revision)) = w.expected else {
         sqlx::query(
-            "INSERT INTO sessions (kind, id, merchant_id, parent_id, status, version, created_at, updated_at, expires_at, state)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO sessions (kind, id, merchant_id, parent_id, status, version, revision, created_at, updated_at, expires_at, state)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(w.kind.as_str())
         .bind(&w.id)
@@ -67,6 +82,7 @@ async fn write_session(tx: &mut Transaction<'_, Sqlite>, w: &SessionWrite) -> St
         .bind(&w.parent_id)
         .bind(w.status)
         .bind(w.version as i64)
+        .bind(w.revision as i64)
         .bind(w.created_at.millis())
         .bind(w.updated_at.millis())
         .bind(expires_at)
@@ -77,23 +93,24 @@ async fn write_session(tx: &mut Transaction<'_, Sqlite>, w: &SessionWrite) -> St
         return Ok(());
     };
     let updated = sqlx::query(
-        "UPDATE sessions SET status = ?, version = ?, updated_at = ?, expires_at = ?, state = ?
-         WHERE kind = ? AND id = ? AND status = ? AND version = ?",
+        "UPDATE sessions SET status = ?, version = ?, revision = ?, updated_at = ?, expires_at = ?, state = ?
+         WHERE kind = ? AND id = ? AND status = ? AND revision = ?",
     )
     .bind(w.status)
     .bind(w.version as i64)
+    .bind(w.revision as i64)
     .bind(w.updated_at.millis())
     .bind(expires_at)
     .bind(state)
     .bind(w.kind.as_str())
     .bind(&w.id)
     .bind(expected_status)
-    .bind(expected_version as i64)
+    .bind(expected_revision as i64)
     .execute(&mut **tx)
     .await?;
     if updated.rows_affected() != 1 {
         return Err(StoreError::Conflict(format!(
-            "{} session {} is no longer {expected_status} at version {expected_version}",
+            "{} session {} changed since it was read (expected {expected_status} at revision {expected_revision})",
             w.kind.as_str(),
             w.id
         )));
@@ -101,10 +118,7 @@ async fn write_session(tx: &mut Transaction<'_, Sqlite>, w: &SessionWrite) -> St
     Ok(())
 }
 
-async fn write_authorization(
-    tx: &mut Transaction<'_, Sqlite>,
-    w: &AuthorizationWrite,
-) -> StoreResult<()> {
+async fn write_authorization(tx: &mut Transaction<'_, Sqlite>, w: &AuthorizationWrite) -> StoreResult<()> {
     match w {
         AuthorizationWrite::Insert(a) => {
             sqlx::query(
@@ -122,17 +136,14 @@ async fn write_authorization(
             .map_err(StoreError::from_write)?;
         }
         AuthorizationWrite::Transition { token, from, to } => {
-            let updated =
-                sqlx::query("UPDATE authorizations SET status = ? WHERE token = ? AND status = ?")
-                    .bind(to.as_str())
-                    .bind(token)
-                    .bind(from.as_str())
-                    .execute(&mut **tx)
-                    .await?;
+            let updated = sqlx::query("UPDATE authorizations SET status = ? WHERE token = ? AND status = ?")
+                .bind(to.as_str())
+                .bind(token)
+                .bind(from.as_str())
+                .execute(&mut **tx)
+                .await?;
             if updated.rows_affected() != 1 {
-                return Err(StoreError::Conflict(format!(
-                    "authorization is no longer {from}"
-                )));
+                return Err(StoreError::Conflict(format!("authorization is no longer {from}")));
             }
         }
     }

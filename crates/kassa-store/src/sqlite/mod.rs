@@ -44,15 +44,9 @@ impl SqliteStore {
             .synchronous(synchronous)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await?;
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options.read_only(true))
-            .await?;
+        let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
         Ok(Self { writer, reader })
     }
 }
@@ -84,38 +78,32 @@ impl Store for SqliteStore {
     }
 
     async fn merchant_count(&self) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM merchants")
-            .fetch_one(&self.reader)
-            .await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM merchants").fetch_one(&self.reader).await?;
         Ok(count as u64)
     }
 
-    async fn session_state(
-        &self,
-        kind: SessionKind,
-        id: &str,
-    ) -> StoreResult<Option<serde_json::Value>> {
-        let row = sqlx::query("SELECT state FROM sessions WHERE kind = ? AND id = ?")
+    async fn session_state(&self, kind: SessionKind, id: &str) -> StoreResult<Option<(serde_json::Value, u64)>> {
+        let row = sqlx::query("SELECT state, revision FROM sessions WHERE kind = ? AND id = ?")
             .bind(kind.as_str())
             .bind(id)
             .fetch_optional(&self.reader)
             .await?;
-        row.map(|r| rows::json(&r, "state")).transpose()
+        row.map(|r| rows::state(&r)).transpose()
     }
 
     async fn child_session_states(
         &self,
         kind: SessionKind,
         parent_id: &str,
-    ) -> StoreResult<Vec<serde_json::Value>> {
+    ) -> StoreResult<Vec<(serde_json::Value, u64)>> {
         let found = sqlx::query(
-            "SELECT state FROM sessions WHERE kind = ? AND parent_id = ? ORDER BY created_at, id",
+            "SELECT state, revision FROM sessions WHERE kind = ? AND parent_id = ? ORDER BY created_at, id",
         )
         .bind(kind.as_str())
         .bind(parent_id)
         .fetch_all(&self.reader)
         .await?;
-        found.iter().map(|r| rows::json(r, "state")).collect()
+        found.iter().map(rows::state).collect()
     }
 
     async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>> {
@@ -127,10 +115,8 @@ impl Store for SqliteStore {
     }
 
     async fn order(&self, order_id: &str) -> StoreResult<Option<Order>> {
-        let row = sqlx::query("SELECT * FROM orders WHERE order_id = ?")
-            .bind(order_id)
-            .fetch_optional(&self.reader)
-            .await?;
+        let row =
+            sqlx::query("SELECT * FROM orders WHERE order_id = ?").bind(order_id).fetch_optional(&self.reader).await?;
         row.map(|r| rows::order(&r)).transpose()
     }
 
@@ -139,11 +125,10 @@ impl Store for SqliteStore {
     }
 
     async fn session_events(&self, session_id: &str) -> StoreResult<Vec<StoredEvent>> {
-        let found =
-            sqlx::query("SELECT * FROM events WHERE session_id = ? ORDER BY session_kind, seq")
-                .bind(session_id)
-                .fetch_all(&self.reader)
-                .await?;
+        let found = sqlx::query("SELECT * FROM events WHERE session_id = ? ORDER BY session_kind, seq")
+            .bind(session_id)
+            .fetch_all(&self.reader)
+            .await?;
         found.iter().map(rows::event).collect()
     }
 
@@ -167,11 +152,10 @@ impl Store for SqliteStore {
     }
 
     async fn session_messages(&self, session_id: &str) -> StoreResult<Vec<Message>> {
-        let found =
-            sqlx::query("SELECT * FROM messages WHERE session_id = ? ORDER BY created_at, id")
-                .bind(session_id)
-                .fetch_all(&self.reader)
-                .await?;
+        let found = sqlx::query("SELECT * FROM messages WHERE session_id = ? ORDER BY created_at, id")
+            .bind(session_id)
+            .fetch_all(&self.reader)
+            .await?;
         found.iter().map(rows::message).collect()
     }
 
@@ -191,4 +175,27 @@ fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
     column: &str,
 ) -> StoreResult<T> {
     Ok(row.try_get(column)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn pragma(pool: &SqlitePool, name: &str) -> String {
+        let row = sqlx::query(&format!("PRAGMA {name}")).fetch_one(pool).await.unwrap();
+        row.try_get::<String, _>(0).or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn commits_are_durable_in_wal_mode_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("k.db").display());
+        let store = SqliteStore::open(&url, Durability::default()).await.unwrap();
+        // synchronous: 2 = FULL, 1 = NORMAL.
+        assert_eq!(pragma(&store.writer, "synchronous").await, "2");
+        assert_eq!(pragma(&store.writer, "journal_mode").await, "wal");
+        assert_eq!(pragma(&store.writer, "foreign_keys").await, "1");
+        let relaxed = SqliteStore::open(&url, Durability::Normal).await.unwrap();
+        assert_eq!(pragma(&relaxed.writer, "synchronous").await, "1");
+    }
 }

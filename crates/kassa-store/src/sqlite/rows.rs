@@ -16,6 +16,12 @@ pub(super) fn json(row: &SqliteRow, column: &str) -> StoreResult<serde_json::Val
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
+/// A session's JSON state and revision.
+pub(super) fn state(row: &SqliteRow) -> StoreResult<(serde_json::Value, u64)> {
+    let revision: i64 = get(row, "revision")?;
+    Ok((json(row, "state")?, revision as u64))
+}
+
 pub(super) fn merchant(row: &SqliteRow) -> StoreResult<Merchant> {
     Ok(Merchant {
         id: get(row, "id")?,
@@ -56,16 +62,6 @@ pub(super) fn order(row: &SqliteRow) -> StoreResult<Order> {
     })
 }
 
-fn session_kind(name: &str) -> Option<SessionKind> {
-    [
-        SessionKind::Payment,
-        SessionKind::Hpp,
-        SessionKind::Distribution,
-    ]
-    .into_iter()
-    .find(|k| k.as_str() == name)
-}
-
 pub(super) fn event(row: &SqliteRow) -> StoreResult<StoredEvent> {
     let kind: String = get(row, "session_kind")?;
     let seq: i64 = get(row, "seq")?;
@@ -74,7 +70,7 @@ pub(super) fn event(row: &SqliteRow) -> StoreResult<StoredEvent> {
         event: NewEvent {
             event_id: get(row, "event_id")?,
             merchant_id: get(row, "merchant_id")?,
-            session_kind: parse_name(&kind, session_kind, "session kind")?,
+            session_kind: parse_name(&kind, SessionKind::parse, "session kind")?,
             session_id: get(row, "session_id")?,
             seq: seq as u64,
             status: get(row, "status")?,

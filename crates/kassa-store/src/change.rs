@@ -36,10 +36,11 @@ impl SessionWrite {
         Self::build(after, before.revision + 1, Some((before.status_name(), before.revision)))
     }
 
-    /// Asserts that `record` is unchanged since it was loaded, without changing its content:
-    /// a decision that depends on another row commits only if that row still says the same.
+    /// Asserts that `record` is unchanged since it was loaded, without writing anything new (its
+    /// revision stays, so other readers of the row are not disturbed): a decision that depends
+    /// on another row commits only if that row still says the same.
     pub fn unchanged<T: SessionRecord>(record: &Stored<T>) -> Result<Self, StoreError> {
-        Self::update(record, &record.record)
+        Self::build(&record.record, record.revision, Some((record.status_name(), record.revision)))
     }
 
     fn build<T: SessionRecord>(

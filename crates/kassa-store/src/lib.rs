@@ -19,6 +19,9 @@ use async_trait::async_trait;
 use kassa_core::order::Order;
 use kassa_core::payment::Authorization;
 
+#[doc(hidden)]
+pub use kassa_core as __core;
+
 pub type StoreResult<T> = Result<T, StoreError>;
 
 #[async_trait]

@@ -5,7 +5,6 @@ use crate::{SessionKind, StoreError};
 use kassa_core::Timestamp;
 use kassa_core::distribution::Distribution;
 use kassa_core::hpp::HppSession;
-use kassa_core::machine::Named;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -41,58 +40,66 @@ pub(crate) fn decode<T: SessionRecord>((state, revision): (serde_json::Value, u6
     Ok(Stored { record, revision })
 }
 
-impl SessionRecord for HppSession {
-    const KIND: SessionKind = SessionKind::Hpp;
-    fn id(&self) -> &str {
-        &self.id
-    }
-    fn merchant_id(&self) -> &str {
-        &self.merchant_id
-    }
-    fn parent_id(&self) -> Option<&str> {
-        Some(&self.payment_session_id)
-    }
-    fn status_name(&self) -> &'static str {
-        self.lifecycle.status.name()
-    }
-    fn version(&self) -> u64 {
-        self.lifecycle.version
-    }
-    fn created_at(&self) -> Timestamp {
-        self.created_at
-    }
-    fn updated_at(&self) -> Timestamp {
-        self.lifecycle.updated_at
-    }
-    fn expires_at(&self) -> Option<Timestamp> {
-        Some(self.expires_at)
-    }
+/// Implements [`SessionRecord`] from expressions over `self` (named by the closure argument).
+#[macro_export]
+macro_rules! session_record {
+    ($ty:ty, $kind:expr, |$s:ident| {
+        id: $id:expr, merchant: $merchant:expr, parent: $parent:expr,
+        lifecycle: $life:expr, created: $created:expr, expires: $expires:expr $(,)?
+    }) => {
+        #[allow(unused_variables)] // an expression may not need `self` (`parent: None`)
+        impl $crate::SessionRecord for $ty {
+            const KIND: $crate::SessionKind = $kind;
+            fn id(&self) -> &str {
+                let $s = self;
+                $id
+            }
+            fn merchant_id(&self) -> &str {
+                let $s = self;
+                $merchant
+            }
+            fn parent_id(&self) -> Option<&str> {
+                let $s = self;
+                $parent
+            }
+            fn status_name(&self) -> &'static str {
+                let $s = self;
+                $crate::__core::machine::Named::name($life.status)
+            }
+            fn version(&self) -> u64 {
+                let $s = self;
+                $life.version
+            }
+            fn created_at(&self) -> $crate::__core::Timestamp {
+                let $s = self;
+                $created
+            }
+            fn updated_at(&self) -> $crate::__core::Timestamp {
+                let $s = self;
+                $life.updated_at
+            }
+            fn expires_at(&self) -> Option<$crate::__core::Timestamp> {
+                let $s = self;
+                $expires
+            }
+        }
+    };
 }
 
-impl SessionRecord for Distribution {
-    const KIND: SessionKind = SessionKind::Distribution;
-    fn id(&self) -> &str {
-        &self.session_id
-    }
-    fn merchant_id(&self) -> &str {
-        &self.merchant_id
-    }
-    fn parent_id(&self) -> Option<&str> {
-        Some(&self.session_id)
-    }
-    fn status_name(&self) -> &'static str {
-        self.lifecycle.status.name()
-    }
-    fn version(&self) -> u64 {
-        self.lifecycle.version
-    }
-    fn created_at(&self) -> Timestamp {
-        self.created_at
-    }
-    fn updated_at(&self) -> Timestamp {
-        self.lifecycle.updated_at
-    }
-    fn expires_at(&self) -> Option<Timestamp> {
-        None
-    }
-}
+session_record!(HppSession, SessionKind::Hpp, |s| {
+    id: &s.id,
+    merchant: &s.merchant_id,
+    parent: Some(&s.payment_session_id),
+    lifecycle: s.lifecycle,
+    created: s.created_at,
+    expires: Some(s.expires_at),
+});
+
+session_record!(Distribution, SessionKind::Distribution, |s| {
+    id: &s.session_id,
+    merchant: &s.merchant_id,
+    parent: Some(&s.session_id),
+    lifecycle: s.lifecycle,
+    created: s.created_at,
+    expires: None,
+});

@@ -16,7 +16,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kassa_core::Timestamp;
 use kassa_core::hpp::{HppAction, HppSession};
 use kassa_core::payment::{AcquiringChannel, PaymentAction, PaymentSession, PaymentStatus};
-use kassa_store::{Change, Merchant, SessionKind, SessionRecord, SessionWrite, StoreExt, Stored};
+use kassa_store::{Change, Merchant, SessionKind, SessionWrite, StoreExt, Stored};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -32,33 +32,14 @@ pub struct PaymentRecord {
     pub authorization_token: Option<String>,
 }
 
-impl SessionRecord for PaymentRecord {
-    const KIND: SessionKind = SessionKind::Payment;
-    fn id(&self) -> &str {
-        &self.session.id
-    }
-    fn merchant_id(&self) -> &str {
-        &self.session.merchant_id
-    }
-    fn parent_id(&self) -> Option<&str> {
-        None
-    }
-    fn status_name(&self) -> &'static str {
-        self.session.status().as_str()
-    }
-    fn version(&self) -> u64 {
-        self.session.lifecycle.version
-    }
-    fn created_at(&self) -> Timestamp {
-        self.session.created_at
-    }
-    fn updated_at(&self) -> Timestamp {
-        self.session.lifecycle.updated_at
-    }
-    fn expires_at(&self) -> Option<Timestamp> {
-        Some(self.session.expires_at)
-    }
-}
+kassa_store::session_record!(PaymentRecord, SessionKind::Payment, |r| {
+    id: &r.session.id,
+    merchant: &r.session.merchant_id,
+    parent: None,
+    lifecycle: r.session.lifecycle,
+    created: r.session.created_at,
+    expires: Some(r.session.expires_at),
+});
 
 const NOT_FOUND: &str = "Payment session not found (unknown, expired or cancelled)";
 

@@ -11,6 +11,8 @@ pub mod machine;
 pub mod order;
 pub mod payment;
 pub mod placeholders;
+pub mod retry;
+pub mod signature;
 pub mod time;
 
 pub use machine::{Event, Lifecycle, Rejected, StateMachine};

@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+pub use crate::delivery::target::TargetPolicy;
+pub use crate::http::rate_limit::RateLimits;
+
 /// Sandbox mode adds the consumer-side controls (`/sandbox/v1/...`) and a sandbox merchant on an
 /// empty database; production mode has neither.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -38,13 +41,28 @@ pub struct Config {
     pub mode: Mode,
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
+    /// Requests per second each merchant may make per category (Klarna's production limits by
+    /// default); see [`crate::http::rate_limit`].
+    pub rate_limits: RateLimits,
+    /// Which status-callback targets are allowed (HTTPS to public addresses, unless sandbox
+    /// mode or an allow-list opens more).
+    pub callback_targets: TargetPolicy,
 }
 
 impl Config {
     pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
     pub fn new(public_url: &str, mode: Mode) -> Self {
-        Self { public_url: public_url.trim_end_matches('/').to_owned(), mode, body_limit: Self::DEFAULT_BODY_LIMIT }
+        Self {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            mode,
+            body_limit: Self::DEFAULT_BODY_LIMIT,
+            rate_limits: RateLimits::production(),
+            callback_targets: match mode {
+                Mode::Sandbox => TargetPolicy::sandbox(),
+                Mode::Production => TargetPolicy::default(),
+            },
+        }
     }
 
     /// `public_url` joined with an absolute path.

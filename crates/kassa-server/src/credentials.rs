@@ -5,6 +5,8 @@
 
 use crate::ids;
 use kassa_core::Timestamp;
+use kassa_core::retry::RetryPolicy;
+use kassa_core::signature::WebhookSecret;
 use kassa_store::Merchant;
 use sha2::{Digest, Sha256};
 
@@ -37,7 +39,17 @@ pub fn create(
     }
     let secret_salt = ids::random_hex::<16>();
     let secret_hash = hash(&secret_salt, &secret);
-    let merchant = Merchant { id, name: name.to_owned(), username, secret_salt, secret_hash, created_at: now };
+    let webhook_secret = WebhookSecret::generate(ids::random_bytes::<32>());
+    let merchant = Merchant {
+        id,
+        name: name.to_owned(),
+        username,
+        secret_salt,
+        secret_hash,
+        created_at: now,
+        webhook_secrets: vec![webhook_secret.as_str().to_owned()],
+        retry_policy: RetryPolicy::Klarna.as_str().to_owned(),
+    };
     Ok(NewCredentials { merchant, secret })
 }
 

@@ -35,6 +35,10 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     Internal(String),
+    /// The merchant used up its rate limit for this kind of request (429); retry after
+    /// `retry_after_secs`, which is also sent as `Retry-After`.
+    #[error("Too many requests; retry in {retry_after_secs} s")]
+    TooManyRequests { retry_after_secs: u64 },
     /// A dependency (the database) cannot serve now.
     #[error("{0}")]
     Unavailable(String),
@@ -75,6 +79,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -95,6 +100,13 @@ impl ApiError {
             Self::UnsupportedMediaType(m) => ("UNSUPPORTED_MEDIA_TYPE", vec![m.clone()]),
             Self::PayloadTooLarge => ("PAYLOAD_TOO_LARGE", vec![self.to_string()]),
             Self::Conflict(m) => ("CONFLICT", vec![m.clone()]),
+            Self::TooManyRequests { retry_after_secs } => (
+                "TOO_MANY_REQUESTS",
+                vec![format!(
+                    "Rate limit exceeded: too many requests of this kind for this merchant; retry in \
+                     {retry_after_secs} s (see the X-Ratelimit-* and Retry-After headers)"
+                )],
+            ),
             // The cause is logged by the error middleware; the client sees no internals.
             Self::Internal(_) => (
                 "INTERNAL_SERVER_ERROR",
@@ -116,6 +128,9 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"kassa\""));
+        }
+        if let Self::TooManyRequests { retry_after_secs } = &self {
+            response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after_secs));
         }
         response.extensions_mut().insert(self.details());
         response

@@ -3,9 +3,10 @@
 pub mod clock;
 pub mod config;
 pub mod credentials;
+pub mod delivery;
 pub mod error;
 pub mod http;
-mod ids;
+pub mod ids;
 pub mod qr;
 pub mod sender;
 pub mod service;
@@ -18,12 +19,25 @@ pub use state::AppState;
 use std::future::Future;
 use tokio::net::TcpListener;
 
-/// Serves `state` on `listener` until `shutdown` resolves, then finishes in-flight requests.
+/// Serves `state` on `listener`, and runs the delivery worker, until `shutdown` resolves; then
+/// finishes requests and callback attempts in flight and gives back unstarted claims.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let token = state.shutdown.clone();
+    let worker = delivery::DeliveryWorker::new(state.clone(), delivery::WorkerSettings::default())
+        .map_err(std::io::Error::other)?;
+    let worker = tokio::spawn(worker.run(token.clone()));
+    let stop = token.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stop.cancel();
+    });
     let app = http::router(state);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+    let served = axum::serve(listener, app).with_graceful_shutdown(token.clone().cancelled_owned()).await;
+    token.cancel();
+    let _ = worker.await;
+    served
 }

@@ -2,9 +2,12 @@
 
 use crate::clock::{Clock, SandboxClock, SystemClock};
 use crate::config::{Config, Mode};
+use crate::http::rate_limit::RateLimiter;
 use crate::sender::{MessageSender, RecordingSender};
-use kassa_store::Store;
+use kassa_store::{Change, Store, StoreError};
 use std::sync::Arc;
+use tokio::sync::{Notify, broadcast};
+use tokio_util::sync::CancellationToken;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -14,6 +17,21 @@ pub struct AppState {
     pub sandbox_clock: Option<Arc<SandboxClock>>,
     pub sender: Arc<dyn MessageSender>,
     pub config: Arc<Config>,
+    /// The per-merchant request counters of `config.rate_limits`.
+    pub rate_limiter: Arc<RateLimiter>,
+    /// Woken after a commit that added deliveries (the delivery worker waits on it).
+    pub deliveries_due: Arc<Notify>,
+    /// Every committed status change, for long-poll and stream waiters in this process.
+    pub changes: broadcast::Sender<SessionChanged>,
+    /// Cancelled when the server shuts down: the worker, long-polls and streams end on it.
+    pub shutdown: CancellationToken,
+}
+
+/// A session got a new event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionChanged {
+    pub session_id: String,
+    pub seq: u64,
 }
 
 impl AppState {
@@ -26,7 +44,38 @@ impl AppState {
             None => Arc::new(SystemClock),
         };
         let sender = Arc::new(RecordingSender::new(store.clone()));
-        Self { store, clock, sandbox_clock, sender, config: Arc::new(config) }
+        let rate_limiter = Arc::new(RateLimiter::new(config.rate_limits));
+        let (changes, _) = broadcast::channel(1024);
+        let deliveries_due = Arc::new(Notify::new());
+        let shutdown = CancellationToken::new();
+        Self {
+            store,
+            clock,
+            sandbox_clock,
+            sender,
+            config: Arc::new(config),
+            rate_limiter,
+            deliveries_due,
+            changes,
+            shutdown,
+        }
+    }
+
+    /// Commits a change, then wakes whoever waits for it: the delivery worker when it added
+    /// deliveries, and long-poll and stream waiters of every session it changed.
+    pub async fn commit(&self, change: Change) -> Result<(), StoreError> {
+        let wake_worker = !change.deliveries.is_empty();
+        let changed: Vec<SessionChanged> =
+            change.events.iter().map(|e| SessionChanged { session_id: e.session_id.clone(), seq: e.seq }).collect();
+        self.store.commit(change).await?;
+        if wake_worker {
+            self.deliveries_due.notify_one();
+        }
+        for event in changed {
+            // No receiver is fine: nobody is waiting.
+            let _ = self.changes.send(event);
+        }
+        Ok(())
     }
 
     pub fn now(&self) -> kassa_core::Timestamp {

@@ -1,7 +1,7 @@
 //! One atomic change: what a single accepted command writes.
 
 use crate::record::{SessionRecord, Stored};
-use crate::{NewEvent, SessionKind, StoreError};
+use crate::{NewDelivery, NewEvent, SessionKind, StoreError};
 use kassa_core::Timestamp;
 use kassa_core::order::Order;
 use kassa_core::payment::{Authorization, AuthorizationStatus};
@@ -80,6 +80,7 @@ pub struct Change {
     pub events: Vec<NewEvent>,
     pub authorizations: Vec<AuthorizationWrite>,
     pub orders: Vec<Order>,
+    pub deliveries: Vec<NewDelivery>,
 }
 
 impl Change {
@@ -104,6 +105,12 @@ impl Change {
         self.events.extend(other.events);
         self.authorizations.extend(other.authorizations);
         self.orders.extend(other.orders);
+        self.deliveries.extend(other.deliveries);
+        self
+    }
+
+    pub fn delivery(mut self, delivery: NewDelivery) -> Self {
+        self.deliveries.push(delivery);
         self
     }
 

@@ -5,17 +5,20 @@
 //! they yield, and the authorizations and orders they create, all in one transaction.
 
 mod change;
+mod delivery;
 mod error;
 mod model;
 mod record;
 pub mod sqlite;
 
 pub use change::{AuthorizationWrite, Change, SessionWrite};
+pub use delivery::{Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, NewDelivery};
 pub use error::StoreError;
 pub use model::{Merchant, Message, NewEvent, SessionKind, StoredEvent};
 pub use record::{SessionRecord, Stored};
 
 use async_trait::async_trait;
+use kassa_core::Timestamp;
 use kassa_core::order::Order;
 use kassa_core::payment::Authorization;
 
@@ -53,6 +56,42 @@ pub trait Store: Send + Sync + 'static {
 
     async fn insert_message(&self, message: &Message) -> StoreResult<()>;
     async fn session_messages(&self, session_id: &str) -> StoreResult<Vec<Message>>;
+
+    /// Claims up to `limit` deliveries that are due at `now`, leasing them until `lease_until`.
+    /// A delivery is due when its time has come, no live lease holds it, and no earlier event of
+    /// the same session is still pending for the same target (per-session order).
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>>;
+
+    /// Records an attempt of a claimed delivery and what becomes of it. Answers `false` when the
+    /// claim was lost (lease expired and taken over): the attempt is recorded, the outcome not.
+    async fn finish_attempt(
+        &self,
+        delivery_id: &str,
+        lease_token: &str,
+        attempt: &Attempt,
+        next: DeliveryNext,
+        now: Timestamp,
+    ) -> StoreResult<bool>;
+
+    /// Gives claimed deliveries back without an attempt (shutdown before sending).
+    async fn release_claim(&self, delivery_id: &str, lease_token: &str) -> StoreResult<()>;
+
+    /// A session's deliveries, oldest first, each with its attempts.
+    async fn session_deliveries(&self, session_id: &str) -> StoreResult<Vec<DeliveryRecord>>;
+
+    /// The deliveries made for one event (its targets), oldest first.
+    async fn event_deliveries(&self, event_id: &str) -> StoreResult<Vec<DeliveryRecord>>;
+
+    /// One event by id.
+    async fn event(&self, event_id: &str) -> StoreResult<Option<StoredEvent>>;
+
+    /// A page of a merchant's events in position order.
+    async fn merchant_events(&self, merchant_id: &str, filter: &EventFilter) -> StoreResult<Vec<StoredEvent>>;
 
     /// Cheap liveness check of the database.
     async fn ping(&self) -> StoreResult<()>;

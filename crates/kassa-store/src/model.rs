@@ -21,6 +21,10 @@ pub struct Merchant {
     pub secret_salt: String,
     pub secret_hash: String,
     pub created_at: Timestamp,
+    /// Standard Webhooks signing secrets (`whsec_…`), newest first; two during a rotation.
+    pub webhook_secrets: Vec<String>,
+    /// Retry policy of the merchant's callbacks (`klarna` or `extended`).
+    pub retry_policy: String,
 }
 
 /// An event to append: one accepted status change and the read body at that moment.

@@ -37,6 +37,8 @@ async fn merchant(store: &dyn Store, id: &str) {
         secret_salt: "salt".into(),
         secret_hash: "hash".into(),
         created_at: T0,
+        webhook_secrets: vec!["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into()],
+        retry_policy: "klarna".into(),
     };
     store.insert_merchant(&merchant).await.unwrap();
 }

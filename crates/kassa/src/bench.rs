@@ -4,6 +4,7 @@
 //! commits, as `serve`); with `--url` it drives a running kassa (sandbox mode) from outside.
 
 use crate::cli::BenchArgs;
+use kassa_server::config::RateLimits;
 use kassa_server::{AppState, Config, Mode, credentials};
 use kassa_store::Store;
 use kassa_store::sqlite::{Durability, SqliteStore};
@@ -83,7 +84,9 @@ async fn local_server() -> Result<Target, String> {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url, Durability::Full).await.map_err(|e| e.to_string())?);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
     let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let state = AppState::new(store.clone(), Config::new(&base, Mode::Sandbox));
+    // Measures the server, not Klarna's quotas: no rate limits.
+    let config = Config { rate_limits: RateLimits::off(), ..Config::new(&base, Mode::Sandbox) };
+    let state = AppState::new(store.clone(), config);
     let created = credentials::create("Bench", None, None, state.now())?;
     store.insert_merchant(&created.merchant).await.map_err(|e| e.to_string())?;
     tokio::spawn(kassa_server::serve(listener, state, std::future::pending()));

@@ -1,6 +1,7 @@
 //! Command-line arguments.
 
 use clap::{Args, Parser, Subcommand};
+use kassa_server::config::RateLimits;
 use std::net::SocketAddr;
 
 #[derive(Debug, Parser)]
@@ -59,6 +60,11 @@ pub struct ServeArgs {
     /// random when absent.
     #[arg(long, env = "KASSA_SANDBOX_CREDENTIALS")]
     pub sandbox_credentials: Option<String>,
+    /// Requests per second per merchant, as Klarna limits them: `production` (40 session creates,
+    /// 40 HPP session creates, 200 other requests), `playground` (5 / 5 / 50), `off`, or
+    /// `create=N,hpp=N,other=N` (each N > 0 or `off`; omitted keys keep production's value).
+    #[arg(long, env = "KASSA_RATE_LIMITS", default_value = "production", value_name = "LIMITS")]
+    pub rate_limits: RateLimits,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,7 @@
 
 use crate::cli::ServeArgs;
 use crate::database;
+use kassa_server::config::RateLimits;
 use kassa_server::{AppState, Config, Mode, credentials};
 use kassa_store::Store;
 use std::sync::Arc;
@@ -14,7 +15,9 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
-    let state = AppState::new(store.clone(), Config::new(&public_url, mode));
+    let mut config = Config::new(&public_url, mode);
+    config.rate_limits = args.rate_limits;
+    let state = AppState::new(store.clone(), config);
     let sandbox = match mode {
         Mode::Sandbox => ensure_sandbox_merchant(&store, &state, args.sandbox_credentials.as_deref()).await?,
         Mode::Production => None,
@@ -23,10 +26,11 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         &public_url,
         &args.database.database,
         mode,
+        args.rate_limits,
         sandbox.as_ref(),
         store.merchant_count().await.unwrap_or(0),
     );
-    tracing::info!(%address, %mode, "kassa listening");
+    tracing::info!(%address, %mode, rate_limits = %args.rate_limits, "kassa listening");
     kassa_server::serve(listener, state, shutdown_signal()).await.map_err(|e| format!("server failed: {e}"))?;
     tracing::info!("kassa stopped");
     Ok(())
@@ -58,11 +62,29 @@ async fn ensure_sandbox_merchant(
     Ok(Some(SandboxMerchant { username: created.merchant.username, secret: created.secret }))
 }
 
-fn print_banner(url: &str, database: &str, mode: Mode, sandbox: Option<&SandboxMerchant>, merchants: u64) {
+fn print_banner(
+    url: &str,
+    database: &str,
+    mode: Mode,
+    rate_limits: RateLimits,
+    sandbox: Option<&SandboxMerchant>,
+    merchants: u64,
+) {
     println!("kassa {} is running in {mode} mode", env!("CARGO_PKG_VERSION"));
     println!("  API       {url}");
     println!("  OpenAPI   {url}/openapi.json");
     println!("  Database  {database}");
+    if rate_limits.is_off() {
+        println!("  Limits    off");
+    } else {
+        let show = |limit: Option<u32>| limit.map_or_else(|| "unlimited".to_owned(), |n| n.to_string());
+        println!(
+            "  Limits    {rate_limits}: {} session creates, {} HPP session creates, {} other requests per second per merchant",
+            show(rate_limits.create_session),
+            show(rate_limits.create_hpp_session),
+            show(rate_limits.other),
+        );
+    }
     match sandbox {
         Some(SandboxMerchant { username, secret }) => {
             println!("  Sandbox merchant (new database; the secret is stored hashed and shown only now):");

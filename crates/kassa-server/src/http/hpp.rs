@@ -3,14 +3,17 @@
 use super::auth::Authenticated;
 use super::errors::ErrorResponse;
 use super::json::JsonBody;
+use super::watch::{self, WaitQuery};
 use crate::error::ApiError;
 use crate::service::{hpp, messages};
 use crate::state::AppState;
 use crate::wire::hpp::{DistributionRequestV1, HppCreateRequest, HppCreated, HppSessionV1};
 use crate::wire::kassa::DistributionModuleToken;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
+use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -40,11 +43,13 @@ async fn create_session(
     Ok((StatusCode::CREATED, Json(hpp::create(&state, &merchant, request).await?)))
 }
 
-/// Read an HPP session and its status.
+/// Read an HPP session and its status. Answers with an `ETag`; honours `If-None-Match` (304) and
+/// `?wait=` (long-poll until the status changes).
 #[utoipa::path(get, path = "/hpp/v1/sessions/{session_id}", tag = "HPP", security(("basic" = [])),
-    params(("session_id" = String, Path)),
+    params(("session_id" = String, Path), WaitQuery),
     responses(
-        (status = 200, body = HppSessionV1),
+        (status = 200, body = HppSessionV1, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the `If-None-Match` tag"),
         (status = 401, body = ErrorResponse),
         (status = 404, description = "Unknown or expired", body = ErrorResponse),
     ))]
@@ -52,8 +57,10 @@ async fn read_session(
     State(state): State<AppState>,
     Authenticated(merchant): Authenticated,
     Path(id): Path<String>,
-) -> Result<Json<HppSessionV1>, ApiError> {
-    Ok(Json(hpp::read(&state, &merchant, &id).await?))
+    Query(query): Query<WaitQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    watch::respond(&state, &id, &query, &headers, || hpp::read(&state, &merchant, &id)).await
 }
 
 /// Disable an HPP session (DISABLED, final).

@@ -3,16 +3,77 @@
 use super::auth::Authenticated;
 use super::errors::ErrorResponse;
 use crate::error::ApiError;
-use crate::service::messages;
+use crate::service::{events, messages};
 use crate::state::AppState;
+use crate::wire::events::{DeliveryLog, EventPage, Redelivery};
 use crate::wire::kassa::DistributionMessages;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(list_messages))
+    OpenApiRouter::new()
+        .routes(routes!(list_messages))
+        .routes(routes!(list_events))
+        .routes(routes!(list_deliveries))
+        .routes(routes!(redeliver))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+struct FeedQuery {
+    /// Continue after this cursor (`next_cursor` of the previous page); from the start when absent.
+    after: Option<String>,
+    /// Events per page, 1–1000 (default 100).
+    limit: Option<u32>,
+    /// Only this session's events.
+    session_id: Option<String>,
+    /// Only events with a callback target that no delivery has reached.
+    undelivered: Option<bool>,
+}
+
+/// The merchant's events in commit order, cursor-paged: the reconciliation batch in one call.
+#[utoipa::path(get, path = "/kassa/v1/events", tag = "kassa", security(("basic" = [])),
+    params(FeedQuery),
+    responses((status = 200, body = EventPage), (status = 400, body = ErrorResponse)))]
+async fn list_events(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Query(query): Query<FeedQuery>,
+) -> Result<Json<EventPage>, ApiError> {
+    let undelivered = query.undelivered.unwrap_or(false);
+    Ok(Json(events::page(&state, &merchant, query.after.as_deref(), query.limit, query.session_id, undelivered).await?))
+}
+
+/// A session's status callbacks, each with every attempt (status, latency, error).
+#[utoipa::path(get, path = "/kassa/v1/sessions/{session_id}/deliveries", tag = "kassa", security(("basic" = [])),
+    params(("session_id" = String, Path)),
+    responses((status = 200, body = DeliveryLog), (status = 404, body = ErrorResponse)))]
+async fn list_deliveries(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<DeliveryLog>, ApiError> {
+    Ok(Json(events::deliveries(&state, &merchant, &id).await?))
+}
+
+/// Send an event's callback again (same `event_id`) to the targets it had.
+#[utoipa::path(post, path = "/kassa/v1/events/{event_id}/redeliver", tag = "kassa", security(("basic" = [])),
+    params(("event_id" = String, Path)),
+    responses(
+        (status = 202, body = Redelivery),
+        (status = 400, description = "The event has no callback target", body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+    ))]
+async fn redeliver(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Path(event_id): Path<String>,
+) -> Result<(StatusCode, Json<Redelivery>), ApiError> {
+    Ok((StatusCode::ACCEPTED, Json(events::redeliver(&state, &merchant, &event_id).await?)))
 }
 
 /// The distribution messages (SMS, email, token) sent for an HPP session, oldest first.

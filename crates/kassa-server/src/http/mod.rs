@@ -9,7 +9,10 @@ mod kassa;
 mod openapi;
 mod payments;
 mod public;
+pub mod rate_limit;
 mod sandbox;
+mod stream;
+mod watch;
 
 use crate::config::Mode;
 use crate::state::AppState;
@@ -28,6 +31,7 @@ pub fn routes(mode: Mode) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(payments::routes())
         .merge(hpp::routes())
+        .merge(stream::routes())
         .merge(public::routes())
         .merge(kassa::routes())
         .merge(health::routes());
@@ -41,6 +45,9 @@ pub fn router(state: AppState) -> Router {
     let (routes, doc) = routes(state.config.mode);
     let body_limit = state.config.body_limit;
     routes
+        // Innermost, so a 429 is rendered as Klarna's error body and traced like any response;
+        // the fallbacks below (unknown routes, 405) are not counted.
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit::limit))
         .layer(axum::Extension(openapi::OpenApiJson::render(&doc)))
         .fallback(errors::route_not_found)
         .method_not_allowed_fallback(errors::method_not_allowed)

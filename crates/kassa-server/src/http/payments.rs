@@ -3,6 +3,7 @@
 use super::auth::Authenticated;
 use super::errors::ErrorResponse;
 use super::json::JsonBody;
+use super::watch::{self, WaitQuery};
 use crate::error::ApiError;
 use crate::service::{orders, payments};
 use crate::state::AppState;
@@ -10,9 +11,11 @@ use crate::wire::payments::{
     CreateOrderRequest, MerchantSession, OrderCreated, PaymentSessionRead, PaymentSessionRequest,
 };
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use axum::response::Response;
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -41,11 +44,13 @@ async fn create_session(
     Ok(Json(payments::create(&state, &merchant, request).await?))
 }
 
-/// Read a payment session.
+/// Read a payment session. Answers with an `ETag`; honours `If-None-Match` (304) and `?wait=`
+/// (long-poll until the session changes status).
 #[utoipa::path(get, path = "/payments/v1/sessions/{session_id}", tag = "Payments", security(("basic" = [])),
-    params(("session_id" = String, Path)),
+    params(("session_id" = String, Path), WaitQuery),
     responses(
-        (status = 200, body = PaymentSessionRead),
+        (status = 200, body = PaymentSessionRead, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the `If-None-Match` tag"),
         (status = 401, body = ErrorResponse),
         (status = 404, description = "Unknown, expired or cancelled", body = ErrorResponse),
     ))]
@@ -53,8 +58,10 @@ async fn read_session(
     State(state): State<AppState>,
     Authenticated(merchant): Authenticated,
     Path(id): Path<String>,
-) -> Result<Json<PaymentSessionRead>, ApiError> {
-    Ok(Json(payments::read(&state, &merchant, &id).await?))
+    Query(query): Query<WaitQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    watch::respond(&state, &id, &query, &headers, || payments::read(&state, &merchant, &id)).await
 }
 
 /// Update a payment session: the given keys replace the stored ones.

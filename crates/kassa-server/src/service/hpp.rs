@@ -2,7 +2,8 @@
 
 use super::orders::order_change;
 use super::payments::{self, PaymentRecord};
-use super::{event_row, retry_on_conflict, validate};
+use super::watch::{Tagged, etag};
+use super::{callbacks, event_row, retry_on_conflict, validate};
 use crate::error::ApiError;
 use crate::ids;
 use crate::state::AppState;
@@ -137,6 +138,14 @@ pub async fn create(state: &AppState, merchant: &Merchant, request: HppCreateReq
     let url = request.payment_session_url.ok_or_else(|| ApiError::bad_value("payment_session_url", "is required"))?;
     let payment_id = payment_session_id(&url)?;
     let merchant_urls = merchant_urls(request.merchant_urls)?;
+    if let Some(target) = &merchant_urls.status_update {
+        let probe = target.replace("{{", "x").replace("}}", "x");
+        let targets = &state.config.callback_targets;
+        targets
+            .check_resolved(&probe)
+            .await
+            .map_err(|reason| ApiError::bad_value("merchant_urls.status_update", reason))?;
+    }
     let options = options(request.options)?;
     validate::max_chars("profile_id", request.profile_id.as_deref(), 255)?;
     let session = retry_on_conflict(|| async {
@@ -168,7 +177,7 @@ pub async fn create(state: &AppState, merchant: &Merchant, request: HppCreateReq
             .session(SessionWrite::unchanged(&payment)?)
             .session(SessionWrite::insert(&session)?)
             .event(event_row(&session, &event, &HppSessionV1::from(&session))?);
-        state.store.commit(change).await?;
+        state.commit(change).await?;
         Ok(session)
     })
     .await?;
@@ -183,21 +192,25 @@ pub async fn load(state: &AppState, merchant: &Merchant, id: &str) -> Result<Sto
         .ok_or_else(|| ApiError::not_found(NOT_FOUND))
 }
 
-pub async fn read(state: &AppState, merchant: &Merchant, id: &str) -> Result<HppSessionV1, ApiError> {
-    Ok(HppSessionV1::from(&load(state, merchant, id).await?.record))
+/// The read body, tagged by the session's sequence number (the body changes only with it).
+pub async fn read(state: &AppState, merchant: &Merchant, id: &str) -> Result<Tagged<HppSessionV1>, ApiError> {
+    let session = load(state, merchant, id).await?;
+    Ok(Tagged { etag: etag(session.lifecycle.version), body: HppSessionV1::from(&session.record) })
 }
 
-/// Commits `before → after` with its event.
-fn transition_change(
+/// `before → after` with its event and the event's callback.
+pub(crate) fn transition_change(
     before: &Stored<HppSession>,
     after: &HppSession,
     event: &Event<HppStatus>,
+    merchant: &Merchant,
 ) -> Result<Change, ApiError> {
-    Ok(Change::default().session(SessionWrite::update(before, after)?).event(event_row(
-        after,
-        event,
-        &HppSessionV1::from(after),
-    )?))
+    let row = event_row(after, event, &HppSessionV1::from(after))?;
+    let mut change = Change::default().session(SessionWrite::update(before, after)?);
+    if let Some(delivery) = callbacks::hpp(after, &row, merchant) {
+        change = change.delivery(delivery);
+    }
+    Ok(change.event(row))
 }
 
 pub async fn disable(state: &AppState, merchant: &Merchant, id: &str) -> Result<(), ApiError> {
@@ -206,7 +219,7 @@ pub async fn disable(state: &AppState, merchant: &Merchant, id: &str) -> Result<
         let (after, event) = before
             .apply(HppAction::Disable, state.now())
             .map_err(|r| ApiError::rejected(StatusCode::BAD_REQUEST, r))?;
-        state.store.commit(transition_change(&before, &after, &event)?).await?;
+        state.commit(transition_change(&before, &after, &event, merchant)?).await?;
         Ok(())
     })
     .await
@@ -229,7 +242,7 @@ pub async fn new_distribution_token(state: &AppState, merchant: &Merchant, id: &
     retry_on_conflict(|| async {
         let before = load_open(state, merchant, id).await?;
         let after = HppSession { distribution_token: ids::random_hex::<16>(), ..before.record.clone() };
-        state.store.commit(Change::default().session(SessionWrite::update(&before, &after)?)).await?;
+        state.commit(Change::default().session(SessionWrite::update(&before, &after)?)).await?;
         Ok(after.distribution_token)
     })
     .await
@@ -249,10 +262,10 @@ pub async fn consumer_action(
             _ => {
                 let (after, event) =
                     before.apply(action, state.now()).map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
-                (transition_change(&before, &after, &event)?, after)
+                (transition_change(&before, &after, &event, merchant)?, after)
             }
         };
-        state.store.commit(change).await?;
+        state.commit(change).await?;
         Ok(after)
     })
     .await?;
@@ -307,11 +320,12 @@ async fn approve(
             authorization.status = AuthorizationStatus::Ordered;
             let capture = mode == PlaceOrderMode::CaptureOrder;
             let written = AuthorizationWrite::Insert(authorization);
-            let (change, order) = order_change(state, &payment, written, &token, capture, Some(&before.id)).await?;
+            let (change, order) =
+                order_change(state, merchant, &payment, written, &token, capture, Some(&before.id)).await?;
             let reference = order.klarna_reference.as_str().to_owned();
             (change, HppOutcome::Order { order_id: order.order_id, klarna_reference: reference })
         }
     };
     let (after, event) = before.approve(outcome, now).map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
-    Ok((transition_change(before, &after, &event)?.merge(change), after))
+    Ok((transition_change(before, &after, &event, merchant)?.merge(change), after))
 }

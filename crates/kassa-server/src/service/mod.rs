@@ -1,11 +1,14 @@
 //! Use cases: load, decide through the domain, commit one [`Change`](kassa_store::Change).
 //! Handlers call exactly one function here.
 
+mod callbacks;
+pub mod events;
 pub mod hpp;
 pub mod messages;
 pub mod orders;
 pub mod payments;
 pub mod validate;
+pub mod watch;
 
 use crate::error::ApiError;
 use crate::ids;

@@ -18,6 +18,7 @@ use serde_json::Value;
 /// the write that marks the token as ordered; `hosted_by` the HPP session that placed it, if any.
 pub(crate) async fn order_change(
     state: &AppState,
+    merchant: &Merchant,
     payment: &Stored<PaymentRecord>,
     authorization: AuthorizationWrite,
     token: &str,
@@ -48,7 +49,7 @@ pub(crate) async fn order_change(
         .authorization(authorization)
         .order(order.clone());
     let hosted = state.store.load_children(&payment.session.id).await?;
-    Ok((change.merge(disable_open(&hosted, hosted_by, now)?), order))
+    Ok((change.merge(disable_open(&hosted, hosted_by, now, merchant)?), order))
 }
 
 const NO_AUTHORIZATION: &str = "No usable authorization with this token (unknown, expired, released or already used)";
@@ -99,8 +100,8 @@ pub async fn place_order(
             from: AuthorizationStatus::Valid,
             to: AuthorizationStatus::Ordered,
         };
-        let (change, order) = order_change(state, &payment, used, token, auto_capture, None).await?;
-        state.store.commit(change).await?;
+        let (change, order) = order_change(state, merchant, &payment, used, token, auto_capture, None).await?;
+        state.commit(change).await?;
         let confirmation = request.merchant_urls.as_ref().and_then(|u| u.get("confirmation")).and_then(Value::as_str);
         Ok(OrderCreated {
             order_id: order.order_id,
@@ -128,7 +129,7 @@ pub async fn release_authorization(state: &AppState, merchant: &Merchant, token:
                     from: AuthorizationStatus::Valid,
                     to: AuthorizationStatus::Released,
                 };
-                state.store.commit(Change::default().authorization(release)).await?;
+                state.commit(Change::default().authorization(release)).await?;
                 Ok(())
             }
             AuthorizationStatus::Valid => Err(ApiError::not_found("The authorization has expired")),

@@ -1,12 +1,12 @@
 //! Klarna Payments sessions: create, read, update, cancel.
 
+use super::watch::{Tagged, etag};
 use super::{event_row, retry_on_conflict, validate};
 use crate::config::Config;
 use crate::error::ApiError;
 use crate::http::json;
 use crate::ids;
 use crate::state::AppState;
-use crate::wire::hpp::HppSessionV1;
 use crate::wire::payments::{
     AssetUrls, MerchantSession, PaymentMethodCategory, PaymentSessionRead, PaymentSessionRequest,
 };
@@ -141,7 +141,7 @@ pub async fn create(
         &event,
         &read_view(&record, &state.config),
     )?);
-    state.store.commit(change).await?;
+    state.commit(change).await?;
     Ok(MerchantSession {
         session_id: id,
         client_token: record.client_token,
@@ -157,8 +157,10 @@ pub async fn load(state: &AppState, merchant: &Merchant, id: &str) -> Result<Sto
         .ok_or_else(|| ApiError::not_found(NOT_FOUND))
 }
 
-pub async fn read(state: &AppState, merchant: &Merchant, id: &str) -> Result<PaymentSessionRead, ApiError> {
-    Ok(read_view(&load(state, merchant, id).await?.record, &state.config))
+/// The read body, tagged by the row's revision (an update changes the body without a status change).
+pub async fn read(state: &AppState, merchant: &Merchant, id: &str) -> Result<Tagged<PaymentSessionRead>, ApiError> {
+    let record = load(state, merchant, id).await?;
+    Ok(Tagged { etag: etag(record.revision), body: read_view(&record.record, &state.config) })
 }
 
 /// Updates the given keys of an incomplete session (Klarna's `POST /payments/v1/sessions/{id}`).
@@ -181,7 +183,7 @@ pub async fn update(state: &AppState, merchant: &Merchant, id: &str, patch: Valu
         let (request, channel) = validated(json::from_value(merged)?)?;
         let mut after = PaymentRecord { request, ..before.record.clone() };
         after.session.acquiring_channel = channel;
-        state.store.commit(Change::default().session(SessionWrite::update(&before, &after)?)).await?;
+        state.commit(Change::default().session(SessionWrite::update(&before, &after)?)).await?;
         Ok(())
     })
     .await
@@ -203,7 +205,7 @@ pub async fn cancel(state: &AppState, merchant: &Merchant, id: &str) -> Result<(
             &read_view(&after, &state.config),
         )?);
         let hosted = state.store.load_children(id).await?;
-        state.store.commit(change.merge(disable_open(&hosted, None, now)?)).await?;
+        state.commit(change.merge(disable_open(&hosted, None, now, merchant)?)).await?;
         Ok(())
     })
     .await
@@ -215,12 +217,12 @@ pub(crate) fn disable_open(
     sessions: &[Stored<HppSession>],
     except: Option<&str>,
     now: Timestamp,
+    merchant: &Merchant,
 ) -> Result<Change, ApiError> {
     let mut change = Change::default();
     for hpp in sessions.iter().filter(|s| Some(s.id.as_str()) != except) {
         if let Ok((disabled, event)) = hpp.apply(HppAction::Disable, now) {
-            let body = HppSessionV1::from(&disabled);
-            change = change.session(SessionWrite::update(hpp, &disabled)?).event(event_row(&disabled, &event, &body)?);
+            change = change.merge(super::hpp::transition_change(hpp, &disabled, &event, merchant)?);
         }
     }
     Ok(change)

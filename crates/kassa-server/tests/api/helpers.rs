@@ -1,5 +1,6 @@
 //! Spawning a server and talking to it.
 
+use kassa_server::config::RateLimits;
 use kassa_server::{AppState, Config, Mode, credentials};
 use kassa_store::Store;
 use kassa_store::sqlite::{Durability, SqliteStore};
@@ -36,27 +37,10 @@ pub async fn spawn() -> TestApp {
     spawn_in(Mode::Sandbox).await
 }
 
+/// A server without rate limits (tests create sessions faster than Klarna allows); rate-limit
+/// tests use [`spawn_with`].
 pub async fn spawn_in(mode: Mode) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("kassa.db");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&format!("sqlite://{}", db_path.display()), Durability::Full).await.unwrap());
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let state = AppState::new(store.clone(), Config::new(&url, mode));
-    let mut merchants = Vec::new();
-    for name in ["Shop", "Other shop"] {
-        let created = credentials::create(name, None, None, state.now()).unwrap();
-        store.insert_merchant(&created.merchant).await.unwrap();
-        merchants.push(Merchant { username: created.merchant.username, secret: created.secret });
-    }
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(kassa_server::serve(listener, state.clone(), async {
-        let _ = rx.await;
-    }));
-    let other = merchants.pop().unwrap();
-    let merchant = merchants.pop().unwrap();
-    TestApp { url, client: reqwest::Client::new(), merchant, other, state, db_path, _dir: dir, shutdown: Some(tx) }
+    spawn_with(mode, |config| config.rate_limits = RateLimits::off()).await
 }
 
 /// A response with its body read.
@@ -199,4 +183,31 @@ pub async fn read(response: reqwest::Response) -> Reply {
     let bytes = response.bytes().await.unwrap().to_vec();
     let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
     Reply { status, headers, body, bytes }
+}
+
+/// A server with `Config::new`'s settings (Klarna's production rate limits included) as changed
+/// by `tweak`.
+pub async fn spawn_with(mode: Mode, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("kassa.db");
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&format!("sqlite://{}", db_path.display()), Durability::Full).await.unwrap());
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let mut config = Config::new(&url, mode);
+    tweak(&mut config);
+    let state = AppState::new(store.clone(), config);
+    let mut merchants = Vec::new();
+    for name in ["Shop", "Other shop"] {
+        let created = credentials::create(name, None, None, state.now()).unwrap();
+        store.insert_merchant(&created.merchant).await.unwrap();
+        merchants.push(Merchant { username: created.merchant.username, secret: created.secret });
+    }
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(kassa_server::serve(listener, state.clone(), async {
+        let _ = rx.await;
+    }));
+    let other = merchants.pop().unwrap();
+    let merchant = merchants.pop().unwrap();
+    TestApp { url, client: reqwest::Client::new(), merchant, other, state, db_path, _dir: dir, shutdown: Some(tx) }
 }

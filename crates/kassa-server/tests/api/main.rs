@@ -1,9 +1,13 @@
 //! Black-box tests: the real server on port 0 with a fresh SQLite file, driven over HTTP.
 
+mod callbacks;
 mod errors;
+mod following;
 mod helpers;
 mod hpp_flows;
 mod isolation;
 mod payments;
 mod public;
+mod rate_limits;
+mod receiver;
 mod schema;

@@ -1,45 +1,46 @@
 //! [`Change`] → one SQLite transaction. Every update is a compare-and-set; a guard that does not
 //! hold rolls the whole change back.
 
-use crate::{AuthorizationWrite, Change, SessionWrite, StoreError, StoreResult};
+use crate::{AuthorizationWrite, Change, NewEvent, SessionWrite, StoreError, StoreResult};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
 pub(super) async fn commit(writer: &SqlitePool, change: Change) -> StoreResult<()> {
     let mut tx = writer.begin().await?;
+    let mut events: Vec<&NewEvent> = change.events.iter().collect();
     for write in &change.sessions {
         write_session(&mut tx, write).await?;
+        // The events this write yields go in right after it, so one change may move a session
+        // more than once and each event still meets the version it belongs to.
+        let own: Vec<&NewEvent> = events
+            .extract_if(.., |e| e.session_kind == write.kind && e.session_id == write.id && e.seq == write.version)
+            .collect();
+        for event in own {
+            append_event(&mut tx, event).await?;
+        }
     }
-    for event in &change.events {
-        // Appended only as the event of the session's current version: sequence numbers cannot
-        // skip or repeat, whatever the caller computed.
-        let appended = sqlx::query(
-            "INSERT INTO events (event_id, merchant_id, session_kind, session_id, seq, status, body, created_at)
-             SELECT ?, ?, ?, ?, ?, ?, ?, ?
-             WHERE EXISTS (SELECT 1 FROM sessions WHERE kind = ? AND id = ? AND version = ? AND status = ?)",
+    for event in events {
+        append_event(&mut tx, event).await?;
+    }
+    for delivery in &change.deliveries {
+        sqlx::query(
+            "INSERT INTO deliveries (id, event_id, merchant_id, session_kind, session_id, seq, url, policy, status,
+                                     next_attempt_at, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
         )
-        .bind(&event.event_id)
-        .bind(&event.merchant_id)
-        .bind(event.session_kind.as_str())
-        .bind(&event.session_id)
-        .bind(event.seq as i64)
-        .bind(&event.status)
-        .bind(event.body.to_string())
-        .bind(event.created_at.millis())
-        .bind(event.session_kind.as_str())
-        .bind(&event.session_id)
-        .bind(event.seq as i64)
-        .bind(&event.status)
+        .bind(&delivery.id)
+        .bind(&delivery.event_id)
+        .bind(&delivery.merchant_id)
+        .bind(delivery.session_kind.as_str())
+        .bind(&delivery.session_id)
+        .bind(delivery.seq as i64)
+        .bind(&delivery.url)
+        .bind(&delivery.policy)
+        .bind(delivery.created_at.millis())
+        .bind(delivery.created_at.millis())
+        .bind(delivery.created_at.millis())
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
-        if appended.rows_affected() != 1 {
-            return Err(StoreError::Conflict(format!(
-                "event {} of {} session {} is not its current version and status",
-                event.seq,
-                event.session_kind.as_str(),
-                event.session_id
-            )));
-        }
     }
     for write in &change.authorizations {
         write_authorization(&mut tx, write).await?;
@@ -146,6 +147,40 @@ async fn write_authorization(tx: &mut Transaction<'_, Sqlite>, w: &Authorization
                 return Err(StoreError::Conflict(format!("authorization is no longer {from}")));
             }
         }
+    }
+    Ok(())
+}
+
+/// Appended only as the event of the session's current version and status: sequence numbers
+/// cannot skip or repeat, whatever the caller computed.
+async fn append_event(tx: &mut Transaction<'_, Sqlite>, event: &NewEvent) -> StoreResult<()> {
+    let appended = sqlx::query(
+        "INSERT INTO events (event_id, merchant_id, session_kind, session_id, seq, status, body, created_at)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?
+         WHERE EXISTS (SELECT 1 FROM sessions WHERE kind = ? AND id = ? AND version = ? AND status = ?)",
+    )
+    .bind(&event.event_id)
+    .bind(&event.merchant_id)
+    .bind(event.session_kind.as_str())
+    .bind(&event.session_id)
+    .bind(event.seq as i64)
+    .bind(&event.status)
+    .bind(event.body.to_string())
+    .bind(event.created_at.millis())
+    .bind(event.session_kind.as_str())
+    .bind(&event.session_id)
+    .bind(event.seq as i64)
+    .bind(&event.status)
+    .execute(&mut **tx)
+    .await
+    .map_err(StoreError::from_write)?;
+    if appended.rows_affected() != 1 {
+        return Err(StoreError::Conflict(format!(
+            "event {} of {} session {} is not its current version and status",
+            event.seq,
+            event.session_kind.as_str(),
+            event.session_id
+        )));
     }
     Ok(())
 }

@@ -3,10 +3,15 @@
 //! of readers.
 
 mod commit;
+mod deliveries;
 mod rows;
 
-use crate::{Merchant, Message, SessionKind, Store, StoreError, StoreResult, StoredEvent};
+use crate::{
+    Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, EventFilter, Merchant, Message, SessionKind, Store,
+    StoreError, StoreResult, StoredEvent,
+};
 use async_trait::async_trait;
+use kassa_core::Timestamp;
 use kassa_core::order::Order;
 use kassa_core::payment::Authorization;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -28,6 +33,8 @@ pub enum Durability {
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    /// Numbers claims, which makes lease tokens unique within the process (SQLite has one).
+    claims: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SqliteStore {
@@ -46,8 +53,9 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
+        deliveries::release_all(&writer).await?;
         let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
-        Ok(Self { writer, reader })
+        Ok(Self { writer, reader, claims: Default::default() })
     }
 }
 
@@ -55,7 +63,8 @@ impl SqliteStore {
 impl Store for SqliteStore {
     async fn insert_merchant(&self, m: &Merchant) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO merchants (id, name, username, secret_salt, secret_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO merchants (id, name, username, secret_salt, secret_hash, created_at, webhook_secrets, retry_policy)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(&m.id)
         .bind(&m.name)
@@ -63,6 +72,8 @@ impl Store for SqliteStore {
         .bind(&m.secret_salt)
         .bind(&m.secret_hash)
         .bind(m.created_at.millis())
+        .bind(m.webhook_secrets.join(" "))
+        .bind(&m.retry_policy)
         .execute(&self.writer)
         .await
         .map_err(StoreError::from_write)?;
@@ -157,6 +168,47 @@ impl Store for SqliteStore {
             .fetch_all(&self.reader)
             .await?;
         found.iter().map(rows::message).collect()
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedDelivery>> {
+        let token = format!("{}-{}", now.millis(), self.claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        deliveries::claim(&self.writer, now, lease_until, limit, &token).await
+    }
+
+    async fn finish_attempt(
+        &self,
+        delivery_id: &str,
+        lease_token: &str,
+        attempt: &Attempt,
+        next: DeliveryNext,
+        now: Timestamp,
+    ) -> StoreResult<bool> {
+        deliveries::finish(&self.writer, delivery_id, lease_token, attempt, next, now).await
+    }
+
+    async fn release_claim(&self, delivery_id: &str, lease_token: &str) -> StoreResult<()> {
+        deliveries::release(&self.writer, delivery_id, lease_token).await
+    }
+
+    async fn session_deliveries(&self, session_id: &str) -> StoreResult<Vec<DeliveryRecord>> {
+        deliveries::records(&self.reader, "session_id", session_id).await
+    }
+
+    async fn event_deliveries(&self, event_id: &str) -> StoreResult<Vec<DeliveryRecord>> {
+        deliveries::records(&self.reader, "event_id", event_id).await
+    }
+
+    async fn event(&self, event_id: &str) -> StoreResult<Option<StoredEvent>> {
+        deliveries::event(&self.reader, event_id).await
+    }
+
+    async fn merchant_events(&self, merchant_id: &str, filter: &EventFilter) -> StoreResult<Vec<StoredEvent>> {
+        deliveries::merchant_events(&self.reader, merchant_id, filter).await
     }
 
     async fn ping(&self) -> StoreResult<()> {

@@ -30,6 +30,8 @@ pub(super) fn merchant(row: &SqliteRow) -> StoreResult<Merchant> {
         secret_salt: get(row, "secret_salt")?,
         secret_hash: get(row, "secret_hash")?,
         created_at: at(row, "created_at")?,
+        webhook_secrets: get::<String>(row, "webhook_secrets")?.split_whitespace().map(str::to_owned).collect(),
+        retry_policy: get(row, "retry_policy")?,
     })
 }
 

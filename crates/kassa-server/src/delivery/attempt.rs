@@ -1,0 +1,117 @@
+//! One HTTP attempt of a callback: the body, the Standard Webhooks headers, the outcome.
+
+use super::target::TargetPolicy;
+use kassa_core::Timestamp;
+use kassa_core::retry::{AttemptOutcome, RetryAfter};
+use kassa_core::signature::{WebhookSecret, sign};
+use kassa_store::{ClaimedDelivery, SessionKind};
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
+use std::time::{Duration, Instant};
+
+/// The per-session sequence number of the event, so receivers can drop stale updates.
+pub const SEQUENCE_HEADER: &str = "kassa-event-sequence";
+/// The session the event belongs to.
+pub const SESSION_HEADER: &str = "kassa-session-id";
+/// How much of a response body the attempt log keeps.
+const EXCERPT_BYTES: usize = 512;
+
+/// The callback body: HPP sends `{event_id, session}` with `session` exactly the read body at
+/// the time of the change; an in-store distribution sends its result payload as it is.
+pub fn callback_body(delivery: &ClaimedDelivery) -> Vec<u8> {
+    let body = match delivery.session_kind {
+        SessionKind::Hpp => serde_json::json!({ "event_id": delivery.event_id, "session": delivery.body }),
+        _ => delivery.body.clone(),
+    };
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
+/// What the attempt log records, besides the outcome the retry policy judges.
+pub struct Sent {
+    pub outcome: AttemptOutcome,
+    pub duration: Duration,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    pub excerpt: Option<String>,
+}
+
+/// Sends one attempt; never longer than `timeout` in all (connect, send, and reading the excerpt).
+pub async fn send(
+    client: &reqwest::Client,
+    targets: &TargetPolicy,
+    delivery: &ClaimedDelivery,
+    now: Timestamp,
+    timeout: Duration,
+) -> Sent {
+    let started = Instant::now();
+    if let Err(refused) = targets.check_resolved(&delivery.url).await {
+        let error = Some(format!("target refused: {refused}"));
+        return Sent {
+            outcome: AttemptOutcome::NetworkError,
+            duration: started.elapsed(),
+            status_code: None,
+            error,
+            excerpt: None,
+        };
+    }
+    let body = callback_body(delivery);
+    let secrets: Vec<WebhookSecret> = delivery.webhook_secrets.iter().filter_map(|s| s.parse().ok()).collect();
+    let timestamp = now.millis() / 1000;
+    let mut request = client
+        .post(&delivery.url)
+        .header(CONTENT_TYPE, "application/json")
+        .header(USER_AGENT, concat!("kassa/", env!("CARGO_PKG_VERSION")))
+        .header("webhook-id", &delivery.event_id)
+        .header("webhook-timestamp", timestamp.to_string())
+        .header(SEQUENCE_HEADER, delivery.seq.to_string())
+        .header(SESSION_HEADER, &delivery.session_id);
+    if !secrets.is_empty() {
+        request = request.header("webhook-signature", sign(&secrets, &delivery.event_id, timestamp, &body));
+    }
+    let exchange = async {
+        let response = request.body(body).send().await?;
+        let status = response.status().as_u16();
+        let retry_after =
+            response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| RetryAfter::parse(v, now));
+        let bytes = response.bytes().await.unwrap_or_default();
+        Ok::<_, reqwest::Error>((status, retry_after, bytes))
+    };
+    match tokio::time::timeout(timeout, exchange).await {
+        Err(_) => Sent {
+            outcome: AttemptOutcome::Timeout,
+            duration: started.elapsed(),
+            status_code: None,
+            error: Some(format!("no response within {} ms", timeout.as_millis())),
+            excerpt: None,
+        },
+        Ok(Err(error)) => Sent {
+            outcome: if error.is_timeout() { AttemptOutcome::Timeout } else { AttemptOutcome::NetworkError },
+            duration: started.elapsed(),
+            status_code: None,
+            error: Some(error_chain(&error)),
+            excerpt: None,
+        },
+        Ok(Ok((status, retry_after, bytes))) => {
+            let outcome = if (200..300).contains(&status) {
+                AttemptOutcome::Success
+            } else {
+                AttemptOutcome::HttpStatus { status, retry_after }
+            };
+            let excerpt = (!bytes.is_empty())
+                .then(|| String::from_utf8_lossy(&bytes[..bytes.len().min(EXCERPT_BYTES)]).into_owned());
+            let error = (outcome != AttemptOutcome::Success).then(|| format!("HTTP {status}"));
+            Sent { outcome, duration: started.elapsed(), status_code: Some(status), error, excerpt }
+        }
+    }
+}
+
+/// reqwest's top-level message hides the cause ("error sending request"); the log wants it.
+fn error_chain(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}

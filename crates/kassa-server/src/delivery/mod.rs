@@ -1,0 +1,162 @@
+//! The delivery worker: claims due callbacks with a lease, sends them with no transaction open,
+//! records every attempt, and retries by the merchant's policy.
+//!
+//! Woken in-process right after a commit that adds deliveries, and polling for due retries.
+//! Concurrency is bounded globally and per receiving host, and every attempt runs in its own
+//! task, so a slow or hung receiver never delays the others. Per session and target, event n+1
+//! is only claimed once event n is delivered or given up (the claim query enforces it).
+
+mod attempt;
+pub mod target;
+
+pub use attempt::{SEQUENCE_HEADER, SESSION_HEADER, callback_body};
+
+use crate::state::AppState;
+use kassa_core::retry::{Decision, RetryPolicy};
+use kassa_store::{Attempt, ClaimedDelivery, DeliveryNext};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// Limits and timings of the worker.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Attempts in flight at once, in all.
+    pub max_in_flight: usize,
+    /// Attempts in flight at once to one host.
+    pub max_per_host: usize,
+    /// How often due retries are looked for when nothing wakes the worker.
+    pub poll_interval: Duration,
+    /// How long a claim holds; longer than any attempt's timeout, so a live claim is never
+    /// taken over while its attempt can still answer.
+    pub lease: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            max_in_flight: 256,
+            max_per_host: 32,
+            poll_interval: Duration::from_millis(100),
+            lease: Duration::from_secs(60),
+        }
+    }
+}
+
+pub struct DeliveryWorker {
+    state: AppState,
+    client: reqwest::Client,
+    settings: WorkerSettings,
+    in_flight: Arc<Semaphore>,
+    hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+}
+
+impl DeliveryWorker {
+    pub fn new(state: AppState, settings: WorkerSettings) -> Result<Arc<Self>, String> {
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(state.config.callback_targets.resolver())
+            .pool_max_idle_per_host(settings.max_per_host)
+            .build()
+            .map_err(|e| format!("cannot build the callback HTTP client: {e}"))?;
+        let in_flight = Arc::new(Semaphore::new(settings.max_in_flight));
+        Ok(Arc::new(Self { state, client, settings, in_flight, hosts: Mutex::default() }))
+    }
+
+    /// Runs until `shutdown`; then lets attempts in flight finish and gives back claims that
+    /// did not start.
+    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut tasks = JoinSet::new();
+        while !shutdown.is_cancelled() {
+            let claimed = self.claim().await;
+            let idle = claimed.is_empty();
+            for delivery in claimed {
+                tasks.spawn(self.clone().deliver(delivery, shutdown.clone()));
+            }
+            while tasks.try_join_next().is_some() {}
+            if idle {
+                tokio::select! {
+                    () = self.state.deliveries_due.notified() => {}
+                    () = tokio::time::sleep(self.settings.poll_interval) => {}
+                    () = shutdown.cancelled() => {}
+                }
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+        tracing::info!("delivery worker stopped");
+    }
+
+    async fn claim(&self) -> Vec<ClaimedDelivery> {
+        let free = self.in_flight.available_permits().clamp(1, 128) as u32;
+        let now = self.state.now();
+        let lease_until = now.plus_millis(self.settings.lease.as_millis() as i64);
+        match self.state.store.claim_deliveries(now, lease_until, free).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                tracing::warn!(%error, "claiming deliveries failed; retrying shortly");
+                Vec::new()
+            }
+        }
+    }
+
+    fn host_limit(&self, url: &str) -> Arc<Semaphore> {
+        let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
+        let mut hosts = self.hosts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        hosts.entry(host).or_insert_with(|| Arc::new(Semaphore::new(self.settings.max_per_host))).clone()
+    }
+
+    async fn deliver(self: Arc<Self>, delivery: ClaimedDelivery, shutdown: CancellationToken) {
+        let host = self.host_limit(&delivery.url);
+        let permits = tokio::select! {
+            permits = async { (host.acquire_owned().await.ok(), self.in_flight.clone().acquire_owned().await.ok()) } => permits,
+            () = shutdown.cancelled() => (None, None),
+        };
+        let (Some(_host), Some(_slot)) = permits else {
+            // Shutting down before sending: give the claim back for the next start.
+            if let Err(error) = self.state.store.release_claim(&delivery.id, &delivery.lease_token).await {
+                tracing::warn!(%error, delivery = %delivery.id, "could not release a claim");
+            }
+            return;
+        };
+        let policy = RetryPolicy::parse(&delivery.policy).unwrap_or(RetryPolicy::Klarna);
+        let timeout = Duration::from_millis(policy.timeout_millis() as u64);
+        let started_at = self.state.now();
+        let sent =
+            attempt::send(&self.client, &self.state.config.callback_targets, &delivery, started_at, timeout).await;
+        let now = self.state.now();
+        let made = delivery.attempts + 1;
+        let next = match policy.next_attempt(made, &sent.outcome, now, jitter()) {
+            Decision::Delivered => DeliveryNext::Delivered,
+            Decision::RetryAt(at) => DeliveryNext::RetryAt(at),
+            Decision::GiveUp(_) => DeliveryNext::Failed,
+        };
+        let record = Attempt {
+            attempt: made,
+            started_at,
+            duration_ms: sent.duration.as_millis() as u64,
+            status_code: sent.status_code,
+            error: sent.error,
+            response_excerpt: sent.excerpt,
+        };
+        tracing::debug!(delivery = %delivery.id, event = %delivery.event_id, attempt = made, status = ?record.status_code, ?next, "callback attempt");
+        match self.state.store.finish_attempt(&delivery.id, &delivery.lease_token, &record, next, now).await {
+            Ok(true) => {}
+            Ok(false) => tracing::warn!(delivery = %delivery.id, "claim lost before the attempt was recorded"),
+            Err(error) => tracing::error!(%error, delivery = %delivery.id, "could not record a callback attempt"),
+        }
+        // The next event of this session may be due now.
+        self.state.deliveries_due.notify_one();
+    }
+}
+
+/// A uniform number in [0, 1) for retry jitter.
+fn jitter() -> f64 {
+    let mut bytes = [0u8; 8];
+    if getrandom::fill(&mut bytes).is_err() {
+        return 0.5;
+    }
+    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}

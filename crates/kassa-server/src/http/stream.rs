@@ -1,0 +1,92 @@
+//! Server-Sent Events of a session's status changes, resumable with `Last-Event-ID`.
+
+use super::auth::Authenticated;
+use super::errors::ErrorResponse;
+use crate::error::ApiError;
+use crate::service::hpp;
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use kassa_store::{SessionKind, StoredEvent};
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::broadcast;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// How often a stream re-reads even without a wake-up (a missed one only delays).
+const RECHECK: Duration = Duration::from_secs(1);
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(hpp_stream))
+}
+
+/// The session's status changes as Server-Sent Events: `id` is the sequence number, `event` is
+/// `status`, `data` the read body at that change. Starts after `Last-Event-ID` (from the first
+/// event without it) and follows live changes.
+#[utoipa::path(get, path = "/hpp/v1/sessions/{session_id}/events/stream", tag = "HPP", security(("basic" = [])),
+    params(("session_id" = String, Path), ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this sequence number")),
+    responses(
+        (status = 200, description = "An event stream", content_type = "text/event-stream"),
+        (status = 404, body = ErrorResponse),
+    ))]
+async fn hpp_stream(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    hpp::load(&state, &merchant, &id).await?;
+    let after = match headers.get("last-event-id").map(|v| v.to_str().map(str::trim)) {
+        None => 0,
+        Some(Ok(text)) => {
+            text.parse().map_err(|_| ApiError::bad_value("Last-Event-ID", "must be a sequence number"))?
+        }
+        Some(Err(_)) => return Err(ApiError::bad_value("Last-Event-ID", "must be a sequence number")),
+    };
+    Ok(Sse::new(events(state, SessionKind::Hpp, id, after)).keep_alive(KeepAlive::default()))
+}
+
+struct Cursor {
+    state: AppState,
+    kind: SessionKind,
+    session_id: String,
+    last: u64,
+    changes: broadcast::Receiver<crate::state::SessionChanged>,
+    queue: VecDeque<StoredEvent>,
+}
+
+/// The events of one session after `after`, then each new one as it commits; ends at shutdown.
+pub fn events(
+    state: AppState,
+    kind: SessionKind,
+    session_id: String,
+    after: u64,
+) -> impl Stream<Item = Result<Event, Infallible>> {
+    let changes = state.changes.subscribe();
+    let cursor = Cursor { state, kind, session_id, last: after, changes, queue: VecDeque::new() };
+    futures::stream::unfold(cursor, |mut cursor| async move {
+        loop {
+            if let Some(next) = cursor.queue.pop_front() {
+                cursor.last = next.event.seq;
+                let event =
+                    Event::default().id(next.event.seq.to_string()).event("status").data(next.event.body.to_string());
+                return Some((Ok(event), cursor));
+            }
+            let stored = cursor.state.store.session_events(&cursor.session_id).await.ok()?;
+            let (kind, last) = (cursor.kind, cursor.last);
+            cursor.queue.extend(stored.into_iter().filter(|e| e.event.session_kind == kind && e.event.seq > last));
+            if !cursor.queue.is_empty() {
+                continue;
+            }
+            tokio::select! {
+                _ = cursor.changes.recv() => {}
+                () = tokio::time::sleep(RECHECK) => {}
+                () = cursor.state.shutdown.cancelled() => return None,
+            }
+        }
+    })
+}

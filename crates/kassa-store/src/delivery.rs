@@ -1,0 +1,94 @@
+//! Status-callback deliveries: the outbox rows and their attempts.
+
+use crate::SessionKind;
+use kassa_core::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// A callback to send, inserted with the event it carries (in the same [`crate::Change`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDelivery {
+    pub id: String,
+    pub event_id: String,
+    pub merchant_id: String,
+    pub session_kind: SessionKind,
+    pub session_id: String,
+    pub seq: u64,
+    /// The target, placeholders filled.
+    pub url: String,
+    /// `klarna` or `extended`.
+    pub policy: String,
+    pub created_at: Timestamp,
+}
+
+/// A delivery claimed by a worker: everything needed to send it, with no further reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClaimedDelivery {
+    pub id: String,
+    pub event_id: String,
+    pub merchant_id: String,
+    pub session_kind: SessionKind,
+    pub session_id: String,
+    pub seq: u64,
+    pub url: String,
+    pub policy: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    /// The event's body (the read body at the time of the change).
+    pub body: serde_json::Value,
+    pub webhook_secrets: Vec<String>,
+    /// Identifies this claim; finishing an attempt needs it.
+    pub lease_token: String,
+}
+
+/// One HTTP attempt, as it went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    pub attempt: u32,
+    pub started_at: Timestamp,
+    pub duration_ms: u64,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    pub response_excerpt: Option<String>,
+}
+
+/// What becomes of a delivery after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryNext {
+    Delivered,
+    RetryAt(Timestamp),
+    /// Given up: the policy has no attempt left, or the receiver said stop (410).
+    Failed,
+}
+
+kassa_core::wire_enum! {
+    pub enum DeliveryStatus {
+        Pending = "pending",
+        Delivered = "delivered",
+        Failed = "failed",
+    }
+}
+
+/// A delivery with every attempt made, for the delivery log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryRecord {
+    pub id: String,
+    pub event_id: String,
+    pub seq: u64,
+    pub url: String,
+    pub policy: String,
+    pub status: DeliveryStatus,
+    pub next_attempt_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub attempts: Vec<Attempt>,
+}
+
+/// Which events a feed page holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventFilter {
+    /// Only events after this position (the cursor of the previous page).
+    pub after: i64,
+    pub limit: u32,
+    pub session_id: Option<String>,
+    /// Only events with a callback target that no delivery has reached (yet).
+    pub undelivered: bool,
+}

@@ -1,0 +1,208 @@
+//! The outbox on SQLite: claiming due deliveries, finishing attempts, reading the ledger.
+
+use super::{get, parse_name, rows};
+use crate::{
+    Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, SessionKind, StoreResult,
+    StoredEvent,
+};
+use kassa_core::Timestamp;
+use sqlx::SqlitePool;
+use sqlx::sqlite::SqliteRow;
+
+/// Leases due deliveries (one statement on the single writer, so claims never overlap) and reads
+/// what sending them needs.
+pub(super) async fn claim(
+    writer: &SqlitePool,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: u32,
+    token: &str,
+) -> StoreResult<Vec<ClaimedDelivery>> {
+    let mut tx = writer.begin().await?;
+    sqlx::query(
+        "UPDATE deliveries SET lease_until = ?, lease_token = ?
+         WHERE id IN (
+             SELECT d.id FROM deliveries d
+             WHERE d.status = 'pending' AND d.next_attempt_at <= ?
+               AND (d.lease_until IS NULL OR d.lease_until < ?)
+               AND NOT EXISTS (
+                   SELECT 1 FROM deliveries e
+                   WHERE e.session_id = d.session_id AND e.url = d.url AND e.status = 'pending'
+                     AND (e.seq < d.seq OR (e.seq = d.seq AND e.position < d.position)))
+             ORDER BY d.next_attempt_at, d.position
+             LIMIT ?)",
+    )
+    .bind(lease_until.millis())
+    .bind(token)
+    .bind(now.millis())
+    .bind(now.millis())
+    .bind(i64::from(limit))
+    .execute(&mut *tx)
+    .await?;
+    let found = sqlx::query(
+        "SELECT d.*, e.body, m.webhook_secrets FROM deliveries d
+         JOIN events e ON e.event_id = d.event_id
+         JOIN merchants m ON m.id = d.merchant_id
+         WHERE d.lease_token = ? ORDER BY d.position",
+    )
+    .bind(token)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    found.iter().map(claimed).collect()
+}
+
+fn claimed(row: &SqliteRow) -> StoreResult<ClaimedDelivery> {
+    let kind: String = get(row, "session_kind")?;
+    let seq: i64 = get(row, "seq")?;
+    let attempts: i64 = get(row, "attempts")?;
+    Ok(ClaimedDelivery {
+        id: get(row, "id")?,
+        event_id: get(row, "event_id")?,
+        merchant_id: get(row, "merchant_id")?,
+        session_kind: parse_name(&kind, SessionKind::parse, "session kind")?,
+        session_id: get(row, "session_id")?,
+        seq: seq as u64,
+        url: get(row, "url")?,
+        policy: get(row, "policy")?,
+        attempts: attempts as u32,
+        body: rows::json(row, "body")?,
+        webhook_secrets: get::<String>(row, "webhook_secrets")?.split_whitespace().map(str::to_owned).collect(),
+        lease_token: get(row, "lease_token")?,
+    })
+}
+
+pub(super) async fn finish(
+    writer: &SqlitePool,
+    delivery_id: &str,
+    token: &str,
+    attempt: &Attempt,
+    next: DeliveryNext,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let mut tx = writer.begin().await?;
+    sqlx::query(
+        "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, response_excerpt)
+         VALUES (?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(delivery_id)
+    .bind(i64::from(attempt.attempt))
+    .bind(attempt.started_at.millis())
+    .bind(attempt.duration_ms as i64)
+    .bind(attempt.status_code.map(i64::from))
+    .bind(&attempt.error)
+    .bind(&attempt.response_excerpt)
+    .execute(&mut *tx)
+    .await?;
+    let (status, next_at) = match next {
+        DeliveryNext::Delivered => (DeliveryStatus::Delivered, now),
+        DeliveryNext::RetryAt(at) => (DeliveryStatus::Pending, at),
+        DeliveryNext::Failed => (DeliveryStatus::Failed, now),
+    };
+    let updated = sqlx::query(
+        "UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
+                lease_until = NULL, lease_token = NULL, updated_at = ?
+         WHERE id = ? AND lease_token = ? AND status = 'pending'",
+    )
+    .bind(status.as_str())
+    .bind(next_at.millis())
+    .bind(&attempt.error)
+    .bind(now.millis())
+    .bind(delivery_id)
+    .bind(token)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+pub(super) async fn release(writer: &SqlitePool, delivery_id: &str, token: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE deliveries SET lease_until = NULL, lease_token = NULL WHERE id = ? AND lease_token = ?")
+        .bind(delivery_id)
+        .bind(token)
+        .execute(writer)
+        .await?;
+    Ok(())
+}
+
+/// SQLite serves one process: at start-up no claim can belong to a live worker.
+pub(super) async fn release_all(writer: &SqlitePool) -> StoreResult<()> {
+    sqlx::query("UPDATE deliveries SET lease_until = NULL, lease_token = NULL WHERE lease_token IS NOT NULL")
+        .execute(writer)
+        .await?;
+    Ok(())
+}
+
+pub(super) async fn records(reader: &SqlitePool, column: &str, value: &str) -> StoreResult<Vec<DeliveryRecord>> {
+    let query = format!("SELECT * FROM deliveries WHERE {column} = ? ORDER BY position");
+    let found = sqlx::query(&query).bind(value).fetch_all(reader).await?;
+    let mut out = Vec::with_capacity(found.len());
+    for row in &found {
+        let id: String = get(row, "id")?;
+        let attempts = sqlx::query("SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY attempt, id")
+            .bind(&id)
+            .fetch_all(reader)
+            .await?;
+        let status: String = get(row, "status")?;
+        let status = parse_name(&status, DeliveryStatus::parse, "delivery status")?;
+        let seq: i64 = get(row, "seq")?;
+        out.push(DeliveryRecord {
+            id,
+            event_id: get(row, "event_id")?,
+            seq: seq as u64,
+            url: get(row, "url")?,
+            policy: get(row, "policy")?,
+            status,
+            next_attempt_at: (status == DeliveryStatus::Pending)
+                .then(|| get::<i64>(row, "next_attempt_at").map(Timestamp::from_millis))
+                .transpose()?,
+            created_at: Timestamp::from_millis(get(row, "created_at")?),
+            attempts: attempts.iter().map(attempt).collect::<StoreResult<_>>()?,
+        });
+    }
+    Ok(out)
+}
+
+fn attempt(row: &SqliteRow) -> StoreResult<Attempt> {
+    let number: i64 = get(row, "attempt")?;
+    let duration: i64 = get(row, "duration_ms")?;
+    let status: Option<i64> = get(row, "status_code")?;
+    Ok(Attempt {
+        attempt: number as u32,
+        started_at: Timestamp::from_millis(get(row, "started_at")?),
+        duration_ms: duration as u64,
+        status_code: status.map(|s| s as u16),
+        error: get(row, "error")?,
+        response_excerpt: get(row, "response_excerpt")?,
+    })
+}
+
+pub(super) async fn merchant_events(
+    reader: &SqlitePool,
+    merchant_id: &str,
+    filter: &EventFilter,
+) -> StoreResult<Vec<StoredEvent>> {
+    let found = sqlx::query(
+        "SELECT * FROM events e
+         WHERE e.merchant_id = ? AND e.position > ?
+           AND (? IS NULL OR e.session_id = ?)
+           AND (? = 0 OR (EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id)
+                          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id AND d.status = 'delivered')))
+         ORDER BY e.position
+         LIMIT ?",
+    )
+    .bind(merchant_id)
+    .bind(filter.after)
+    .bind(&filter.session_id)
+    .bind(&filter.session_id)
+    .bind(i64::from(filter.undelivered))
+    .bind(i64::from(filter.limit))
+    .fetch_all(reader)
+    .await?;
+    found.iter().map(rows::event).collect()
+}
+
+pub(super) async fn event(reader: &SqlitePool, event_id: &str) -> StoreResult<Option<StoredEvent>> {
+    let row = sqlx::query("SELECT * FROM events WHERE event_id = ?").bind(event_id).fetch_optional(reader).await?;
+    row.map(|r| rows::event(&r)).transpose()
+}

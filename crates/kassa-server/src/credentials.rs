@@ -39,7 +39,6 @@ pub fn create(
     }
     let secret_salt = ids::random_hex::<16>();
     let secret_hash = hash(&secret_salt, &secret);
-    let webhook_secret = WebhookSecret::generate(ids::random_bytes::<32>());
     let merchant = Merchant {
         id,
         name: name.to_owned(),
@@ -47,7 +46,7 @@ pub fn create(
         secret_salt,
         secret_hash,
         created_at: now,
-        webhook_secrets: vec![webhook_secret.as_str().to_owned()],
+        webhook_secrets: vec![new_webhook_secret()],
         retry_policy: RetryPolicy::Klarna.as_str().to_owned(),
     };
     Ok(NewCredentials { merchant, secret })
@@ -57,6 +56,11 @@ fn hash(salt: &str, secret: &str) -> String {
     let digest =
         Sha256::new().chain_update(salt.as_bytes()).chain_update(b":").chain_update(secret.as_bytes()).finalize();
     digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A fresh Standard Webhooks signing secret (`whsec_` + 32 random bytes).
+pub fn new_webhook_secret() -> String {
+    WebhookSecret::generate(ids::random_bytes::<32>()).as_str().to_owned()
 }
 
 /// Whether `secret` is the merchant's, compared in constant time.

@@ -33,6 +33,8 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_merchant(&self, merchant: &Merchant) -> StoreResult<()>;
     async fn merchant_by_username(&self, username: &str) -> StoreResult<Option<Merchant>>;
     async fn merchant_count(&self) -> StoreResult<u64>;
+    /// Replaces a merchant's webhook secrets and retry policy; `false` when no such username.
+    async fn set_merchant_webhooks(&self, username: &str, secrets: &[String], retry_policy: &str) -> StoreResult<bool>;
 
     /// The stored state of one session of `kind`, as its record type serialized it, and the
     /// row's revision (the guard of its next write).

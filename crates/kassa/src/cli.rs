@@ -30,6 +30,27 @@ pub enum Command {
 pub enum MerchantCommand {
     /// Add a merchant and print its credentials.
     Add(MerchantAdd),
+    /// Show or change a merchant's status-callback settings: retry policy and signing secrets.
+    Webhooks(MerchantWebhooks),
+}
+
+#[derive(Debug, Args)]
+pub struct MerchantWebhooks {
+    /// The merchant's API username.
+    #[arg(long)]
+    pub username: String,
+    /// `klarna` (4 attempts a few seconds apart) or `extended` (about 3 days, with jitter).
+    #[arg(long, value_parser = ["klarna", "extended"])]
+    pub retry_policy: Option<String>,
+    /// Add a new signing secret; callbacks are signed with it and the previous one until
+    /// `--drop-old-secrets`.
+    #[arg(long)]
+    pub rotate_secret: bool,
+    /// Keep only the newest signing secret.
+    #[arg(long, conflicts_with = "rotate_secret")]
+    pub drop_old_secrets: bool,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -65,6 +86,11 @@ pub struct ServeArgs {
     /// `create=N,hpp=N,other=N` (each N > 0 or `off`; omitted keys keep production's value).
     #[arg(long, env = "KASSA_RATE_LIMITS", default_value = "production", value_name = "LIMITS")]
     pub rate_limits: RateLimits,
+    /// Hosts (names or IP literals, comma-separated) whose status-callback targets may use plain
+    /// HTTP and private addresses. Production mode otherwise allows only HTTPS to public
+    /// addresses; sandbox mode allows any target.
+    #[arg(long, env = "KASSA_CALLBACK_ALLOW_HOSTS", value_delimiter = ',')]
+    pub callback_allow_hosts: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -78,6 +104,9 @@ pub struct MerchantAdd {
     /// API secret, at least 16 characters (random when absent).
     #[arg(long)]
     pub secret: Option<String>,
+    /// Retry policy of the merchant's status callbacks.
+    #[arg(long, default_value = "klarna", value_parser = ["klarna", "extended"])]
+    pub retry_policy: String,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }

@@ -15,6 +15,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Serve(args) => serve::run(args).await,
         cli::Command::Merchant { command: cli::MerchantCommand::Add(args) } => add_merchant(args).await,
+        cli::Command::Merchant { command: cli::MerchantCommand::Webhooks(args) } => merchant_webhooks(args).await,
         cli::Command::Bench(args) => bench::run(args).await,
         cli::Command::Migrate(args) => {
             database::open(&args).await.map(|_| println!("migrations applied to {}", args.database))
@@ -38,11 +39,43 @@ fn init_tracing() {
 async fn add_merchant(args: cli::MerchantAdd) -> Result<(), String> {
     let store = database::open(&args.database).await?;
     let now = kassa_server::clock::Clock::now(&kassa_server::clock::SystemClock);
-    let created = kassa_server::credentials::create(&args.name, args.username.as_deref(), args.secret.as_deref(), now)?;
+    let mut created =
+        kassa_server::credentials::create(&args.name, args.username.as_deref(), args.secret.as_deref(), now)?;
+    created.merchant.retry_policy = args.retry_policy.clone();
     store.insert_merchant(&created.merchant).await.map_err(|e| format!("could not add the merchant: {e}"))?;
     println!("merchant {:?} added", created.merchant.name);
     println!("username: {}", created.merchant.username);
     println!("secret:   {}", created.secret);
     println!("(the secret is stored hashed; this is the only time it is shown)");
+    println!("webhook signing secret: {}", created.merchant.webhook_secrets.join(" "));
+    println!("callback retry policy:  {}", created.merchant.retry_policy);
+    Ok(())
+}
+
+/// Shows, and on request changes, a merchant's callback retry policy and signing secrets.
+async fn merchant_webhooks(args: cli::MerchantWebhooks) -> Result<(), String> {
+    let store = database::open(&args.database).await?;
+    let merchant = store
+        .merchant_by_username(&args.username)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no merchant with username {:?}", args.username))?;
+    let mut secrets = merchant.webhook_secrets.clone();
+    if args.rotate_secret {
+        // The new secret signs first; the newest previous one keeps verifying during the rotation.
+        secrets.truncate(1);
+        secrets.insert(0, kassa_server::credentials::new_webhook_secret());
+    }
+    if args.drop_old_secrets {
+        secrets.truncate(1);
+    }
+    let policy = args.retry_policy.clone().unwrap_or(merchant.retry_policy.clone());
+    if secrets != merchant.webhook_secrets || policy != merchant.retry_policy {
+        store.set_merchant_webhooks(&args.username, &secrets, &policy).await.map_err(|e| e.to_string())?;
+    }
+    println!("merchant {}: callback retry policy {policy}", args.username);
+    for (i, secret) in secrets.iter().enumerate() {
+        println!("signing secret {}: {secret}{}", i + 1, if i == 0 { " (newest)" } else { "" });
+    }
     Ok(())
 }

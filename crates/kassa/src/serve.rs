@@ -17,6 +17,16 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
     let mut config = Config::new(&public_url, mode);
     config.rate_limits = args.rate_limits;
+    config.callback_targets.allowed_hosts = args.callback_allow_hosts.clone();
+    match mode {
+        Mode::Sandbox => {
+            tracing::warn!("sandbox mode: status callbacks may target any http(s) address, private ones included")
+        }
+        Mode::Production if !args.callback_allow_hosts.is_empty() => {
+            tracing::warn!(hosts = ?args.callback_allow_hosts, "callbacks to these hosts may use http and private addresses");
+        }
+        Mode::Production => tracing::info!("status callbacks: https to public addresses only"),
+    }
     let state = AppState::new(store.clone(), config);
     let sandbox = match mode {
         Mode::Sandbox => ensure_sandbox_merchant(&store, &state, args.sandbox_credentials.as_deref()).await?,
@@ -40,6 +50,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
 struct SandboxMerchant {
     username: String,
     secret: String,
+    webhook_secret: String,
 }
 
 async fn ensure_sandbox_merchant(
@@ -59,7 +70,8 @@ async fn ensure_sandbox_merchant(
     };
     let created = credentials::create("Sandbox merchant", username, secret, state.now())?;
     store.insert_merchant(&created.merchant).await.map_err(|e| e.to_string())?;
-    Ok(Some(SandboxMerchant { username: created.merchant.username, secret: created.secret }))
+    let webhook_secret = created.merchant.webhook_secrets.first().cloned().unwrap_or_default();
+    Ok(Some(SandboxMerchant { username: created.merchant.username, secret: created.secret, webhook_secret }))
 }
 
 fn print_banner(
@@ -86,10 +98,11 @@ fn print_banner(
         );
     }
     match sandbox {
-        Some(SandboxMerchant { username, secret }) => {
+        Some(SandboxMerchant { username, secret, webhook_secret }) => {
             println!("  Sandbox merchant (new database; the secret is stored hashed and shown only now):");
             println!("    username  {username}");
             println!("    secret    {secret}");
+            println!("    webhooks  {webhook_secret}  (verifies the webhook-signature of status callbacks)");
             println!("  Walk through a payment: README.md, \"Walkthrough\"");
         }
         None => println!("  {merchants} merchant(s) in the database; add one with `kassa merchant add --name <name>`"),

@@ -88,6 +88,17 @@ impl Store for SqliteStore {
         row.map(|r| rows::merchant(&r)).transpose()
     }
 
+    async fn set_merchant_webhooks(&self, username: &str, secrets: &[String], retry_policy: &str) -> StoreResult<bool> {
+        let updated = sqlx::query("UPDATE merchants SET webhook_secrets = ?, retry_policy = ? WHERE username = ?")
+            .bind(secrets.join(" "))
+            .bind(retry_policy)
+            .bind(username)
+            .execute(&self.writer)
+            .await
+            .map_err(StoreError::from_write)?;
+        Ok(updated.rows_affected() == 1)
+    }
+
     async fn merchant_count(&self) -> StoreResult<u64> {
         let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM merchants").fetch_one(&self.reader).await?;
         Ok(count as u64)

@@ -1,0 +1,141 @@
+//! Callbacks survive SIGKILL: every committed event is delivered once the process is back.
+
+use axum::http::HeaderMap;
+use serde_json::{Value, json};
+use std::collections::{BTreeSet, HashMap};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const AUTH: (&str, &str) = ("crash", "crash-secret-0123456789");
+
+fn serve(database: &str) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kassa"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database, "--rate-limits", "off"])
+        .args(["--sandbox-credentials", &format!("{}:{}", AUTH.0, AUTH.1)])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut url = String::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        if let Some(found) = line.trim().strip_prefix("API") {
+            url = found.trim().to_owned();
+        }
+        if line.starts_with("Stop with Ctrl-C") {
+            break;
+        }
+    }
+    (child, url)
+}
+
+/// A receiver that takes 200 ms to answer, so attempts are in flight when the server dies.
+async fn receiver() -> (String, Arc<Mutex<Vec<(String, u64)>>>) {
+    let seen: Arc<Mutex<Vec<(String, u64)>>> = Arc::default();
+    let record = seen.clone();
+    let app = axum::Router::new().fallback(move |headers: HeaderMap| {
+        let record = record.clone();
+        async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+            record.lock().unwrap().push((header("webhook-id"), header("kassa-event-sequence").parse().unwrap_or(0)));
+            axum::http::StatusCode::NO_CONTENT
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, seen)
+}
+
+async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, body: Option<Value>) -> Value {
+    let mut request = client.request(method, url).basic_auth(AUTH.0, Some(AUTH.1));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_committed_event_is_delivered_after_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("kassa.db").display());
+    let (target, seen) = receiver().await;
+    let (mut first, url) = serve(&database);
+    let client = reqwest::Client::new();
+    let cart = json!({"purchase_country": "SE", "purchase_currency": "SEK", "order_amount": 100,
+                      "order_lines": [{"name": "x", "quantity": 1, "unit_price": 100, "total_amount": 100}]});
+    let mut sessions = Vec::new();
+    for _ in 0..20 {
+        let payment =
+            call(&client, reqwest::Method::POST, format!("{url}/payments/v1/sessions"), Some(cart.clone())).await;
+        let body = json!({
+            "payment_session_url": format!("{url}/payments/v1/sessions/{}", payment["session_id"].as_str().unwrap()),
+            "merchant_urls": {"status_update": format!("{target}/cb")},
+        });
+        let hpp = call(&client, reqwest::Method::POST, format!("{url}/hpp/v1/sessions"), Some(body)).await;
+        sessions.push(hpp["session_id"].as_str().unwrap().to_owned());
+    }
+    for action in ["open", "back", "open"] {
+        for hpp in &sessions {
+            call(&client, reqwest::Method::POST, format!("{url}/sandbox/v1/hpp/sessions/{hpp}/{action}"), None).await;
+        }
+    }
+    // 60 status changes are committed; most callbacks are pending or in flight. Kill.
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let delivered_before = seen.lock().unwrap().len();
+    assert!(delivered_before < 60, "the crash must interrupt deliveries ({delivered_before} already arrived)");
+
+    let (mut second, url) = serve(&database);
+    let feed = call(&client, reqwest::Method::GET, format!("{url}/kassa/v1/events?limit=1000"), None).await;
+    let committed: BTreeSet<String> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["session_kind"] == "hpp" && e["sequence"].as_u64().unwrap() > 1)
+        .map(|e| e["event_id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(committed.len(), 60);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let arrived: BTreeSet<String> = seen.lock().unwrap().iter().map(|(id, _)| id.clone()).collect();
+        if committed.is_subset(&arrived) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{} of 60 events never arrived", committed.difference(&arrived).count());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The ledger agrees: nothing left undelivered.
+    let mut undelivered = Value::Null;
+    for _ in 0..50 {
+        undelivered =
+            call(&client, reqwest::Method::GET, format!("{url}/kassa/v1/events?undelivered=true"), None).await;
+        if undelivered["events"].as_array().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(undelivered["events"].as_array().unwrap().is_empty(), "{undelivered:#}");
+    // At-least-once, and per session in order: each event's first arrival follows its predecessor's.
+    let log = seen.lock().unwrap().clone();
+    let mut order: HashMap<String, u64> = HashMap::new();
+    let event_session: HashMap<String, String> = feed["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["event_id"].as_str().unwrap().to_owned(), e["session_id"].as_str().unwrap().to_owned()))
+        .collect();
+    for (event_id, seq) in &log {
+        let session = &event_session[event_id];
+        let last = order.entry(session.clone()).or_insert(0);
+        assert!(*seq >= *last, "session {session}: event {seq} arrived after {last}");
+        *last = (*last).max(*seq);
+    }
+    second.kill().unwrap();
+    second.wait().unwrap();
+}

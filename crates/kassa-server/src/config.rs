@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+pub use crate::delivery::WorkerSettings;
 pub use crate::delivery::target::TargetPolicy;
 pub use crate::http::rate_limit::RateLimits;
 
@@ -47,6 +48,8 @@ pub struct Config {
     /// Which status-callback targets are allowed (HTTPS to public addresses, unless sandbox
     /// mode or an allow-list opens more).
     pub callback_targets: TargetPolicy,
+    /// Concurrency and timings of the delivery worker.
+    pub delivery: WorkerSettings,
 }
 
 impl Config {
@@ -58,6 +61,7 @@ impl Config {
             mode,
             body_limit: Self::DEFAULT_BODY_LIMIT,
             rate_limits: RateLimits::production(),
+            delivery: WorkerSettings::default(),
             callback_targets: match mode {
                 Mode::Sandbox => TargetPolicy::sandbox(),
                 Mode::Production => TargetPolicy::default(),

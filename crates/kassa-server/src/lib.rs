@@ -27,8 +27,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let token = state.shutdown.clone();
-    let worker = delivery::DeliveryWorker::new(state.clone(), delivery::WorkerSettings::default())
-        .map_err(std::io::Error::other)?;
+    let worker =
+        delivery::DeliveryWorker::new(state.clone(), state.config.delivery.clone()).map_err(std::io::Error::other)?;
     let worker = tokio::spawn(worker.run(token.clone()));
     let stop = token.clone();
     tokio::spawn(async move {

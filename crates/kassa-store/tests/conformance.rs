@@ -288,3 +288,31 @@ async fn a_reopened_database_keeps_every_commit() {
     assert_eq!(load(&store, "h1").await.record, hpp("h1"));
     assert_eq!(store.session_events("h1").await.unwrap().len(), 1);
 }
+
+/// Changes committed together (group commit) still succeed or fail one by one.
+#[tokio::test]
+async fn concurrent_changes_fail_alone() {
+    for backend in backends().await {
+        let store = backend.store.as_ref();
+        merchant(store, "m1").await;
+        for id in ["h1", "h2"] {
+            insert(store, &hpp(id)).await;
+        }
+        let (one, two) = (load(store, "h1").await, load(store, "h2").await);
+        let (opened, _) = one.apply(HppAction::Open, T0).unwrap();
+        let (disabled, _) = two.apply(HppAction::Disable, T0).unwrap();
+        // A stale write of h1 (same revision as `one`), racing with the good ones.
+        let (stale, _) = one.apply(HppAction::Disable, T0).unwrap();
+        let good_one =
+            Change::default().session(SessionWrite::update(&one, &opened).unwrap()).event(event(&opened, 2, "a"));
+        let good_two =
+            Change::default().session(SessionWrite::update(&two, &disabled).unwrap()).event(event(&disabled, 2, "b"));
+        let bad = Change::default().session(SessionWrite::update(&one, &stale).unwrap()).event(event(&stale, 2, "c"));
+        let (r1, r2, r3) = tokio::join!(store.commit(good_one), store.commit(good_two), store.commit(bad));
+        assert!(r2.is_ok());
+        // Exactly one of the two writers of h1 wins.
+        assert!(r1.is_ok() != r3.is_ok(), "{r1:?} {r3:?}");
+        assert_eq!(load(store, "h2").await.status(), kassa_core::hpp::HppStatus::Disabled);
+        assert_eq!(store.session_events("h1").await.unwrap().len(), 2);
+    }
+}

@@ -24,6 +24,9 @@ pub enum Command {
     Migrate(DatabaseArgs),
     /// Measure HPP create, read and status-change throughput over HTTP.
     Bench(BenchArgs),
+    /// Measure status callbacks: commit-to-arrival latency at a steady rate, and delivery
+    /// throughput from a backlog.
+    BenchCallbacks(CallbackBenchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,4 +129,23 @@ pub struct BenchArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct CallbackBenchArgs {
+    /// Status changes per second in the latency run.
+    #[arg(long, default_value_t = 500)]
+    pub rate: u32,
+    /// Status changes (each one callback) in the latency run.
+    #[arg(long, default_value_t = 5000)]
+    pub changes: u32,
+    /// Callbacks queued at once in the throughput run.
+    #[arg(long, default_value_t = 10000)]
+    pub backlog: u32,
+    /// Callbacks in flight at once.
+    #[arg(long, default_value_t = 32)]
+    pub in_flight: u16,
+    /// `full` or `normal` (see `serve --durability`).
+    #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
+    pub durability: String,
 }

@@ -1,6 +1,7 @@
 //! The `kassa` command: run the server, manage merchants, migrate the database.
 
 mod bench;
+mod bench_callbacks;
 mod cli;
 mod database;
 mod serve;
@@ -17,6 +18,7 @@ async fn main() -> ExitCode {
         cli::Command::Merchant { command: cli::MerchantCommand::Add(args) } => add_merchant(args).await,
         cli::Command::Merchant { command: cli::MerchantCommand::Webhooks(args) } => merchant_webhooks(args).await,
         cli::Command::Bench(args) => bench::run(args).await,
+        cli::Command::BenchCallbacks(args) => bench_callbacks::run(args).await,
         cli::Command::Migrate(args) => {
             database::open(&args).await.map(|_| println!("migrations applied to {}", args.database))
         }

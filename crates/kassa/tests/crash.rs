@@ -33,12 +33,16 @@ fn serve(database: &str) -> (Child, String) {
 
 /// A receiver that takes 200 ms to answer, so attempts are in flight when the server dies.
 async fn receiver() -> (String, Arc<Mutex<Vec<(String, u64)>>>) {
+    slow_receiver(Duration::from_millis(200)).await
+}
+
+async fn slow_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<(String, u64)>>>) {
     let seen: Arc<Mutex<Vec<(String, u64)>>> = Arc::default();
     let record = seen.clone();
     let app = axum::Router::new().fallback(move |headers: HeaderMap| {
         let record = record.clone();
         async move {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            tokio::time::sleep(delay).await;
             let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
             record.lock().unwrap().push((header("webhook-id"), header("kassa-event-sequence").parse().unwrap_or(0)));
             axum::http::StatusCode::NO_CONTENT
@@ -138,4 +142,42 @@ async fn every_committed_event_is_delivered_after_sigkill() {
     }
     second.kill().unwrap();
     second.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_attempt_in_flight_finish() {
+    let dir = tempfile::tempdir().unwrap();
+    let database = format!("sqlite://{}", dir.path().join("kassa.db").display());
+    let (target, seen) = slow_receiver(Duration::from_millis(1500)).await;
+    let (mut server, url) = serve(&database);
+    let client = reqwest::Client::new();
+    let cart = json!({"purchase_country": "SE", "purchase_currency": "SEK", "order_amount": 100,
+                      "order_lines": [{"name": "x", "quantity": 1, "unit_price": 100, "total_amount": 100}]});
+    let payment = call(&client, reqwest::Method::POST, format!("{url}/payments/v1/sessions"), Some(cart)).await;
+    let body = json!({
+        "payment_session_url": format!("{url}/payments/v1/sessions/{}", payment["session_id"].as_str().unwrap()),
+        "merchant_urls": {"status_update": format!("{target}/cb")},
+    });
+    let hpp = call(&client, reqwest::Method::POST, format!("{url}/hpp/v1/sessions"), Some(body)).await;
+    let hpp = hpp["session_id"].as_str().unwrap().to_owned();
+    call(&client, reqwest::Method::POST, format!("{url}/sandbox/v1/hpp/sessions/{hpp}/open"), None).await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // the attempt is now in flight
+    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    let stopping = Instant::now();
+    let status = tokio::task::spawn_blocking(move || server.wait().unwrap()).await.unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        stopping.elapsed() >= Duration::from_millis(900),
+        "kassa waited for the attempt ({:?})",
+        stopping.elapsed()
+    );
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    // The attempt was recorded before the exit: after a restart it is not sent again.
+    let (mut again, url) = serve(&database);
+    let log = call(&client, reqwest::Method::GET, format!("{url}/kassa/v1/sessions/{hpp}/deliveries"), None).await;
+    assert_eq!(log["deliveries"][0]["status"], "delivered", "{log:#}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(seen.lock().unwrap().len(), 1);
+    again.kill().unwrap();
+    again.wait().unwrap();
 }

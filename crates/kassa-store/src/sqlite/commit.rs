@@ -1,25 +1,25 @@
-//! [`Change`] → one SQLite transaction. Every update is a compare-and-set; a guard that does not
-//! hold rolls the whole change back.
+//! [`Change`] → SQL inside a transaction. Every update is a compare-and-set; a guard that does
+//! not hold fails the change (the caller rolls it back).
 
 use crate::{AuthorizationWrite, Change, NewEvent, SessionWrite, StoreError, StoreResult};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::SqliteConnection;
 
-pub(super) async fn commit(writer: &SqlitePool, change: Change) -> StoreResult<()> {
-    let mut tx = writer.begin().await?;
+/// Writes one change into the open transaction on `tx`.
+pub(super) async fn apply(tx: &mut SqliteConnection, change: &Change) -> StoreResult<()> {
     let mut events: Vec<&NewEvent> = change.events.iter().collect();
     for write in &change.sessions {
-        write_session(&mut tx, write).await?;
+        write_session(tx, write).await?;
         // The events this write yields go in right after it, so one change may move a session
         // more than once and each event still meets the version it belongs to.
         let own: Vec<&NewEvent> = events
             .extract_if(.., |e| e.session_kind == write.kind && e.session_id == write.id && e.seq == write.version)
             .collect();
         for event in own {
-            append_event(&mut tx, event).await?;
+            append_event(tx, event).await?;
         }
     }
     for event in events {
-        append_event(&mut tx, event).await?;
+        append_event(tx, event).await?;
     }
     for delivery in &change.deliveries {
         sqlx::query(
@@ -43,7 +43,7 @@ pub(super) async fn commit(writer: &SqlitePool, change: Change) -> StoreResult<(
         .map_err(StoreError::from_write)?;
     }
     for write in &change.authorizations {
-        write_authorization(&mut tx, write).await?;
+        write_authorization(tx, write).await?;
     }
     for order in &change.orders {
         sqlx::query(
@@ -65,11 +65,10 @@ pub(super) async fn commit(writer: &SqlitePool, change: Change) -> StoreResult<(
         .await
         .map_err(StoreError::from_write)?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
-async fn write_session(tx: &mut Transaction<'_, Sqlite>, w: &SessionWrite) -> StoreResult<()> {
+async fn write_session(tx: &mut SqliteConnection, w: &SessionWrite) -> StoreResult<()> {
     let state = w.state.to_string();
     let expires_at = w.expires_at.map(|t| t.millis());
     let Some((expected_status, expected_revision)) = w.expected else {
@@ -88,7 +87,7 @@ async fn write_session(tx: &mut Transaction<'_, Sqlite>, w: &SessionWrite) -> St
         .bind(w.updated_at.millis())
         .bind(expires_at)
         .bind(state)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
         return Ok(());
@@ -107,7 +106,7 @@ async fn write_session(tx: &mut Transaction<'_, Sqlite>, w: &SessionWrite) -> St
     .bind(&w.id)
     .bind(expected_status)
     .bind(expected_revision as i64)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await?;
     if updated.rows_affected() != 1 {
         return Err(StoreError::Conflict(format!(
@@ -119,7 +118,7 @@ async fn write_session(tx: &mut Transaction<'_, Sqlite>, w: &SessionWrite) -> St
     Ok(())
 }
 
-async fn write_authorization(tx: &mut Transaction<'_, Sqlite>, w: &AuthorizationWrite) -> StoreResult<()> {
+async fn write_authorization(tx: &mut SqliteConnection, w: &AuthorizationWrite) -> StoreResult<()> {
     match w {
         AuthorizationWrite::Insert(a) => {
             sqlx::query(
@@ -132,7 +131,7 @@ async fn write_authorization(tx: &mut Transaction<'_, Sqlite>, w: &Authorization
             .bind(a.status.as_str())
             .bind(a.created_at.millis())
             .bind(a.expires_at.millis())
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await
             .map_err(StoreError::from_write)?;
         }
@@ -141,7 +140,7 @@ async fn write_authorization(tx: &mut Transaction<'_, Sqlite>, w: &Authorization
                 .bind(to.as_str())
                 .bind(token)
                 .bind(from.as_str())
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await?;
             if updated.rows_affected() != 1 {
                 return Err(StoreError::Conflict(format!("authorization is no longer {from}")));
@@ -153,7 +152,7 @@ async fn write_authorization(tx: &mut Transaction<'_, Sqlite>, w: &Authorization
 
 /// Appended only as the event of the session's current version and status: sequence numbers
 /// cannot skip or repeat, whatever the caller computed.
-async fn append_event(tx: &mut Transaction<'_, Sqlite>, event: &NewEvent) -> StoreResult<()> {
+async fn append_event(tx: &mut SqliteConnection, event: &NewEvent) -> StoreResult<()> {
     let appended = sqlx::query(
         "INSERT INTO events (event_id, merchant_id, session_kind, session_id, seq, status, body, created_at)
          SELECT ?, ?, ?, ?, ?, ?, ?, ?
@@ -171,7 +170,7 @@ async fn append_event(tx: &mut Transaction<'_, Sqlite>, event: &NewEvent) -> Sto
     .bind(&event.session_id)
     .bind(event.seq as i64)
     .bind(&event.status)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .map_err(StoreError::from_write)?;
     if appended.rows_affected() != 1 {

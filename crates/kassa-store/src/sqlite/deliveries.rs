@@ -6,19 +6,50 @@ use crate::{
     StoredEvent,
 };
 use kassa_core::Timestamp;
-use sqlx::SqlitePool;
+use sqlx::pool::PoolConnection;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Acquire, Sqlite, SqliteConnection, SqlitePool};
+
+/// Delivery bookkeeping (claims, attempt records) commits without waiting for the disk: in WAL
+/// mode a `synchronous=NORMAL` commit is atomic and survives a process crash; power loss can lose
+/// the last ones, which only means an attempt sent again (at-least-once). The acknowledged
+/// changes keep the configured level, which is restored right after (and set again by every
+/// group commit).
+async fn relaxed(writer: &SqlitePool) -> StoreResult<PoolConnection<Sqlite>> {
+    let mut connection = writer.acquire().await?;
+    sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *connection).await?;
+    Ok(connection)
+}
+
+async fn restore(mut connection: PoolConnection<Sqlite>, synchronous: &str) -> StoreResult<()> {
+    sqlx::query(&format!("PRAGMA synchronous = {synchronous}")).execute(&mut *connection).await?;
+    Ok(())
+}
 
 /// Leases due deliveries (one statement on the single writer, so claims never overlap) and reads
 /// what sending them needs.
 pub(super) async fn claim(
     writer: &SqlitePool,
+    synchronous: &str,
     now: Timestamp,
     lease_until: Timestamp,
     limit: u32,
     token: &str,
 ) -> StoreResult<Vec<ClaimedDelivery>> {
-    let mut tx = writer.begin().await?;
+    let mut connection = relaxed(writer).await?;
+    let found = claim_on(&mut connection, now, lease_until, limit, token).await;
+    restore(connection, synchronous).await?;
+    found
+}
+
+async fn claim_on(
+    connection: &mut SqliteConnection,
+    now: Timestamp,
+    lease_until: Timestamp,
+    limit: u32,
+    token: &str,
+) -> StoreResult<Vec<ClaimedDelivery>> {
+    let mut tx = connection.begin().await?;
     sqlx::query(
         "UPDATE deliveries SET lease_until = ?, lease_token = ?
          WHERE id IN (
@@ -74,13 +105,28 @@ fn claimed(row: &SqliteRow) -> StoreResult<ClaimedDelivery> {
 
 pub(super) async fn finish(
     writer: &SqlitePool,
+    synchronous: &str,
     delivery_id: &str,
     token: &str,
     attempt: &Attempt,
     next: DeliveryNext,
     now: Timestamp,
 ) -> StoreResult<bool> {
-    let mut tx = writer.begin().await?;
+    let mut connection = relaxed(writer).await?;
+    let finished = finish_on(&mut connection, delivery_id, token, attempt, next, now).await;
+    restore(connection, synchronous).await?;
+    finished
+}
+
+async fn finish_on(
+    connection: &mut SqliteConnection,
+    delivery_id: &str,
+    token: &str,
+    attempt: &Attempt,
+    next: DeliveryNext,
+    now: Timestamp,
+) -> StoreResult<bool> {
+    let mut tx = connection.begin().await?;
     sqlx::query(
         "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, response_excerpt)
          VALUES (?, ?, ?, ?, ?, ?, ?)",

@@ -4,6 +4,7 @@
 
 mod commit;
 mod deliveries;
+mod group;
 mod rows;
 
 use crate::{
@@ -35,6 +36,9 @@ pub struct SqliteStore {
     reader: SqlitePool,
     /// Numbers claims, which makes lease tokens unique within the process (SQLite has one).
     claims: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    committer: group::GroupCommitter,
+    /// The configured `synchronous` level, restored after the relaxed delivery bookkeeping.
+    synchronous: &'static str,
 }
 
 impl SqliteStore {
@@ -55,7 +59,12 @@ impl SqliteStore {
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         deliveries::release_all(&writer).await?;
         let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
-        Ok(Self { writer, reader, claims: Default::default() })
+        let synchronous = match durability {
+            Durability::Full => "FULL",
+            Durability::Normal => "NORMAL",
+        };
+        let committer = group::GroupCommitter::start(writer.clone(), synchronous);
+        Ok(Self { writer, reader, claims: Default::default(), committer, synchronous })
     }
 }
 
@@ -143,7 +152,7 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, change: crate::Change) -> StoreResult<()> {
-        commit::commit(&self.writer, change).await
+        self.committer.commit(change).await
     }
 
     async fn session_events(&self, session_id: &str) -> StoreResult<Vec<StoredEvent>> {
@@ -188,7 +197,7 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
         let token = format!("{}-{}", now.millis(), self.claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-        deliveries::claim(&self.writer, now, lease_until, limit, &token).await
+        deliveries::claim(&self.writer, self.synchronous, now, lease_until, limit, &token).await
     }
 
     async fn finish_attempt(
@@ -199,7 +208,7 @@ impl Store for SqliteStore {
         next: DeliveryNext,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        deliveries::finish(&self.writer, delivery_id, lease_token, attempt, next, now).await
+        deliveries::finish(&self.writer, self.synchronous, delivery_id, lease_token, attempt, next, now).await
     }
 
     async fn release_claim(&self, delivery_id: &str, lease_token: &str) -> StoreResult<()> {
@@ -258,6 +267,10 @@ mod tests {
         assert_eq!(pragma(&store.writer, "synchronous").await, "2");
         assert_eq!(pragma(&store.writer, "journal_mode").await, "wal");
         assert_eq!(pragma(&store.writer, "foreign_keys").await, "1");
+        // Delivery bookkeeping relaxes the level for itself and puts it back.
+        let now = kassa_core::Timestamp::from_millis(0);
+        store.claim_deliveries(now, now, 10).await.unwrap();
+        assert_eq!(pragma(&store.writer, "synchronous").await, "2");
         let relaxed = SqliteStore::open(&url, Durability::Normal).await.unwrap();
         assert_eq!(pragma(&relaxed.writer, "synchronous").await, "1");
     }

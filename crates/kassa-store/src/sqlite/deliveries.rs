@@ -15,13 +15,13 @@ use sqlx::{Acquire, Sqlite, SqliteConnection, SqlitePool};
 /// the last ones, which only means an attempt sent again (at-least-once). The acknowledged
 /// changes keep the configured level, which is restored right after (and set again by every
 /// group commit).
-async fn relaxed(writer: &SqlitePool) -> StoreResult<PoolConnection<Sqlite>> {
+pub(super) async fn relaxed(writer: &SqlitePool) -> StoreResult<PoolConnection<Sqlite>> {
     let mut connection = writer.acquire().await?;
     sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *connection).await?;
     Ok(connection)
 }
 
-async fn restore(mut connection: PoolConnection<Sqlite>, synchronous: &str) -> StoreResult<()> {
+pub(super) async fn restore(mut connection: PoolConnection<Sqlite>, synchronous: &str) -> StoreResult<()> {
     sqlx::query(&format!("PRAGMA synchronous = {synchronous}")).execute(&mut *connection).await?;
     Ok(())
 }
@@ -103,30 +103,15 @@ fn claimed(row: &SqliteRow) -> StoreResult<ClaimedDelivery> {
     })
 }
 
-pub(super) async fn finish(
-    writer: &SqlitePool,
-    synchronous: &str,
+/// Records one attempt and its outcome inside the caller's open transaction.
+pub(super) async fn finish_on(
+    tx: &mut SqliteConnection,
     delivery_id: &str,
     token: &str,
     attempt: &Attempt,
     next: DeliveryNext,
     now: Timestamp,
 ) -> StoreResult<bool> {
-    let mut connection = relaxed(writer).await?;
-    let finished = finish_on(&mut connection, delivery_id, token, attempt, next, now).await;
-    restore(connection, synchronous).await?;
-    finished
-}
-
-async fn finish_on(
-    connection: &mut SqliteConnection,
-    delivery_id: &str,
-    token: &str,
-    attempt: &Attempt,
-    next: DeliveryNext,
-    now: Timestamp,
-) -> StoreResult<bool> {
-    let mut tx = connection.begin().await?;
     sqlx::query(
         "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, response_excerpt)
          VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -158,7 +143,6 @@ async fn finish_on(
     .bind(token)
     .execute(&mut *tx)
     .await?;
-    tx.commit().await?;
     Ok(updated.rows_affected() == 1)
 }
 

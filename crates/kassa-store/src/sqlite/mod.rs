@@ -4,6 +4,7 @@
 
 mod commit;
 mod deliveries;
+mod finisher;
 mod group;
 mod rows;
 
@@ -37,6 +38,7 @@ pub struct SqliteStore {
     /// Numbers claims, which makes lease tokens unique within the process (SQLite has one).
     claims: std::sync::Arc<std::sync::atomic::AtomicU64>,
     committer: group::GroupCommitter,
+    finisher: finisher::Finisher,
     /// The configured `synchronous` level, restored after the relaxed delivery bookkeeping.
     synchronous: &'static str,
 }
@@ -64,7 +66,8 @@ impl SqliteStore {
             Durability::Normal => "NORMAL",
         };
         let committer = group::GroupCommitter::start(writer.clone(), synchronous);
-        Ok(Self { writer, reader, claims: Default::default(), committer, synchronous })
+        let finisher = finisher::Finisher::start(writer.clone(), synchronous);
+        Ok(Self { writer, reader, claims: Default::default(), committer, finisher, synchronous })
     }
 }
 
@@ -208,7 +211,14 @@ impl Store for SqliteStore {
         next: DeliveryNext,
         now: Timestamp,
     ) -> StoreResult<bool> {
-        deliveries::finish(&self.writer, self.synchronous, delivery_id, lease_token, attempt, next, now).await
+        let finish = finisher::Finish {
+            delivery_id: delivery_id.to_owned(),
+            token: lease_token.to_owned(),
+            attempt: attempt.clone(),
+            next,
+            now,
+        };
+        self.finisher.finish(finish).await
     }
 
     async fn release_claim(&self, delivery_id: &str, lease_token: &str) -> StoreResult<()> {

@@ -38,7 +38,9 @@ pub fn routes(mode: Mode) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     if mode == Mode::Sandbox {
         api = api.merge(sandbox::routes());
     }
-    api.split_for_parts()
+    let (router, mut doc) = api.split_for_parts();
+    openapi::document_rate_limits(&mut doc);
+    (router, doc)
 }
 
 pub fn router(state: AppState) -> Router {

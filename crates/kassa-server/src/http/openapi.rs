@@ -52,3 +52,30 @@ impl OpenApiJson {
 pub async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], doc.0.as_str().to_owned())
 }
+
+/// Adds the 429 answer and the `X-Ratelimit-*` headers to every rate-limited operation, from the
+/// same rule the limiter applies ([`super::rate_limit::Category::of`]).
+pub fn document_rate_limits(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder, header::HeaderBuilder};
+    let header = |description: &str| HeaderBuilder::new().description(Some(description)).build();
+    let limited = ResponseBuilder::new()
+        .description("Over the merchant's rate limit for this kind of request (`TOO_MANY_REQUESTS`)")
+        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorResponse"))).build())
+        .header("Retry-After", header("Seconds until requests of this kind are accepted again"))
+        .header("X-Ratelimit-Limit", header("The limit and its window, e.g. `40, 40;w=1`"))
+        .header("X-Ratelimit-Remaining", header("Requests left in the window"))
+        .header("X-Ratelimit-Reset", header("Seconds until the window resets"))
+        .build();
+    for (path, item) in doc.paths.paths.iter_mut() {
+        for (method, operation) in [
+            (axum::http::Method::GET, item.get.as_mut()),
+            (axum::http::Method::POST, item.post.as_mut()),
+            (axum::http::Method::DELETE, item.delete.as_mut()),
+        ] {
+            let Some(operation) = operation else { continue };
+            if super::rate_limit::Category::of(&method, path).is_some() {
+                operation.responses.responses.insert("429".into(), limited.clone().into());
+            }
+        }
+    }
+}

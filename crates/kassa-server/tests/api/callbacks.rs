@@ -281,3 +281,26 @@ async fn production_mode_refuses_unsafe_callback_targets_at_creation() {
         assert_eq!(app.snapshot().await, before);
     }
 }
+
+#[tokio::test]
+async fn during_a_secret_rotation_callbacks_verify_with_either_secret() {
+    let app = spawn().await;
+    let old = webhook_secrets(&app, &app.merchant).await.remove(0);
+    let new = kassa_server::credentials::new_webhook_secret();
+    let rotated = [new.clone(), old.clone()];
+    assert!(app.state.store.set_merchant_webhooks(&app.merchant.username, &rotated, "klarna").await.unwrap());
+    let receiver = Receiver::start().await;
+    let hpp = watched_session(&app, &receiver).await;
+    app.act(&hpp, "open").await;
+    let got = receiver.wait_for(1, WAIT).await;
+    assert_eq!(got[0].header("webhook-signature").split(' ').count(), 2);
+    let mut headers = http::HeaderMap::new();
+    for name in ["webhook-id", "webhook-timestamp", "webhook-signature"] {
+        headers.insert(name, got[0].header(name).parse().unwrap());
+    }
+    for secret in [&new, &old] {
+        standardwebhooks::Webhook::new(secret).unwrap().verify(&got[0].body, &headers).unwrap();
+    }
+    let stranger = kassa_server::credentials::new_webhook_secret();
+    assert!(standardwebhooks::Webhook::new(&stranger).unwrap().verify(&got[0].body, &headers).is_err());
+}

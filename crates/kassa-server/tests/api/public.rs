@@ -87,4 +87,9 @@ async fn health_readiness_and_openapi() {
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from /openapi.json");
     }
+    // Rate limits are documented where they apply, and only there.
+    assert!(paths["/hpp/v1/sessions"]["post"]["responses"].get("429").is_some());
+    assert!(paths["/kassa/v1/events"]["get"]["responses"].get("429").is_some());
+    assert!(paths["/hpp/payments/{session_id}/qr"]["get"]["responses"].get("429").is_none());
+    assert!(paths["/healthz"]["get"]["responses"].get("429").is_none());
 }

@@ -65,8 +65,10 @@ impl AppState {
     /// deliveries, and long-poll and stream waiters of every session it changed.
     pub async fn commit(&self, change: Change) -> Result<(), StoreError> {
         let wake_worker = !change.deliveries.is_empty();
+        // Every session written: status changes (events), and updates that change a read body
+        // without one (a payment session's cart).
         let changed: Vec<SessionChanged> =
-            change.events.iter().map(|e| SessionChanged { session_id: e.session_id.clone(), seq: e.seq }).collect();
+            change.sessions.iter().map(|w| SessionChanged { session_id: w.id.clone(), seq: w.version }).collect();
         self.store.commit(change).await?;
         if wake_worker {
             self.deliveries_due.notify_one();

@@ -20,6 +20,23 @@ pub struct NewDelivery {
     pub created_at: Timestamp,
 }
 
+impl NewDelivery {
+    /// A delivery of `event` to `url` with `policy`, due at `created_at`.
+    pub fn of(event: &crate::NewEvent, id: String, url: String, policy: String, created_at: Timestamp) -> Self {
+        Self {
+            id,
+            event_id: event.event_id.clone(),
+            merchant_id: event.merchant_id.clone(),
+            session_kind: event.session_kind,
+            session_id: event.session_id.clone(),
+            seq: event.seq,
+            url,
+            policy,
+            created_at,
+        }
+    }
+}
+
 /// A delivery claimed by a worker: everything needed to send it, with no further reads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedDelivery {

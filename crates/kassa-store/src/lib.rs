@@ -59,15 +59,20 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_message(&self, message: &Message) -> StoreResult<()>;
     async fn session_messages(&self, session_id: &str) -> StoreResult<Vec<Message>>;
 
-    /// Claims up to `limit` deliveries that are due at `now`, leasing them until `lease_until`.
-    /// A delivery is due when its time has come, no live lease holds it, and no earlier event of
-    /// the same session is still pending for the same target (per-session order).
+    /// Claims up to `limit` deliveries that are due at `due_at` (the service clock, which the
+    /// sandbox can move), leasing them until `lease_until`. Leases are wall-clock times: one held
+    /// at `wall_now` is live. A delivery is due when its time has come, no live lease holds it,
+    /// and no earlier event of the same session is still pending for the same target.
     async fn claim_deliveries(
         &self,
-        now: Timestamp,
+        due_at: Timestamp,
+        wall_now: Timestamp,
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>>;
+
+    /// Extends a claim that is still held; `false` when it was lost (expired and taken over).
+    async fn renew_lease(&self, delivery_id: &str, lease_token: &str, lease_until: Timestamp) -> StoreResult<bool>;
 
     /// Records an attempt of a claimed delivery and what becomes of it. Answers `false` when the
     /// claim was lost (lease expired and taken over): the attempt is recorded, the outcome not.

@@ -31,27 +31,32 @@ fn serve(database: &str) -> (Child, String) {
     (child, url)
 }
 
-/// A receiver that takes 200 ms to answer, so attempts are in flight when the server dies.
-async fn receiver() -> (String, Arc<Mutex<Vec<(String, u64)>>>) {
-    slow_receiver(Duration::from_millis(200)).await
+/// Records each callback as it arrives (before answering), and counts the answers.
+async fn slow_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<(String, u64)>>>) {
+    let (url, seen, _) = counting_receiver(delay).await;
+    (url, seen)
 }
 
-async fn slow_receiver(delay: Duration) -> (String, Arc<Mutex<Vec<(String, u64)>>>) {
-    let seen: Arc<Mutex<Vec<(String, u64)>>> = Arc::default();
-    let record = seen.clone();
+type Seen = Arc<Mutex<Vec<(String, u64)>>>;
+
+async fn counting_receiver(delay: Duration) -> (String, Seen, Arc<std::sync::atomic::AtomicUsize>) {
+    let seen: Seen = Arc::default();
+    let answered = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (record, count) = (seen.clone(), answered.clone());
     let app = axum::Router::new().fallback(move |headers: HeaderMap| {
-        let record = record.clone();
+        let (record, count) = (record.clone(), count.clone());
         async move {
-            tokio::time::sleep(delay).await;
             let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
             record.lock().unwrap().push((header("webhook-id"), header("kassa-event-sequence").parse().unwrap_or(0)));
+            tokio::time::sleep(delay).await;
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             axum::http::StatusCode::NO_CONTENT
         }
     });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, seen)
+    (url, seen, answered)
 }
 
 async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, body: Option<Value>) -> Value {
@@ -68,7 +73,7 @@ async fn call(client: &reqwest::Client, method: reqwest::Method, url: String, bo
 async fn every_committed_event_is_delivered_after_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("kassa.db").display());
-    let (target, seen) = receiver().await;
+    let (target, seen, answered) = counting_receiver(Duration::from_millis(200)).await;
     let (mut first, url) = serve(&database);
     let client = reqwest::Client::new();
     let cart = json!({"purchase_country": "SE", "purchase_currency": "SEK", "order_amount": 100,
@@ -89,11 +94,14 @@ async fn every_committed_event_is_delivered_after_sigkill() {
             call(&client, reqwest::Method::POST, format!("{url}/sandbox/v1/hpp/sessions/{hpp}/{action}"), None).await;
         }
     }
-    // 60 status changes are committed; most callbacks are pending or in flight. Kill.
+    // 60 status changes are committed; callbacks are in flight (arrived, not yet answered) and
+    // pending. Kill.
+    tokio::time::sleep(Duration::from_millis(50)).await;
     first.kill().unwrap();
     first.wait().unwrap();
-    let delivered_before = seen.lock().unwrap().len();
-    assert!(delivered_before < 60, "the crash must interrupt deliveries ({delivered_before} already arrived)");
+    let (arrived, done) = (seen.lock().unwrap().len(), answered.load(std::sync::atomic::Ordering::SeqCst));
+    assert!(arrived > done, "attempts were in flight at the kill ({arrived} arrived, {done} answered)");
+    assert!(done < 60, "the crash must interrupt deliveries ({done} already answered)");
 
     let (mut second, url) = serve(&database);
     let feed = call(&client, reqwest::Method::GET, format!("{url}/kassa/v1/events?limit=1000"), None).await;

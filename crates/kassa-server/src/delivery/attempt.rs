@@ -68,12 +68,15 @@ pub async fn send(
         request = request.header("webhook-signature", sign(&secrets, &delivery.event_id, timestamp, &body));
     }
     let exchange = async {
-        let response = request.body(body).send().await?;
+        if let Err(refused) = targets.check_resolved(&delivery.url).await {
+            return Err(Failure::Refused(refused));
+        }
+        let response = request.body(body).send().await.map_err(Failure::Http)?;
         let status = response.status().as_u16();
         let retry_after =
             response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| RetryAfter::parse(v, now));
         let bytes = response.bytes().await.unwrap_or_default();
-        Ok::<_, reqwest::Error>((status, retry_after, bytes))
+        Ok((status, retry_after, bytes))
     };
     match tokio::time::timeout(timeout, exchange).await {
         Err(_) => Sent {
@@ -83,7 +86,14 @@ pub async fn send(
             error: Some(format!("no response within {} ms", timeout.as_millis())),
             excerpt: None,
         },
-        Ok(Err(error)) => Sent {
+        Ok(Err(Failure::Refused(refused))) => Sent {
+            outcome: AttemptOutcome::NetworkError,
+            duration: started.elapsed(),
+            status_code: None,
+            error: Some(format!("target refused: {refused}")),
+            excerpt: None,
+        },
+        Ok(Err(Failure::Http(error))) => Sent {
             outcome: if error.is_timeout() { AttemptOutcome::Timeout } else { AttemptOutcome::NetworkError },
             duration: started.elapsed(),
             status_code: None,
@@ -102,6 +112,11 @@ pub async fn send(
             Sent { outcome, duration: started.elapsed(), status_code: Some(status), error, excerpt }
         }
     }
+}
+
+enum Failure {
+    Refused(String),
+    Http(reqwest::Error),
 }
 
 /// reqwest's top-level message hides the cause ("error sending request"); the log wants it.

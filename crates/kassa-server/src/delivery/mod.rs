@@ -11,15 +11,22 @@ pub mod target;
 
 pub use attempt::{SEQUENCE_HEADER, SESSION_HEADER, callback_body};
 
+use crate::clock::{Clock, SystemClock};
 use crate::state::AppState;
+use kassa_core::Timestamp;
 use kassa_core::retry::{Decision, RetryPolicy};
 use kassa_store::{Attempt, ClaimedDelivery, DeliveryNext};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+
+/// The most deliveries one claim takes.
+const MAX_CLAIM: usize = 128;
+/// Time a lease must still have left when an attempt starts, beyond the attempt's timeout.
+const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 /// Limits and timings of the worker.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,12 +78,26 @@ impl DeliveryWorker {
     pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
         let mut tasks = JoinSet::new();
         while !shutdown.is_cancelled() {
-            let claimed = self.claim().await;
+            while tasks.try_join_next().is_some() {}
+            // Claim only what can be sent now: a slot is taken before its row is leased, so no
+            // lease runs while its delivery waits for a global slot.
+            let free = self.in_flight.available_permits().min(MAX_CLAIM);
+            let Some(mut slots) =
+                (free > 0).then(|| self.in_flight.clone().try_acquire_many_owned(free as u32).ok()).flatten()
+            else {
+                tokio::select! {
+                    permit = self.in_flight.clone().acquire_owned() => drop(permit),
+                    () = shutdown.cancelled() => {}
+                }
+                continue;
+            };
+            let claimed = self.claim(free).await;
             let idle = claimed.is_empty();
             for delivery in claimed {
-                tasks.spawn(self.clone().deliver(delivery, shutdown.clone()));
+                let Some(slot) = slots.split(1) else { break };
+                tasks.spawn(self.clone().deliver(delivery, slot, shutdown.clone()));
             }
-            while tasks.try_join_next().is_some() {}
+            drop(slots);
             if idle {
                 tokio::select! {
                     () = self.state.deliveries_due.notified() => {}
@@ -89,11 +110,13 @@ impl DeliveryWorker {
         tracing::info!("delivery worker stopped");
     }
 
-    async fn claim(&self) -> Vec<ClaimedDelivery> {
-        let free = self.in_flight.available_permits().clamp(1, 128) as u32;
-        let now = self.state.now();
-        let lease_until = now.plus_millis(self.settings.lease.as_millis() as i64);
-        match self.state.store.claim_deliveries(now, lease_until, free).await {
+    fn lease_until(&self) -> Timestamp {
+        SystemClock.now().plus_millis(self.settings.lease.as_millis() as i64)
+    }
+
+    async fn claim(&self, limit: usize) -> Vec<ClaimedDelivery> {
+        let (due_at, wall_now) = (self.state.now(), SystemClock.now());
+        match self.state.store.claim_deliveries(due_at, wall_now, self.lease_until(), limit as u32).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(%error, "claiming deliveries failed; retrying shortly");
@@ -105,16 +128,27 @@ impl DeliveryWorker {
     fn host_limit(&self, url: &str) -> Arc<Semaphore> {
         let host = url::Url::parse(url).ok().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_default();
         let mut hosts = self.hosts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Forget hosts nobody is sending to, so the map stays as small as the live set.
+        if hosts.len() > 4 * self.settings.max_in_flight {
+            let idle = self.settings.max_per_host;
+            hosts.retain(|_, limit| limit.available_permits() < idle);
+        }
         hosts.entry(host).or_insert_with(|| Arc::new(Semaphore::new(self.settings.max_per_host))).clone()
     }
 
-    async fn deliver(self: Arc<Self>, delivery: ClaimedDelivery, shutdown: CancellationToken) {
+    async fn deliver(
+        self: Arc<Self>,
+        delivery: ClaimedDelivery,
+        _slot: OwnedSemaphorePermit,
+        shutdown: CancellationToken,
+    ) {
+        let claimed_at = std::time::Instant::now();
         let host = self.host_limit(&delivery.url);
-        let permits = tokio::select! {
-            permits = async { (host.acquire_owned().await.ok(), self.in_flight.clone().acquire_owned().await.ok()) } => permits,
-            () = shutdown.cancelled() => (None, None),
+        let permit = tokio::select! {
+            permit = host.acquire_owned() => permit.ok(),
+            () = shutdown.cancelled() => None,
         };
-        let (Some(_host), Some(_slot)) = permits else {
+        let Some(_host) = permit else {
             // Shutting down before sending: give the claim back for the next start.
             if let Err(error) = self.state.store.release_claim(&delivery.id, &delivery.lease_token).await {
                 tracing::warn!(%error, delivery = %delivery.id, "could not release a claim");
@@ -123,9 +157,24 @@ impl DeliveryWorker {
         };
         let policy = RetryPolicy::parse(&delivery.policy).unwrap_or(RetryPolicy::Klarna);
         let timeout = Duration::from_millis(policy.timeout_millis() as u64);
+        // Waited for the host long enough that the lease could end during the attempt: renew it,
+        // or leave the delivery to whoever holds it now.
+        if claimed_at.elapsed() + timeout + LEASE_MARGIN > self.settings.lease {
+            match self.state.store.renew_lease(&delivery.id, &delivery.lease_token, self.lease_until()).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(error) => {
+                    tracing::warn!(%error, delivery = %delivery.id, "could not renew a lease; leaving the delivery");
+                    return;
+                }
+            }
+        }
+        let policy = RetryPolicy::parse(&delivery.policy).unwrap_or(RetryPolicy::Klarna);
+        let timeout = Duration::from_millis(policy.timeout_millis() as u64);
         let started_at = self.state.now();
         let sent =
-            attempt::send(&self.client, &self.state.config.callback_targets, &delivery, started_at, timeout).await;
+            attempt::send(&self.client, &self.state.config.callback_targets, &delivery, SystemClock.now(), timeout)
+                .await;
         let now = self.state.now();
         let made = delivery.attempts + 1;
         let next = match policy.next_attempt(made, &sent.outcome, now, jitter()) {

@@ -7,6 +7,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use url::Url;
 
+/// How long a target's name may take to resolve.
+const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TargetPolicy {
     /// Any scheme of http/https and any address (sandbox mode).
@@ -48,8 +51,9 @@ impl TargetPolicy {
         let port = parsed.port_or_known_default().unwrap_or(443);
         let addresses: Vec<SocketAddr> = match host.trim_matches(['[', ']']).parse::<IpAddr>() {
             Ok(ip) => vec![SocketAddr::new(ip, port)],
-            Err(_) => tokio::net::lookup_host((host.as_str(), port))
+            Err(_) => tokio::time::timeout(LOOKUP_TIMEOUT, tokio::net::lookup_host((host.as_str(), port)))
                 .await
+                .map_err(|_| format!("host {host} did not resolve within {} s", LOOKUP_TIMEOUT.as_secs()))?
                 .map_err(|e| format!("host {host} does not resolve: {e}"))?
                 .collect(),
         };
@@ -88,16 +92,31 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
+            let segments = v6.segments();
+            let embedded =
+                |high: u16, low: u16| IpAddr::V4(std::net::Ipv4Addr::from((u32::from(high) << 16) | u32::from(low)));
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            // IPv4-compatible (::a.b.c.d), NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach an IPv4
+            // address: judge that one.
+            if segments[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
+                return is_public(embedded(segments[6], segments[7]));
+            }
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return is_public(embedded(segments[6], segments[7]));
+            }
+            if segments[0] == 0x2002 {
+                return is_public(embedded(segments[1], segments[2]));
+            }
+            let first = segments[0];
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
                 || (first & 0xfe00) == 0xfc00 // unique local
                 || (first & 0xffc0) == 0xfe80 // link-local
-                || first == 0x2001 && v6.segments()[1] == 0x0db8) // documentation
+                || (first & 0xffc0) == 0xfec0 // site-local (deprecated)
+                || first == 0x2001 && segments[1] == 0x0db8) // documentation
         }
     }
 }
@@ -143,7 +162,7 @@ mod tests {
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+        for public in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111", "64:ff9b::101:101", "2002:0101:0101::"] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }

@@ -82,10 +82,17 @@ pub fn events(
             if !cursor.queue.is_empty() {
                 continue;
             }
-            tokio::select! {
-                _ = cursor.changes.recv() => {}
-                () = tokio::time::sleep(RECHECK) => {}
-                () = cursor.state.shutdown.cancelled() => return None,
+            // Wait for this session to change (other sessions' changes are skipped without a read).
+            let deadline = tokio::time::Instant::now() + RECHECK;
+            loop {
+                tokio::select! {
+                    received = cursor.changes.recv() => match received {
+                        Ok(change) if change.session_id != cursor.session_id => continue,
+                        _ => break,
+                    },
+                    () = tokio::time::sleep_until(deadline) => break,
+                    () = cursor.state.shutdown.cancelled() => return None,
+                }
             }
         }
     })

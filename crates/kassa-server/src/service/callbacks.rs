@@ -8,15 +8,8 @@ use kassa_store::{Merchant, NewDelivery, NewEvent};
 /// filled), if it has one. Creation (WAITING) is not a status change and calls nobody.
 pub(crate) fn hpp(session: &HppSession, event: &NewEvent, merchant: &Merchant) -> Option<NewDelivery> {
     let template = session.merchant_urls.status_update.as_ref()?;
-    (event.seq > 1).then(|| NewDelivery {
-        id: ids::new_id(),
-        event_id: event.event_id.clone(),
-        merchant_id: event.merchant_id.clone(),
-        session_kind: event.session_kind,
-        session_id: event.session_id.clone(),
-        seq: event.seq,
-        url: session.placeholders().fill(template),
-        policy: merchant.retry_policy.clone(),
-        created_at: event.created_at,
+    (event.seq > 1).then(|| {
+        let url = session.placeholders().fill(template);
+        NewDelivery::of(event, ids::new_id(), url, merchant.retry_policy.clone(), event.created_at)
     })
 }

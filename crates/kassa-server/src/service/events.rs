@@ -1,6 +1,5 @@
 //! The pull side: the events feed, a session's delivery log, manual redelivery.
 
-use super::retry_on_conflict;
 use crate::error::ApiError;
 use crate::ids;
 use crate::state::AppState;
@@ -99,6 +98,7 @@ pub async fn redeliver(state: &AppState, merchant: &Merchant, event_id: &str) ->
     let event = state.store.event(event_id).await?.filter(|e| e.event.merchant_id == merchant.id);
     let event = event.ok_or_else(|| ApiError::not_found("Event not found"))?.event;
     let mut targets: Vec<String> = state.store.event_deliveries(event_id).await?.into_iter().map(|d| d.url).collect();
+    targets.sort();
     targets.dedup();
     if targets.is_empty() {
         return Err(ApiError::invalid_operation(
@@ -106,25 +106,13 @@ pub async fn redeliver(state: &AppState, merchant: &Merchant, event_id: &str) ->
             "This event has no callback target (the session has no status_update URL, or the event is a creation)",
         ));
     }
-    retry_on_conflict(|| async {
-        let now = state.now();
-        let deliveries: Vec<NewDelivery> = targets
-            .iter()
-            .map(|url| NewDelivery {
-                id: ids::new_id(),
-                event_id: event.event_id.clone(),
-                merchant_id: event.merchant_id.clone(),
-                session_kind: event.session_kind,
-                session_id: event.session_id.clone(),
-                seq: event.seq,
-                url: url.clone(),
-                policy: merchant.retry_policy.clone(),
-                created_at: now,
-            })
-            .collect();
-        let ids = deliveries.iter().map(|d| d.id.clone()).collect();
-        state.commit(Change { deliveries, ..Change::default() }).await?;
-        Ok(Redelivery { delivery_ids: ids })
-    })
-    .await
+    // Only inserts: nothing to race with.
+    let now = state.now();
+    let deliveries: Vec<NewDelivery> = targets
+        .iter()
+        .map(|url| NewDelivery::of(&event, ids::new_id(), url.clone(), merchant.retry_policy.clone(), now))
+        .collect();
+    let ids = deliveries.iter().map(|d| d.id.clone()).collect();
+    state.commit(Change { deliveries, ..Change::default() }).await?;
+    Ok(Redelivery { delivery_ids: ids })
 }

@@ -25,6 +25,18 @@ async fn watched_session(app: &TestApp, receiver: &Receiver) -> String {
     app.hpp_session(json!({}), urls).await.0
 }
 
+/// Waits until the first delivery of `session` has `count` attempts recorded.
+async fn attempts_recorded(app: &TestApp, session: &str, count: usize) {
+    for _ in 0..200 {
+        let log = delivery_log(app, session).await;
+        if log.first().is_some_and(|d| d["attempts"].as_array().unwrap().len() >= count) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("attempt {count} of {session} was never recorded");
+}
+
 async fn delivery_log(app: &TestApp, session: &str) -> Vec<Value> {
     let reply = app.get(&format!("/kassa/v1/sessions/{session}/deliveries")).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -106,7 +118,9 @@ async fn klarna_policy_makes_exactly_four_attempts_then_gives_up() {
     app.act(&hpp, "open").await;
     for attempt in 1..=4 {
         receiver.wait_for(attempt, WAIT).await;
-        advance(&app, 10); // past any of the 2/4/8 s delays
+        // Once the attempt is recorded (its retry time computed), move past any 2/4/8 s delay.
+        attempts_recorded(&app, &hpp, attempt).await;
+        advance(&app, 10);
     }
     let log = settled(&app, &hpp).await;
     assert_eq!(log[0]["status"], "failed");
@@ -142,7 +156,8 @@ async fn event_n_plus_one_waits_for_event_n_while_the_receiver_fails() {
 #[tokio::test]
 async fn a_hung_receiver_does_not_delay_another() {
     let app = spawn().await;
-    let hung = Receiver::start().await;
+    // Two hosts (each has its own concurrency limit): 127.0.0.2 hangs, 127.0.0.1 answers.
+    let hung = Receiver::start_at("127.0.0.2").await;
     hung.answer_always(Answer::Hang);
     let fast = Receiver::start().await;
     let stuck = watched_session(&app, &hung).await;
@@ -193,7 +208,7 @@ async fn extended_policy_follows_its_schedule_honours_retry_after_and_stops_at_4
     app.call_as(&patient, Method::POST, &format!("/sandbox/v1/hpp/sessions/{hpp}/open"), None).await;
     receiver.wait_for(1, WAIT).await;
     // After the first failure: 5 s ± 20 %.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    attempts_recorded_as(&app, &patient, &hpp, 1).await;
     let delivery = first_delivery(&app, &patient, &hpp).await;
     assert_eq!(delivery["policy"], "extended");
     let first = delivery["attempts"][0]["started_at"].as_str().unwrap().to_owned();
@@ -202,20 +217,30 @@ async fn extended_policy_follows_its_schedule_honours_retry_after_and_stops_at_4
     assert!((4_000..=6_100).contains(&gap), "first retry {gap} ms after the first attempt");
     advance(&app, 7);
     receiver.wait_for(2, WAIT).await;
+    attempts_recorded_as(&app, &patient, &hpp, 2).await;
     // 429 with Retry-After 600 s: honoured, clamped to [d, 2d] for the 5 min step d (± 20 %).
-    tokio::time::sleep(Duration::from_millis(300)).await;
     let delivery = first_delivery(&app, &patient, &hpp).await;
     let second = delivery["attempts"][1]["started_at"].as_str().unwrap().to_owned();
     let gap = millis_between(&second, delivery["next_attempt_at"].as_str().unwrap());
     assert!((479_000..=601_000).contains(&gap), "retry after 429: {gap} ms");
     advance(&app, 721);
     receiver.wait_for(3, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    attempts_recorded_as(&app, &patient, &hpp, 3).await;
     let delivery = first_delivery(&app, &patient, &hpp).await;
     assert_eq!(delivery["status"], "failed", "410 Gone stops the retries: {delivery:#}");
     advance(&app, 3 * 24 * 3600);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(receiver.received().len(), 3);
+}
+
+async fn attempts_recorded_as(app: &TestApp, who: &Merchant, hpp: &str, count: usize) {
+    for _ in 0..200 {
+        if first_delivery(app, who, hpp).await["attempts"].as_array().is_some_and(|a| a.len() >= count) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("attempt {count} never recorded");
 }
 
 async fn first_delivery(app: &TestApp, who: &Merchant, hpp: &str) -> Value {

@@ -188,7 +188,27 @@ async fn requests_without_valid_credentials_are_not_counted() {
 async fn a_long_poll_counts_as_one_request() {
     let app = spawn_limited("other=2".parse().unwrap()).await;
     let payment = app.payment_session().await;
-    let read = app.get(&format!("/payments/v1/sessions/{payment}?wait=0")).await;
-    assert_eq!(read.status, 200, "{}", read.body);
-    assert_eq!(quota(&read), ("2, 2;w=1", 1, "1"));
+    let path = format!("{}/payments/v1/sessions/{payment}", app.url);
+    let etag = crate::helpers::read(
+        app.client.get(&path).basic_auth(&app.merchant.username, Some(&app.merchant.secret)).send().await.unwrap(),
+    )
+    .await
+    .headers["etag"]
+        .clone();
+    next_window(&app);
+    // A long poll that waits the whole second without a change (re-reading inside kassa)...
+    let request = app
+        .client
+        .get(format!("{path}?wait=1"))
+        .header("if-none-match", etag)
+        .basic_auth(&app.merchant.username, Some(&app.merchant.secret));
+    let poll = tokio::spawn(request.send());
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // ...leaves room for exactly one more request in its window.
+    let other = app.get(&format!("/payments/v1/sessions/{payment}")).await;
+    assert_eq!(other.status, 200, "{}", other.body);
+    assert_eq!(quota(&other).1, 0);
+    let polled = crate::helpers::read(poll.await.unwrap().unwrap()).await;
+    assert_eq!(polled.status, reqwest::StatusCode::NOT_MODIFIED);
+    assert_eq!(quota(&polled).1, 1, "counted once, when it arrived");
 }

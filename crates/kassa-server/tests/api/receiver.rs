@@ -57,8 +57,13 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn start() -> Self {
+        Self::start_at("127.0.0.1").await
+    }
+
+    /// On another loopback address (a different host for kassa's per-host limits).
+    pub async fn start_at(ip: &str) -> Self {
         let inner = Arc::new(Inner::default());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let app = axum::Router::new().fallback(receive).with_state(inner.clone());
         tokio::spawn(async move { axum::serve(listener, app).await });

@@ -22,8 +22,20 @@ pub(super) async fn relaxed(writer: &SqlitePool) -> StoreResult<PoolConnection<S
 }
 
 pub(super) async fn restore(mut connection: PoolConnection<Sqlite>, synchronous: &str) -> StoreResult<()> {
-    sqlx::query(&format!("PRAGMA synchronous = {synchronous}")).execute(&mut *connection).await?;
+    if let Err(error) = sqlx::query(&format!("PRAGMA synchronous = {synchronous}")).execute(&mut *connection).await {
+        // Never hand a relaxed connection back to the pool: the next one is opened as configured.
+        connection.close_on_drop();
+        return Err(error.into());
+    }
     Ok(())
+}
+
+/// What a claim takes: deliveries due at `due_at`, whose lease (if any) ended before `wall_now`.
+pub(super) struct ClaimWindow {
+    pub due_at: Timestamp,
+    pub wall_now: Timestamp,
+    pub lease_until: Timestamp,
+    pub limit: u32,
 }
 
 /// Leases due deliveries (one statement on the single writer, so claims never overlap) and reads
@@ -31,22 +43,18 @@ pub(super) async fn restore(mut connection: PoolConnection<Sqlite>, synchronous:
 pub(super) async fn claim(
     writer: &SqlitePool,
     synchronous: &str,
-    now: Timestamp,
-    lease_until: Timestamp,
-    limit: u32,
+    window: ClaimWindow,
     token: &str,
 ) -> StoreResult<Vec<ClaimedDelivery>> {
     let mut connection = relaxed(writer).await?;
-    let found = claim_on(&mut connection, now, lease_until, limit, token).await;
+    let found = claim_on(&mut connection, &window, token).await;
     restore(connection, synchronous).await?;
     found
 }
 
 async fn claim_on(
     connection: &mut SqliteConnection,
-    now: Timestamp,
-    lease_until: Timestamp,
-    limit: u32,
+    window: &ClaimWindow,
     token: &str,
 ) -> StoreResult<Vec<ClaimedDelivery>> {
     let mut tx = connection.begin().await?;
@@ -63,11 +71,11 @@ async fn claim_on(
              ORDER BY d.next_attempt_at, d.position
              LIMIT ?)",
     )
-    .bind(lease_until.millis())
+    .bind(window.lease_until.millis())
     .bind(token)
-    .bind(now.millis())
-    .bind(now.millis())
-    .bind(i64::from(limit))
+    .bind(window.due_at.millis())
+    .bind(window.wall_now.millis())
+    .bind(i64::from(window.limit))
     .execute(&mut *tx)
     .await?;
     let found = sqlx::query(
@@ -81,6 +89,25 @@ async fn claim_on(
     .await?;
     tx.commit().await?;
     found.iter().map(claimed).collect()
+}
+
+pub(super) async fn renew(
+    writer: &SqlitePool,
+    synchronous: &str,
+    delivery_id: &str,
+    token: &str,
+    lease_until: Timestamp,
+) -> StoreResult<bool> {
+    let mut connection = relaxed(writer).await?;
+    let renewed =
+        sqlx::query("UPDATE deliveries SET lease_until = ? WHERE id = ? AND lease_token = ? AND status = 'pending'")
+            .bind(lease_until.millis())
+            .bind(delivery_id)
+            .bind(token)
+            .execute(&mut *connection)
+            .await;
+    restore(connection, synchronous).await?;
+    Ok(renewed?.rows_affected() == 1)
 }
 
 fn claimed(row: &SqliteRow) -> StoreResult<ClaimedDelivery> {

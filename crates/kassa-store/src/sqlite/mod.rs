@@ -2,6 +2,7 @@
 //! (SQLite has one writer anyway; queuing in-process avoids lock-upgrade failures) and a pool
 //! of readers.
 
+mod batch;
 mod commit;
 mod deliveries;
 mod finisher;
@@ -59,15 +60,23 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
-        deliveries::release_all(&writer).await?;
         let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
         let synchronous = match durability {
             Durability::Full => "FULL",
             Durability::Normal => "NORMAL",
         };
-        let committer = group::GroupCommitter::start(writer.clone(), synchronous);
-        let finisher = finisher::Finisher::start(writer.clone(), synchronous);
+        let committer = group::start(writer.clone(), synchronous);
+        let finisher = finisher::start(writer.clone(), synchronous);
         Ok(Self { writer, reader, claims: Default::default(), committer, finisher, synchronous })
+    }
+}
+
+impl SqliteStore {
+    /// Gives back every delivery claim. A SQLite database is served by one process: call this
+    /// when that process starts (never from a second process, such as a CLI command, while a
+    /// server runs).
+    pub async fn release_all_claims(&self) -> StoreResult<()> {
+        deliveries::release_all(&self.writer).await
     }
 }
 
@@ -155,7 +164,7 @@ impl Store for SqliteStore {
     }
 
     async fn commit(&self, change: crate::Change) -> StoreResult<()> {
-        self.committer.commit(change).await
+        self.committer.submit(change).await
     }
 
     async fn session_events(&self, session_id: &str) -> StoreResult<Vec<StoredEvent>> {
@@ -195,12 +204,19 @@ impl Store for SqliteStore {
 
     async fn claim_deliveries(
         &self,
-        now: Timestamp,
+        due_at: Timestamp,
+        wall_now: Timestamp,
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
-        let token = format!("{}-{}", now.millis(), self.claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-        deliveries::claim(&self.writer, self.synchronous, now, lease_until, limit, &token).await
+        let number = self.claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let token = format!("{}-{}-{number}", std::process::id(), wall_now.millis());
+        let window = deliveries::ClaimWindow { due_at, wall_now, lease_until, limit };
+        deliveries::claim(&self.writer, self.synchronous, window, &token).await
+    }
+
+    async fn renew_lease(&self, delivery_id: &str, lease_token: &str, lease_until: Timestamp) -> StoreResult<bool> {
+        deliveries::renew(&self.writer, self.synchronous, delivery_id, lease_token, lease_until).await
     }
 
     async fn finish_attempt(
@@ -218,7 +234,7 @@ impl Store for SqliteStore {
             next,
             now,
         };
-        self.finisher.finish(finish).await
+        self.finisher.submit(finish).await
     }
 
     async fn release_claim(&self, delivery_id: &str, lease_token: &str) -> StoreResult<()> {

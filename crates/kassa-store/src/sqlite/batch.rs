@@ -1,0 +1,64 @@
+//! One task that takes requests in batches: the next one, and every other one already waiting.
+//! With one request at a time a batch is that request alone (no added wait); under load the
+//! fixed cost of a transaction is shared.
+
+use crate::{StoreError, StoreResult};
+use std::future::Future;
+use tokio::sync::{mpsc, oneshot};
+
+type Request<T, R> = (T, oneshot::Sender<StoreResult<R>>);
+
+pub(super) struct Batcher<T, R> {
+    requests: mpsc::Sender<Request<T, R>>,
+    name: &'static str,
+}
+
+impl<T, R> Clone for Batcher<T, R> {
+    fn clone(&self) -> Self {
+        Self { requests: self.requests.clone(), name: self.name }
+    }
+}
+
+impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
+    /// Starts the task. `process` handles one batch and answers each request in order; its own
+    /// error fails every request of the batch.
+    pub fn start<F, Fut>(name: &'static str, max_batch: usize, process: F) -> Self
+    where
+        F: Fn(Vec<T>) -> Fut + Send + 'static,
+        Fut: Future<Output = StoreResult<Vec<StoreResult<R>>>> + Send,
+    {
+        let (requests, mut queue) = mpsc::channel::<Request<T, R>>(4 * max_batch);
+        tokio::spawn(async move {
+            while let Some(first) = queue.recv().await {
+                let mut batch = vec![first];
+                while batch.len() < max_batch {
+                    match queue.try_recv() {
+                        Ok(next) => batch.push(next),
+                        Err(_) => break,
+                    }
+                }
+                let (items, replies): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
+                let count = items.len();
+                let results = match process(items).await {
+                    Ok(results) => results,
+                    Err(error) => {
+                        tracing::error!(%error, batch = count, "{name} failed");
+                        (0..count).map(|_| Err(StoreError::Failed(format!("{name} failed: {error}")))).collect()
+                    }
+                };
+                for (reply, result) in replies.into_iter().zip(results) {
+                    // A caller that went away no longer needs its answer; the write is decided.
+                    let _ = reply.send(result);
+                }
+            }
+        });
+        Self { requests, name }
+    }
+
+    pub async fn submit(&self, item: T) -> StoreResult<R> {
+        let (reply, answer) = oneshot::channel();
+        let stopped = || StoreError::Failed(format!("{} has stopped", self.name));
+        self.requests.send((item, reply)).await.map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+}

@@ -295,7 +295,7 @@ mod tests {
         assert_eq!(pragma(&store.writer, "foreign_keys").await, "1");
         // Delivery bookkeeping relaxes the level for itself and puts it back.
         let now = kassa_core::Timestamp::from_millis(0);
-        store.claim_deliveries(now, now, 10).await.unwrap();
+        store.claim_deliveries(now, now, now, 10).await.unwrap();
         assert_eq!(pragma(&store.writer, "synchronous").await, "2");
         let relaxed = SqliteStore::open(&url, Durability::Normal).await.unwrap();
         assert_eq!(pragma(&relaxed.writer, "synchronous").await, "1");

@@ -134,6 +134,7 @@ pub async fn run(args: CallbackBenchArgs) -> Result<(), String> {
         spans.sort();
         spans
     };
+    let early = between(&acknowledged, &arrivals.by_session).iter().filter(|d| d.is_zero()).count();
     for (name, spans) in [
         ("status change: request sent → acknowledged", between(&sent, &acknowledged)),
         ("callback: request sent → callback arrived", between(&sent, &arrivals.by_session)),
@@ -148,6 +149,9 @@ pub async fn run(args: CallbackBenchArgs) -> Result<(), String> {
         );
     }
 
+    println!();
+    println!("({early} callbacks arrived before the client had read its acknowledgement; they count as 0 ms above.)");
+    println!();
     // 2. Throughput from a backlog.
     let before = arrivals.count();
     let backlog = backlog_change(&state, &created.merchant.id, &target, args.backlog)?;

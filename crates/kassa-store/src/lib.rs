@@ -9,7 +9,14 @@ mod delivery;
 mod error;
 mod model;
 mod record;
-pub mod sqlite;
+pub mod sql;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+/// The SQLite store under its first name.
+pub mod sqlite {
+    pub use crate::sql::{Durability, SqliteStore};
+}
 
 pub use change::{AuthorizationWrite, Change, SessionWrite};
 pub use delivery::{Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, NewDelivery};

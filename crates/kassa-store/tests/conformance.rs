@@ -6,6 +6,7 @@ use kassa_core::hpp::{HppAction, HppOptions, HppSession, MerchantUrls, NewHppSes
 use kassa_core::order::{KlarnaReference, Order, OrderStatus};
 use kassa_core::payment::{AcquiringChannel, Authorization, AuthorizationStatus, PaymentSession};
 use kassa_store::sqlite::{Durability, SqliteStore};
+use kassa_store::testing::{self, TestDatabase};
 use kassa_store::{
     AuthorizationWrite, Change, Merchant, NewEvent, SessionKind, SessionRecord, SessionWrite, Store, StoreError,
     StoreExt, Stored,
@@ -14,17 +15,16 @@ use serde_json::json;
 
 struct Backend {
     store: Box<dyn Store>,
-    _dir: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
-async fn sqlite() -> Backend {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    Backend { store: Box::new(SqliteStore::open(&url, Durability::Full).await.unwrap()), _dir: dir }
-}
-
+/// Every backend: SQLite always, PostgreSQL when reachable (see `kassa_store::testing`).
 async fn backends() -> Vec<Backend> {
-    vec![sqlite().await]
+    let mut all = Vec::new();
+    for database in testing::databases().await {
+        all.push(Backend { store: Box::new(database.open().await), _database: database });
+    }
+    all
 }
 
 const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);

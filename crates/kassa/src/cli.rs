@@ -58,9 +58,12 @@ pub struct MerchantWebhooks {
 
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// `sqlite://path` (created if missing).
+    /// `sqlite://path` (created if missing) or `postgres://user:password@host:port/database`.
     #[arg(long, env = "KASSA_DATABASE", default_value = "sqlite://kassa.db")]
     pub database: String,
+    /// Connections per pool (PostgreSQL).
+    #[arg(long, env = "KASSA_MAX_CONNECTIONS", default_value_t = 16)]
+    pub max_connections: u32,
     /// `full`: every acknowledged change survives power loss; `normal`: survives a crash of the
     /// process, may lose the last changes on power loss (faster).
     #[arg(long, env = "KASSA_DURABILITY", default_value = "full", value_parser = ["full", "normal"])]

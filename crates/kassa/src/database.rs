@@ -2,30 +2,45 @@
 
 use crate::cli::DatabaseArgs;
 use kassa_store::Store;
-use kassa_store::sqlite::{Durability, SqliteStore};
+use kassa_store::sql::{Durability, SqlStore};
 use std::sync::Arc;
 
-/// The database for the server: as [`open`], and this process now owns every callback claim
-/// (a SQLite database has one server process; claims of a crashed one are given back).
+/// The database for the server: as [`open`]. On SQLite this process also takes over every
+/// callback claim (a SQLite database has one server process; a crashed one's claims are given
+/// back). On PostgreSQL other nodes may hold claims: theirs end with their leases.
 pub async fn open_for_serving(args: &DatabaseArgs) -> Result<Arc<dyn Store>, String> {
-    let store = sqlite(args).await?;
-    store.release_all_claims().await.map_err(|e| format!("cannot release old callback claims: {e}"))?;
+    let store = connect(args).await?;
+    if args.database.starts_with("sqlite:") {
+        store.release_all_claims().await.map_err(|e| format!("cannot release old callback claims: {e}"))?;
+    }
     Ok(Arc::new(store))
 }
 
 /// The database for a command that runs beside a server (merchant, migrate): claims untouched.
 pub async fn open(args: &DatabaseArgs) -> Result<Arc<dyn Store>, String> {
-    Ok(Arc::new(sqlite(args).await?))
+    Ok(Arc::new(connect(args).await?))
 }
 
-async fn sqlite(args: &DatabaseArgs) -> Result<SqliteStore, String> {
+async fn connect(args: &DatabaseArgs) -> Result<SqlStore, String> {
     let url = args.database.as_str();
-    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err("PostgreSQL is not supported by this kassa version yet; use sqlite://<path>".into());
+    let opened = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        SqlStore::open_postgres(url, args.max_connections).await
+    } else if url.starts_with("sqlite:") {
+        let durability = if args.durability == "normal" { Durability::Normal } else { Durability::Full };
+        SqlStore::open(url, durability).await
+    } else {
+        return Err(format!("unsupported database URL {url:?}: use sqlite://<path> or postgres://…"));
+    };
+    opened.map_err(|e| format!("cannot open {}: {e}", redacted(url)))
+}
+
+/// The URL without its password, for messages.
+fn redacted(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme && url[scheme + 3..at].contains(':') => {
+            let user = url[scheme + 3..at].split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
     }
-    if !url.starts_with("sqlite:") {
-        return Err(format!("unsupported database URL {url:?}: use sqlite://<path>"));
-    }
-    let durability = if args.durability == "normal" { Durability::Normal } else { Durability::Full };
-    SqliteStore::open(url, durability).await.map_err(|e| format!("cannot open {url}: {e}"))
 }

@@ -136,8 +136,15 @@ fn the_readme_walkthrough_works_as_written() {
         .map(|block| block.split("```").next().unwrap())
         .find(|block| block.starts_with("kassa()"))
         .expect("the walkthrough script");
-    let dir = tempfile::tempdir().unwrap();
-    let server = serve(&database(dir.path()), &["--sandbox-credentials", "walkthrough:walkthrough-secret-1234"]);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let databases = runtime.block_on(kassa_store::testing::databases());
+    for database in &databases {
+        walk_through(script, &database.url);
+    }
+}
+
+fn walk_through(script: &str, database: &str) {
+    let server = serve(database, &["--sandbox-credentials", "walkthrough:walkthrough-secret-1234"]);
     let output = Command::new("bash")
         .args(["-euo", "pipefail", "-c", script])
         .env("KASSA_URL", &server.url)
@@ -207,11 +214,14 @@ fn merchant_add_creates_credentials_that_serve_accepts() {
 }
 
 #[test]
-fn unsupported_databases_are_refused_clearly() {
-    for (url, expected) in [("postgres://localhost/kassa", "PostgreSQL"), ("mysql://x", "unsupported database URL")] {
+fn unsupported_and_unreachable_databases_are_refused_clearly() {
+    for (url, expected) in [
+        ("mysql://x", "unsupported database URL"),
+        ("postgres://kassa:hunter2@127.0.0.1:1/kassa", "cannot open postgres://kassa:***@127.0.0.1:1/kassa"),
+    ] {
         let output = Command::new(BIN).args(["migrate", "--database", url]).output().unwrap();
         assert!(!output.status.success());
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(stderr.contains(expected), "{stderr}");
+        assert!(stderr.contains(expected) && !stderr.contains("hunter2"), "{stderr}");
     }
 }

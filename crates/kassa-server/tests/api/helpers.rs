@@ -3,7 +3,7 @@
 use kassa_server::config::RateLimits;
 use kassa_server::{AppState, Config, Mode, credentials};
 use kassa_store::Store;
-use kassa_store::sqlite::{Durability, SqliteStore};
+use kassa_store::testing::{Backend, TestDatabase};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -20,8 +20,7 @@ pub struct TestApp {
     pub merchant: Merchant,
     pub other: Merchant,
     pub state: AppState,
-    db_path: std::path::PathBuf,
-    _dir: tempfile::TempDir,
+    database: TestDatabase,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -148,7 +147,11 @@ impl TestApp {
     /// Every row of every table, in a stable order: what "nothing changed" is checked against.
     pub async fn snapshot(&self) -> Vec<String> {
         use sqlx::{Column, Row};
-        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}?mode=ro", self.db_path.display())).await.unwrap();
+        let url = match self.database.backend {
+            Backend::Sqlite => format!("{}?mode=ro", self.database.url),
+            Backend::Postgres => self.database.url.clone(),
+        };
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
         let mut rows = Vec::new();
         for table in ["merchants", "sessions", "events", "authorizations", "orders", "messages"] {
             for row in sqlx::query(&format!("SELECT * FROM {table} ORDER BY 1, 2")).fetch_all(&pool).await.unwrap() {
@@ -188,10 +191,8 @@ pub async fn read(response: reqwest::Response) -> Reply {
 /// A server with `Config::new`'s settings (Klarna's production rate limits included) as changed
 /// by `tweak`.
 pub async fn spawn_with(mode: Mode, tweak: impl FnOnce(&mut Config)) -> TestApp {
-    let dir = tempfile::tempdir().unwrap();
-    let db_path = dir.path().join("kassa.db");
-    let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&format!("sqlite://{}", db_path.display()), Durability::Full).await.unwrap());
+    let database = test_database().await;
+    let store: Arc<dyn Store> = Arc::new(database.open().await);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let mut config = Config::new(&url, mode);
@@ -209,5 +210,16 @@ pub async fn spawn_with(mode: Mode, tweak: impl FnOnce(&mut Config)) -> TestApp 
     }));
     let other = merchants.pop().unwrap();
     let merchant = merchants.pop().unwrap();
-    TestApp { url, client: reqwest::Client::new(), merchant, other, state, db_path, _dir: dir, shutdown: Some(tx) }
+    TestApp { url, client: reqwest::Client::new(), merchant, other, state, database, shutdown: Some(tx) }
+}
+
+/// The backend under test: SQLite, or PostgreSQL with `KASSA_TEST_BACKEND=postgres` (then it
+/// must be reachable).
+async fn test_database() -> TestDatabase {
+    match std::env::var("KASSA_TEST_BACKEND").as_deref() {
+        Ok("postgres") => {
+            TestDatabase::postgres().await.expect("KASSA_TEST_BACKEND=postgres needs a reachable PostgreSQL")
+        }
+        _ => TestDatabase::sqlite(),
+    }
 }

@@ -1,6 +1,9 @@
-//! The SQLite backend: WAL, `synchronous=FULL` unless told otherwise, one writer connection
-//! (SQLite has one writer anyway; queuing in-process avoids lock-upgrade failures) and a pool
-//! of readers.
+//! The SQL backends: SQLite (one box) and PostgreSQL (many nodes), one implementation over
+//! sqlx's `Any` driver; the few places where the two differ are in [`Dialect`].
+//!
+//! SQLite: WAL, `synchronous=FULL` unless told otherwise, one writer connection (SQLite has one
+//! writer; queuing in-process avoids lock-upgrade failures) and a pool of readers.
+//! PostgreSQL: pooled connections, claims with `FOR UPDATE SKIP LOCKED`, statement timeouts.
 
 mod batch;
 mod commit;
@@ -17,12 +20,14 @@ use async_trait::async_trait;
 use kassa_core::Timestamp;
 use kassa_core::order::Order;
 use kassa_core::payment::Authorization;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::postgres::PgConnectOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor, Row};
 use std::str::FromStr;
 use std::time::Duration;
 
-/// How hard a commit is pushed to disk.
+/// How hard a commit is pushed to disk (SQLite; PostgreSQL follows its server's settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
     /// `synchronous=FULL`: an acknowledged commit survives power loss (the default).
@@ -32,60 +37,140 @@ pub enum Durability {
     Normal,
 }
 
-#[derive(Clone)]
-pub struct SqliteStore {
-    writer: SqlitePool,
-    reader: SqlitePool,
-    /// Numbers claims, which makes lease tokens unique within the process (SQLite has one).
-    claims: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    committer: group::GroupCommitter,
-    finisher: finisher::Finisher,
-    /// The configured `synchronous` level, restored after the relaxed delivery bookkeeping.
-    synchronous: &'static str,
+/// Where the two databases differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite { synchronous: &'static str },
+    Postgres,
 }
 
-impl SqliteStore {
-    /// Opens (creating if needed) the database at `url` (`sqlite://path`, `sqlite:path`) and
-    /// runs the migrations.
-    pub async fn open(url: &str, durability: Durability) -> StoreResult<Self> {
-        let synchronous = match durability {
-            Durability::Full => SqliteSynchronous::Full,
-            Durability::Normal => SqliteSynchronous::Normal,
-        };
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(synchronous)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
-        sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
-        let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
-        let synchronous = match durability {
-            Durability::Full => "FULL",
-            Durability::Normal => "NORMAL",
-        };
-        let committer = group::start(writer.clone(), synchronous);
-        let finisher = finisher::start(writer.clone(), synchronous);
-        Ok(Self { writer, reader, claims: Default::default(), committer, finisher, synchronous })
+impl Dialect {
+    /// Put on a connection before durable writes.
+    fn durable_connection(self) -> Option<String> {
+        match self {
+            Self::Sqlite { synchronous } => Some(format!("PRAGMA synchronous = {synchronous}")),
+            Self::Postgres => None,
+        }
+    }
+
+    /// Put on a connection before relaxed writes (undone by [`Self::durable_connection`]).
+    fn relax_connection(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite { .. } => Some("PRAGMA synchronous = NORMAL"),
+            Self::Postgres => None,
+        }
+    }
+
+    /// Put inside a relaxed transaction (ends with it).
+    fn relax_transaction(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite { .. } => None,
+            Self::Postgres => Some("SET LOCAL synchronous_commit = off"),
+        }
+    }
+
+    /// After a claim's `LIMIT`: nodes claiming at once skip each other's rows.
+    fn skip_locked(self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "",
+            Self::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
     }
 }
 
-impl SqliteStore {
+#[derive(Clone)]
+pub struct SqlStore {
+    writer: AnyPool,
+    reader: AnyPool,
+    dialect: Dialect,
+    /// Numbers claims, which with the process id makes lease tokens unique.
+    claims: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    committer: group::GroupCommitter,
+    finisher: finisher::Finisher,
+}
+
+/// The SQLite store (kept under its old name).
+pub type SqliteStore = SqlStore;
+
+impl SqlStore {
+    /// Opens (creating if needed) the SQLite database at `url` (`sqlite://path`) and runs its
+    /// migrations.
+    pub async fn open(url: &str, durability: Durability) -> StoreResult<Self> {
+        sqlx::any::install_default_drivers();
+        let (level, synchronous) = match durability {
+            Durability::Full => (SqliteSynchronous::Full, "FULL"),
+            Durability::Normal => (SqliteSynchronous::Normal, "NORMAL"),
+        };
+        let native = SqliteConnectOptions::from_str(url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(level)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let mut migrating = native.connect().await?;
+        sqlx::migrate!("./migrations/sqlite").run(&mut migrating).await?;
+        migrating.close().await?;
+        let setup =
+            format!("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = {synchronous};");
+        let any = |options: SqliteConnectOptions| -> StoreResult<AnyConnectOptions> {
+            Ok(AnyConnectOptions::from_url(&options.to_url_lossy())?)
+        };
+        let writer = pool(1, any(native.clone())?, setup.clone()).await?;
+        let reader = pool(8, any(native.read_only(true))?, setup).await?;
+        Ok(Self::assemble(writer, reader, Dialect::Sqlite { synchronous }))
+    }
+
+    /// Connects to PostgreSQL at `url` (`postgres://…`) and runs its migrations.
+    pub async fn open_postgres(url: &str, max_connections: u32) -> StoreResult<Self> {
+        sqlx::any::install_default_drivers();
+        let native = PgConnectOptions::from_str(url)?;
+        // One direct connection: an unreachable server is reported at once, not after retries.
+        let mut migrating = native.connect().await?;
+        sqlx::migrate!("./migrations/postgres").run(&mut migrating).await?;
+        migrating.close().await?;
+        let setup = "SET statement_timeout = '30s'".to_owned();
+        let options = AnyConnectOptions::from_url(&native.to_url_lossy())?;
+        let writer = pool(max_connections.max(2), options.clone(), setup.clone()).await?;
+        let reader = pool(max_connections.max(2), options, setup).await?;
+        Ok(Self::assemble(writer, reader, Dialect::Postgres))
+    }
+
+    fn assemble(writer: AnyPool, reader: AnyPool, dialect: Dialect) -> Self {
+        let committer = group::start(writer.clone(), dialect);
+        let finisher = finisher::start(writer.clone(), dialect);
+        Self { writer, reader, dialect, claims: Default::default(), committer, finisher }
+    }
+
     /// Gives back every delivery claim. A SQLite database is served by one process: call this
     /// when that process starts (never from a second process, such as a CLI command, while a
-    /// server runs).
+    /// server runs; never with PostgreSQL, where other nodes hold claims).
     pub async fn release_all_claims(&self) -> StoreResult<()> {
         deliveries::release_all(&self.writer).await
     }
 }
 
+/// A pool whose every new connection first runs `setup`.
+async fn pool(max: u32, options: AnyConnectOptions, setup: String) -> StoreResult<AnyPool> {
+    Ok(AnyPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(10))
+        .after_connect(move |connection, _| {
+            let setup = setup.clone();
+            Box::pin(async move {
+                connection.execute(setup.as_str()).await?;
+                Ok(())
+            })
+        })
+        .connect_with(options)
+        .await?)
+}
+
 #[async_trait]
-impl Store for SqliteStore {
+impl Store for SqlStore {
     async fn insert_merchant(&self, m: &Merchant) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO merchants (id, name, username, secret_salt, secret_hash, created_at, webhook_secrets, retry_policy)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&m.id)
         .bind(&m.name)
@@ -102,7 +187,7 @@ impl Store for SqliteStore {
     }
 
     async fn merchant_by_username(&self, username: &str) -> StoreResult<Option<Merchant>> {
-        let row = sqlx::query("SELECT * FROM merchants WHERE username = ?")
+        let row = sqlx::query("SELECT * FROM merchants WHERE username = $1")
             .bind(username)
             .fetch_optional(&self.reader)
             .await?;
@@ -110,7 +195,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_merchant_webhooks(&self, username: &str, secrets: &[String], retry_policy: &str) -> StoreResult<bool> {
-        let updated = sqlx::query("UPDATE merchants SET webhook_secrets = ?, retry_policy = ? WHERE username = ?")
+        let updated = sqlx::query("UPDATE merchants SET webhook_secrets = $1, retry_policy = $2 WHERE username = $3")
             .bind(secrets.join(" "))
             .bind(retry_policy)
             .bind(username)
@@ -126,7 +211,7 @@ impl Store for SqliteStore {
     }
 
     async fn session_state(&self, kind: SessionKind, id: &str) -> StoreResult<Option<(serde_json::Value, u64)>> {
-        let row = sqlx::query("SELECT state, revision FROM sessions WHERE kind = ? AND id = ?")
+        let row = sqlx::query("SELECT state, revision FROM sessions WHERE kind = $1 AND id = $2")
             .bind(kind.as_str())
             .bind(id)
             .fetch_optional(&self.reader)
@@ -140,7 +225,7 @@ impl Store for SqliteStore {
         parent_id: &str,
     ) -> StoreResult<Vec<(serde_json::Value, u64)>> {
         let found = sqlx::query(
-            "SELECT state, revision FROM sessions WHERE kind = ? AND parent_id = ? ORDER BY created_at, id",
+            "SELECT state, revision FROM sessions WHERE kind = $1 AND parent_id = $2 ORDER BY created_at, id",
         )
         .bind(kind.as_str())
         .bind(parent_id)
@@ -150,7 +235,7 @@ impl Store for SqliteStore {
     }
 
     async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>> {
-        let row = sqlx::query("SELECT * FROM authorizations WHERE token = ?")
+        let row = sqlx::query("SELECT * FROM authorizations WHERE token = $1")
             .bind(token)
             .fetch_optional(&self.reader)
             .await?;
@@ -159,7 +244,7 @@ impl Store for SqliteStore {
 
     async fn order(&self, order_id: &str) -> StoreResult<Option<Order>> {
         let row =
-            sqlx::query("SELECT * FROM orders WHERE order_id = ?").bind(order_id).fetch_optional(&self.reader).await?;
+            sqlx::query("SELECT * FROM orders WHERE order_id = $1").bind(order_id).fetch_optional(&self.reader).await?;
         row.map(|r| rows::order(&r)).transpose()
     }
 
@@ -168,7 +253,7 @@ impl Store for SqliteStore {
     }
 
     async fn session_events(&self, session_id: &str) -> StoreResult<Vec<StoredEvent>> {
-        let found = sqlx::query("SELECT * FROM events WHERE session_id = ? ORDER BY session_kind, seq")
+        let found = sqlx::query("SELECT * FROM events WHERE session_id = $1 ORDER BY session_kind, seq")
             .bind(session_id)
             .fetch_all(&self.reader)
             .await?;
@@ -178,7 +263,7 @@ impl Store for SqliteStore {
     async fn insert_message(&self, m: &Message) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO messages (id, merchant_id, session_id, method, recipient, subject, body, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(&m.id)
         .bind(&m.merchant_id)
@@ -195,7 +280,7 @@ impl Store for SqliteStore {
     }
 
     async fn session_messages(&self, session_id: &str) -> StoreResult<Vec<Message>> {
-        let found = sqlx::query("SELECT * FROM messages WHERE session_id = ? ORDER BY created_at, id")
+        let found = sqlx::query("SELECT * FROM messages WHERE session_id = $1 ORDER BY created_at, id")
             .bind(session_id)
             .fetch_all(&self.reader)
             .await?;
@@ -212,11 +297,11 @@ impl Store for SqliteStore {
         let number = self.claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let token = format!("{}-{}-{number}", std::process::id(), wall_now.millis());
         let window = deliveries::ClaimWindow { due_at, wall_now, lease_until, limit };
-        deliveries::claim(&self.writer, self.synchronous, window, &token).await
+        deliveries::claim(&self.writer, self.dialect, window, &token).await
     }
 
     async fn renew_lease(&self, delivery_id: &str, lease_token: &str, lease_until: Timestamp) -> StoreResult<bool> {
-        deliveries::renew(&self.writer, self.synchronous, delivery_id, lease_token, lease_until).await
+        deliveries::renew(&self.writer, self.dialect, delivery_id, lease_token, lease_until).await
     }
 
     async fn finish_attempt(
@@ -268,8 +353,8 @@ fn parse_name<T>(value: &str, parse: fn(&str) -> Option<T>, what: &str) -> Store
     parse(value).ok_or_else(|| StoreError::Corrupt(format!("unknown {what} {value:?}")))
 }
 
-fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
-    row: &'r sqlx::sqlite::SqliteRow,
+fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
+    row: &'r sqlx::any::AnyRow,
     column: &str,
 ) -> StoreResult<T> {
     Ok(row.try_get(column)?)
@@ -279,7 +364,7 @@ fn get<'r, T: sqlx::Decode<'r, sqlx::Sqlite> + sqlx::Type<sqlx::Sqlite>>(
 mod tests {
     use super::*;
 
-    async fn pragma(pool: &SqlitePool, name: &str) -> String {
+    async fn pragma(pool: &AnyPool, name: &str) -> String {
         let row = sqlx::query(&format!("PRAGMA {name}")).fetch_one(pool).await.unwrap();
         row.try_get::<String, _>(0).or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string())).unwrap()
     }

@@ -5,24 +5,24 @@ use crate::{Merchant, Message, NewEvent, SessionKind, StoreError, StoreResult, S
 use kassa_core::Timestamp;
 use kassa_core::order::{KlarnaReference, Order, OrderStatus};
 use kassa_core::payment::{Authorization, AuthorizationStatus};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
-fn at(row: &SqliteRow, column: &str) -> StoreResult<Timestamp> {
+fn at(row: &AnyRow, column: &str) -> StoreResult<Timestamp> {
     Ok(Timestamp::from_millis(get(row, column)?))
 }
 
-pub(super) fn json(row: &SqliteRow, column: &str) -> StoreResult<serde_json::Value> {
+pub(super) fn json(row: &AnyRow, column: &str) -> StoreResult<serde_json::Value> {
     let text: String = get(row, column)?;
     serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
 }
 
 /// A session's JSON state and revision.
-pub(super) fn state(row: &SqliteRow) -> StoreResult<(serde_json::Value, u64)> {
+pub(super) fn state(row: &AnyRow) -> StoreResult<(serde_json::Value, u64)> {
     let revision: i64 = get(row, "revision")?;
     Ok((json(row, "state")?, revision as u64))
 }
 
-pub(super) fn merchant(row: &SqliteRow) -> StoreResult<Merchant> {
+pub(super) fn merchant(row: &AnyRow) -> StoreResult<Merchant> {
     Ok(Merchant {
         id: get(row, "id")?,
         name: get(row, "name")?,
@@ -35,7 +35,7 @@ pub(super) fn merchant(row: &SqliteRow) -> StoreResult<Merchant> {
     })
 }
 
-pub(super) fn authorization(row: &SqliteRow) -> StoreResult<Authorization> {
+pub(super) fn authorization(row: &AnyRow) -> StoreResult<Authorization> {
     let status: String = get(row, "status")?;
     Ok(Authorization {
         token: get(row, "token")?,
@@ -47,7 +47,7 @@ pub(super) fn authorization(row: &SqliteRow) -> StoreResult<Authorization> {
     })
 }
 
-pub(super) fn order(row: &SqliteRow) -> StoreResult<Order> {
+pub(super) fn order(row: &AnyRow) -> StoreResult<Order> {
     let status: String = get(row, "status")?;
     let reference: String = get(row, "klarna_reference")?;
     Ok(Order {
@@ -64,7 +64,7 @@ pub(super) fn order(row: &SqliteRow) -> StoreResult<Order> {
     })
 }
 
-pub(super) fn event(row: &SqliteRow) -> StoreResult<StoredEvent> {
+pub(super) fn event(row: &AnyRow) -> StoreResult<StoredEvent> {
     let kind: String = get(row, "session_kind")?;
     let seq: i64 = get(row, "seq")?;
     Ok(StoredEvent {
@@ -82,7 +82,7 @@ pub(super) fn event(row: &SqliteRow) -> StoreResult<StoredEvent> {
     })
 }
 
-pub(super) fn message(row: &SqliteRow) -> StoreResult<Message> {
+pub(super) fn message(row: &AnyRow) -> StoreResult<Message> {
     Ok(Message {
         id: get(row, "id")?,
         merchant_id: get(row, "merchant_id")?,

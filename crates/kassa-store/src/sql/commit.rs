@@ -2,10 +2,10 @@
 //! not hold fails the change (the caller rolls it back).
 
 use crate::{AuthorizationWrite, Change, NewEvent, SessionWrite, StoreError, StoreResult};
-use sqlx::SqliteConnection;
+use sqlx::AnyConnection;
 
 /// Writes one change into the open transaction on `tx`.
-pub(super) async fn apply(tx: &mut SqliteConnection, change: &Change) -> StoreResult<()> {
+pub(super) async fn apply(tx: &mut AnyConnection, change: &Change) -> StoreResult<()> {
     let mut events: Vec<&NewEvent> = change.events.iter().collect();
     for write in &change.sessions {
         write_session(tx, write).await?;
@@ -25,7 +25,7 @@ pub(super) async fn apply(tx: &mut SqliteConnection, change: &Change) -> StoreRe
         sqlx::query(
             "INSERT INTO deliveries (id, event_id, merchant_id, session_kind, session_id, seq, url, policy, status,
                                      next_attempt_at, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11)",
         )
         .bind(&delivery.id)
         .bind(&delivery.event_id)
@@ -49,7 +49,7 @@ pub(super) async fn apply(tx: &mut SqliteConnection, change: &Change) -> StoreRe
         sqlx::query(
             "INSERT INTO orders (order_id, klarna_reference, merchant_id, payment_session_id, authorization_token,
                                  status, purchase_currency, order_amount, captured_amount, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(&order.order_id)
         .bind(order.klarna_reference.as_str())
@@ -68,13 +68,13 @@ pub(super) async fn apply(tx: &mut SqliteConnection, change: &Change) -> StoreRe
     Ok(())
 }
 
-async fn write_session(tx: &mut SqliteConnection, w: &SessionWrite) -> StoreResult<()> {
+async fn write_session(tx: &mut AnyConnection, w: &SessionWrite) -> StoreResult<()> {
     let state = w.state.to_string();
     let expires_at = w.expires_at.map(|t| t.millis());
     let Some((expected_status, expected_revision)) = w.expected else {
         sqlx::query(
             "INSERT INTO sessions (kind, id, merchant_id, parent_id, status, version, revision, created_at, updated_at, expires_at, state)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(w.kind.as_str())
         .bind(&w.id)
@@ -93,8 +93,8 @@ async fn write_session(tx: &mut SqliteConnection, w: &SessionWrite) -> StoreResu
         return Ok(());
     };
     let updated = sqlx::query(
-        "UPDATE sessions SET status = ?, version = ?, revision = ?, updated_at = ?, expires_at = ?, state = ?
-         WHERE kind = ? AND id = ? AND status = ? AND revision = ?",
+        "UPDATE sessions SET status = $1, version = $2, revision = $3, updated_at = $4, expires_at = $5, state = $6
+         WHERE kind = $7 AND id = $8 AND status = $9 AND revision = $10",
     )
     .bind(w.status)
     .bind(w.version as i64)
@@ -118,12 +118,12 @@ async fn write_session(tx: &mut SqliteConnection, w: &SessionWrite) -> StoreResu
     Ok(())
 }
 
-async fn write_authorization(tx: &mut SqliteConnection, w: &AuthorizationWrite) -> StoreResult<()> {
+async fn write_authorization(tx: &mut AnyConnection, w: &AuthorizationWrite) -> StoreResult<()> {
     match w {
         AuthorizationWrite::Insert(a) => {
             sqlx::query(
                 "INSERT INTO authorizations (token, merchant_id, payment_session_id, status, created_at, expires_at)
-                 VALUES (?, ?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(&a.token)
             .bind(&a.merchant_id)
@@ -136,7 +136,7 @@ async fn write_authorization(tx: &mut SqliteConnection, w: &AuthorizationWrite) 
             .map_err(StoreError::from_write)?;
         }
         AuthorizationWrite::Transition { token, from, to } => {
-            let updated = sqlx::query("UPDATE authorizations SET status = ? WHERE token = ? AND status = ?")
+            let updated = sqlx::query("UPDATE authorizations SET status = $1 WHERE token = $2 AND status = $3")
                 .bind(to.as_str())
                 .bind(token)
                 .bind(from.as_str())
@@ -152,11 +152,11 @@ async fn write_authorization(tx: &mut SqliteConnection, w: &AuthorizationWrite) 
 
 /// Appended only as the event of the session's current version and status: sequence numbers
 /// cannot skip or repeat, whatever the caller computed.
-async fn append_event(tx: &mut SqliteConnection, event: &NewEvent) -> StoreResult<()> {
+async fn append_event(tx: &mut AnyConnection, event: &NewEvent) -> StoreResult<()> {
     let appended = sqlx::query(
         "INSERT INTO events (event_id, merchant_id, session_kind, session_id, seq, status, body, created_at)
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?
-         WHERE EXISTS (SELECT 1 FROM sessions WHERE kind = ? AND id = ? AND version = ? AND status = ?)",
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8
+         WHERE EXISTS (SELECT 1 FROM sessions WHERE kind = $9 AND id = $10 AND version = $11 AND status = $12)",
     )
     .bind(&event.event_id)
     .bind(&event.merchant_id)

@@ -3,26 +3,28 @@
 //! and its caller told; the others commit together.
 
 use super::batch::Batcher;
-use super::commit;
+use super::{Dialect, commit};
 use crate::{Change, StoreResult};
-use sqlx::{Acquire, SqlitePool};
+use sqlx::{Acquire, AnyPool};
 
 const MAX_BATCH: usize = 128;
 
 pub(super) type GroupCommitter = Batcher<Change, ()>;
 
-/// Starts the committing task; `synchronous` is set on the writer before every batch.
-pub(super) fn start(writer: SqlitePool, synchronous: &'static str) -> GroupCommitter {
+/// Starts the committing task; the durable setting is put on the writer before every batch.
+pub(super) fn start(writer: AnyPool, dialect: Dialect) -> GroupCommitter {
     Batcher::start("the group commit", MAX_BATCH, move |changes| {
         let writer = writer.clone();
-        async move { commit_batch(&writer, synchronous, &changes).await }
+        async move { commit_batch(&writer, dialect, &changes).await }
     })
 }
 
 /// One transaction; each change in a savepoint. The outer error means nothing was committed.
-async fn commit_batch(writer: &SqlitePool, synchronous: &str, changes: &[Change]) -> StoreResult<Vec<StoreResult<()>>> {
+async fn commit_batch(writer: &AnyPool, dialect: Dialect, changes: &[Change]) -> StoreResult<Vec<StoreResult<()>>> {
     let mut connection = writer.acquire().await?;
-    sqlx::query(&format!("PRAGMA synchronous = {synchronous}")).execute(&mut *connection).await?;
+    if let Some(sql) = dialect.durable_connection() {
+        sqlx::query(&sql).execute(&mut *connection).await?;
+    }
     let mut tx = connection.begin().await?;
     let mut results = Vec::with_capacity(changes.len());
     for change in changes {

@@ -1,31 +1,41 @@
-//! The outbox on SQLite: claiming due deliveries, finishing attempts, reading the ledger.
+//! The outbox: claiming due deliveries, finishing attempts, reading the ledger.
 
-use super::{get, parse_name, rows};
+use super::{Dialect, get, parse_name, rows};
 use crate::{
     Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, SessionKind, StoreResult,
     StoredEvent,
 };
 use kassa_core::Timestamp;
+use sqlx::any::AnyRow;
 use sqlx::pool::PoolConnection;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Acquire, Sqlite, SqliteConnection, SqlitePool};
+use sqlx::{Acquire, Any, AnyConnection, AnyPool};
 
-/// Delivery bookkeeping (claims, attempt records) commits without waiting for the disk: in WAL
-/// mode a `synchronous=NORMAL` commit is atomic and survives a process crash; power loss can lose
-/// the last ones, which only means an attempt sent again (at-least-once). The acknowledged
-/// changes keep the configured level, which is restored right after (and set again by every
-/// group commit).
-pub(super) async fn relaxed(writer: &SqlitePool) -> StoreResult<PoolConnection<Sqlite>> {
+/// Delivery bookkeeping (claims, attempt records) commits without waiting for the disk: a
+/// relaxed commit is atomic and survives a process crash; power loss (SQLite) or a server crash
+/// (PostgreSQL) can lose the last ones, which only means an attempt sent again (at-least-once).
+/// The acknowledged changes keep the configured durability.
+pub(super) async fn relaxed(writer: &AnyPool, dialect: Dialect) -> StoreResult<PoolConnection<Any>> {
     let mut connection = writer.acquire().await?;
-    sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *connection).await?;
+    if let Some(sql) = dialect.relax_connection() {
+        sqlx::query(sql).execute(&mut *connection).await?;
+    }
     Ok(connection)
 }
 
-pub(super) async fn restore(mut connection: PoolConnection<Sqlite>, synchronous: &str) -> StoreResult<()> {
-    if let Err(error) = sqlx::query(&format!("PRAGMA synchronous = {synchronous}")).execute(&mut *connection).await {
+pub(super) async fn restore(mut connection: PoolConnection<Any>, dialect: Dialect) -> StoreResult<()> {
+    let Some(sql) = dialect.durable_connection() else { return Ok(()) };
+    if let Err(error) = sqlx::query(&sql).execute(&mut *connection).await {
         // Never hand a relaxed connection back to the pool: the next one is opened as configured.
         connection.close_on_drop();
         return Err(error.into());
+    }
+    Ok(())
+}
+
+/// Inside a transaction: relax it (PostgreSQL; SQLite relaxes the connection instead).
+pub(super) async fn relax_transaction(tx: &mut AnyConnection, dialect: Dialect) -> StoreResult<()> {
+    if let Some(sql) = dialect.relax_transaction() {
+        sqlx::query(sql).execute(&mut *tx).await?;
     }
     Ok(())
 }
@@ -41,48 +51,53 @@ pub(super) struct ClaimWindow {
 /// Leases due deliveries (one statement on the single writer, so claims never overlap) and reads
 /// what sending them needs.
 pub(super) async fn claim(
-    writer: &SqlitePool,
-    synchronous: &str,
+    writer: &AnyPool,
+    dialect: Dialect,
     window: ClaimWindow,
     token: &str,
 ) -> StoreResult<Vec<ClaimedDelivery>> {
-    let mut connection = relaxed(writer).await?;
-    let found = claim_on(&mut connection, &window, token).await;
-    restore(connection, synchronous).await?;
+    let mut connection = relaxed(writer, dialect).await?;
+    let found = claim_on(&mut connection, dialect, &window, token).await;
+    restore(connection, dialect).await?;
     found
 }
 
 async fn claim_on(
-    connection: &mut SqliteConnection,
+    connection: &mut AnyConnection,
+    dialect: Dialect,
     window: &ClaimWindow,
     token: &str,
 ) -> StoreResult<Vec<ClaimedDelivery>> {
     let mut tx = connection.begin().await?;
-    sqlx::query(
-        "UPDATE deliveries SET lease_until = ?, lease_token = ?
+    relax_transaction(&mut tx, dialect).await?;
+    // Several nodes claim at once on PostgreSQL: rows another claim has locked are skipped.
+    let claim = format!(
+        "UPDATE deliveries SET lease_until = $1, lease_token = $2
          WHERE id IN (
              SELECT d.id FROM deliveries d
-             WHERE d.status = 'pending' AND d.next_attempt_at <= ?
-               AND (d.lease_until IS NULL OR d.lease_until < ?)
+             WHERE d.status = 'pending' AND d.next_attempt_at <= $3
+               AND (d.lease_until IS NULL OR d.lease_until < $4)
                AND NOT EXISTS (
                    SELECT 1 FROM deliveries e
                    WHERE e.session_id = d.session_id AND e.url = d.url AND e.status = 'pending'
                      AND (e.seq < d.seq OR (e.seq = d.seq AND e.position < d.position)))
              ORDER BY d.next_attempt_at, d.position
-             LIMIT ?)",
-    )
-    .bind(window.lease_until.millis())
-    .bind(token)
-    .bind(window.due_at.millis())
-    .bind(window.wall_now.millis())
-    .bind(i64::from(window.limit))
-    .execute(&mut *tx)
-    .await?;
+             LIMIT $5{})",
+        dialect.skip_locked()
+    );
+    sqlx::query(&claim)
+        .bind(window.lease_until.millis())
+        .bind(token)
+        .bind(window.due_at.millis())
+        .bind(window.wall_now.millis())
+        .bind(i64::from(window.limit))
+        .execute(&mut *tx)
+        .await?;
     let found = sqlx::query(
         "SELECT d.*, e.body, m.webhook_secrets FROM deliveries d
          JOIN events e ON e.event_id = d.event_id
          JOIN merchants m ON m.id = d.merchant_id
-         WHERE d.lease_token = ? ORDER BY d.position",
+         WHERE d.lease_token = $1 ORDER BY d.position",
     )
     .bind(token)
     .fetch_all(&mut *tx)
@@ -92,25 +107,25 @@ async fn claim_on(
 }
 
 pub(super) async fn renew(
-    writer: &SqlitePool,
-    synchronous: &str,
+    writer: &AnyPool,
+    dialect: Dialect,
     delivery_id: &str,
     token: &str,
     lease_until: Timestamp,
 ) -> StoreResult<bool> {
-    let mut connection = relaxed(writer).await?;
+    let mut connection = relaxed(writer, dialect).await?;
     let renewed =
-        sqlx::query("UPDATE deliveries SET lease_until = ? WHERE id = ? AND lease_token = ? AND status = 'pending'")
+        sqlx::query("UPDATE deliveries SET lease_until = $1 WHERE id = $2 AND lease_token = $3 AND status = 'pending'")
             .bind(lease_until.millis())
             .bind(delivery_id)
             .bind(token)
             .execute(&mut *connection)
             .await;
-    restore(connection, synchronous).await?;
+    restore(connection, dialect).await?;
     Ok(renewed?.rows_affected() == 1)
 }
 
-fn claimed(row: &SqliteRow) -> StoreResult<ClaimedDelivery> {
+fn claimed(row: &AnyRow) -> StoreResult<ClaimedDelivery> {
     let kind: String = get(row, "session_kind")?;
     let seq: i64 = get(row, "seq")?;
     let attempts: i64 = get(row, "attempts")?;
@@ -132,7 +147,7 @@ fn claimed(row: &SqliteRow) -> StoreResult<ClaimedDelivery> {
 
 /// Records one attempt and its outcome inside the caller's open transaction.
 pub(super) async fn finish_on(
-    tx: &mut SqliteConnection,
+    tx: &mut AnyConnection,
     delivery_id: &str,
     token: &str,
     attempt: &Attempt,
@@ -141,7 +156,7 @@ pub(super) async fn finish_on(
 ) -> StoreResult<bool> {
     sqlx::query(
         "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, response_excerpt)
-         VALUES (?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(delivery_id)
     .bind(i64::from(attempt.attempt))
@@ -158,9 +173,9 @@ pub(super) async fn finish_on(
         DeliveryNext::Failed => (DeliveryStatus::Failed, now),
     };
     let updated = sqlx::query(
-        "UPDATE deliveries SET status = ?, attempts = attempts + 1, next_attempt_at = ?, last_error = ?,
-                lease_until = NULL, lease_token = NULL, updated_at = ?
-         WHERE id = ? AND lease_token = ? AND status = 'pending'",
+        "UPDATE deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, last_error = $3,
+                lease_until = NULL, lease_token = NULL, updated_at = $4
+         WHERE id = $5 AND lease_token = $6 AND status = 'pending'",
     )
     .bind(status.as_str())
     .bind(next_at.millis())
@@ -173,8 +188,8 @@ pub(super) async fn finish_on(
     Ok(updated.rows_affected() == 1)
 }
 
-pub(super) async fn release(writer: &SqlitePool, delivery_id: &str, token: &str) -> StoreResult<()> {
-    sqlx::query("UPDATE deliveries SET lease_until = NULL, lease_token = NULL WHERE id = ? AND lease_token = ?")
+pub(super) async fn release(writer: &AnyPool, delivery_id: &str, token: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE deliveries SET lease_until = NULL, lease_token = NULL WHERE id = $1 AND lease_token = $2")
         .bind(delivery_id)
         .bind(token)
         .execute(writer)
@@ -183,20 +198,20 @@ pub(super) async fn release(writer: &SqlitePool, delivery_id: &str, token: &str)
 }
 
 /// SQLite serves one process: at start-up no claim can belong to a live worker.
-pub(super) async fn release_all(writer: &SqlitePool) -> StoreResult<()> {
+pub(super) async fn release_all(writer: &AnyPool) -> StoreResult<()> {
     sqlx::query("UPDATE deliveries SET lease_until = NULL, lease_token = NULL WHERE lease_token IS NOT NULL")
         .execute(writer)
         .await?;
     Ok(())
 }
 
-pub(super) async fn records(reader: &SqlitePool, column: &str, value: &str) -> StoreResult<Vec<DeliveryRecord>> {
-    let query = format!("SELECT * FROM deliveries WHERE {column} = ? ORDER BY position");
+pub(super) async fn records(reader: &AnyPool, column: &str, value: &str) -> StoreResult<Vec<DeliveryRecord>> {
+    let query = format!("SELECT * FROM deliveries WHERE {column} = $1 ORDER BY position");
     let found = sqlx::query(&query).bind(value).fetch_all(reader).await?;
     let mut out = Vec::with_capacity(found.len());
     for row in &found {
         let id: String = get(row, "id")?;
-        let attempts = sqlx::query("SELECT * FROM delivery_attempts WHERE delivery_id = ? ORDER BY attempt, id")
+        let attempts = sqlx::query("SELECT * FROM delivery_attempts WHERE delivery_id = $1 ORDER BY attempt, id")
             .bind(&id)
             .fetch_all(reader)
             .await?;
@@ -220,7 +235,7 @@ pub(super) async fn records(reader: &SqlitePool, column: &str, value: &str) -> S
     Ok(out)
 }
 
-fn attempt(row: &SqliteRow) -> StoreResult<Attempt> {
+fn attempt(row: &AnyRow) -> StoreResult<Attempt> {
     let number: i64 = get(row, "attempt")?;
     let duration: i64 = get(row, "duration_ms")?;
     let status: Option<i64> = get(row, "status_code")?;
@@ -235,18 +250,18 @@ fn attempt(row: &SqliteRow) -> StoreResult<Attempt> {
 }
 
 pub(super) async fn merchant_events(
-    reader: &SqlitePool,
+    reader: &AnyPool,
     merchant_id: &str,
     filter: &EventFilter,
 ) -> StoreResult<Vec<StoredEvent>> {
     let found = sqlx::query(
         "SELECT * FROM events e
-         WHERE e.merchant_id = ? AND e.position > ?
-           AND (? IS NULL OR e.session_id = ?)
-           AND (? = 0 OR (EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id)
+         WHERE e.merchant_id = $1 AND e.position > $2
+           AND (CAST($3 AS TEXT) IS NULL OR e.session_id = $4)
+           AND ($5 = 0 OR (EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id)
                           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id AND d.status = 'delivered')))
          ORDER BY e.position
-         LIMIT ?",
+         LIMIT $6",
     )
     .bind(merchant_id)
     .bind(filter.after)
@@ -259,7 +274,7 @@ pub(super) async fn merchant_events(
     found.iter().map(rows::event).collect()
 }
 
-pub(super) async fn event(reader: &SqlitePool, event_id: &str) -> StoreResult<Option<StoredEvent>> {
-    let row = sqlx::query("SELECT * FROM events WHERE event_id = ?").bind(event_id).fetch_optional(reader).await?;
+pub(super) async fn event(reader: &AnyPool, event_id: &str) -> StoreResult<Option<StoredEvent>> {
+    let row = sqlx::query("SELECT * FROM events WHERE event_id = $1").bind(event_id).fetch_optional(reader).await?;
     row.map(|r| rows::event(&r)).transpose()
 }

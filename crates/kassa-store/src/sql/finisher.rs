@@ -1,11 +1,12 @@
 //! Attempt records in batches: the attempts that finish while one batch is written go into the
 //! next, in one transaction (relaxed sync, see `deliveries::relaxed`).
 
+use super::Dialect;
 use super::batch::Batcher;
-use super::deliveries::{finish_on, relaxed, restore};
+use super::deliveries::{finish_on, relax_transaction, relaxed, restore};
 use crate::{Attempt, DeliveryNext, StoreError, StoreResult};
 use kassa_core::Timestamp;
-use sqlx::{Acquire, SqlitePool};
+use sqlx::{Acquire, AnyPool};
 
 const MAX_BATCH: usize = 256;
 
@@ -19,17 +20,18 @@ pub(super) struct Finish {
 
 pub(super) type Finisher = Batcher<Finish, bool>;
 
-pub(super) fn start(writer: SqlitePool, synchronous: &'static str) -> Finisher {
+pub(super) fn start(writer: AnyPool, dialect: Dialect) -> Finisher {
     Batcher::start("recording attempts", MAX_BATCH, move |finishes| {
         let writer = writer.clone();
-        async move { write(&writer, synchronous, &finishes).await }
+        async move { write(&writer, dialect, &finishes).await }
     })
 }
 
-async fn write(writer: &SqlitePool, synchronous: &str, finishes: &[Finish]) -> StoreResult<Vec<StoreResult<bool>>> {
-    let mut connection = relaxed(writer).await?;
+async fn write(writer: &AnyPool, dialect: Dialect, finishes: &[Finish]) -> StoreResult<Vec<StoreResult<bool>>> {
+    let mut connection = relaxed(writer, dialect).await?;
     let written = async {
         let mut tx = connection.begin().await?;
+        relax_transaction(&mut tx, dialect).await?;
         let mut results = Vec::with_capacity(finishes.len());
         for f in finishes {
             results.push(Ok(finish_on(&mut tx, &f.delivery_id, &f.token, &f.attempt, f.next, f.now).await?));
@@ -38,6 +40,6 @@ async fn write(writer: &SqlitePool, synchronous: &str, finishes: &[Finish]) -> S
         Ok::<_, StoreError>(results)
     }
     .await;
-    restore(connection, synchronous).await?;
+    restore(connection, dialect).await?;
     written
 }

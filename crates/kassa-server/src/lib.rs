@@ -30,6 +30,20 @@ pub async fn serve(
     let worker =
         delivery::DeliveryWorker::new(state.clone(), state.config.delivery.clone()).map_err(std::io::Error::other)?;
     let worker = tokio::spawn(worker.run(token.clone()));
+    // Other nodes' commits wake this node's waiters and worker (PostgreSQL).
+    if let Some(mut notifications) = state.store.notifications().await.map_err(std::io::Error::other)? {
+        let state = state.clone();
+        tokio::spawn(async move {
+            while let Some(notification) = notifications.recv().await {
+                if notification.deliveries {
+                    state.deliveries_due.notify_one();
+                }
+                let _ = state
+                    .changes
+                    .send(state::SessionChanged { session_id: notification.session_id, seq: notification.seq });
+            }
+        });
+    }
     let stop = token.clone();
     tokio::spawn(async move {
         shutdown.await;

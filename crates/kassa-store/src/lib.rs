@@ -8,6 +8,7 @@ mod change;
 mod delivery;
 mod error;
 mod model;
+pub mod notify;
 mod record;
 pub mod sql;
 #[cfg(feature = "testing")]
@@ -106,6 +107,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// A page of a merchant's events in position order.
     async fn merchant_events(&self, merchant_id: &str, filter: &EventFilter) -> StoreResult<Vec<StoredEvent>>;
+
+    /// Changes committed by other nodes, as they commit (PostgreSQL); `None` for a backend that
+    /// serves one process (SQLite), where in-process wake-ups are all there is.
+    async fn notifications(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<notify::Notification>>>;
 
     /// Cheap liveness check of the database.
     async fn ping(&self) -> StoreResult<()>;

@@ -18,6 +18,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let mut config = Config::new(&public_url, mode);
     config.rate_limits = args.rate_limits;
     config.callback_targets.allowed_hosts = args.callback_allow_hosts.clone();
+    config.delivery.lease = std::time::Duration::from_secs(args.callback_lease);
     match mode {
         Mode::Sandbox => {
             tracing::warn!("sandbox mode: status callbacks may target any http(s) address, private ones included")

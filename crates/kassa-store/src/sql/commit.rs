@@ -1,11 +1,28 @@
 //! [`Change`] → SQL inside a transaction. Every update is a compare-and-set; a guard that does
 //! not hold fails the change (the caller rolls it back).
 
+use super::Dialect;
+use crate::notify::{CHANNEL, Notification};
 use crate::{AuthorizationWrite, Change, NewEvent, SessionWrite, StoreError, StoreResult};
 use sqlx::AnyConnection;
 
 /// Writes one change into the open transaction on `tx`.
-pub(super) async fn apply(tx: &mut AnyConnection, change: &Change) -> StoreResult<()> {
+pub(super) async fn apply(tx: &mut AnyConnection, change: &Change, dialect: Dialect) -> StoreResult<()> {
+    if dialect == Dialect::Postgres {
+        // Sent with the commit (and dropped with a rolled-back savepoint): other nodes wake.
+        for write in &change.sessions {
+            let notification = Notification {
+                session_id: write.id.clone(),
+                seq: write.version,
+                deliveries: !change.deliveries.is_empty(),
+            };
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(CHANNEL)
+                .bind(notification.payload())
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
     let mut events: Vec<&NewEvent> = change.events.iter().collect();
     for write in &change.sessions {
         write_session(tx, write).await?;

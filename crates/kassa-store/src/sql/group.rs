@@ -29,7 +29,7 @@ async fn commit_batch(writer: &AnyPool, dialect: Dialect, changes: &[Change]) ->
     let mut results = Vec::with_capacity(changes.len());
     for change in changes {
         let mut savepoint = tx.begin().await?;
-        match commit::apply(&mut savepoint, change).await {
+        match commit::apply(&mut savepoint, change, dialect).await {
             Ok(()) => {
                 savepoint.commit().await?;
                 results.push(Ok(()));

@@ -12,6 +12,7 @@ mod finisher;
 mod group;
 mod rows;
 
+use crate::notify::Notification;
 use crate::{
     Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, EventFilter, Merchant, Message, SessionKind, Store,
     StoreError, StoreResult, StoredEvent,
@@ -87,6 +88,8 @@ pub struct SqlStore {
     claims: std::sync::Arc<std::sync::atomic::AtomicU64>,
     committer: group::GroupCommitter,
     finisher: finisher::Finisher,
+    /// PostgreSQL: where to `LISTEN` for other nodes' changes.
+    listen_url: Option<String>,
 }
 
 /// The SQLite store (kept under its old name).
@@ -117,7 +120,7 @@ impl SqlStore {
         };
         let writer = pool(1, any(native.clone())?, setup.clone()).await?;
         let reader = pool(8, any(native.read_only(true))?, setup).await?;
-        Ok(Self::assemble(writer, reader, Dialect::Sqlite { synchronous }))
+        Ok(Self::assemble(writer, reader, Dialect::Sqlite { synchronous }, None))
     }
 
     /// Connects to PostgreSQL at `url` (`postgres://…`) and runs its migrations.
@@ -132,13 +135,13 @@ impl SqlStore {
         let options = AnyConnectOptions::from_url(&native.to_url_lossy())?;
         let writer = pool(max_connections.max(2), options.clone(), setup.clone()).await?;
         let reader = pool(max_connections.max(2), options, setup).await?;
-        Ok(Self::assemble(writer, reader, Dialect::Postgres))
+        Ok(Self::assemble(writer, reader, Dialect::Postgres, Some(url.to_owned())))
     }
 
-    fn assemble(writer: AnyPool, reader: AnyPool, dialect: Dialect) -> Self {
+    fn assemble(writer: AnyPool, reader: AnyPool, dialect: Dialect, listen_url: Option<String>) -> Self {
         let committer = group::start(writer.clone(), dialect);
         let finisher = finisher::start(writer.clone(), dialect);
-        Self { writer, reader, dialect, claims: Default::default(), committer, finisher }
+        Self { writer, reader, dialect, claims: Default::default(), committer, finisher, listen_url }
     }
 
     /// Gives back every delivery claim. A SQLite database is served by one process: call this
@@ -340,6 +343,32 @@ impl Store for SqlStore {
 
     async fn merchant_events(&self, merchant_id: &str, filter: &EventFilter) -> StoreResult<Vec<StoredEvent>> {
         deliveries::merchant_events(&self.reader, merchant_id, filter).await
+    }
+
+    async fn notifications(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Notification>>> {
+        let Some(url) = &self.listen_url else { return Ok(None) };
+        let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+        listener.listen(crate::notify::CHANNEL).await?;
+        let (sender, receiver) = tokio::sync::mpsc::channel(1024);
+        tokio::spawn(async move {
+            loop {
+                match listener.recv().await {
+                    Ok(message) => {
+                        let Some(notification) = Notification::parse(message.payload()) else { continue };
+                        if sender.send(notification).await.is_err() {
+                            return;
+                        }
+                    }
+                    // The listener reconnects on the next call; what was missed is caught by the
+                    // waiters' periodic re-check.
+                    Err(error) => {
+                        tracing::warn!(%error, "listening for changes failed; reconnecting");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                }
+            }
+        });
+        Ok(Some(receiver))
     }
 
     async fn ping(&self) -> StoreResult<()> {

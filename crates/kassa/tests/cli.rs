@@ -1,72 +1,15 @@
 //! The `kassa` binary as a user runs it: start-up banner, the README walkthrough, merchants,
 //! graceful shutdown.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-const BIN: &str = env!("CARGO_BIN_EXE_kassa");
+mod support;
 
-struct Server {
-    child: Child,
-    url: String,
-    banner: Vec<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Server {
-    fn credentials(&self) -> Option<String> {
-        let field =
-            |name: &str| self.banner.iter().find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()));
-        Some(format!("{}:{}", field("username")?, field("secret")?))
-    }
-
-    /// Sends SIGTERM and returns whether the process exited cleanly within 10 s.
-    fn terminate(&mut self) -> bool {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.success();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
-    }
-}
+use support::{BIN, serve};
 
 fn database(dir: &Path) -> String {
     format!("sqlite://{}", dir.join("kassa.db").display())
-}
-
-/// Starts `kassa serve` on a free port and reads its banner.
-fn serve(database: &str, extra: &[&str]) -> Server {
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut banner = Vec::new();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        let done = line.starts_with("Stop with Ctrl-C");
-        banner.push(line);
-        if done {
-            break;
-        }
-    }
-    let url = banner.iter().find_map(|l| l.trim().strip_prefix("API").map(|v| v.trim().to_owned())).expect("API line");
-    Server { child, url, banner }
 }
 
 #[test]

@@ -3,32 +3,18 @@
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod support;
+
+use support::Server;
+
 const AUTH: (&str, &str) = ("crash", "crash-secret-0123456789");
 
-fn serve(database: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kassa"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", database, "--rate-limits", "off"])
-        .args(["--sandbox-credentials", &format!("{}:{}", AUTH.0, AUTH.1)])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(found) = line.trim().strip_prefix("API") {
-            url = found.trim().to_owned();
-        }
-        if line.starts_with("Stop with Ctrl-C") {
-            break;
-        }
-    }
-    (child, url)
+fn serve(database: &str) -> Server {
+    support::serve(database, &["--rate-limits", "off", "--sandbox-credentials", &format!("{}:{}", AUTH.0, AUTH.1)])
 }
 
 /// Records each callback as it arrives (before answering), and counts the answers.
@@ -74,7 +60,8 @@ async fn every_committed_event_is_delivered_after_sigkill() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("kassa.db").display());
     let (target, seen, answered) = counting_receiver(Duration::from_millis(200)).await;
-    let (mut first, url) = serve(&database);
+    let mut first = serve(&database);
+    let url = first.url.clone();
     let client = reqwest::Client::new();
     let cart = json!({"purchase_country": "SE", "purchase_currency": "SEK", "order_amount": 100,
                       "order_lines": [{"name": "x", "quantity": 1, "unit_price": 100, "total_amount": 100}]});
@@ -97,13 +84,14 @@ async fn every_committed_event_is_delivered_after_sigkill() {
     // 60 status changes are committed; callbacks are in flight (arrived, not yet answered) and
     // pending. Kill.
     tokio::time::sleep(Duration::from_millis(50)).await;
-    first.kill().unwrap();
-    first.wait().unwrap();
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
     let (arrived, done) = (seen.lock().unwrap().len(), answered.load(std::sync::atomic::Ordering::SeqCst));
     assert!(arrived > done, "attempts were in flight at the kill ({arrived} arrived, {done} answered)");
     assert!(done < 60, "the crash must interrupt deliveries ({done} already answered)");
 
-    let (mut second, url) = serve(&database);
+    let second = serve(&database);
+    let url = second.url.clone();
     let feed = call(&client, reqwest::Method::GET, format!("{url}/kassa/v1/events?limit=1000"), None).await;
     let committed: BTreeSet<String> = feed["events"]
         .as_array()
@@ -148,8 +136,7 @@ async fn every_committed_event_is_delivered_after_sigkill() {
         assert!(*seq >= *last, "session {session}: event {seq} arrived after {last}");
         *last = (*last).max(*seq);
     }
-    second.kill().unwrap();
-    second.wait().unwrap();
+    drop(second);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,7 +144,8 @@ async fn sigterm_lets_the_attempt_in_flight_finish() {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("kassa.db").display());
     let (target, seen) = slow_receiver(Duration::from_millis(1500)).await;
-    let (mut server, url) = serve(&database);
+    let mut server = serve(&database);
+    let url = server.url.clone();
     let client = reqwest::Client::new();
     let cart = json!({"purchase_country": "SE", "purchase_currency": "SEK", "order_amount": 100,
                       "order_lines": [{"name": "x", "quantity": 1, "unit_price": 100, "total_amount": 100}]});
@@ -170,9 +158,9 @@ async fn sigterm_lets_the_attempt_in_flight_finish() {
     let hpp = hpp["session_id"].as_str().unwrap().to_owned();
     call(&client, reqwest::Method::POST, format!("{url}/sandbox/v1/hpp/sessions/{hpp}/open"), None).await;
     tokio::time::sleep(Duration::from_millis(300)).await; // the attempt is now in flight
-    Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap();
+    Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
     let stopping = Instant::now();
-    let status = tokio::task::spawn_blocking(move || server.wait().unwrap()).await.unwrap();
+    let status = tokio::task::spawn_blocking(move || server.child.wait().unwrap()).await.unwrap();
     assert!(status.success(), "{status:?}");
     assert!(
         stopping.elapsed() >= Duration::from_millis(900),
@@ -181,11 +169,11 @@ async fn sigterm_lets_the_attempt_in_flight_finish() {
     );
     assert_eq!(seen.lock().unwrap().len(), 1);
     // The attempt was recorded before the exit: after a restart it is not sent again.
-    let (mut again, url) = serve(&database);
+    let again = serve(&database);
+    let url = again.url.clone();
     let log = call(&client, reqwest::Method::GET, format!("{url}/kassa/v1/sessions/{hpp}/deliveries"), None).await;
     assert_eq!(log["deliveries"][0]["status"], "delivered", "{log:#}");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(seen.lock().unwrap().len(), 1);
-    again.kill().unwrap();
-    again.wait().unwrap();
+    drop(again);
 }

@@ -5,44 +5,18 @@
 use axum::http::HeaderMap;
 use kassa_store::testing::TestDatabase;
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod support;
+
+use support::Server as Node;
+
 const AUTH: (&str, &str) = ("nodes", "nodes-secret-0123456789");
 
-struct Node {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn node(database: &str) -> Node {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kassa"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", database, "--rate-limits", "off"])
-        .args(["--callback-lease", "10", "--sandbox-credentials", &format!("{}:{}", AUTH.0, AUTH.1)])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(found) = line.trim().strip_prefix("API") {
-            url = found.trim().to_owned();
-        }
-        if line.starts_with("Stop with Ctrl-C") {
-            break;
-        }
-    }
-    Node { child, url }
+    let credentials = format!("{}:{}", AUTH.0, AUTH.1);
+    support::serve(database, &["--rate-limits", "off", "--callback-lease", "10", "--sandbox-credentials", &credentials])
 }
 
 type Log = Arc<Mutex<Vec<(String, u64, String)>>>;

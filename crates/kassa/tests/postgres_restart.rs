@@ -3,10 +3,13 @@
 //! server is never touched.
 
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
+
+mod support;
+
+use support::Server;
 
 const AUTH: (&str, &str) = ("restart", "restart-secret-0123456789");
 
@@ -77,42 +80,16 @@ impl Drop for Cluster {
     }
 }
 
-struct Node(Child, String);
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn node(database: &str) -> Node {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kassa"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", database, "--rate-limits", "off"])
-        .args(["--sandbox-credentials", &format!("{}:{}", AUTH.0, AUTH.1)])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut url = String::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        if let Some(found) = line.trim().strip_prefix("API") {
-            url = found.trim().to_owned();
-        }
-        if line.starts_with("Stop with Ctrl-C") {
-            break;
-        }
-    }
-    Node(child, url)
+fn node(database: &str) -> Server {
+    support::serve(database, &["--rate-limits", "off", "--sandbox-credentials", &format!("{}:{}", AUTH.0, AUTH.1)])
 }
 
 /// Creates a payment session; `Some(id)` when kassa acknowledged it.
-async fn create(client: &reqwest::Client, node: &Node) -> Option<String> {
+async fn create(client: &reqwest::Client, node: &Server) -> Option<String> {
     let cart = json!({"purchase_country": "SE", "purchase_currency": "SEK", "order_amount": 100,
                       "order_lines": [{"name": "x", "quantity": 1, "unit_price": 100, "total_amount": 100}]});
     let response = client
-        .post(format!("{}/payments/v1/sessions", node.1))
+        .post(format!("{}/payments/v1/sessions", node.url))
         .basic_auth(AUTH.0, Some(AUTH.1))
         .json(&cart)
         .send()
@@ -159,7 +136,7 @@ async fn both_nodes_recover_and_nothing_acknowledged_is_lost() {
     }
     // Every acknowledged session is there, on either node.
     for (i, id) in acknowledged.iter().enumerate() {
-        let url = format!("{}/payments/v1/sessions/{id}", nodes[i % 2].1);
+        let url = format!("{}/payments/v1/sessions/{id}", nodes[i % 2].url);
         let response = client.get(url).basic_auth(AUTH.0, Some(AUTH.1)).send().await.unwrap();
         assert_eq!(response.status(), 200, "acknowledged session {id} is gone");
     }

@@ -1,0 +1,66 @@
+//! Running the `kassa` binary in tests. Each test file uses part of this.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_kassa");
+
+/// A `kassa serve` process, killed when dropped.
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    pub banner: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// The sandbox credentials the banner printed (`username:secret`), if any.
+    pub fn credentials(&self) -> Option<String> {
+        let field =
+            |name: &str| self.banner.iter().find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()));
+        Some(format!("{}:{}", field("username")?, field("secret")?))
+    }
+
+    /// Sends SIGTERM and returns whether the process exited cleanly within 10 s.
+    pub fn terminate(&mut self) -> bool {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.success();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+}
+
+/// Starts `kassa serve` on a free port with `database` and `extra` arguments, and reads its banner.
+pub fn serve(database: &str, extra: &[&str]) -> Server {
+    let mut child = Command::new(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut banner = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("Stop with Ctrl-C");
+        banner.push(line);
+        if done {
+            break;
+        }
+    }
+    let url = banner.iter().find_map(|l| l.trim().strip_prefix("API").map(|v| v.trim().to_owned())).expect("API line");
+    Server { child, url, banner }
+}

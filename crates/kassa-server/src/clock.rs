@@ -34,6 +34,11 @@ impl SandboxClock {
     pub fn advance(&self, millis: i64) {
         self.offset_millis.fetch_add(millis.max(0), Ordering::SeqCst);
     }
+
+    /// How far ahead of the wall clock this clock is.
+    pub fn offset_millis(&self) -> i64 {
+        self.offset_millis.load(Ordering::SeqCst)
+    }
 }
 
 impl Clock for SandboxClock {

@@ -1,12 +1,14 @@
 //! The HTTP surface: routes, extractors, error rendering.
 
 pub mod auth;
+mod clock;
 pub mod errors;
 mod health;
 mod hpp;
 pub mod json;
 mod kassa;
 mod openapi;
+mod orders;
 mod payments;
 mod public;
 pub mod rate_limit;
@@ -30,13 +32,14 @@ pub use openapi::ApiDoc;
 pub fn routes(mode: Mode) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(payments::routes())
+        .merge(orders::routes())
         .merge(hpp::routes())
         .merge(stream::routes())
         .merge(public::routes())
         .merge(kassa::routes())
         .merge(health::routes());
     if mode == Mode::Sandbox {
-        api = api.merge(sandbox::routes());
+        api = api.merge(sandbox::routes()).merge(clock::routes());
     }
     let (router, mut doc) = api.split_for_parts();
     openapi::document_rate_limits(&mut doc);

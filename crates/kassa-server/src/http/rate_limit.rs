@@ -73,7 +73,10 @@ impl Category {
         match (method, path) {
             (&Method::POST, "/payments/v1/sessions") => Some(Self::CreateSession),
             (&Method::POST, "/hpp/v1/sessions") => Some(Self::CreateHppSession),
-            _ if ["/payments/", "/hpp/v1/", "/kassa/", "/sandbox/"].iter().any(|p| path.starts_with(p)) => {
+            _ if ["/payments/", "/ordermanagement/", "/hpp/v1/", "/kassa/", "/sandbox/"]
+                .iter()
+                .any(|p| path.starts_with(p)) =>
+            {
                 Some(Self::Other)
             }
             _ => None,

@@ -6,7 +6,7 @@ use crate::error::ApiError;
 use crate::http::json;
 use crate::ids;
 use crate::state::AppState;
-use crate::wire::payments::{AuthorizedPaymentMethod, OrderCreated, PaymentSessionRequest};
+use crate::wire::payments::{AuthorizedPaymentMethod, OrderCreated, OrderV1, PaymentSessionRequest};
 use axum::http::StatusCode;
 use kassa_core::order::{Order, OrderStatus};
 use kassa_core::payment::{AuthorizationStatus, PaymentAction};
@@ -141,4 +141,22 @@ pub async fn release_authorization(state: &AppState, merchant: &Merchant, token:
         }
     })
     .await
+}
+
+/// An order of the merchant (`GET /ordermanagement/v1/orders/{order_id}`).
+pub async fn read(state: &AppState, merchant: &Merchant, order_id: &str) -> Result<OrderV1, ApiError> {
+    let order = state.store.order(order_id).await?.filter(|o| o.merchant_id == merchant.id);
+    let order = order.ok_or_else(|| ApiError::not_found("Order not found"))?;
+    Ok(OrderV1 {
+        status: order.status.as_str().to_owned(),
+        klarna_reference: order.klarna_reference.as_str().to_owned(),
+        purchase_currency: order.purchase_currency,
+        order_amount: order.order_amount,
+        original_order_amount: order.order_amount,
+        captured_amount: order.captured_amount,
+        refunded_amount: 0,
+        remaining_authorized_amount: order.order_amount - order.captured_amount,
+        created_at: order.created_at.to_string(),
+        order_id: order.order_id,
+    })
 }

@@ -196,3 +196,19 @@ pub struct AuthorizedPaymentMethod {
     pub number_of_days: i32,
     pub number_of_installments: i32,
 }
+
+/// An order as Order Management reads it (the fields kassa keeps).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct OrderV1 {
+    pub order_id: String,
+    /// `AUTHORIZED` or `CAPTURED`.
+    pub status: String,
+    pub klarna_reference: String,
+    pub purchase_currency: String,
+    pub order_amount: i64,
+    pub original_order_amount: i64,
+    pub captured_amount: i64,
+    pub refunded_amount: i64,
+    pub remaining_authorized_amount: i64,
+    pub created_at: String,
+}

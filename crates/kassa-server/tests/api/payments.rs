@@ -138,3 +138,44 @@ async fn placing_the_order_ends_the_other_hpp_sessions_of_the_payment_session() 
     let statuses: Vec<String> = app.events(&second).await.into_iter().map(|e| e.1).collect();
     assert_eq!(statuses, ["WAITING", "IN_PROGRESS", "DISABLED"]);
 }
+
+#[tokio::test]
+async fn order_management_reads_the_placed_order() {
+    let app = spawn().await;
+    let (hpp, _, _) = app.hpp_session(json!({"place_order_mode": "CAPTURE_ORDER"}), json!({})).await;
+    app.act(&hpp, "open").await;
+    let session = app.act(&hpp, "approve").await.body["session"].clone();
+    let order_id = session["order_id"].as_str().unwrap();
+    let order = app.get(&format!("/ordermanagement/v1/orders/{order_id}")).await;
+    assert_eq!(order.status, 200, "{}", order.body);
+    assert_eq!(order.body["status"], "CAPTURED");
+    assert_eq!(order.body["klarna_reference"], session["klarna_reference"]);
+    assert_eq!(
+        (order.body["order_amount"].as_i64(), order.body["captured_amount"].as_i64()),
+        (Some(18000), Some(18000))
+    );
+    assert_eq!(order.body["remaining_authorized_amount"], 0);
+    assert_eq!(order.body["purchase_currency"], "SEK");
+    app.call_as(&app.other, reqwest::Method::GET, &format!("/ordermanagement/v1/orders/{order_id}"), None)
+        .await
+        .assert_error(404, "NOT_FOUND");
+    app.get("/ordermanagement/v1/orders/unknown").await.assert_error(404, "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn the_sandbox_clock_moves_forward_over_http() {
+    let app = spawn().await;
+    let (hpp, _, _) = app.hpp_session(json!({}), json!({})).await;
+    let before = app.get("/sandbox/v1/clock").await;
+    assert_eq!(before.body["ahead_seconds"], 0);
+    let moved = app.post("/sandbox/v1/clock/advance", json!({"seconds": 47 * 3600})).await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    assert_eq!(moved.body["ahead_seconds"], 47 * 3600);
+    // 47 hours on, the HPP session has expired.
+    app.get(&format!("/hpp/v1/sessions/{hpp}")).await.assert_error(404, "NOT_FOUND");
+    for body in [json!({}), json!({"seconds": 0}), json!({"seconds": -5}), json!({"seconds": "soon"})] {
+        app.post("/sandbox/v1/clock/advance", body).await.assert_error(400, "BAD_VALUE");
+    }
+    let production = crate::helpers::spawn_in(kassa_server::Mode::Production).await;
+    production.post("/sandbox/v1/clock/advance", json!({"seconds": 1})).await.assert_error(404, "NOT_FOUND");
+}

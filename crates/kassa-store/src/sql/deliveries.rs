@@ -205,20 +205,27 @@ pub(super) async fn release_all(writer: &AnyPool) -> StoreResult<()> {
     Ok(())
 }
 
+/// The deliveries where `column` (a fixed column name) is `value`, each with its attempts: two
+/// queries in all.
 pub(super) async fn records(reader: &AnyPool, column: &str, value: &str) -> StoreResult<Vec<DeliveryRecord>> {
-    let query = format!("SELECT * FROM deliveries WHERE {column} = $1 ORDER BY position");
-    let found = sqlx::query(&query).bind(value).fetch_all(reader).await?;
+    let deliveries = format!("SELECT * FROM deliveries WHERE {column} = $1 ORDER BY position");
+    let found = sqlx::query(&deliveries).bind(value).fetch_all(reader).await?;
+    let attempts = format!(
+        "SELECT a.* FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+         WHERE d.{column} = $1 ORDER BY a.delivery_id, a.attempt, a.id"
+    );
+    let mut by_delivery: std::collections::HashMap<String, Vec<Attempt>> = std::collections::HashMap::new();
+    for row in sqlx::query(&attempts).bind(value).fetch_all(reader).await? {
+        by_delivery.entry(get(&row, "delivery_id")?).or_default().push(attempt(&row)?);
+    }
     let mut out = Vec::with_capacity(found.len());
     for row in &found {
         let id: String = get(row, "id")?;
-        let attempts = sqlx::query("SELECT * FROM delivery_attempts WHERE delivery_id = $1 ORDER BY attempt, id")
-            .bind(&id)
-            .fetch_all(reader)
-            .await?;
         let status: String = get(row, "status")?;
         let status = parse_name(&status, DeliveryStatus::parse, "delivery status")?;
         let seq: i64 = get(row, "seq")?;
         out.push(DeliveryRecord {
+            attempts: by_delivery.remove(&id).unwrap_or_default(),
             id,
             event_id: get(row, "event_id")?,
             seq: seq as u64,
@@ -229,7 +236,6 @@ pub(super) async fn records(reader: &AnyPool, column: &str, value: &str) -> Stor
                 .then(|| get::<i64>(row, "next_attempt_at").map(Timestamp::from_millis))
                 .transpose()?,
             created_at: Timestamp::from_millis(get(row, "created_at")?),
-            attempts: attempts.iter().map(attempt).collect::<StoreResult<_>>()?,
         });
     }
     Ok(out)

@@ -64,6 +64,14 @@ pub trait Store: Send + Sync + 'static {
     /// A session's events in sequence order.
     async fn session_events(&self, session_id: &str) -> StoreResult<Vec<StoredEvent>>;
 
+    /// The events of one session of `kind` with a sequence number above `after`, in order.
+    async fn session_events_after(
+        &self,
+        kind: SessionKind,
+        session_id: &str,
+        after: u64,
+    ) -> StoreResult<Vec<StoredEvent>>;
+
     async fn insert_message(&self, message: &Message) -> StoreResult<()>;
     async fn session_messages(&self, session_id: &str) -> StoreResult<Vec<Message>>;
 

@@ -76,9 +76,8 @@ pub fn events(
                     Event::default().id(next.event.seq.to_string()).event("status").data(next.event.body.to_string());
                 return Some((Ok(event), cursor));
             }
-            let stored = cursor.state.store.session_events(&cursor.session_id).await.ok()?;
-            let (kind, last) = (cursor.kind, cursor.last);
-            cursor.queue.extend(stored.into_iter().filter(|e| e.event.session_kind == kind && e.event.seq > last));
+            let newer = cursor.state.store.session_events_after(cursor.kind, &cursor.session_id, cursor.last);
+            cursor.queue.extend(newer.await.ok()?);
             if !cursor.queue.is_empty() {
                 continue;
             }

@@ -263,6 +263,22 @@ impl Store for SqlStore {
         found.iter().map(rows::event).collect()
     }
 
+    async fn session_events_after(
+        &self,
+        kind: SessionKind,
+        session_id: &str,
+        after: u64,
+    ) -> StoreResult<Vec<StoredEvent>> {
+        let found =
+            sqlx::query("SELECT * FROM events WHERE session_kind = $1 AND session_id = $2 AND seq > $3 ORDER BY seq")
+                .bind(kind.as_str())
+                .bind(session_id)
+                .bind(after as i64)
+                .fetch_all(&self.reader)
+                .await?;
+        found.iter().map(rows::event).collect()
+    }
+
     async fn insert_message(&self, m: &Message) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO messages (id, merchant_id, session_id, method, recipient, subject, body, created_at)

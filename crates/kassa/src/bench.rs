@@ -4,20 +4,20 @@
 //! commits, as `serve`); with `--url` it drives a running kassa (sandbox mode) from outside.
 
 use crate::cli::BenchArgs;
-use kassa_server::config::RateLimits;
-use kassa_server::{AppState, Config, Mode, credentials};
-use kassa_store::Store;
-use kassa_store::sqlite::{Durability, SqliteStore};
+use crate::local::{self, LocalServer};
+use kassa_store::sql::Durability;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+#[derive(Clone)]
 struct Target {
     url: String,
     username: String,
     secret: String,
-    _dir: Option<tempfile::TempDir>,
+    /// Keeps an in-process server alive as long as the bench runs.
+    _server: Option<Arc<LocalServer>>,
 }
 
 pub async fn run(args: BenchArgs) -> Result<(), String> {
@@ -28,7 +28,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
                 url: url.trim_end_matches('/').to_owned(),
                 username: username.into(),
                 secret: secret.into(),
-                _dir: None,
+                _server: None,
             }
         }
         (None, None) => local_server().await?,
@@ -79,36 +79,16 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
 }
 
 async fn local_server() -> Result<Target, String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url, Durability::Full).await.map_err(|e| e.to_string())?);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
-    let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    // Measures the server, not Klarna's quotas: no rate limits.
-    let config = Config { rate_limits: RateLimits::off(), ..Config::new(&base, Mode::Sandbox) };
-    let state = AppState::new(store.clone(), config);
-    let created = credentials::create("Bench", None, None, state.now())?;
-    store.insert_merchant(&created.merchant).await.map_err(|e| e.to_string())?;
-    tokio::spawn(kassa_server::serve(listener, state, std::future::pending()));
-    Ok(Target { url: base, username: created.merchant.username, secret: created.secret, _dir: Some(dir) })
+    let server = local::start(Durability::Full, |_| {}).await?;
+    let (url, username, secret) = (server.url.clone(), server.username.clone(), server.secret.clone());
+    Ok(Target { url, username, secret, _server: Some(Arc::new(server)) })
 }
 
+#[derive(Clone)]
 struct Bench {
     client: reqwest::Client,
     target: Target,
     concurrency: usize,
-}
-
-impl Clone for Bench {
-    fn clone(&self) -> Self {
-        Self { client: self.client.clone(), target: self.target.clone(), concurrency: self.concurrency }
-    }
-}
-
-impl Clone for Target {
-    fn clone(&self) -> Self {
-        Self { url: self.url.clone(), username: self.username.clone(), secret: self.secret.clone(), _dir: None }
-    }
 }
 
 type Reply = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, String>> + Send>>;

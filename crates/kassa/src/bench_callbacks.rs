@@ -8,13 +8,13 @@
 //!    drained with `--in-flight` callbacks at a time; deliveries per second until the last one.
 
 use crate::cli::CallbackBenchArgs;
+use crate::local;
 use axum::http::HeaderMap;
 use kassa_core::hpp::{HppAction, HppOptions, HppSession, MerchantUrls, NewHppSession};
-use kassa_server::config::RateLimits;
 use kassa_server::wire::hpp::HppSessionV1;
-use kassa_server::{AppState, Config, Mode, credentials, ids};
-use kassa_store::sqlite::{Durability, SqliteStore};
-use kassa_store::{Change, NewDelivery, NewEvent, SessionKind, SessionWrite, Store, Stored};
+use kassa_server::{AppState, ids};
+use kassa_store::sql::Durability;
+use kassa_store::{Change, NewDelivery, NewEvent, SessionKind, SessionWrite, Stored};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -71,23 +71,17 @@ fn percentile(sorted: &[Duration], q: f64) -> f64 {
 }
 
 pub async fn run(args: CallbackBenchArgs) -> Result<(), String> {
-    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let durability = if args.durability == "normal" { Durability::Normal } else { Durability::Full };
-    let url = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&url, durability).await.map_err(|e| e.to_string())?);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
-    let base = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
-    let mut config = Config { rate_limits: RateLimits::off(), ..Config::new(&base, Mode::Sandbox) };
-    config.delivery.max_in_flight = args.in_flight.into();
-    config.delivery.max_per_host = args.in_flight.into();
-    let state = AppState::new(store.clone(), config);
-    let created = credentials::create("Bench", None, None, state.now())?;
-    store.insert_merchant(&created.merchant).await.map_err(|e| e.to_string())?;
-    tokio::spawn(kassa_server::serve(listener, state.clone(), std::future::pending()));
+    let server = local::start(durability, |config| {
+        config.delivery.max_in_flight = args.in_flight.into();
+        config.delivery.max_per_host = args.in_flight.into();
+    })
+    .await?;
+    let (state, base, store) = (server.state.clone(), server.url.clone(), server.state.store.clone());
     let arrivals = Arc::new(Arrivals::default());
     let target = receiver(arrivals.clone()).await?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(256).build().map_err(|e| e.to_string())?;
-    let auth = (created.merchant.username.clone(), created.secret.clone());
+    let auth = (server.username.clone(), server.secret.clone());
     println!(
         "kassa bench-callbacks: durability {}, {} in flight, everything in one process",
         args.durability, args.in_flight
@@ -154,7 +148,7 @@ pub async fn run(args: CallbackBenchArgs) -> Result<(), String> {
     println!();
     // 2. Throughput from a backlog.
     let before = arrivals.count();
-    let backlog = backlog_change(&state, &created.merchant.id, &target, args.backlog)?;
+    let backlog = backlog_change(&state, &server.merchant_id, &target, args.backlog)?;
     store.commit(backlog).await.map_err(|e| e.to_string())?;
     let drained_from = Instant::now();
     state.deliveries_due.notify_one();

@@ -4,6 +4,7 @@ mod bench;
 mod bench_callbacks;
 mod cli;
 mod database;
+mod local;
 mod serve;
 
 use clap::Parser;

@@ -14,11 +14,6 @@ pub mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-/// The SQLite store under its first name.
-pub mod sqlite {
-    pub use crate::sql::{Durability, SqliteStore};
-}
-
 pub use change::{AuthorizationWrite, Change, SessionWrite};
 pub use delivery::{Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, NewDelivery};
 pub use error::StoreError;

@@ -5,7 +5,7 @@ use kassa_core::Timestamp;
 use kassa_core::hpp::{HppAction, HppOptions, HppSession, MerchantUrls, NewHppSession};
 use kassa_core::order::{KlarnaReference, Order, OrderStatus};
 use kassa_core::payment::{AcquiringChannel, Authorization, AuthorizationStatus, PaymentSession};
-use kassa_store::sqlite::{Durability, SqliteStore};
+use kassa_store::sql::{Durability, SqlStore};
 use kassa_store::testing::{self, TestDatabase};
 use kassa_store::{
     AuthorizationWrite, Change, Merchant, NewEvent, SessionKind, SessionRecord, SessionWrite, Store, StoreError,
@@ -276,7 +276,7 @@ async fn a_reopened_database_keeps_every_commit() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("store.db").display());
     {
-        let store = SqliteStore::open(&url, Durability::Full).await.unwrap();
+        let store = SqlStore::open(&url, Durability::Full).await.unwrap();
         merchant(&store, "m1").await;
         let s = hpp("h1");
         store
@@ -284,7 +284,7 @@ async fn a_reopened_database_keeps_every_commit() {
             .await
             .unwrap();
     }
-    let store = SqliteStore::open(&url, Durability::Full).await.unwrap();
+    let store = SqlStore::open(&url, Durability::Full).await.unwrap();
     assert_eq!(load(&store, "h1").await.record, hpp("h1"));
     assert_eq!(store.session_events("h1").await.unwrap().len(), 1);
 }

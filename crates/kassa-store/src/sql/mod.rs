@@ -92,9 +92,6 @@ pub struct SqlStore {
     listen_url: Option<String>,
 }
 
-/// The SQLite store (kept under its old name).
-pub type SqliteStore = SqlStore;
-
 impl SqlStore {
     /// Opens (creating if needed) the SQLite database at `url` (`sqlite://path`) and runs its
     /// migrations.
@@ -418,7 +415,7 @@ mod tests {
     async fn commits_are_durable_in_wal_mode_by_default() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("k.db").display());
-        let store = SqliteStore::open(&url, Durability::default()).await.unwrap();
+        let store = SqlStore::open(&url, Durability::default()).await.unwrap();
         // synchronous: 2 = FULL, 1 = NORMAL.
         assert_eq!(pragma(&store.writer, "synchronous").await, "2");
         assert_eq!(pragma(&store.writer, "journal_mode").await, "wal");
@@ -427,7 +424,7 @@ mod tests {
         let now = kassa_core::Timestamp::from_millis(0);
         store.claim_deliveries(now, now, now, 10).await.unwrap();
         assert_eq!(pragma(&store.writer, "synchronous").await, "2");
-        let relaxed = SqliteStore::open(&url, Durability::Normal).await.unwrap();
+        let relaxed = SqlStore::open(&url, Durability::Normal).await.unwrap();
         assert_eq!(pragma(&relaxed.writer, "synchronous").await, "1");
     }
 }

@@ -77,6 +77,9 @@ impl StateMachine for DistributionMachine {
             (Waiting,     A::Fail,       Failed),
             (Distributed, A::Fail,       Failed),
             (Distributed, A::Access,     Accessed),
+            // The QR and payment link stay a fallback after a retryable failure (a short code
+            // that was not found); guarded in `Distribution::apply`.
+            (Failed,      A::Access,     Accessed),
             (Accessed,    A::Complete,   Completed),
             (Waiting,     A::Cancel,     Canceled),
             (Distributed, A::Cancel,     Canceled),
@@ -103,9 +106,18 @@ pub struct Distribution {
     pub status_update_url: Option<String>,
     pub error: Option<DistributionError>,
     pub order: Option<(String, String)>,
+    /// The token of the payment link and QR, once the service has produced them.
+    #[serde(default)]
+    pub link_token: Option<String>,
+    /// Times the consumer's payment was declined while the link was open.
+    #[serde(default)]
+    pub declines: u32,
 }
 
 impl Distribution {
+    /// An unscanned session that nobody canceled is canceled this long after its creation.
+    pub const AUTO_CANCEL_AFTER_HOURS: i64 = 3;
+
     pub fn create(
         session_id: String,
         merchant_id: String,
@@ -123,12 +135,40 @@ impl Distribution {
             status_update_url,
             error: None,
             order: None,
+            link_token: None,
+            declines: 0,
         };
         (distribution, event)
     }
 
     pub fn status(&self) -> DistributionStatus {
         self.lifecycle.status
+    }
+
+    /// When the unscanned session is canceled.
+    pub fn auto_cancel_at(&self) -> Timestamp {
+        self.created_at.plus_hours(Self::AUTO_CANCEL_AFTER_HOURS)
+    }
+
+    /// Whether the consumer has not reached the payment link yet and nobody ended the session:
+    /// the statuses the 3-hour auto-cancel applies to.
+    pub fn is_unscanned(&self) -> bool {
+        matches!(
+            self.status(),
+            DistributionStatus::Waiting | DistributionStatus::Distributed | DistributionStatus::Failed
+        )
+    }
+
+    fn retryable_failure(&self) -> bool {
+        self.status() == DistributionStatus::Failed && self.error.is_some_and(|e| e.retryable)
+    }
+
+    /// Whether the QR and payment link are shown (and open): once distributed, while the consumer
+    /// is on them, and as the fallback of a retryable failure.
+    pub fn shows_link(&self) -> bool {
+        self.link_token.is_some()
+            && (matches!(self.status(), DistributionStatus::Distributed | DistributionStatus::Accessed)
+                || self.retryable_failure())
     }
 
     /// Applies an action; `Fail` takes its error code, `Complete` its order id and reference.
@@ -138,8 +178,8 @@ impl Distribution {
         now: Timestamp,
     ) -> Result<(Self, Event<DistributionStatus>), Rejected> {
         let action = command.action();
-        let retryable = self.error.is_some_and(|e| e.retryable);
-        if action == DistributionAction::Retry && self.status() == DistributionStatus::Failed && !retryable {
+        let guarded = matches!(action, DistributionAction::Retry | DistributionAction::Access);
+        if guarded && self.status() == DistributionStatus::Failed && !self.retryable_failure() {
             return Err(Rejected::Guard("the distribution failed with an error that is not retryable".into()));
         }
         let (lifecycle, event) = self.lifecycle.apply::<DistributionMachine>(action, now)?;
@@ -149,7 +189,12 @@ impl Distribution {
             DistributionCommand::Fail(code) => {
                 next.error = Some(DistributionError { code, retryable: code.retryable() })
             }
-            DistributionCommand::Retry { short_code } => next.short_code = short_code,
+            DistributionCommand::Retry { short_code, status_update_url } => {
+                next.short_code = short_code;
+                if status_update_url.is_some() {
+                    next.status_update_url = status_update_url;
+                }
+            }
             DistributionCommand::Complete { order_id, klarna_reference } => {
                 next.order = Some((order_id, klarna_reference))
             }
@@ -169,9 +214,17 @@ pub enum DistributionCommand {
     Distribute,
     Fail(DistributionErrorCode),
     Access,
-    Complete { order_id: String, klarna_reference: String },
+    Complete {
+        order_id: String,
+        klarna_reference: String,
+    },
     Cancel,
-    Retry { short_code: Option<String> },
+    /// Distribute again, to `short_code` (none: the QR and link only); a new `status_update_url`
+    /// replaces the old one.
+    Retry {
+        short_code: Option<String>,
+        status_update_url: Option<String>,
+    },
 }
 
 impl DistributionCommand {
@@ -201,7 +254,7 @@ mod tests {
             3 => DistributionCommand::Access,
             4 => DistributionCommand::Complete { order_id: "o".into(), klarna_reference: "ABCDEFGH".into() },
             5 => DistributionCommand::Cancel,
-            _ => DistributionCommand::Retry { short_code: Some("1234".into()) },
+            _ => DistributionCommand::Retry { short_code: Some("1234".into()), status_update_url: None },
         }
     }
 
@@ -226,7 +279,9 @@ mod tests {
                 match d.apply(cmd.clone(), Timestamp::from_millis(i as i64 + 1)) {
                     Ok((next, event)) => {
                         prop_assert_eq!(event.seq, before.lifecycle.version + 1);
-                        if cmd.action() == DistributionAction::Retry {
+                        if matches!(cmd.action(), DistributionAction::Retry | DistributionAction::Access)
+                            && before.status() == DistributionStatus::Failed
+                        {
                             prop_assert!(before.error.is_some_and(|e| e.retryable));
                             prop_assert!(next.error.is_none());
                         }
@@ -250,6 +305,8 @@ mod tests {
         let (d, _) =
             d.apply(DistributionCommand::Fail(DistributionErrorCode::Unknown), Timestamp::from_millis(1)).unwrap();
         assert_eq!(d.error, Some(DistributionError { code: DistributionErrorCode::Unknown, retryable: false }));
-        assert!(d.apply(DistributionCommand::Retry { short_code: None }, Timestamp::from_millis(2)).is_err());
+        let retry = DistributionCommand::Retry { short_code: None, status_update_url: None };
+        assert!(d.apply(retry, Timestamp::from_millis(2)).is_err());
+        assert!(d.apply(DistributionCommand::Access, Timestamp::from_millis(2)).is_err());
     }
 }

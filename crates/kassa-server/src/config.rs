@@ -1,6 +1,8 @@
 //! Settings of a running server.
 
+use kassa_core::Timestamp;
 use std::fmt;
+use std::time::Duration;
 
 pub use crate::delivery::WorkerSettings;
 pub use crate::delivery::target::TargetPolicy;
@@ -50,6 +52,9 @@ pub struct Config {
     pub callback_targets: TargetPolicy,
     /// Concurrency and timings of the delivery worker.
     pub delivery: WorkerSettings,
+    /// How long an in-store distribution stays WAITING before the service distributes it (none
+    /// by default; on the service clock, so the sandbox clock can move it).
+    pub distribution_delay: Duration,
 }
 
 impl Config {
@@ -62,11 +67,17 @@ impl Config {
             body_limit: Self::DEFAULT_BODY_LIMIT,
             rate_limits: RateLimits::production(),
             delivery: WorkerSettings::default(),
+            distribution_delay: Duration::ZERO,
             callback_targets: match mode {
                 Mode::Sandbox => TargetPolicy::sandbox(),
                 Mode::Production => TargetPolicy::default(),
             },
         }
+    }
+
+    /// When a distribution asked for at `now` is due.
+    pub fn distribution_due(&self, now: Timestamp) -> Timestamp {
+        now.plus_millis(i64::try_from(self.distribution_delay.as_millis()).unwrap_or(i64::MAX / 2))
     }
 
     /// `public_url` joined with an absolute path.

@@ -8,6 +8,7 @@ pub mod error;
 pub mod http;
 pub mod ids;
 pub mod qr;
+pub mod scheduler;
 pub mod sender;
 pub mod service;
 pub mod state;
@@ -19,7 +20,7 @@ pub use state::AppState;
 use std::future::Future;
 use tokio::net::TcpListener;
 
-/// Serves `state` on `listener`, and runs the delivery worker, until `shutdown` resolves; then
+/// Serves `state` on `listener`, and runs the delivery worker and the scheduler, until `shutdown` resolves; then
 /// finishes requests and callback attempts in flight and gives back unstarted claims.
 pub async fn serve(
     listener: TcpListener,
@@ -30,6 +31,7 @@ pub async fn serve(
     let worker =
         delivery::DeliveryWorker::new(state.clone(), state.config.delivery.clone()).map_err(std::io::Error::other)?;
     let worker = tokio::spawn(worker.run(token.clone()));
+    let scheduler = tokio::spawn(scheduler::run(state.clone(), token.clone()));
     // Other nodes' commits wake this node's waiters and worker (PostgreSQL).
     if let Some(mut notifications) = state.store.notifications().await.map_err(std::io::Error::other)? {
         let state = state.clone();
@@ -53,5 +55,6 @@ pub async fn serve(
     let served = axum::serve(listener, app).with_graceful_shutdown(token.clone().cancelled_owned()).await;
     token.cancel();
     let _ = worker.await;
+    let _ = scheduler.await;
     served
 }

@@ -4,7 +4,7 @@ use crate::clock::{Clock, SandboxClock, SystemClock};
 use crate::config::{Config, Mode};
 use crate::http::rate_limit::RateLimiter;
 use crate::sender::{MessageSender, RecordingSender};
-use kassa_store::{Change, Store, StoreError};
+use kassa_store::{Change, JobWrite, Store, StoreError};
 use std::sync::Arc;
 use tokio::sync::{Notify, broadcast};
 use tokio_util::sync::CancellationToken;
@@ -21,6 +21,9 @@ pub struct AppState {
     pub rate_limiter: Arc<RateLimiter>,
     /// Woken after a commit that added deliveries (the delivery worker waits on it).
     pub deliveries_due: Arc<Notify>,
+    /// Woken after a commit that scheduled jobs, and when the sandbox clock moves (the
+    /// scheduler waits on it).
+    pub jobs_due: Arc<Notify>,
     /// Every committed status change, for long-poll and stream waiters in this process.
     pub changes: broadcast::Sender<SessionChanged>,
     /// Cancelled when the server shuts down: the worker, long-polls and streams end on it.
@@ -47,6 +50,7 @@ impl AppState {
         let rate_limiter = Arc::new(RateLimiter::new(config.rate_limits));
         let (changes, _) = broadcast::channel(1024);
         let deliveries_due = Arc::new(Notify::new());
+        let jobs_due = Arc::new(Notify::new());
         let shutdown = CancellationToken::new();
         Self {
             store,
@@ -56,6 +60,7 @@ impl AppState {
             config: Arc::new(config),
             rate_limiter,
             deliveries_due,
+            jobs_due,
             changes,
             shutdown,
         }
@@ -65,6 +70,7 @@ impl AppState {
     /// deliveries, and long-poll and stream waiters of every session it changed.
     pub async fn commit(&self, change: Change) -> Result<(), StoreError> {
         let wake_worker = !change.deliveries.is_empty();
+        let wake_scheduler = change.jobs.iter().any(|j| matches!(j, JobWrite::Schedule(_)));
         // Every session written: status changes (events), and updates that change a read body
         // without one (a payment session's cart).
         let changed: Vec<SessionChanged> =
@@ -72,6 +78,9 @@ impl AppState {
         self.store.commit(change).await?;
         if wake_worker {
             self.deliveries_due.notify_one();
+        }
+        if wake_scheduler {
+            self.jobs_due.notify_one();
         }
         for event in changed {
             // No receiver is fine: nobody is waiting.

@@ -1,5 +1,6 @@
 //! One atomic change: what a single accepted command writes.
 
+use crate::jobs::JobWrite;
 use crate::record::{SessionRecord, Stored};
 use crate::{NewDelivery, NewEvent, SessionKind, StoreError};
 use kassa_core::Timestamp;
@@ -21,6 +22,8 @@ pub struct SessionWrite {
     pub updated_at: Timestamp,
     pub expires_at: Option<Timestamp>,
     pub state: serde_json::Value,
+    /// The consumer-facing token that finds the session, if it has one.
+    pub token: Option<String>,
     /// `None` inserts; `Some((status, revision))` is the compare-and-set guard.
     pub expected: Option<(&'static str, u64)>,
 }
@@ -61,6 +64,7 @@ impl SessionWrite {
             updated_at: record.updated_at(),
             expires_at: record.expires_at(),
             state,
+            token: record.token().map(str::to_owned),
             expected,
         })
     }
@@ -81,6 +85,18 @@ pub struct Change {
     pub authorizations: Vec<AuthorizationWrite>,
     pub orders: Vec<Order>,
     pub deliveries: Vec<NewDelivery>,
+    /// Timers to schedule, and claimed ones whose work this change is.
+    pub jobs: Vec<JobWrite>,
+    /// Consumer sessions that a payment is pushed to (each only if still free).
+    pub consumer_sessions: Vec<ConsumerSessionAttach>,
+}
+
+/// Ties a consumer session to the payment pushed to it; the change fails if another payment
+/// took the session first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerSessionAttach {
+    pub consumer_session_id: String,
+    pub payment_session_id: String,
 }
 
 impl Change {
@@ -106,6 +122,18 @@ impl Change {
         self.authorizations.extend(other.authorizations);
         self.orders.extend(other.orders);
         self.deliveries.extend(other.deliveries);
+        self.jobs.extend(other.jobs);
+        self.consumer_sessions.extend(other.consumer_sessions);
+        self
+    }
+
+    pub fn job(mut self, write: JobWrite) -> Self {
+        self.jobs.push(write);
+        self
+    }
+
+    pub fn consumer_session(mut self, attach: ConsumerSessionAttach) -> Self {
+        self.consumer_sessions.push(attach);
         self
     }
 

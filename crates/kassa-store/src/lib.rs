@@ -5,8 +5,10 @@
 //! they yield, and the authorizations and orders they create, all in one transaction.
 
 mod change;
+mod consumer;
 mod delivery;
 mod error;
+mod jobs;
 mod model;
 pub mod notify;
 mod record;
@@ -14,9 +16,11 @@ pub mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use change::{AuthorizationWrite, Change, SessionWrite};
+pub use change::{AuthorizationWrite, Change, ConsumerSessionAttach, SessionWrite};
+pub use consumer::ConsumerSession;
 pub use delivery::{Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, NewDelivery};
 pub use error::StoreError;
+pub use jobs::{ClaimedJob, Job, JobWrite};
 pub use model::{Merchant, Message, NewEvent, SessionKind, StoredEvent};
 pub use record::{SessionRecord, Stored};
 
@@ -35,6 +39,7 @@ pub trait Store: Send + Sync + 'static {
     /// Adds a merchant; [`StoreError::Conflict`] when the username is taken.
     async fn insert_merchant(&self, merchant: &Merchant) -> StoreResult<()>;
     async fn merchant_by_username(&self, username: &str) -> StoreResult<Option<Merchant>>;
+    async fn merchant(&self, id: &str) -> StoreResult<Option<Merchant>>;
     async fn merchant_count(&self) -> StoreResult<u64>;
     /// Replaces a merchant's webhook secrets and retry policy; `false` when no such username.
     async fn set_merchant_webhooks(&self, username: &str, secrets: &[String], retry_policy: &str) -> StoreResult<bool>;
@@ -48,6 +53,39 @@ pub trait Store: Send + Sync + 'static {
         kind: SessionKind,
         parent_id: &str,
     ) -> StoreResult<Vec<(serde_json::Value, u64)>>;
+
+    /// The session of `kind` that a consumer-facing token finds.
+    async fn session_state_by_token(
+        &self,
+        kind: SessionKind,
+        token: &str,
+    ) -> StoreResult<Option<(serde_json::Value, u64)>>;
+
+    /// Adds a consumer session; `false` (nothing written) when a live, free session of the same
+    /// merchant at `session.created_at` already has its short code.
+    async fn insert_consumer_session(&self, session: &ConsumerSession) -> StoreResult<bool>;
+
+    /// The merchant's consumer session with `short_code` that is live at `now` and has no
+    /// payment yet.
+    async fn free_consumer_session(
+        &self,
+        merchant_id: &str,
+        short_code: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<ConsumerSession>>;
+
+    /// Claims up to `limit` jobs due at `due_at` (service clock) whose lease (wall clock) ended
+    /// before `wall_now`, leasing them until `lease_until`.
+    async fn claim_jobs(
+        &self,
+        due_at: Timestamp,
+        wall_now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedJob>>;
+
+    /// A claimed job failed: count the attempt, let go of the lease, try again at `due_at`.
+    async fn postpone_job(&self, job_id: &str, lease_token: &str, due_at: Timestamp) -> StoreResult<()>;
 
     async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>>;
     async fn order(&self, order_id: &str) -> StoreResult<Option<Order>>;
@@ -124,6 +162,7 @@ pub trait Store: Send + Sync + 'static {
 pub trait StoreExt {
     async fn load<T: SessionRecord>(&self, id: &str) -> StoreResult<Option<Stored<T>>>;
     async fn load_children<T: SessionRecord>(&self, parent_id: &str) -> StoreResult<Vec<Stored<T>>>;
+    async fn load_by_token<T: SessionRecord>(&self, token: &str) -> StoreResult<Option<Stored<T>>>;
 }
 
 #[async_trait]
@@ -138,5 +177,12 @@ impl<S: Store + ?Sized> StoreExt for S {
     async fn load_children<T: SessionRecord>(&self, parent_id: &str) -> StoreResult<Vec<Stored<T>>> {
         let states = self.child_session_states(T::KIND, parent_id).await?;
         states.into_iter().map(record::decode).collect()
+    }
+
+    async fn load_by_token<T: SessionRecord>(&self, token: &str) -> StoreResult<Option<Stored<T>>> {
+        match self.session_state_by_token(T::KIND, token).await? {
+            Some(state) => Ok(Some(record::decode(state)?)),
+            None => Ok(None),
+        }
     }
 }

@@ -18,6 +18,9 @@ pub trait SessionRecord: Serialize + DeserializeOwned + Send + Sync + 'static {
     fn created_at(&self) -> Timestamp;
     fn updated_at(&self) -> Timestamp;
     fn expires_at(&self) -> Option<Timestamp>;
+    /// The consumer-facing token that finds the session (a payment link, a distribution-module
+    /// token), unique per kind.
+    fn token(&self) -> Option<&str>;
 }
 
 /// A record as loaded, with the revision its row had: the guard of the next write.
@@ -45,7 +48,7 @@ pub(crate) fn decode<T: SessionRecord>((state, revision): (serde_json::Value, u6
 macro_rules! session_record {
     ($ty:ty, $kind:expr, |$s:ident| {
         id: $id:expr, merchant: $merchant:expr, parent: $parent:expr,
-        lifecycle: $life:expr, created: $created:expr, expires: $expires:expr $(,)?
+        lifecycle: $life:expr, created: $created:expr, expires: $expires:expr, token: $token:expr $(,)?
     }) => {
         #[allow(unused_variables)] // an expression may not need `self` (`parent: None`)
         impl $crate::SessionRecord for $ty {
@@ -82,6 +85,10 @@ macro_rules! session_record {
                 let $s = self;
                 $expires
             }
+            fn token(&self) -> Option<&str> {
+                let $s = self;
+                $token
+            }
         }
     };
 }
@@ -93,6 +100,7 @@ session_record!(HppSession, SessionKind::Hpp, |s| {
     lifecycle: s.lifecycle,
     created: s.created_at,
     expires: Some(s.expires_at),
+    token: Some(&s.distribution_token),
 });
 
 session_record!(Distribution, SessionKind::Distribution, |s| {
@@ -102,4 +110,5 @@ session_record!(Distribution, SessionKind::Distribution, |s| {
     lifecycle: s.lifecycle,
     created: s.created_at,
     expires: None,
+    token: s.link_token.as_deref(),
 });

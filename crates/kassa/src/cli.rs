@@ -101,6 +101,10 @@ pub struct ServeArgs {
     /// claimed callbacks once this has passed. Must exceed the longest attempt (15 s) plus a margin.
     #[arg(long, env = "KASSA_CALLBACK_LEASE", default_value_t = 60, value_parser = clap::value_parser!(u64).range(10..=3600))]
     pub callback_lease: u64,
+    /// How long an in-store distribution stays WAITING before kassa distributes it, in seconds
+    /// (service clock: the sandbox clock can move past it). 0 distributes at once.
+    #[arg(long, env = "KASSA_DISTRIBUTION_DELAY", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub distribution_delay: u64,
 }
 
 #[derive(Debug, Args)]

@@ -47,7 +47,8 @@ async fn read_clock(State(state): State<AppState>, _merchant: Authenticated) -> 
     Ok(Json(now(&state)?))
 }
 
-/// Move the sandbox clock forward (for every merchant of this kassa: the clock is one).
+/// Move the sandbox clock forward (for every merchant of this kassa: the clock is one). Jobs
+/// that fall due (such as the 3-hour auto-cancel of in-store sessions) run before the answer.
 #[utoipa::path(post, path = "/sandbox/v1/clock/advance", tag = "Sandbox", security(("basic" = [])),
     request_body = ClockAdvance,
     responses((status = 200, body = ClockNow), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse)))]
@@ -63,6 +64,11 @@ async fn advance_clock(
     if let Some(clock) = &state.sandbox_clock {
         clock.advance(seconds * 1000);
         tracing::info!(seconds, now = %state.now(), "sandbox clock moved forward");
+        // What fell due runs before the answer (jobs another run holds finish on their own);
+        // callbacks that fell due are sent by the worker.
+        while crate::scheduler::run_due(&state).await > 0 {}
+        state.deliveries_due.notify_one();
+        state.jobs_due.notify_one();
     }
     Ok(Json(now(&state)?))
 }

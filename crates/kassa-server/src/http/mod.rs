@@ -5,6 +5,7 @@ mod clock;
 pub mod errors;
 mod health;
 mod hpp;
+mod instore;
 pub mod json;
 mod kassa;
 mod openapi;
@@ -34,6 +35,7 @@ pub fn routes(mode: Mode) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(payments::routes())
         .merge(orders::routes())
         .merge(hpp::routes())
+        .merge(instore::routes())
         .merge(stream::routes())
         .merge(public::routes())
         .merge(kassa::routes())

@@ -6,7 +6,7 @@ use crate::qr::{self, Format};
 use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use kassa_core::hpp::HppSession;
 use kassa_store::{StoreExt, Stored};
 use serde::Deserialize;
@@ -18,15 +18,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(hpp_qr)).routes(routes!(badge))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-struct QrQuery {
-    /// `svg` (default) or `png`; without it, `Accept: image/png` selects PNG.
-    format: Option<String>,
-}
-
 /// QR image of an HPP session's `redirect_url` (public, as Klarna's `qr_code_url`).
-#[utoipa::path(get, path = "/hpp/payments/{session_id}/qr", tag = "Public",
-    params(("session_id" = String, Path), QrQuery),
+#[utoipa::path(get, path = "/hpp/payments/{payment_id}/qr", tag = "Public",
+    params(("payment_id" = String, Path, description = "The HPP session id"), QrQuery),
     responses(
         (status = 200, description = "The QR code", content(("image/svg+xml"), ("image/png"))),
         (status = 400, description = "Unknown format", body = ErrorResponse),
@@ -37,20 +31,31 @@ async fn hpp_qr(
     Path(id): Path<String>,
     Query(query): Query<QrQuery>,
     headers: HeaderMap,
-) -> Result<impl IntoResponse, ApiError> {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let format = Format::negotiate(query.format.as_deref(), accept)
-        .ok_or_else(|| ApiError::bad_value("format", "must be svg or png"))?;
+) -> Result<Response, ApiError> {
     let session: Option<Stored<HppSession>> = state.store.load(&id).await?;
     let session = session
         .filter(|s| !s.is_expired(state.now()))
         .ok_or_else(|| ApiError::not_found("HPP session not found (unknown or expired)"))?;
-    let link = state.config.url(&format!("/hpp/payments/{}", session.id));
+    qr_image(state.config.url(&format!("/hpp/payments/{}", session.id)), &query, &headers).await
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub(super) struct QrQuery {
+    /// `svg` (default) or `png`; without it, `Accept: image/png` selects PNG.
+    format: Option<String>,
+}
+
+/// A QR image of `link` in the format the request asks for.
+pub(super) async fn qr_image(link: String, query: &QrQuery, headers: &HeaderMap) -> Result<Response, ApiError> {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(query.format.as_deref(), accept)
+        .ok_or_else(|| ApiError::bad_value("format", "must be svg or png"))?;
     let image = tokio::task::spawn_blocking(move || qr::render(&link, format))
         .await
         .map_err(|e| ApiError::Internal(e.to_string()))?
         .map_err(ApiError::Internal)?;
-    Ok(([(header::CONTENT_TYPE, format.content_type()), (header::CACHE_CONTROL, "public, max-age=300")], image))
+    let headers = [(header::CONTENT_TYPE, format.content_type()), (header::CACHE_CONTROL, "public, max-age=300")];
+    Ok((headers, image).into_response())
 }
 
 const BADGE: &str = include_str!("../../assets/badge.svg");

@@ -73,6 +73,8 @@ impl Category {
         match (method, path) {
             (&Method::POST, "/payments/v1/sessions") => Some(Self::CreateSession),
             (&Method::POST, "/hpp/v1/sessions") => Some(Self::CreateHppSession),
+            // The distribution result and retry are the merchant's; the QR image is public.
+            _ if path.starts_with("/iss/") && !path.contains("/qr/") => Some(Self::Other),
             _ if ["/payments/", "/ordermanagement/", "/hpp/v1/", "/kassa/", "/sandbox/"]
                 .iter()
                 .any(|p| path.starts_with(p)) =>
@@ -424,8 +426,15 @@ mod tests {
         assert_eq!(Category::of(&Method::POST, "/payments/v1/authorizations/t/order"), Some(Category::Other));
         assert_eq!(Category::of(&Method::GET, "/kassa/v1/hpp/sessions/abc/messages"), Some(Category::Other));
         assert_eq!(Category::of(&Method::POST, "/sandbox/v1/hpp/sessions/abc/open"), Some(Category::Other));
-        for public in ["/hpp/payments/abc/qr", "/hpp/payments/abc", "/hpp/distributions/t", "/assets/badges/klarna.svg"]
-        {
+        assert_eq!(Category::of(&Method::GET, "/iss/v1/distributions/abc"), Some(Category::Other));
+        assert_eq!(Category::of(&Method::POST, "/iss/v1/distributions/abc/retry"), Some(Category::Other));
+        for public in [
+            "/hpp/payments/abc/qr",
+            "/hpp/payments/abc",
+            "/hpp/distributions/t",
+            "/assets/badges/klarna.svg",
+            "/iss/v1/distributions/abc/qr/t",
+        ] {
             assert_eq!(Category::of(&Method::GET, public), None, "{public}");
         }
         for public in ["/healthz", "/readyz", "/openapi.json"] {

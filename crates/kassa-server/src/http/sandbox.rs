@@ -1,19 +1,29 @@
-//! Sandbox controls: the consumer's side of an HPP session, without a browser.
+//! Sandbox controls: the consumer's side of HPP sessions and in-store payments, without a
+//! browser or a phone.
 
 use super::auth::Authenticated;
 use super::errors::ErrorResponse;
+use super::json::{self, JsonBody};
 use crate::error::ApiError;
-use crate::service::hpp;
+use crate::service::instore::ConsumerAction;
+use crate::service::{hpp, instore, validate};
 use crate::state::AppState;
+use crate::wire::instore::{ConsumerSessionRequest, ConsumerSessionV1, DistributionResult, ForcedFailure};
 use crate::wire::kassa::SandboxOutcome;
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use kassa_core::distribution::DistributionErrorCode;
 use kassa_core::hpp::HppAction;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(consumer_action))
+    OpenApiRouter::new()
+        .routes(routes!(consumer_action))
+        .routes(routes!(create_consumer_session))
+        .routes(routes!(distribution_action))
 }
 
 /// Act as the consumer on an HPP session: `open` (enter the page, also after a decline, back or
@@ -39,4 +49,62 @@ async fn consumer_action(
         ))
     })?;
     Ok(Json(hpp::consumer_action(&state, &merchant, &id, action).await?))
+}
+
+/// Create a consumer session: what a customer's phone gets by scanning a store's static QR. Its
+/// `short_code`, sent as `distribution.short_code`, pushes a payment to it until `expires_at`.
+#[utoipa::path(post, path = "/sandbox/v1/consumer-sessions", tag = "Sandbox", security(("basic" = [])),
+    request_body = ConsumerSessionRequest,
+    responses(
+        (status = 201, body = ConsumerSessionV1),
+        (status = 400, body = ErrorResponse),
+        (status = 409, description = "A live consumer session already has this short code", body = ErrorResponse),
+    ))]
+async fn create_consumer_session(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    JsonBody(request): JsonBody<ConsumerSessionRequest>,
+) -> Result<(StatusCode, Json<ConsumerSessionV1>), ApiError> {
+    Ok((StatusCode::CREATED, Json(instore::create_consumer_session(&state, &merchant, request).await?)))
+}
+
+/// Act on an in-store distribution: as the consumer `open` (the payment link), `pay` (the order
+/// is placed and captured), `decline`, `cancel`; or `fail` it with `{"code": "UNKNOWN"}` or
+/// `{"code": "CONSUMER_SESSION_NOT_FOUND"}`.
+#[utoipa::path(post, path = "/sandbox/v1/distributions/{session_id}/{action}", tag = "Sandbox", security(("basic" = [])),
+    params(
+        ("session_id" = String, Path),
+        ("action" = String, Path, description = "open, pay, decline, cancel or fail"),
+    ),
+    request_body(content = ForcedFailure, description = "For `fail` only"),
+    responses(
+        (status = 200, description = "The distribution result now", body = DistributionResult),
+        (status = 400, body = ErrorResponse),
+        (status = 404, description = "Unknown session or action", body = ErrorResponse),
+        (status = 409, description = "Not allowed in the distribution's current status", body = ErrorResponse),
+    ))]
+async fn distribution_action(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<DistributionResult>, ApiError> {
+    let action = match action.as_str() {
+        "open" => ConsumerAction::Open,
+        "pay" => ConsumerAction::Pay,
+        "decline" => ConsumerAction::Decline,
+        "cancel" => ConsumerAction::Cancel,
+        "fail" => {
+            let failure: ForcedFailure = json::parse(&body)?;
+            let code = failure.code.ok_or_else(|| ApiError::bad_value("code", "is required"))?;
+            let code = validate::one_of("code", &code, DistributionErrorCode::parse, DistributionErrorCode::expected)?;
+            ConsumerAction::Fail(code)
+        }
+        other => {
+            return Err(ApiError::not_found(format!(
+                "Unknown distribution action {other:?}: use open, pay, decline, cancel or fail"
+            )));
+        }
+    };
+    Ok(Json(instore::consumer_action(&state, &merchant, &id, action).await?))
 }

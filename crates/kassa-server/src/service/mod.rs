@@ -4,6 +4,7 @@
 mod callbacks;
 pub mod events;
 pub mod hpp;
+pub mod instore;
 pub mod messages;
 pub mod orders;
 pub mod payments;

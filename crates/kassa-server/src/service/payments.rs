@@ -1,5 +1,6 @@
 //! Klarna Payments sessions: create, read, update, cancel.
 
+use super::instore;
 use super::watch::{Tagged, etag};
 use super::{event_row, retry_on_conflict, validate};
 use crate::config::Config;
@@ -7,6 +8,7 @@ use crate::error::ApiError;
 use crate::http::json;
 use crate::ids;
 use crate::state::AppState;
+use crate::wire::instore::DistributionCreated;
 use crate::wire::payments::{
     AssetUrls, MerchantSession, PaymentMethodCategory, PaymentSessionRead, PaymentSessionRequest,
 };
@@ -14,7 +16,9 @@ use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kassa_core::Timestamp;
+use kassa_core::distribution::{Distribution, DistributionMachine};
 use kassa_core::hpp::{HppAction, HppSession};
+use kassa_core::machine::StateMachine;
 use kassa_core::payment::{AcquiringChannel, PaymentAction, PaymentSession, PaymentStatus};
 use kassa_store::{Change, Merchant, SessionKind, SessionWrite, StoreExt, Stored};
 use serde::{Deserialize, Serialize};
@@ -39,6 +43,7 @@ kassa_store::session_record!(PaymentRecord, SessionKind::Payment, |r| {
     lifecycle: r.session.lifecycle,
     created: r.session.created_at,
     expires: Some(r.session.expires_at),
+    token: None,
 });
 
 const NOT_FOUND: &str = "Payment session not found (unknown, expired or cancelled)";
@@ -92,12 +97,6 @@ fn validated(mut request: PaymentSessionRequest) -> Result<(PaymentSessionReques
     )?
     .unwrap_or(AcquiringChannel::Ecommerce);
     request.acquiring_channel = Some(channel.as_str().to_owned());
-    if request.distribution.is_some() {
-        return Err(ApiError::bad_value(
-            "distribution",
-            "in-store distribution is not available in this kassa version yet",
-        ));
-    }
     if let Some(intent) = &request.intent {
         let known = ["buy", "tokenize", "buy_and_tokenize"].into_iter().find(|k| k.eq_ignore_ascii_case(intent));
         let known =
@@ -132,20 +131,29 @@ pub async fn create(
     request: PaymentSessionRequest,
 ) -> Result<MerchantSession, ApiError> {
     let (request, channel) = validated(request)?;
+    let in_store = instore::setup(state, &request, channel).await?;
     let now = state.now();
     let id = ids::new_id();
     let (session, event) = PaymentSession::create(id.clone(), merchant.id.clone(), channel, now);
     let record = PaymentRecord { session, request, client_token: client_token(&id, now), authorization_token: None };
-    let change = Change::default().session(SessionWrite::insert(&record)?).event(event_row(
+    let mut change = Change::default().session(SessionWrite::insert(&record)?).event(event_row(
         &record,
         &event,
         &read_view(&record, &state.config),
     )?);
+    let distribution = match in_store {
+        Some(setup) => {
+            change = change.merge(instore::start(state, &id, &merchant.id, setup, now)?);
+            Some(DistributionCreated { result_url: state.config.url(&format!("/iss/v1/distributions/{id}")) })
+        }
+        None => None,
+    };
     state.commit(change).await?;
     Ok(MerchantSession {
         session_id: id,
         client_token: record.client_token,
         payment_method_categories: payment_method_categories(&state.config),
+        distribution,
     })
 }
 
@@ -181,6 +189,7 @@ pub async fn update(state: &AppState, merchant: &Merchant, id: &str, patch: Valu
             fields.extend(patch.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         let (request, channel) = validated(json::from_value(merged)?)?;
+        instore::check_fixed_fields(&before.request, &request)?;
         let mut after = PaymentRecord { request, ..before.record.clone() };
         after.session.acquiring_channel = channel;
         state.commit(Change::default().session(SessionWrite::update(&before, &after)?)).await?;
@@ -189,26 +198,41 @@ pub async fn update(state: &AppState, merchant: &Merchant, id: &str, patch: Valu
     .await
 }
 
-/// Cancels a session (`DELETE`); its HPP sessions that are not final become DISABLED.
+/// Cancels a session (`DELETE`): its HPP sessions that are not final become DISABLED, and an
+/// in-store session's distribution CANCELED.
 pub async fn cancel(state: &AppState, merchant: &Merchant, id: &str) -> Result<(), ApiError> {
     retry_on_conflict(|| async {
         let before = load(state, merchant, id).await?;
-        let now = state.now();
-        let (session, event) = before
-            .session
-            .apply(PaymentAction::Cancel, now)
-            .map_err(|r| ApiError::rejected(StatusCode::FORBIDDEN, r))?;
-        let after = PaymentRecord { session, ..before.record.clone() };
-        let change = Change::default().session(SessionWrite::update(&before, &after)?).event(event_row(
-            &after,
-            &event,
-            &read_view(&after, &state.config),
-        )?);
-        let hosted = state.store.load_children(id).await?;
-        state.commit(change.merge(disable_open(&hosted, None, now, merchant)?)).await?;
+        let mut change = cancel_change(state, merchant, &before).await?;
+        if before.session.acquiring_channel == AcquiringChannel::InStore {
+            let distribution: Option<Stored<Distribution>> = state.store.load(id).await?;
+            if let Some(distribution) = distribution.filter(|d| !DistributionMachine::is_final(d.status())) {
+                change = change.merge(instore::cancel_distribution(state, merchant, &distribution)?.0);
+            }
+        }
+        state.commit(change).await?;
         Ok(())
     })
     .await
+}
+
+/// The payment session cancelled, with its event, and its open HPP sessions DISABLED.
+pub(crate) async fn cancel_change(
+    state: &AppState,
+    merchant: &Merchant,
+    before: &Stored<PaymentRecord>,
+) -> Result<Change, ApiError> {
+    let now = state.now();
+    let (session, event) =
+        before.session.apply(PaymentAction::Cancel, now).map_err(|r| ApiError::rejected(StatusCode::FORBIDDEN, r))?;
+    let after = PaymentRecord { session, ..before.record.clone() };
+    let change = Change::default().session(SessionWrite::update(before, &after)?).event(event_row(
+        &after,
+        &event,
+        &read_view(&after, &state.config),
+    )?);
+    let hosted = state.store.load_children(&before.session.id).await?;
+    Ok(change.merge(disable_open(&hosted, None, now, merchant)?))
 }
 
 /// DISABLED for every HPP session in `sessions` that is not final, but `except`: an HPP session

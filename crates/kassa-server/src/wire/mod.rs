@@ -2,5 +2,6 @@
 
 pub mod events;
 pub mod hpp;
+pub mod instore;
 pub mod kassa;
 pub mod payments;

@@ -138,6 +138,9 @@ pub struct MerchantSession {
     pub session_id: String,
     pub client_token: String,
     pub payment_method_categories: Vec<PaymentMethodCategory>,
+    /// In-store sessions: where the distribution result is read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub distribution: Option<super::instore::DistributionCreated>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

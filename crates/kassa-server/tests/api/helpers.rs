@@ -22,6 +22,7 @@ pub struct TestApp {
     pub state: AppState,
     database: TestDatabase,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
 
 impl Drop for TestApp {
@@ -153,7 +154,9 @@ impl TestApp {
         };
         let pool = sqlx::AnyPool::connect(&url).await.unwrap();
         let mut rows = Vec::new();
-        for table in ["merchants", "sessions", "events", "authorizations", "orders", "messages"] {
+        for table in
+            ["merchants", "sessions", "events", "authorizations", "orders", "messages", "jobs", "consumer_sessions"]
+        {
             for row in sqlx::query(&format!("SELECT * FROM {table} ORDER BY 1, 2")).fetch_all(&pool).await.unwrap() {
                 let values: Vec<String> = (0..row.columns().len())
                     .map(|i| {
@@ -171,6 +174,32 @@ impl TestApp {
         }
         pool.close().await;
         rows
+    }
+
+    /// Stops the server and starts a new process-like one on the same database and address: a
+    /// new store, a new (sandbox) clock, nothing kept in memory.
+    pub async fn restart(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.await.unwrap().unwrap();
+        }
+        let address = self.url.trim_start_matches("http://").to_owned();
+        let listener = TcpListener::bind(&address).await.unwrap();
+        let store: Arc<dyn Store> = Arc::new(self.database.open().await);
+        self.state = AppState::new(store, (*self.state.config).clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        self.server = Some(tokio::spawn(kassa_server::serve(listener, self.state.clone(), async {
+            let _ = rx.await;
+        })));
+        self.shutdown = Some(tx);
+    }
+
+    /// Another node on the same database (its own store and clock), without an HTTP listener.
+    pub async fn other_node(&self) -> AppState {
+        let store: Arc<dyn Store> = Arc::new(self.database.open().await);
+        AppState::new(store, (*self.state.config).clone())
     }
 
     /// The events of a session, as the store holds them: (seq, status, body).
@@ -205,12 +234,21 @@ pub async fn spawn_with(mode: Mode, tweak: impl FnOnce(&mut Config)) -> TestApp 
         merchants.push(Merchant { username: created.merchant.username, secret: created.secret });
     }
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(kassa_server::serve(listener, state.clone(), async {
+    let server = tokio::spawn(kassa_server::serve(listener, state.clone(), async {
         let _ = rx.await;
     }));
     let other = merchants.pop().unwrap();
     let merchant = merchants.pop().unwrap();
-    TestApp { url, client: reqwest::Client::new(), merchant, other, state, database, shutdown: Some(tx) }
+    TestApp {
+        url,
+        client: reqwest::Client::new(),
+        merchant,
+        other,
+        state,
+        database,
+        shutdown: Some(tx),
+        server: Some(server),
+    }
 }
 
 /// The backend under test: SQLite, or PostgreSQL with `KASSA_TEST_BACKEND=postgres` (then it

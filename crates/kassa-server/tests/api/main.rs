@@ -5,6 +5,7 @@ mod errors;
 mod following;
 mod helpers;
 mod hpp_flows;
+mod instore;
 mod isolation;
 mod payments;
 mod public;

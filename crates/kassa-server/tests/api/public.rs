@@ -4,7 +4,7 @@ use crate::helpers::{read, spawn};
 use crate::schema::{Spec, assert_valid};
 use serde_json::json;
 
-fn decode_png(bytes: &[u8]) -> String {
+pub(crate) fn decode_png(bytes: &[u8]) -> String {
     let decoder = png::Decoder::new(std::io::Cursor::new(bytes));
     let mut reader = decoder.read_info().unwrap();
     let mut pixels = vec![0; reader.output_buffer_size()];

@@ -3,7 +3,7 @@
 
 use super::Dialect;
 use crate::notify::{CHANNEL, Notification};
-use crate::{AuthorizationWrite, Change, NewEvent, SessionWrite, StoreError, StoreResult};
+use crate::{AuthorizationWrite, Change, JobWrite, NewEvent, SessionWrite, StoreError, StoreResult};
 use sqlx::AnyConnection;
 
 /// Writes one change into the open transaction on `tx`.
@@ -62,6 +62,15 @@ pub(super) async fn apply(tx: &mut AnyConnection, change: &Change, dialect: Dial
     for write in &change.authorizations {
         write_authorization(tx, write).await?;
     }
+    for write in &change.jobs {
+        match write {
+            JobWrite::Schedule(job) => super::jobs::schedule(tx, job).await?,
+            JobWrite::Done { job_id } => super::jobs::done(tx, job_id).await?,
+        }
+    }
+    for attach in &change.consumer_sessions {
+        super::consumer::attach(tx, attach).await?;
+    }
     for order in &change.orders {
         sqlx::query(
             "INSERT INTO orders (order_id, klarna_reference, merchant_id, payment_session_id, authorization_token,
@@ -90,8 +99,8 @@ async fn write_session(tx: &mut AnyConnection, w: &SessionWrite) -> StoreResult<
     let expires_at = w.expires_at.map(|t| t.millis());
     let Some((expected_status, expected_revision)) = w.expected else {
         sqlx::query(
-            "INSERT INTO sessions (kind, id, merchant_id, parent_id, status, version, revision, created_at, updated_at, expires_at, state)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            "INSERT INTO sessions (kind, id, merchant_id, parent_id, status, version, revision, created_at, updated_at, expires_at, state, token)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(w.kind.as_str())
         .bind(&w.id)
@@ -104,14 +113,16 @@ async fn write_session(tx: &mut AnyConnection, w: &SessionWrite) -> StoreResult<
         .bind(w.updated_at.millis())
         .bind(expires_at)
         .bind(state)
+        .bind(&w.token)
         .execute(&mut *tx)
         .await
         .map_err(StoreError::from_write)?;
         return Ok(());
     };
     let updated = sqlx::query(
-        "UPDATE sessions SET status = $1, version = $2, revision = $3, updated_at = $4, expires_at = $5, state = $6
-         WHERE kind = $7 AND id = $8 AND status = $9 AND revision = $10",
+        "UPDATE sessions SET status = $1, version = $2, revision = $3, updated_at = $4, expires_at = $5, state = $6,
+                             token = $7
+         WHERE kind = $8 AND id = $9 AND status = $10 AND revision = $11",
     )
     .bind(w.status)
     .bind(w.version as i64)
@@ -119,12 +130,14 @@ async fn write_session(tx: &mut AnyConnection, w: &SessionWrite) -> StoreResult<
     .bind(w.updated_at.millis())
     .bind(expires_at)
     .bind(state)
+    .bind(&w.token)
     .bind(w.kind.as_str())
     .bind(&w.id)
     .bind(expected_status)
     .bind(expected_revision as i64)
     .execute(&mut *tx)
-    .await?;
+    .await
+    .map_err(StoreError::from_write)?;
     if updated.rows_affected() != 1 {
         return Err(StoreError::Conflict(format!(
             "{} session {} changed since it was read (expected {expected_status} at revision {expected_revision})",

@@ -7,15 +7,17 @@
 
 mod batch;
 mod commit;
+mod consumer;
 mod deliveries;
 mod finisher;
 mod group;
+mod jobs;
 mod rows;
 
 use crate::notify::Notification;
 use crate::{
-    Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, EventFilter, Merchant, Message, SessionKind, Store,
-    StoreError, StoreResult, StoredEvent,
+    Attempt, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryNext, DeliveryRecord, EventFilter, Merchant,
+    Message, SessionKind, Store, StoreError, StoreResult, StoredEvent,
 };
 use async_trait::async_trait;
 use kassa_core::Timestamp;
@@ -141,11 +143,17 @@ impl SqlStore {
         Self { writer, reader, dialect, claims: Default::default(), committer, finisher, listen_url }
     }
 
-    /// Gives back every delivery claim. A SQLite database is served by one process: call this
+    /// Gives back every delivery and job claim. A SQLite database is served by one process: call this
     /// when that process starts (never from a second process, such as a CLI command, while a
     /// server runs; never with PostgreSQL, where other nodes hold claims).
     pub async fn release_all_claims(&self) -> StoreResult<()> {
-        deliveries::release_all(&self.writer).await
+        deliveries::release_all(&self.writer).await?;
+        jobs::release_all(&self.writer).await
+    }
+
+    fn lease_token(&self, wall_now: Timestamp) -> String {
+        let number = self.claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        format!("{}-{}-{number}", std::process::id(), wall_now.millis())
     }
 }
 
@@ -194,6 +202,11 @@ impl Store for SqlStore {
         row.map(|r| rows::merchant(&r)).transpose()
     }
 
+    async fn merchant(&self, id: &str) -> StoreResult<Option<Merchant>> {
+        let row = sqlx::query("SELECT * FROM merchants WHERE id = $1").bind(id).fetch_optional(&self.reader).await?;
+        row.map(|r| rows::merchant(&r)).transpose()
+    }
+
     async fn set_merchant_webhooks(&self, username: &str, secrets: &[String], retry_policy: &str) -> StoreResult<bool> {
         let updated = sqlx::query("UPDATE merchants SET webhook_secrets = $1, retry_policy = $2 WHERE username = $3")
             .bind(secrets.join(" "))
@@ -232,6 +245,48 @@ impl Store for SqlStore {
         .fetch_all(&self.reader)
         .await?;
         found.iter().map(rows::state).collect()
+    }
+
+    async fn session_state_by_token(
+        &self,
+        kind: SessionKind,
+        token: &str,
+    ) -> StoreResult<Option<(serde_json::Value, u64)>> {
+        let row = sqlx::query("SELECT state, revision FROM sessions WHERE kind = $1 AND token = $2")
+            .bind(kind.as_str())
+            .bind(token)
+            .fetch_optional(&self.reader)
+            .await?;
+        row.map(|r| rows::state(&r)).transpose()
+    }
+
+    async fn insert_consumer_session(&self, session: &ConsumerSession) -> StoreResult<bool> {
+        consumer::insert(&self.writer, session).await
+    }
+
+    async fn free_consumer_session(
+        &self,
+        merchant_id: &str,
+        short_code: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<ConsumerSession>> {
+        consumer::free(&self.reader, merchant_id, short_code, now).await
+    }
+
+    async fn claim_jobs(
+        &self,
+        due_at: Timestamp,
+        wall_now: Timestamp,
+        lease_until: Timestamp,
+        limit: u32,
+    ) -> StoreResult<Vec<ClaimedJob>> {
+        let token = self.lease_token(wall_now);
+        jobs::claim(&self.writer, self.dialect, jobs::ClaimWindow { due_at, wall_now, lease_until, limit }, &token)
+            .await
+    }
+
+    async fn postpone_job(&self, job_id: &str, lease_token: &str, due_at: Timestamp) -> StoreResult<()> {
+        jobs::postpone(&self.writer, job_id, lease_token, due_at).await
     }
 
     async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>> {
@@ -310,8 +365,7 @@ impl Store for SqlStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
-        let number = self.claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let token = format!("{}-{}-{number}", std::process::id(), wall_now.millis());
+        let token = self.lease_token(wall_now);
         let window = deliveries::ClaimWindow { due_at, wall_now, lease_until, limit };
         deliveries::claim(&self.writer, self.dialect, window, &token).await
     }

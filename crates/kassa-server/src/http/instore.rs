@@ -1,0 +1,120 @@
+//! In-store payments (seed 000): the distribution result and its retry (merchant API), the QR
+//! image and the payment link (public, what the consumer's phone opens).
+
+use super::auth::Authenticated;
+use super::errors::ErrorResponse;
+use super::json::JsonBody;
+use super::public::{QrQuery, qr_image};
+use super::watch::{self, WaitQuery};
+use crate::error::ApiError;
+use crate::service::instore;
+use crate::state::AppState;
+use crate::wire::instore::{DistributionRequest, DistributionResult};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{Html, Response};
+use kassa_core::distribution::{Distribution, DistributionStatus};
+use kassa_store::{StoreExt, Stored};
+use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(read_result))
+        .routes(routes!(retry))
+        .routes(routes!(qr))
+        .routes(routes!(payment_page))
+}
+
+/// The distribution result of an in-store payment session (`distribution.result_url`). Answers
+/// with an `ETag`; honours `If-None-Match` (304) and `?wait=` (long-poll until the status changes).
+#[utoipa::path(get, path = "/iss/v1/distributions/{session_id}", tag = "In-store", security(("basic" = [])),
+    params(("session_id" = String, Path, description = "The payment session id"), WaitQuery),
+    responses(
+        (status = 200, body = DistributionResult, headers(("ETag" = String))),
+        (status = 304, description = "Unchanged since the `If-None-Match` tag"),
+        (status = 401, body = ErrorResponse),
+        (status = 404, description = "No in-store session with this id", body = ErrorResponse),
+    ))]
+async fn read_result(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Path(id): Path<String>,
+    Query(query): Query<WaitQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    watch::respond(&state, &id, &query, &headers, || instore::read(&state, &merchant, &id)).await
+}
+
+/// Retry a FAILED distribution whose error is retryable, with a new `distribution`
+/// (`{"distribution": {"method": "one_qr", "short_code": …, "callback_urls": …}}`). The status goes
+/// back to WAITING, and kassa distributes again.
+#[utoipa::path(post, path = "/iss/v1/distributions/{session_id}/retry", tag = "In-store", security(("basic" = [])),
+    params(("session_id" = String, Path, description = "The payment session id")),
+    request_body = DistributionRequest,
+    responses(
+        (status = 200, description = "Retrying: the result now (WAITING)", body = DistributionResult),
+        (status = 400, description = "Not FAILED with a retryable error, or a bad `distribution`", body = ErrorResponse),
+        (status = 401, body = ErrorResponse),
+        (status = 404, body = ErrorResponse),
+    ))]
+async fn retry(
+    State(state): State<AppState>,
+    Authenticated(merchant): Authenticated,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<DistributionResult>, ApiError> {
+    Ok(Json(instore::retry(&state, &merchant, &id, body).await?))
+}
+
+/// The QR image of a distribution's `payment_link` (the result's `qr`; public).
+#[utoipa::path(get, path = "/iss/v1/distributions/{session_id}/qr/{token}", tag = "Public",
+    params(("session_id" = String, Path), ("token" = String, Path), QrQuery),
+    responses(
+        (status = 200, description = "The QR code", content(("image/svg+xml"), ("image/png"))),
+        (status = 400, description = "Unknown format", body = ErrorResponse),
+        (status = 404, description = "Unknown, or the link is not shown in the current status", body = ErrorResponse),
+    ))]
+async fn qr(
+    State(state): State<AppState>,
+    Path((id, token)): Path<(String, String)>,
+    Query(query): Query<QrQuery>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let found: Option<Stored<Distribution>> = state.store.load(&id).await?;
+    let shown = found.filter(|d| d.link_token.as_deref() == Some(token.as_str()) && d.shows_link());
+    shown.ok_or_else(|| ApiError::not_found("No payment link to show for this distribution now"))?;
+    qr_image(instore::payment_link(&state.config, &token), &query, &headers).await
+}
+
+/// The consumer's payment page of an in-store payment (`payment_link`; public). The first open
+/// makes the distribution ACCESSED.
+#[utoipa::path(get, path = "/hpp/payments/{payment_id}", tag = "Public",
+    params(("payment_id" = String, Path, description = "The payment link's token")),
+    responses(
+        (status = 200, description = "The payment page", content_type = "text/html"),
+        (status = 404, description = "Unknown payment link", body = ErrorResponse),
+    ))]
+async fn payment_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Html<String>, ApiError> {
+    let distribution = instore::open_link(&state, &token).await?;
+    Ok(Html(page(&distribution)))
+}
+
+/// A plain page saying where the payment stands.
+fn page(d: &Distribution) -> String {
+    let message = match d.status() {
+        DistributionStatus::Waiting => "This payment is being prepared.",
+        DistributionStatus::Distributed | DistributionStatus::Accessed => "Pay with Klarna: payment in progress.",
+        DistributionStatus::Completed => "Payment done. Thank you!",
+        DistributionStatus::Canceled => "This payment was canceled.",
+        DistributionStatus::Failed => "This payment link can no longer be used.",
+    };
+    format!(
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Pay with Klarna</title></head>\
+         <body><main><h1>Pay with Klarna</h1><p id=\"status\" data-status=\"{}\">{message}</p></main></body></html>\n",
+        d.status()
+    )
+}

@@ -1,0 +1,188 @@
+//! The consumer's side of an in-store payment: their phone's session (short codes), opening the
+//! payment link, paying (the order is placed and captured automatically), being declined,
+//! canceling. The sandbox controls and the payment page drive the same functions.
+
+use super::initiate::is_short_code;
+use super::{cancel_payment_and_distribution, result_view, transition_change};
+use crate::error::ApiError;
+use crate::ids;
+use crate::service::orders::order_change;
+use crate::service::payments;
+use crate::service::retry_on_conflict;
+use crate::state::AppState;
+use crate::wire::instore::{ConsumerSessionRequest, ConsumerSessionV1, DistributionResult};
+use axum::http::StatusCode;
+use kassa_core::distribution::{Distribution, DistributionCommand, DistributionErrorCode, DistributionStatus};
+use kassa_core::payment::{Authorization, AuthorizationStatus, PaymentStatus};
+use kassa_store::{AuthorizationWrite, Change, ConsumerSession, Merchant, SessionWrite, StoreExt, Stored};
+
+/// What the consumer (or, for `Fail`, the sandbox) does to a distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsumerAction {
+    /// Open the payment link: the first open makes it ACCESSED, later ones change nothing.
+    Open,
+    /// Pay on the open page: the order is placed and captured, the distribution COMPLETED.
+    Pay,
+    /// Klarna declines the consumer: the page stays open (ACCESSED) for another try or a cancel.
+    Decline,
+    /// Cancel the payment: CANCELED, and the payment session cancelled.
+    Cancel,
+    /// Force a distribution failure.
+    Fail(DistributionErrorCode),
+}
+
+/// How long a consumer session's short code is valid unless asked otherwise, and at most.
+const CONSUMER_SESSION_TTL_SECONDS: u64 = 600;
+const CONSUMER_SESSION_MAX_TTL_SECONDS: u64 = 86_400;
+
+/// A consumer session with a short code (the one given, or six random digits).
+pub async fn create_consumer_session(
+    state: &AppState,
+    merchant: &Merchant,
+    request: ConsumerSessionRequest,
+) -> Result<ConsumerSessionV1, ApiError> {
+    if let Some(code) = &request.short_code
+        && !is_short_code(code)
+    {
+        return Err(ApiError::bad_value("short_code", "must be 2 to 20 digits"));
+    }
+    let ttl = request.ttl_seconds.unwrap_or(CONSUMER_SESSION_TTL_SECONDS);
+    if !(1..=CONSUMER_SESSION_MAX_TTL_SECONDS).contains(&ttl) {
+        return Err(ApiError::bad_value(
+            "ttl_seconds",
+            format!("must be between 1 and {CONSUMER_SESSION_MAX_TTL_SECONDS}"),
+        ));
+    }
+    let now = state.now();
+    // A picked code may be live already: pick again (a given one is refused instead).
+    for _ in 0..10 {
+        let session = ConsumerSession {
+            id: ids::new_id(),
+            merchant_id: merchant.id.clone(),
+            short_code: request.short_code.clone().unwrap_or_else(six_digits),
+            created_at: now,
+            expires_at: now.plus_millis((ttl * 1000) as i64),
+            payment_session_id: None,
+        };
+        if state.store.insert_consumer_session(&session).await? {
+            return Ok(ConsumerSessionV1 {
+                consumer_session_id: session.id,
+                short_code: session.short_code,
+                expires_at: session.expires_at.to_string(),
+            });
+        }
+        if request.short_code.is_some() {
+            break;
+        }
+    }
+    Err(ApiError::invalid_operation(
+        StatusCode::CONFLICT,
+        "A live consumer session already has this short code; use another or let kassa pick one",
+    ))
+}
+
+fn six_digits() -> String {
+    let n = u32::from_le_bytes(ids::random_bytes::<4>()) % 1_000_000;
+    format!("{n:06}")
+}
+
+/// A consumer action on the merchant's distribution of payment session `id`.
+pub async fn consumer_action(
+    state: &AppState,
+    merchant: &Merchant,
+    id: &str,
+    action: ConsumerAction,
+) -> Result<DistributionResult, ApiError> {
+    let after = retry_on_conflict(|| async {
+        let before = super::load(state, merchant, id).await?;
+        act(state, merchant, &before, action).await
+    })
+    .await?;
+    Ok(result_view(&after, &state.config))
+}
+
+/// The consumer opens the payment link `token` (the payment page): the distribution it belongs
+/// to, ACCESSED if this is the first open of a link that is shown.
+pub async fn open_link(state: &AppState, token: &str) -> Result<Distribution, ApiError> {
+    retry_on_conflict(|| async {
+        let found: Option<Stored<Distribution>> = state.store.load_by_token(token).await?;
+        let before = found.ok_or_else(|| ApiError::not_found("This payment link is unknown"))?;
+        if !before.shows_link() || before.status() == DistributionStatus::Accessed {
+            return Ok(before.record);
+        }
+        let merchant = state.store.merchant(&before.merchant_id).await?;
+        let merchant = merchant.ok_or_else(|| ApiError::Internal(format!("no merchant {}", before.merchant_id)))?;
+        act(state, &merchant, &before, ConsumerAction::Open).await
+    })
+    .await
+}
+
+async fn act(
+    state: &AppState,
+    merchant: &Merchant,
+    before: &Stored<Distribution>,
+    action: ConsumerAction,
+) -> Result<Distribution, ApiError> {
+    let now = state.now();
+    let transition = |command: DistributionCommand| -> Result<(Change, Distribution), ApiError> {
+        let (after, event) = before.apply(command, now).map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
+        Ok((transition_change(before, &after, &event, merchant, &state.config)?, after))
+    };
+    let (change, after) = match action {
+        ConsumerAction::Open if before.status() == DistributionStatus::Accessed => return Ok(before.record.clone()),
+        ConsumerAction::Open => transition(DistributionCommand::Access)?,
+        ConsumerAction::Fail(code) => transition(DistributionCommand::Fail(code))?,
+        ConsumerAction::Pay => pay(state, merchant, before).await?,
+        ConsumerAction::Cancel => cancel_payment_and_distribution(state, merchant, before).await?,
+        ConsumerAction::Decline => {
+            require_open_page(before, "be declined")?;
+            let after = Distribution { declines: before.declines + 1, ..before.record.clone() };
+            (Change::default().session(SessionWrite::update(before, &after)?), after)
+        }
+    };
+    state.commit(change).await?;
+    Ok(after)
+}
+
+fn require_open_page(d: &Distribution, what: &str) -> Result<(), ApiError> {
+    if d.status() == DistributionStatus::Accessed {
+        return Ok(());
+    }
+    Err(ApiError::invalid_operation(
+        StatusCode::CONFLICT,
+        format!("The consumer can {what} only on the open payment page (ACCESSED); the distribution is {}", d.status()),
+    ))
+}
+
+/// The consumer pays: an authorization used at once for an order that is placed and captured,
+/// the payment session complete, the distribution COMPLETED with the order.
+async fn pay(
+    state: &AppState,
+    merchant: &Merchant,
+    before: &Stored<Distribution>,
+) -> Result<(Change, Distribution), ApiError> {
+    require_open_page(before, "pay")?;
+    let payment = match payments::load(state, merchant, &before.session_id).await {
+        Err(ApiError::NotFound(_)) => {
+            let message = "The payment session of this distribution is no longer live";
+            return Err(ApiError::invalid_operation(StatusCode::CONFLICT, message));
+        }
+        other => other?,
+    };
+    if payment.session.status() != PaymentStatus::Incomplete {
+        let message = "An order has already been placed for the payment session";
+        return Err(ApiError::invalid_operation(StatusCode::CONFLICT, message));
+    }
+    let now = state.now();
+    let mut authorization = Authorization::issue(ids::new_id(), &payment.session, now);
+    authorization.status = AuthorizationStatus::Ordered;
+    let token = authorization.token.clone();
+    let used = AuthorizationWrite::Insert(authorization);
+    let (order_change, order) = order_change(state, merchant, &payment, used, &token, true, None).await?;
+    let complete = DistributionCommand::Complete {
+        order_id: order.order_id,
+        klarna_reference: order.klarna_reference.as_str().to_owned(),
+    };
+    let (after, event) = before.apply(complete, now).map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
+    Ok((transition_change(before, &after, &event, merchant, &state.config)?.merge(order_change), after))
+}

@@ -1,0 +1,79 @@
+//! Consumer sessions and their short codes.
+
+use super::get;
+use crate::{ConsumerSession, ConsumerSessionAttach, StoreError, StoreResult};
+use kassa_core::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AnyPool};
+
+/// Inserts unless a live, free session of the merchant already has the code.
+pub(super) async fn insert(writer: &AnyPool, s: &ConsumerSession) -> StoreResult<bool> {
+    let inserted = sqlx::query(
+        "INSERT INTO consumer_sessions (id, merchant_id, short_code, created_at, expires_at, payment_session_id)
+         SELECT $1, $2, $3, $4, $5, $6
+         WHERE NOT EXISTS (
+             SELECT 1 FROM consumer_sessions
+             WHERE merchant_id = $7 AND short_code = $8 AND expires_at > $9 AND payment_session_id IS NULL)",
+    )
+    .bind(&s.id)
+    .bind(&s.merchant_id)
+    .bind(&s.short_code)
+    .bind(s.created_at.millis())
+    .bind(s.expires_at.millis())
+    .bind(&s.payment_session_id)
+    .bind(&s.merchant_id)
+    .bind(&s.short_code)
+    .bind(s.created_at.millis())
+    .execute(writer)
+    .await
+    .map_err(StoreError::from_write)?;
+    Ok(inserted.rows_affected() == 1)
+}
+
+pub(super) async fn free(
+    reader: &AnyPool,
+    merchant_id: &str,
+    short_code: &str,
+    now: Timestamp,
+) -> StoreResult<Option<ConsumerSession>> {
+    let row = sqlx::query(
+        "SELECT * FROM consumer_sessions
+         WHERE merchant_id = $1 AND short_code = $2 AND expires_at > $3 AND payment_session_id IS NULL
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(merchant_id)
+    .bind(short_code)
+    .bind(now.millis())
+    .fetch_optional(reader)
+    .await?;
+    row.map(|r| consumer_session(&r)).transpose()
+}
+
+/// Inside a change's transaction: only a session that is still free takes the payment.
+pub(super) async fn attach(tx: &mut AnyConnection, attach: &ConsumerSessionAttach) -> StoreResult<()> {
+    let updated = sqlx::query(
+        "UPDATE consumer_sessions SET payment_session_id = $1 WHERE id = $2 AND payment_session_id IS NULL",
+    )
+    .bind(&attach.payment_session_id)
+    .bind(&attach.consumer_session_id)
+    .execute(&mut *tx)
+    .await?;
+    if updated.rows_affected() != 1 {
+        return Err(StoreError::Conflict(format!(
+            "consumer session {} already took another payment",
+            attach.consumer_session_id
+        )));
+    }
+    Ok(())
+}
+
+fn consumer_session(row: &AnyRow) -> StoreResult<ConsumerSession> {
+    Ok(ConsumerSession {
+        id: get(row, "id")?,
+        merchant_id: get(row, "merchant_id")?,
+        short_code: get(row, "short_code")?,
+        created_at: Timestamp::from_millis(get(row, "created_at")?),
+        expires_at: Timestamp::from_millis(get(row, "expires_at")?),
+        payment_session_id: get(row, "payment_session_id")?,
+    })
+}

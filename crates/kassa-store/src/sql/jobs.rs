@@ -1,0 +1,123 @@
+//! Durable timers: scheduling (inside a change), claiming due jobs, postponing failed ones.
+
+use super::{Dialect, get, parse_name};
+use crate::{ClaimedJob, Job, SessionKind, StoreError, StoreResult};
+use kassa_core::Timestamp;
+use sqlx::any::AnyRow;
+use sqlx::{Acquire, AnyConnection, AnyPool};
+
+/// Inside a change's transaction.
+pub(super) async fn schedule(tx: &mut AnyConnection, job: &Job) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO jobs (id, session_kind, session_id, action, due_at, attempts, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&job.id)
+    .bind(job.session_kind.as_str())
+    .bind(&job.session_id)
+    .bind(&job.action)
+    .bind(job.due_at.millis())
+    .bind(i64::from(job.attempts))
+    .bind(job.created_at.millis())
+    .execute(&mut *tx)
+    .await
+    .map_err(StoreError::from_write)?;
+    Ok(())
+}
+
+/// Inside a change's transaction: the job's work is done, so its row goes; if the row is already
+/// gone another node did the work, and the whole change fails.
+pub(super) async fn done(tx: &mut AnyConnection, job_id: &str) -> StoreResult<()> {
+    let deleted = sqlx::query("DELETE FROM jobs WHERE id = $1").bind(job_id).execute(&mut *tx).await?;
+    if deleted.rows_affected() != 1 {
+        return Err(StoreError::Conflict(format!("job {job_id} was already done")));
+    }
+    Ok(())
+}
+
+pub(super) struct ClaimWindow {
+    pub due_at: Timestamp,
+    pub wall_now: Timestamp,
+    pub lease_until: Timestamp,
+    pub limit: u32,
+}
+
+pub(super) async fn claim(
+    writer: &AnyPool,
+    dialect: Dialect,
+    window: ClaimWindow,
+    token: &str,
+) -> StoreResult<Vec<ClaimedJob>> {
+    // A claim is bookkeeping: relaxed like delivery claims (a lost one only runs the job again).
+    let mut connection = super::deliveries::relaxed(writer, dialect).await?;
+    let found = claim_on(&mut connection, dialect, &window, token).await;
+    super::deliveries::restore(connection, dialect).await?;
+    found
+}
+
+async fn claim_on(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    window: &ClaimWindow,
+    token: &str,
+) -> StoreResult<Vec<ClaimedJob>> {
+    let mut tx = connection.begin().await?;
+    super::deliveries::relax_transaction(&mut tx, dialect).await?;
+    let claim = format!(
+        "UPDATE jobs SET lease_until = $1, lease_token = $2
+         WHERE id IN (
+             SELECT id FROM jobs
+             WHERE due_at <= $3 AND (lease_until IS NULL OR lease_until < $4)
+             ORDER BY due_at, id
+             LIMIT $5{})",
+        dialect.skip_locked()
+    );
+    sqlx::query(&claim)
+        .bind(window.lease_until.millis())
+        .bind(token)
+        .bind(window.due_at.millis())
+        .bind(window.wall_now.millis())
+        .bind(i64::from(window.limit))
+        .execute(&mut *tx)
+        .await?;
+    let found = sqlx::query("SELECT * FROM jobs WHERE lease_token = $1 ORDER BY due_at, id")
+        .bind(token)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    found.iter().map(|row| Ok(ClaimedJob { job: job(row)?, lease_token: token.to_owned() })).collect()
+}
+
+pub(super) async fn postpone(writer: &AnyPool, job_id: &str, token: &str, due_at: Timestamp) -> StoreResult<()> {
+    sqlx::query(
+        "UPDATE jobs SET attempts = attempts + 1, due_at = $1, lease_until = NULL, lease_token = NULL
+         WHERE id = $2 AND lease_token = $3",
+    )
+    .bind(due_at.millis())
+    .bind(job_id)
+    .bind(token)
+    .execute(writer)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn release_all(writer: &AnyPool) -> StoreResult<()> {
+    sqlx::query("UPDATE jobs SET lease_until = NULL, lease_token = NULL WHERE lease_token IS NOT NULL")
+        .execute(writer)
+        .await?;
+    Ok(())
+}
+
+fn job(row: &AnyRow) -> StoreResult<Job> {
+    let kind: String = get(row, "session_kind")?;
+    let attempts: i64 = get(row, "attempts")?;
+    Ok(Job {
+        id: get(row, "id")?,
+        session_kind: parse_name(&kind, SessionKind::parse, "session kind")?,
+        session_id: get(row, "session_id")?,
+        action: get(row, "action")?,
+        due_at: Timestamp::from_millis(get(row, "due_at")?),
+        attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
+        created_at: Timestamp::from_millis(get(row, "created_at")?),
+    })
+}

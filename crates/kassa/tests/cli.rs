@@ -73,12 +73,16 @@ fn an_acknowledged_change_survives_sigkill() {
 fn the_readme_walkthrough_works_as_written() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md")).unwrap();
     let section = readme.split("## Walkthrough").nth(1).unwrap();
-    let script = section
+    let section = section.split("\n## ").next().unwrap();
+    // Every block but the one that sets the variables (the test sets them), in order.
+    let blocks: Vec<&str> = section
         .split("```sh\n")
         .skip(1)
         .map(|block| block.split("```").next().unwrap())
-        .find(|block| block.starts_with("kassa()"))
-        .expect("the walkthrough script");
+        .filter(|block| !block.starts_with("export "))
+        .collect();
+    assert!(blocks.len() >= 2 && blocks[0].starts_with("kassa()"), "the walkthrough scripts");
+    let script = &blocks.join("\n");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let databases = runtime.block_on(kassa_store::testing::databases());
     for database in &databases {
@@ -96,7 +100,16 @@ fn walk_through(script: &str, database: &str) {
         .unwrap();
     let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "walkthrough failed\nstdout:\n{stdout}\nstderr:\n{stderr}");
-    for expected in ["\"status\":\"WAITING\"", "\"status\":\"FAILED\"", "\"order_id\"", "\"complete\""] {
+    for expected in [
+        "\"status\":\"WAITING\"",
+        "\"status\":\"FAILED\"",
+        "\"order_id\"",
+        "\"complete\"",
+        "\"result_url\"",
+        "\"status\":\"DISTRIBUTED\"",
+        "\"status\":\"COMPLETED\"",
+        "\"klarna_reference\"",
+    ] {
         assert!(
             stdout.contains(expected) || stderr.contains(expected),
             "{expected} missing\nstdout:\n{stdout}\nstderr:\n{stderr}"

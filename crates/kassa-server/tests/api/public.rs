@@ -78,7 +78,13 @@ async fn health_readiness_and_openapi() {
         ("/hpp/v1/sessions/{session_id}", "get"),
         ("/hpp/v1/sessions/{session_id}", "delete"),
         ("/hpp/v1/sessions/{session_id}/distribution", "post"),
-        ("/hpp/payments/{session_id}/qr", "get"),
+        ("/hpp/payments/{payment_id}/qr", "get"),
+        ("/hpp/payments/{payment_id}", "get"),
+        ("/iss/v1/distributions/{session_id}", "get"),
+        ("/iss/v1/distributions/{session_id}/retry", "post"),
+        ("/iss/v1/distributions/{session_id}/qr/{token}", "get"),
+        ("/sandbox/v1/consumer-sessions", "post"),
+        ("/sandbox/v1/distributions/{session_id}/{action}", "post"),
         ("/kassa/v1/hpp/sessions/{session_id}/messages", "get"),
         ("/sandbox/v1/hpp/sessions/{session_id}/{action}", "post"),
         ("/healthz", "get"),
@@ -90,6 +96,8 @@ async fn health_readiness_and_openapi() {
     // Rate limits are documented where they apply, and only there.
     assert!(paths["/hpp/v1/sessions"]["post"]["responses"].get("429").is_some());
     assert!(paths["/kassa/v1/events"]["get"]["responses"].get("429").is_some());
-    assert!(paths["/hpp/payments/{session_id}/qr"]["get"]["responses"].get("429").is_none());
+    assert!(paths["/hpp/payments/{payment_id}/qr"]["get"]["responses"].get("429").is_none());
+    assert!(paths["/iss/v1/distributions/{session_id}"]["get"]["responses"].get("429").is_some());
+    assert!(paths["/iss/v1/distributions/{session_id}/qr/{token}"]["get"]["responses"].get("429").is_none());
     assert!(paths["/healthz"]["get"]["responses"].get("429").is_none());
 }

@@ -8,8 +8,8 @@ use kassa_core::payment::{AcquiringChannel, Authorization, AuthorizationStatus, 
 use kassa_store::sql::{Durability, SqlStore};
 use kassa_store::testing::{self, TestDatabase};
 use kassa_store::{
-    AuthorizationWrite, Change, Merchant, NewEvent, SessionKind, SessionRecord, SessionWrite, Store, StoreError,
-    StoreExt, Stored,
+    AuthorizationWrite, Change, ConsumerSession, ConsumerSessionAttach, Job, JobWrite, Merchant, NewEvent, SessionKind,
+    SessionRecord, SessionWrite, Store, StoreError, StoreExt, Stored,
 };
 use serde_json::json;
 
@@ -65,7 +65,7 @@ fn hpp(id: &str) -> HppSession {
         merchant_urls: MerchantUrls::default(),
         options: HppOptions::default(),
         profile_id: None,
-        distribution_token: "t".into(),
+        distribution_token: format!("token-{id}"),
     };
     HppSession::create(new, T0).0
 }
@@ -314,5 +314,98 @@ async fn concurrent_changes_fail_alone() {
         assert!(r1.is_ok() != r3.is_ok(), "{r1:?} {r3:?}");
         assert_eq!(load(store, "h2").await.status(), kassa_core::hpp::HppStatus::Disabled);
         assert_eq!(store.session_events("h1").await.unwrap().len(), 2);
+    }
+}
+
+fn job(id: &str, session: &HppSession, due_at: Timestamp) -> Job {
+    Job {
+        id: id.into(),
+        session_kind: SessionKind::Hpp,
+        session_id: session.id.clone(),
+        action: "auto_cancel".into(),
+        due_at,
+        attempts: 0,
+        created_at: T0,
+    }
+}
+
+#[tokio::test]
+async fn jobs_are_claimed_once_while_leased_and_done_once() {
+    for backend in backends().await {
+        let store = backend.store.as_ref();
+        merchant(store, "m1").await;
+        let session = hpp("h");
+        insert(store, &session).await;
+        let due = T0.plus_millis(1000);
+        let change = Change::default()
+            .job(JobWrite::Schedule(job("early", &session, due)))
+            .job(JobWrite::Schedule(job("late", &session, due.plus_millis(1000))));
+        store.commit(change).await.unwrap();
+
+        // Due on the service clock, leased on the wall clock.
+        assert!(store.claim_jobs(T0, T0, T0.plus_millis(100), 10).await.unwrap().is_empty());
+        let claimed = store.claim_jobs(due, T0, T0.plus_millis(100), 10).await.unwrap();
+        assert_eq!(claimed.iter().map(|c| c.job.id.as_str()).collect::<Vec<_>>(), ["early"]);
+        assert!(store.claim_jobs(due, T0.plus_millis(50), T0.plus_millis(150), 10).await.unwrap().is_empty());
+        // A lease that ran out is taken over.
+        let taken = store.claim_jobs(due, T0.plus_millis(101), T0.plus_millis(200), 10).await.unwrap();
+        assert_eq!(taken.len(), 1);
+        assert_ne!(taken[0].lease_token, claimed[0].lease_token);
+
+        // Whoever commits the work first deletes the row; the other's change rolls back whole.
+        let before = load(store, "h").await;
+        let (disabled, _) = before.apply(HppAction::Disable, T0.plus_millis(5)).unwrap();
+        let done = || JobWrite::Done { job_id: "early".into() };
+        store.commit(Change::default().job(done())).await.unwrap();
+        let late = Change::default().session(SessionWrite::update(&before, &disabled).unwrap()).job(done());
+        assert!(matches!(store.commit(late).await, Err(StoreError::Conflict(_))));
+        assert_eq!(load(store, "h").await, before);
+
+        // A failed run goes back with one more attempt, due later.
+        let late_job = store.claim_jobs(due.plus_millis(1000), T0, T0.plus_millis(100), 10).await.unwrap();
+        assert_eq!(late_job.len(), 1);
+        store.postpone_job("late", &late_job[0].lease_token, due.plus_millis(5000)).await.unwrap();
+        assert!(store.claim_jobs(due.plus_millis(4000), T0, T0, 10).await.unwrap().is_empty());
+        let again = store.claim_jobs(due.plus_millis(5000), T0, T0, 10).await.unwrap();
+        assert_eq!(again[0].job.attempts, 1);
+    }
+}
+
+#[tokio::test]
+async fn a_short_code_finds_one_live_free_consumer_session() {
+    for backend in backends().await {
+        let store = backend.store.as_ref();
+        merchant(store, "m").await;
+        merchant(store, "n").await;
+        let consumer = |id: &str, merchant: &str, expires_at: Timestamp| ConsumerSession {
+            id: id.into(),
+            merchant_id: merchant.into(),
+            short_code: "2005".into(),
+            created_at: T0,
+            expires_at,
+            payment_session_id: None,
+        };
+        let until = T0.plus_millis(60_000);
+        assert!(store.insert_consumer_session(&consumer("c1", "m", until)).await.unwrap());
+        // The code is live and free: not twice for the same merchant; another merchant has its own.
+        assert!(!store.insert_consumer_session(&consumer("c2", "m", until)).await.unwrap());
+        assert!(store.insert_consumer_session(&consumer("c3", "n", until)).await.unwrap());
+        let found = store.free_consumer_session("m", "2005", T0).await.unwrap().unwrap();
+        assert_eq!(found.id, "c1");
+        assert!(store.free_consumer_session("m", "2005", until).await.unwrap().is_none(), "expired");
+        assert!(store.free_consumer_session("m", "2006", T0).await.unwrap().is_none());
+
+        // One payment takes it; a second cannot.
+        let take = |payment: &str| {
+            Change::default().consumer_session(ConsumerSessionAttach {
+                consumer_session_id: "c1".into(),
+                payment_session_id: payment.into(),
+            })
+        };
+        store.commit(take("p1")).await.unwrap();
+        assert!(matches!(store.commit(take("p2")).await, Err(StoreError::Conflict(_))));
+        assert!(store.free_consumer_session("m", "2005", T0).await.unwrap().is_none());
+        // Once taken, the code can be handed out again.
+        assert!(store.insert_consumer_session(&consumer("c4", "m", until)).await.unwrap());
     }
 }

@@ -1,4 +1,5 @@
-//! `kassa bench`: HPP create, read and status-change throughput over real HTTP.
+//! `kassa bench`: HPP create, read and status-change throughput, and the in-store flow (create,
+//! result read, open, pay with an automatic captured order), over real HTTP.
 //!
 //! Without `--url` it starts its own server in this process on a fresh SQLite file (durable
 //! commits, as `serve`); with `--url` it drives a running kassa (sandbox mode) from outside.
@@ -75,7 +76,58 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             move |b, i| b.send(reqwest::Method::POST, format!("/sandbox/v1/hpp/sessions/{}/open", ids[i]), None)
         })
         .await?;
+    in_store(&bench, args.requests).await
+}
+
+/// The in-store steps (seed 000): each session is distributed by the scheduler between its create
+/// and the first read of it.
+async fn in_store(bench: &Bench, requests: usize) -> Result<(), String> {
+    let store = json!({"in_store_payment": [{"store_info": {"merchant_store_id": "Bench Shop", "store_terminal_id": "POS1",
+        "store_address": {"street_address": "Drottninggatan", "postal_code": "11151", "city": "Stockholm", "country": "SE"}}}]});
+    let mut session = cart();
+    session["acquiring_channel"] = json!("in_store");
+    session["attachment"] =
+        json!({"content_type": "application/vnd.klarna.internal.emd-v2+json", "body": store.to_string()});
+    session["distribution"] = json!({"method": "one_qr"});
+    let created = bench
+        .step("In-store create (POST /payments/v1/sessions, distribution)", requests, move |b, _| {
+            b.send(reqwest::Method::POST, "/payments/v1/sessions".into(), Some(session.clone()))
+        })
+        .await?;
+    let ids: Arc<Vec<String>> =
+        Arc::new(created.iter().filter_map(|v| v["session_id"].as_str().map(str::to_owned)).collect());
+    let read = bench
+        .step("In-store result (GET /iss/v1/distributions/{id})", ids.len(), {
+            let ids = ids.clone();
+            move |b, i| b.send(reqwest::Method::GET, format!("/iss/v1/distributions/{}", ids[i]), None)
+        })
+        .await?;
+    let waiting = read.iter().filter(|r| r["status"] == "WAITING").count();
+    for (action, name) in [
+        ("open", "In-store open (sandbox: DISTRIBUTED → ACCESSED)"),
+        ("pay", "In-store pay (sandbox: order placed and captured, COMPLETED)"),
+    ] {
+        bench
+            .step(name, ids.len() - waiting, {
+                let ids = ids.clone();
+                move |b, i| {
+                    b.send(reqwest::Method::POST, format!("/sandbox/v1/distributions/{}/{action}", ids[i]), None)
+                }
+            })
+            .await?;
+    }
+    println!();
+    println!("{waiting} of {} in-store sessions were still WAITING at their first read", ids.len());
     Ok(())
+}
+
+fn cart() -> Value {
+    json!({
+        "purchase_country": "SE", "purchase_currency": "SEK", "locale": "en-SE",
+        "order_amount": 18000, "order_tax_amount": 3000,
+        "order_lines": [{"name": "Cool Bike", "quantity": 1, "unit_price": 20000, "tax_rate": 2000,
+                         "total_amount": 18000, "total_discount_amount": 2000, "total_tax_amount": 3000}]
+    })
 }
 
 async fn local_server() -> Result<Target, String> {
@@ -114,12 +166,7 @@ impl Bench {
     }
 
     async fn payment_sessions(&self, count: usize) -> Result<Vec<String>, String> {
-        let cart = json!({
-            "purchase_country": "SE", "purchase_currency": "SEK", "locale": "en-SE",
-            "order_amount": 18000, "order_tax_amount": 3000,
-            "order_lines": [{"name": "Cool Bike", "quantity": 1, "unit_price": 20000, "tax_rate": 2000,
-                             "total_amount": 18000, "total_discount_amount": 2000, "total_tax_amount": 3000}]
-        });
+        let cart = cart();
         let mut ids = Vec::with_capacity(count);
         for _ in 0..count.max(1) {
             let created = self.send(reqwest::Method::POST, "/payments/v1/sessions".into(), Some(cart.clone())).await?;

@@ -40,7 +40,8 @@ pub(super) async fn relax_transaction(tx: &mut AnyConnection, dialect: Dialect) 
     Ok(())
 }
 
-/// What a claim takes: deliveries due at `due_at`, whose lease (if any) ended before `wall_now`.
+/// What a claim takes: rows (deliveries, jobs) due at `due_at`, whose lease (if any) ended before
+/// `wall_now`.
 pub(super) struct ClaimWindow {
     pub due_at: Timestamp,
     pub wall_now: Timestamp,

@@ -1,5 +1,6 @@
 //! Durable timers: scheduling (inside a change), claiming due jobs, postponing failed ones.
 
+use super::deliveries::ClaimWindow;
 use super::{Dialect, get, parse_name};
 use crate::{ClaimedJob, Job, SessionKind, StoreError, StoreResult};
 use kassa_core::Timestamp;
@@ -33,13 +34,6 @@ pub(super) async fn done(tx: &mut AnyConnection, job_id: &str) -> StoreResult<()
         return Err(StoreError::Conflict(format!("job {job_id} was already done")));
     }
     Ok(())
-}
-
-pub(super) struct ClaimWindow {
-    pub due_at: Timestamp,
-    pub wall_now: Timestamp,
-    pub lease_until: Timestamp,
-    pub limit: u32,
 }
 
 pub(super) async fn claim(

@@ -281,8 +281,13 @@ impl Store for SqlStore {
         limit: u32,
     ) -> StoreResult<Vec<ClaimedJob>> {
         let token = self.lease_token(wall_now);
-        jobs::claim(&self.writer, self.dialect, jobs::ClaimWindow { due_at, wall_now, lease_until, limit }, &token)
-            .await
+        jobs::claim(
+            &self.writer,
+            self.dialect,
+            deliveries::ClaimWindow { due_at, wall_now, lease_until, limit },
+            &token,
+        )
+        .await
     }
 
     async fn postpone_job(&self, job_id: &str, lease_token: &str, due_at: Timestamp) -> StoreResult<()> {

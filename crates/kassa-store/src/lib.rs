@@ -168,10 +168,7 @@ pub trait StoreExt {
 #[async_trait]
 impl<S: Store + ?Sized> StoreExt for S {
     async fn load<T: SessionRecord>(&self, id: &str) -> StoreResult<Option<Stored<T>>> {
-        match self.session_state(T::KIND, id).await? {
-            Some(state) => Ok(Some(record::decode(state)?)),
-            None => Ok(None),
-        }
+        self.session_state(T::KIND, id).await?.map(record::decode).transpose()
     }
 
     async fn load_children<T: SessionRecord>(&self, parent_id: &str) -> StoreResult<Vec<Stored<T>>> {
@@ -180,9 +177,6 @@ impl<S: Store + ?Sized> StoreExt for S {
     }
 
     async fn load_by_token<T: SessionRecord>(&self, token: &str) -> StoreResult<Option<Stored<T>>> {
-        match self.session_state_by_token(T::KIND, token).await? {
-            Some(state) => Ok(Some(record::decode(state)?)),
-            None => Ok(None),
-        }
+        self.session_state_by_token(T::KIND, token).await?.map(record::decode).transpose()
     }
 }

@@ -1,5 +1,6 @@
 //! The outbox: claiming due deliveries, finishing attempts, reading the ledger.
 
+use super::lease::{self, Claim, ClaimWindow};
 use super::{Dialect, get, parse_name, rows};
 use crate::{
     Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, SessionKind, StoreResult,
@@ -8,7 +9,7 @@ use crate::{
 use kassa_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::pool::PoolConnection;
-use sqlx::{Acquire, Any, AnyConnection, AnyPool};
+use sqlx::{Any, AnyConnection, AnyPool};
 
 /// Delivery bookkeeping (claims, attempt records) commits without waiting for the disk: a
 /// relaxed commit is atomic and survives a process crash; power loss (SQLite) or a server crash
@@ -40,70 +41,31 @@ pub(super) async fn relax_transaction(tx: &mut AnyConnection, dialect: Dialect) 
     Ok(())
 }
 
-/// What a claim takes: rows (deliveries, jobs) due at `due_at`, whose lease (if any) ended before
-/// `wall_now`.
-pub(super) struct ClaimWindow {
-    pub due_at: Timestamp,
-    pub wall_now: Timestamp,
-    pub lease_until: Timestamp,
-    pub limit: u32,
-}
-
-/// Leases due deliveries (one statement on the single writer, so claims never overlap) and reads
-/// what sending them needs.
+/// Leases due deliveries and reads what sending them needs. A delivery is due only when no
+/// earlier event of the same session is still pending for the same target.
 pub(super) async fn claim(
     writer: &AnyPool,
     dialect: Dialect,
     window: ClaimWindow,
     token: &str,
 ) -> StoreResult<Vec<ClaimedDelivery>> {
-    let mut connection = relaxed(writer, dialect).await?;
-    let found = claim_on(&mut connection, dialect, &window, token).await;
-    restore(connection, dialect).await?;
-    found
-}
-
-async fn claim_on(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    window: &ClaimWindow,
-    token: &str,
-) -> StoreResult<Vec<ClaimedDelivery>> {
-    let mut tx = connection.begin().await?;
-    relax_transaction(&mut tx, dialect).await?;
-    // Several nodes claim at once on PostgreSQL: rows another claim has locked are skipped.
-    let claim = format!(
-        "UPDATE deliveries SET lease_until = $1, lease_token = $2
-         WHERE id IN (
-             SELECT d.id FROM deliveries d
-             WHERE d.status = 'pending' AND d.next_attempt_at <= $3
-               AND (d.lease_until IS NULL OR d.lease_until < $4)
-               AND NOT EXISTS (
-                   SELECT 1 FROM deliveries e
-                   WHERE e.session_id = d.session_id AND e.url = d.url AND e.status = 'pending'
-                     AND (e.seq < d.seq OR (e.seq = d.seq AND e.position < d.position)))
-             ORDER BY d.next_attempt_at, d.position
-             LIMIT $5{})",
-        dialect.skip_locked()
-    );
-    sqlx::query(&claim)
-        .bind(window.lease_until.millis())
-        .bind(token)
-        .bind(window.due_at.millis())
-        .bind(window.wall_now.millis())
-        .bind(i64::from(window.limit))
-        .execute(&mut *tx)
-        .await?;
-    let found = sqlx::query(
-        "SELECT d.*, e.body, m.webhook_secrets FROM deliveries d
-         JOIN events e ON e.event_id = d.event_id
-         JOIN merchants m ON m.id = d.merchant_id
-         WHERE d.lease_token = $1 ORDER BY d.position",
-    )
-    .bind(token)
-    .fetch_all(&mut *tx)
-    .await?;
-    tx.commit().await?;
+    let claim = Claim {
+        table: "deliveries",
+        due: "SELECT d.id FROM deliveries d
+              WHERE d.status = 'pending' AND d.next_attempt_at <= $3
+                AND (d.lease_until IS NULL OR d.lease_until < $4)
+                AND NOT EXISTS (
+                    SELECT 1 FROM deliveries e
+                    WHERE e.session_id = d.session_id AND e.url = d.url AND e.status = 'pending'
+                      AND (e.seq < d.seq OR (e.seq = d.seq AND e.position < d.position)))
+              ORDER BY d.next_attempt_at, d.position
+              LIMIT $5",
+        read: "SELECT d.*, e.body, m.webhook_secrets FROM deliveries d
+               JOIN events e ON e.event_id = d.event_id
+               JOIN merchants m ON m.id = d.merchant_id
+               WHERE d.lease_token = $1 ORDER BY d.position",
+    };
+    let found = lease::claim(writer, dialect, claim, &window, token).await?;
     found.iter().map(claimed).collect()
 }
 

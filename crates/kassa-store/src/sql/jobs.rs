@@ -1,11 +1,11 @@
 //! Durable timers: scheduling (inside a change), claiming due jobs, postponing failed ones.
 
-use super::deliveries::ClaimWindow;
+use super::lease::{self, Claim, ClaimWindow};
 use super::{Dialect, get, parse_name};
 use crate::{ClaimedJob, Job, SessionKind, StoreError, StoreResult};
 use kassa_core::Timestamp;
 use sqlx::any::AnyRow;
-use sqlx::{Acquire, AnyConnection, AnyPool};
+use sqlx::{AnyConnection, AnyPool};
 
 /// Inside a change's transaction.
 pub(super) async fn schedule(tx: &mut AnyConnection, job: &Job) -> StoreResult<()> {
@@ -42,43 +42,15 @@ pub(super) async fn claim(
     window: ClaimWindow,
     token: &str,
 ) -> StoreResult<Vec<ClaimedJob>> {
-    // A claim is bookkeeping: relaxed like delivery claims (a lost one only runs the job again).
-    let mut connection = super::deliveries::relaxed(writer, dialect).await?;
-    let found = claim_on(&mut connection, dialect, &window, token).await;
-    super::deliveries::restore(connection, dialect).await?;
-    found
-}
-
-async fn claim_on(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    window: &ClaimWindow,
-    token: &str,
-) -> StoreResult<Vec<ClaimedJob>> {
-    let mut tx = connection.begin().await?;
-    super::deliveries::relax_transaction(&mut tx, dialect).await?;
-    let claim = format!(
-        "UPDATE jobs SET lease_until = $1, lease_token = $2
-         WHERE id IN (
-             SELECT id FROM jobs
-             WHERE due_at <= $3 AND (lease_until IS NULL OR lease_until < $4)
-             ORDER BY due_at, id
-             LIMIT $5{})",
-        dialect.skip_locked()
-    );
-    sqlx::query(&claim)
-        .bind(window.lease_until.millis())
-        .bind(token)
-        .bind(window.due_at.millis())
-        .bind(window.wall_now.millis())
-        .bind(i64::from(window.limit))
-        .execute(&mut *tx)
-        .await?;
-    let found = sqlx::query("SELECT * FROM jobs WHERE lease_token = $1 ORDER BY due_at, id")
-        .bind(token)
-        .fetch_all(&mut *tx)
-        .await?;
-    tx.commit().await?;
+    let claim = Claim {
+        table: "jobs",
+        due: "SELECT id FROM jobs
+              WHERE due_at <= $3 AND (lease_until IS NULL OR lease_until < $4)
+              ORDER BY due_at, id
+              LIMIT $5",
+        read: "SELECT * FROM jobs WHERE lease_token = $1 ORDER BY due_at, id",
+    };
+    let found = lease::claim(writer, dialect, claim, &window, token).await?;
     found.iter().map(|row| Ok(ClaimedJob { job: job(row)?, lease_token: token.to_owned() })).collect()
 }
 

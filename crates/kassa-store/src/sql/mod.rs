@@ -12,6 +12,7 @@ mod deliveries;
 mod finisher;
 mod group;
 mod jobs;
+mod lease;
 mod rows;
 
 use crate::notify::Notification;
@@ -281,13 +282,8 @@ impl Store for SqlStore {
         limit: u32,
     ) -> StoreResult<Vec<ClaimedJob>> {
         let token = self.lease_token(wall_now);
-        jobs::claim(
-            &self.writer,
-            self.dialect,
-            deliveries::ClaimWindow { due_at, wall_now, lease_until, limit },
-            &token,
-        )
-        .await
+        jobs::claim(&self.writer, self.dialect, lease::ClaimWindow { due_at, wall_now, lease_until, limit }, &token)
+            .await
     }
 
     async fn postpone_job(&self, job_id: &str, lease_token: &str, due_at: Timestamp) -> StoreResult<()> {
@@ -371,7 +367,7 @@ impl Store for SqlStore {
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
         let token = self.lease_token(wall_now);
-        let window = deliveries::ClaimWindow { due_at, wall_now, lease_until, limit };
+        let window = lease::ClaimWindow { due_at, wall_now, lease_until, limit };
         deliveries::claim(&self.writer, self.dialect, window, &token).await
     }
 

@@ -159,7 +159,7 @@ impl Distribution {
         )
     }
 
-    fn retryable_failure(&self) -> bool {
+    pub fn retryable_failure(&self) -> bool {
         self.status() == DistributionStatus::Failed && self.error.is_some_and(|e| e.retryable)
     }
 

@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod error;
 pub mod http;
 pub mod ids;
+pub mod pages;
 pub mod qr;
 pub mod scheduler;
 pub mod sender;

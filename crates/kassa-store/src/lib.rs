@@ -21,7 +21,7 @@ pub use consumer::ConsumerSession;
 pub use delivery::{Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, NewDelivery};
 pub use error::StoreError;
 pub use jobs::{ClaimedJob, Job, JobWrite};
-pub use model::{Merchant, Message, NewEvent, SessionKind, StoredEvent};
+pub use model::{Merchant, Message, NewEvent, SessionFilter, SessionKind, SessionSummary, StoredEvent};
 pub use record::{SessionRecord, Stored};
 
 use async_trait::async_trait;
@@ -73,6 +73,12 @@ pub trait Store: Send + Sync + 'static {
         short_code: &str,
         now: Timestamp,
     ) -> StoreResult<Option<ConsumerSession>>;
+
+    /// One consumer session by id, expired or not.
+    async fn consumer_session(&self, id: &str) -> StoreResult<Option<ConsumerSession>>;
+
+    /// A page of the merchant's sessions, newest first.
+    async fn merchant_sessions(&self, merchant_id: &str, filter: &SessionFilter) -> StoreResult<Vec<SessionSummary>>;
 
     /// Claims up to `limit` jobs due at `due_at` (service clock) whose lease (wall clock) ended
     /// before `wall_now`, leasing them until `lease_until`.

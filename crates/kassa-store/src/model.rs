@@ -59,3 +59,26 @@ pub struct Message {
     pub body: String,
     pub created_at: Timestamp,
 }
+
+/// Which sessions a listing holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionFilter {
+    pub kind: Option<SessionKind>,
+    /// Only sessions in this status (as the wire writes it).
+    pub status: Option<String>,
+    /// Only sessions created before this time (the `created_at` of the previous page's last).
+    pub before: Option<Timestamp>,
+    pub limit: u32,
+}
+
+/// A session as a listing shows it: what every kind has in common.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionSummary {
+    pub kind: SessionKind,
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub status: String,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}

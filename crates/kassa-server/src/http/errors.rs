@@ -36,7 +36,8 @@ pub async fn render_errors(mut request: Request, next: Next) -> Response {
     if status.is_client_error() || status.is_server_error() {
         let details = match response.extensions_mut().remove::<ErrorDetails>() {
             Some(details) => details,
-            None if is_json(&response) => return with_correlation(response, &correlation_id),
+            // kassa's pages render their own errors, for a person.
+            None if is_json(&response) || is_html(&response) => return with_correlation(response, &correlation_id),
             None => fallback_details(status),
         };
         if status.is_server_error() {
@@ -67,6 +68,10 @@ fn with_correlation(mut response: Response, correlation_id: &str) -> Response {
 
 fn is_json(response: &Response) -> bool {
     response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"))
+}
+
+fn is_html(response: &Response) -> bool {
+    response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"text/html"))
 }
 
 /// Errors that did not come from kassa's own code (framework rejections, layers).

@@ -1,5 +1,5 @@
-//! In-store payments (seed 000): the distribution result and its retry (merchant API), the QR
-//! image and the payment link (public, what the consumer's phone opens).
+//! In-store payments (seed 000): the distribution result and its retry (merchant API), and the
+//! QR image (public). The payment link's page is in [`crate::pages`].
 
 use super::auth::Authenticated;
 use super::errors::ErrorResponse;
@@ -13,8 +13,8 @@ use crate::wire::instore::{DistributionRequest, DistributionResult};
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::{Html, Response};
-use kassa_core::distribution::{Distribution, DistributionStatus};
+use axum::response::Response;
+use kassa_core::distribution::Distribution;
 use kassa_store::{StoreExt, Stored};
 use serde_json::Value;
 use utoipa_axum::router::OpenApiRouter;
@@ -25,7 +25,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(read_result))
         .routes(routes!(retry))
         .routes(routes!(qr))
-        .routes(routes!(payment_page))
 }
 
 /// The distribution result of an in-store payment session (`distribution.result_url`). Answers
@@ -87,34 +86,4 @@ async fn qr(
     let shown = found.filter(|d| d.link_token.as_deref() == Some(token.as_str()) && d.shows_link());
     shown.ok_or_else(|| ApiError::not_found("No payment link to show for this distribution now"))?;
     qr_image(instore::payment_link(&state.config, &token), &query, &headers).await
-}
-
-/// The consumer's payment page of an in-store payment (`payment_link`; public). The first open
-/// makes the distribution ACCESSED.
-#[utoipa::path(get, path = "/hpp/payments/{payment_id}", tag = "Public",
-    params(("payment_id" = String, Path, description = "The payment link's token")),
-    responses(
-        (status = 200, description = "The payment page", content_type = "text/html"),
-        (status = 404, description = "Unknown payment link", body = ErrorResponse),
-    ))]
-async fn payment_page(State(state): State<AppState>, Path(token): Path<String>) -> Result<Html<String>, ApiError> {
-    let distribution = instore::open_link(&state, &token).await?;
-    Ok(Html(page(&distribution)))
-}
-
-/// A plain page saying where the payment stands.
-fn page(d: &Distribution) -> String {
-    let message = match d.status() {
-        DistributionStatus::Waiting => "This payment is being prepared.",
-        DistributionStatus::Distributed | DistributionStatus::Accessed => "Pay with Klarna: payment in progress.",
-        DistributionStatus::Completed => "Payment done. Thank you!",
-        DistributionStatus::Canceled => "This payment was canceled.",
-        DistributionStatus::Failed => "This payment link can no longer be used.",
-    };
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>Pay with Klarna</title></head>\
-         <body><main><h1>Pay with Klarna</h1><p id=\"status\" data-status=\"{}\">{message}</p></main></body></html>\n",
-        d.status()
-    )
 }

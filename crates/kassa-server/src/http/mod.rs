@@ -11,7 +11,7 @@ mod kassa;
 mod openapi;
 mod orders;
 mod payments;
-mod public;
+pub mod public;
 pub mod rate_limit;
 mod sandbox;
 mod stream;
@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
     let (routes, doc) = routes(state.config.mode);
     let body_limit = state.config.body_limit;
     routes
+        .merge(crate::pages::routes())
         // Innermost, so a 429 is rendered as Klarna's error body and traced like any response;
         // the fallbacks below (unknown routes, 405) are not counted.
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit::limit))

@@ -40,13 +40,13 @@ async fn hpp_qr(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
-pub(super) struct QrQuery {
+pub struct QrQuery {
     /// `svg` (default) or `png`; without it, `Accept: image/png` selects PNG.
     format: Option<String>,
 }
 
 /// A QR image of `link` in the format the request asks for.
-pub(super) async fn qr_image(link: String, query: &QrQuery, headers: &HeaderMap) -> Result<Response, ApiError> {
+pub async fn qr_image(link: String, query: &QrQuery, headers: &HeaderMap) -> Result<Response, ApiError> {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let format = Format::negotiate(query.format.as_deref(), accept)
         .ok_or_else(|| ApiError::bad_value("format", "must be svg or png"))?;

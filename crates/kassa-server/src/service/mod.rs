@@ -2,6 +2,7 @@
 //! Handlers call exactly one function here.
 
 mod callbacks;
+pub mod clock;
 pub mod events;
 pub mod hpp;
 pub mod instore;

@@ -43,3 +43,11 @@ pub struct DistributionModuleToken {
 pub struct Health {
     pub status: String,
 }
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ClockNow {
+    /// The sandbox's time now.
+    pub now: String,
+    /// How far the sandbox clock is ahead of the wall clock, in seconds.
+    pub ahead_seconds: i64,
+}

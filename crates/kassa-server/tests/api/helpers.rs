@@ -89,6 +89,25 @@ pub fn cart() -> Value {
     })
 }
 
+/// The store-info attachment a point of sale sends (reference §3.1).
+pub fn store_info() -> Value {
+    let body = json!({"in_store_payment": [{"store_info": {
+        "merchant_store_id": "Example Shop", "store_terminal_id": "POS1232",
+        "store_address": {"street_address": "drottninggatan", "street_number": "12", "postal_code": "23451",
+                          "city": "Stockholm", "country": "SE"}}}]});
+    json!({"content_type": "application/vnd.klarna.internal.emd-v2+json", "body": body.to_string()})
+}
+
+/// An in-store session request (reference §3.1) with `distribution`.
+pub fn in_store(distribution: Value) -> Value {
+    let mut body = cart();
+    body["acquiring_channel"] = json!("in_store");
+    body["merchant_reference1"] = json!("ON4711");
+    body["attachment"] = store_info();
+    body["distribution"] = distribution;
+    body
+}
+
 impl TestApp {
     pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
         self.call_as(&self.merchant, method, path, body).await

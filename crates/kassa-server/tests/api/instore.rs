@@ -2,7 +2,7 @@
 //! call, the result endpoint, short codes, retry, cancel (partner, consumer, 3-hour auto-cancel),
 //! automatic orders and the callbacks that follow every status change.
 
-use crate::helpers::{Reply, TestApp, cart, spawn, spawn_with};
+use crate::helpers::{Reply, TestApp, in_store, spawn, spawn_with};
 use crate::public::decode_png;
 use crate::receiver::Receiver;
 use futures::future::join_all;
@@ -17,24 +17,6 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(10);
 const THREE_HOURS: i64 = 3 * 3600;
-
-fn store_info() -> Value {
-    let body = json!({"in_store_payment": [{"store_info": {
-        "merchant_store_id": "Example Shop", "store_terminal_id": "POS1232",
-        "store_address": {"street_address": "drottninggatan", "street_number": "12", "postal_code": "23451",
-                          "city": "Stockholm", "country": "SE"}}}]});
-    json!({"content_type": "application/vnd.klarna.internal.emd-v2+json", "body": body.to_string()})
-}
-
-/// An in-store session request (reference §3.1) with `distribution`.
-fn in_store(distribution: Value) -> Value {
-    let mut body = cart();
-    body["acquiring_channel"] = json!("in_store");
-    body["merchant_reference1"] = json!("ON4711");
-    body["attachment"] = store_info();
-    body["distribution"] = distribution;
-    body
-}
 
 /// Creates an in-store session; returns its id after checking the response's `result_url`.
 async fn create(app: &TestApp, distribution: Value) -> String {

@@ -49,6 +49,11 @@ pub(super) async fn free(
     row.map(|r| consumer_session(&r)).transpose()
 }
 
+pub(super) async fn by_id(reader: &AnyPool, id: &str) -> StoreResult<Option<ConsumerSession>> {
+    let row = sqlx::query("SELECT * FROM consumer_sessions WHERE id = $1").bind(id).fetch_optional(reader).await?;
+    row.map(|r| consumer_session(&r)).transpose()
+}
+
 /// Inside a change's transaction: only a session that is still free takes the payment.
 pub(super) async fn attach(tx: &mut AnyConnection, attach: &ConsumerSessionAttach) -> StoreResult<()> {
     let updated = sqlx::query(

@@ -8,6 +8,7 @@
 mod batch;
 mod commit;
 mod consumer;
+mod listing;
 mod deliveries;
 mod finisher;
 mod group;
@@ -18,7 +19,7 @@ mod rows;
 use crate::notify::Notification;
 use crate::{
     Attempt, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryNext, DeliveryRecord, EventFilter, Merchant,
-    Message, SessionKind, Store, StoreError, StoreResult, StoredEvent,
+    Message, SessionFilter, SessionKind, SessionSummary, Store, StoreError, StoreResult, StoredEvent,
 };
 use async_trait::async_trait;
 use kassa_core::Timestamp;
@@ -263,6 +264,14 @@ impl Store for SqlStore {
 
     async fn insert_consumer_session(&self, session: &ConsumerSession) -> StoreResult<bool> {
         consumer::insert(&self.writer, session).await
+    }
+
+    async fn consumer_session(&self, id: &str) -> StoreResult<Option<ConsumerSession>> {
+        consumer::by_id(&self.reader, id).await
+    }
+
+    async fn merchant_sessions(&self, merchant_id: &str, filter: &SessionFilter) -> StoreResult<Vec<SessionSummary>> {
+        listing::merchant_sessions(&self.reader, merchant_id, filter).await
     }
 
     async fn free_consumer_session(

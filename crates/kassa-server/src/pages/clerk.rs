@@ -1,0 +1,165 @@
+//! The clerk screen of an in-store payment (merchant login): the QR large enough to scan, the
+//! payment link, the short code and the live status (Server-Sent Events; no reload), with
+//! cancel and retry.
+
+use super::live::{self, Look};
+use super::login::MerchantLogin;
+use super::store::store_url;
+use super::{Chrome, PageError, render};
+use crate::service::{instore, payments};
+use crate::state::AppState;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use kassa_core::distribution::{Distribution, DistributionStatus};
+use kassa_store::{StoreExt, Stored};
+use serde::Deserialize;
+use serde_json::json;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/dashboard/distributions/{id}", get(screen))
+        .route("/dashboard/distributions/{id}/live", get(live_status))
+        .route("/dashboard/distributions/{id}/cancel", post(cancel))
+        .route("/dashboard/distributions/{id}/retry", post(retry))
+}
+
+fn path(id: &str) -> String {
+    format!("/dashboard/distributions/{id}")
+}
+
+/// What the screen shows changes exactly when the distribution's version does.
+fn shown(d: &Distribution) -> String {
+    format!("v{}", d.lifecycle.version)
+}
+
+#[derive(Template)]
+#[template(path = "clerk.html")]
+struct ClerkScreen {
+    chrome: Chrome,
+    id: String,
+    shown: String,
+    status: String,
+    tone: &'static str,
+    explanation: &'static str,
+    short_code: Option<String>,
+    qr: Option<String>,
+    payment_link: Option<String>,
+    error: Option<String>,
+    order: Option<(String, String)>,
+    store_url: Option<String>,
+    can_cancel: bool,
+    can_retry: bool,
+}
+
+fn explain(d: &Distribution) -> (&'static str, &'static str) {
+    match d.status() {
+        DistributionStatus::Waiting => ("info", "Preparing the payment for the customer…"),
+        DistributionStatus::Distributed => ("info", "Sent. Waiting for the customer to open the payment."),
+        DistributionStatus::Accessed => ("info", "The customer has opened the payment and is paying."),
+        DistributionStatus::Completed => ("ok", "Paid. The order is placed and captured."),
+        DistributionStatus::Canceled => ("warn", "Cancelled. Nothing was charged."),
+        DistributionStatus::Failed if d.retryable_failure() => {
+            ("bad", "Could not reach the customer's phone. Let them scan the QR, or retry with a new code.")
+        }
+        DistributionStatus::Failed => ("bad", "The payment could not be distributed. Start a new payment."),
+    }
+}
+
+/// The merchant-store id the POS sent in `store_info`, for the store page's link.
+fn merchant_store_id(payment: &payments::PaymentRecord) -> Option<String> {
+    let body: serde_json::Value = serde_json::from_str(payment.request.attachment.as_ref()?.body.as_deref()?).ok()?;
+    body.pointer("/in_store_payment/0/store_info/merchant_store_id")?.as_str().map(str::to_owned)
+}
+
+async fn screen(
+    State(state): State<AppState>,
+    MerchantLogin(merchant): MerchantLogin,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let d = instore::load(&state, &merchant, &id).await?;
+    let payment: Option<Stored<payments::PaymentRecord>> = state.store.load(&id).await.map_err(crate::error::ApiError::from)?;
+    let result = instore::result_view(&d, &state.config);
+    let (tone, explanation) = explain(&d);
+    let page = ClerkScreen {
+        chrome: Chrome::merchant(format!("In-store payment {}", d.status()), &merchant),
+        id: id.clone(),
+        shown: shown(&d),
+        status: d.status().to_string(),
+        tone,
+        explanation,
+        short_code: d.short_code.clone(),
+        qr: result.qr,
+        payment_link: result.payment_link,
+        error: d.error.map(|e| e.code.to_string()),
+        order: d.order.clone(),
+        store_url: payment.as_ref().and_then(|p| merchant_store_id(p)).map(|s| store_url(&state, &merchant.id, &s)),
+        can_cancel: matches!(
+            d.status(),
+            DistributionStatus::Waiting
+                | DistributionStatus::Distributed
+                | DistributionStatus::Accessed
+                | DistributionStatus::Failed
+        ),
+        can_retry: d.retryable_failure(),
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct Shown {
+    shown: Option<String>,
+}
+
+async fn live_status(
+    State(state): State<AppState>,
+    MerchantLogin(merchant): MerchantLogin,
+    Path(id): Path<String>,
+    Query(query): Query<Shown>,
+) -> Result<Response, PageError> {
+    instore::load(&state, &merchant, &id).await?;
+    let watcher = state.clone();
+    let stream = live::follow(state, query.shown.unwrap_or_default(), move || {
+        let (state, merchant, id) = (watcher.clone(), merchant.clone(), id.clone());
+        async move {
+            match instore::load(&state, &merchant, &id).await {
+                Ok(d) => Look::Shows(shown(&d)),
+                Err(_) => Look::Gone,
+            }
+        }
+    });
+    Ok(stream.into_response())
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    MerchantLogin(merchant): MerchantLogin,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    payments::cancel(&state, &merchant, &id).await?;
+    Ok(Redirect::to(&path(&id)).into_response())
+}
+
+#[derive(Deserialize)]
+struct RetryForm {
+    #[serde(default)]
+    short_code: String,
+}
+
+async fn retry(
+    State(state): State<AppState>,
+    MerchantLogin(merchant): MerchantLogin,
+    Path(id): Path<String>,
+    Form(form): Form<RetryForm>,
+) -> Result<Response, PageError> {
+    let before = instore::load(&state, &merchant, &id).await?;
+    let code = Some(form.short_code.trim()).filter(|c| !c.is_empty());
+    let mut distribution = json!({"method": "one_qr", "short_code": code});
+    if let Some(url) = &before.status_update_url {
+        distribution["callback_urls"] = json!({"status_update": url});
+    }
+    instore::retry(&state, &merchant, &id, json!({ "distribution": distribution })).await?;
+    Ok(Redirect::to(&path(&id)).into_response())
+}

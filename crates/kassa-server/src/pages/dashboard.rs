@@ -1,0 +1,422 @@
+//! The merchant dashboard (merchant login): sessions of every kind with filters, a session's
+//! timeline, its callback deliveries with every attempt and a redeliver button, the
+//! distribution messages sent, the store QR codes, and the sandbox clock. Lists and sessions
+//! update live.
+
+use super::live::{self, Look};
+use super::login::{MerchantLogin, safe_next};
+use super::store::{store_id, store_url};
+use super::{Chrome, PageError, render};
+use crate::error::ApiError;
+use crate::service::payments::PaymentRecord;
+use crate::service::{clock, events};
+use crate::state::AppState;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use kassa_core::Timestamp;
+use kassa_core::distribution::{Distribution, DistributionStatus};
+use kassa_core::hpp::{HppSession, HppStatus};
+use kassa_core::payment::PaymentStatus;
+use kassa_store::{DeliveryRecord, Merchant, SessionFilter, SessionKind, SessionSummary, StoreExt, StoredEvent};
+use serde::Deserialize;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(|| async { Redirect::to("/dashboard") }))
+        .route("/dashboard", get(sessions))
+        .route("/dashboard/live", get(sessions_live))
+        .route("/dashboard/sessions/{kind}/{id}", get(session))
+        .route("/dashboard/sessions/{kind}/{id}/live", get(session_live))
+        .route("/dashboard/events/{event_id}/redeliver", post(redeliver))
+        .route("/dashboard/clock", post(advance_clock))
+        .route("/dashboard/stores", get(stores))
+}
+
+const PAGE: u32 = 50;
+
+fn fingerprint(value: impl Hash) -> String {
+    let mut hasher = DefaultHasher::new();
+    value.hash(&mut hasher);
+    format!("{:016x}", hasher.finish())
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct ListQuery {
+    kind: Option<String>,
+    status: Option<String>,
+    /// `created_at` (Unix ms) of the previous page's last session.
+    before: Option<i64>,
+}
+
+impl ListQuery {
+    fn filter(&self) -> Result<SessionFilter, PageError> {
+        let kind = match self.kind.as_deref().filter(|k| !k.is_empty()) {
+            None => None,
+            Some(k) => Some(SessionKind::parse(k).ok_or_else(|| ApiError::bad_value("kind", "unknown session kind"))?),
+        };
+        let status = self.status.clone().filter(|s| !s.is_empty());
+        Ok(SessionFilter { kind, status, before: self.before.map(Timestamp::from_millis), limit: PAGE })
+    }
+
+    /// The query string of this filter (without `before`).
+    fn filter_query(&self) -> String {
+        let mut query = url::form_urlencoded::Serializer::new(String::new());
+        for (key, value) in [("kind", &self.kind), ("status", &self.status)] {
+            if let Some(value) = value.as_deref().filter(|v| !v.is_empty()) {
+                query.append_pair(key, value);
+            }
+        }
+        query.finish()
+    }
+}
+
+/// Every status any kind of session can have, for the filter.
+fn all_statuses() -> Vec<&'static str> {
+    let mut all: Vec<&str> = HppStatus::ALL.iter().map(|s| s.as_str()).collect();
+    all.extend(DistributionStatus::ALL.iter().map(|s| s.as_str()));
+    all.extend(PaymentStatus::ALL.iter().map(|s| s.as_str()));
+    all.sort_unstable();
+    all.dedup();
+    all
+}
+
+struct ClockPanel {
+    now: String,
+    ahead: String,
+}
+
+fn clock_panel(state: &AppState) -> Option<ClockPanel> {
+    let now = clock::now(state).ok()?;
+    let secs = now.ahead_seconds;
+    let ahead = match secs {
+        0 => "in step with the wall clock".to_owned(),
+        s => format!("{}h {:02}m ahead of the wall clock", s / 3600, (s % 3600) / 60),
+    };
+    Some(ClockPanel { now: now.now, ahead })
+}
+
+#[derive(Template)]
+#[template(path = "dashboard.html")]
+struct SessionsPage {
+    chrome: Chrome,
+    rows: Vec<SessionSummary>,
+    kind: String,
+    status: String,
+    statuses: Vec<&'static str>,
+    next_page: Option<String>,
+    live_source: String,
+    clock: Option<ClockPanel>,
+    back_here: String,
+}
+
+fn rows_fingerprint(rows: &[SessionSummary]) -> String {
+    fingerprint(rows.iter().map(|r| (&r.id, &r.status, r.updated_at.millis())).collect::<Vec<_>>())
+}
+
+async fn sessions(
+    State(state): State<AppState>,
+    MerchantLogin(merchant): MerchantLogin,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, PageError> {
+    let filter = query.filter()?;
+    let rows = state.store.merchant_sessions(&merchant.id, &filter).await.map_err(ApiError::from)?;
+    let filters = query.filter_query();
+    let next_page = (rows.len() == PAGE as usize).then(|| {
+        let last = rows.last().map_or(0, |r| r.created_at.millis());
+        format!("/dashboard?{filters}{}before={last}", if filters.is_empty() { "" } else { "&" })
+    });
+    let mut live_query = url::form_urlencoded::Serializer::new(filters.clone());
+    if let Some(before) = query.before {
+        live_query.append_pair("before", &before.to_string());
+    }
+    live_query.append_pair("shown", &rows_fingerprint(&rows));
+    let page = SessionsPage {
+        chrome: Chrome::merchant("Sessions", &merchant),
+        kind: query.kind.clone().unwrap_or_default(),
+        status: query.status.clone().unwrap_or_default(),
+        statuses: all_statuses(),
+        next_page,
+        live_source: format!("/dashboard/live?{}", live_query.finish()),
+        clock: clock_panel(&state),
+        back_here: format!("/dashboard?{filters}"),
+        rows,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct LiveQuery {
+    #[serde(flatten)]
+    list: ListQuery,
+    shown: Option<String>,
+}
+
+async fn sessions_live(
+    State(state): State<AppState>,
+    MerchantLogin(merchant): MerchantLogin,
+    Query(query): Query<LiveQuery>,
+) -> Result<Response, PageError> {
+    let filter = query.list.filter()?;
+    let watcher = state.clone();
+    let stream = live::follow(state, query.shown.unwrap_or_default(), move || {
+        let (state, merchant_id, filter) = (watcher.clone(), merchant.id.clone(), filter.clone());
+        async move {
+            match state.store.merchant_sessions(&merchant_id, &filter).await {
+                Ok(rows) => Look::Shows(rows_fingerprint(&rows)),
+                Err(_) => Look::Gone,
+            }
+        }
+    });
+    Ok(stream.into_response())
+}
+
+/// A session of any kind, as its page heads it.
+struct Heading {
+    status: String,
+    created_at: String,
+    expires_at: Option<String>,
+    /// Related pages: the payment session, its HPP sessions, the clerk screen …
+    links: Vec<(String, String)>,
+}
+
+async fn heading(state: &AppState, merchant: &Merchant, kind: SessionKind, id: &str) -> Result<Heading, PageError> {
+    let unknown = || PageError::not_found("No such session of this merchant.");
+    let at = |t: Timestamp| t.to_string();
+    let store = &state.store;
+    let session_link = |kind: SessionKind, id: &str| format!("/dashboard/sessions/{}/{id}", kind.as_str());
+    Ok(match kind {
+        SessionKind::Payment => {
+            let p = store.load::<PaymentRecord>(id).await.map_err(ApiError::from)?;
+            let p = p.filter(|p| p.session.merchant_id == merchant.id).ok_or_else(unknown)?;
+            let mut links = vec![];
+            for hpp in store.load_children::<HppSession>(id).await.map_err(ApiError::from)? {
+                links.push((format!("HPP session {} ({})", hpp.id, hpp.status()), session_link(SessionKind::Hpp, &hpp.id)));
+            }
+            if let Some(d) = store.load::<Distribution>(id).await.map_err(ApiError::from)? {
+                links.push((format!("In-store distribution ({})", d.status()), session_link(SessionKind::Distribution, id)));
+            }
+            let status = p.session.status().to_string();
+            Heading { status, created_at: at(p.session.created_at), expires_at: Some(at(p.session.expires_at)), links }
+        }
+        SessionKind::Hpp => {
+            let s = store.load::<HppSession>(id).await.map_err(ApiError::from)?;
+            let s = s.filter(|s| s.merchant_id == merchant.id).ok_or_else(unknown)?;
+            let links = vec![
+                ("Payment session".to_owned(), session_link(SessionKind::Payment, &s.payment_session_id)),
+                ("Hosted payment page (as the consumer)".to_owned(), format!("/hpp/payments/{id}")),
+            ];
+            Heading { status: s.status().to_string(), created_at: at(s.created_at), expires_at: Some(at(s.expires_at)), links }
+        }
+        SessionKind::Distribution => {
+            let d = store.load::<Distribution>(id).await.map_err(ApiError::from)?;
+            let d = d.filter(|d| d.merchant_id == merchant.id).ok_or_else(unknown)?;
+            let links = vec![
+                ("Clerk screen".to_owned(), format!("/dashboard/distributions/{id}")),
+                ("Payment session".to_owned(), session_link(SessionKind::Payment, id)),
+            ];
+            Heading { status: d.status().to_string(), created_at: at(d.created_at), expires_at: None, links }
+        }
+    })
+}
+
+struct TimelineEntry {
+    seq: u64,
+    status: String,
+    at: String,
+    body: String,
+    event_id: String,
+    /// The event's callbacks (one per target, and one per redelivery).
+    deliveries: Vec<DeliveryRecord>,
+}
+
+/// The session's events (of this kind: a payment and its distribution share an id), each with
+/// its deliveries.
+async fn timeline(state: &AppState, kind: SessionKind, id: &str) -> Result<Vec<TimelineEntry>, ApiError> {
+    let events: Vec<StoredEvent> =
+        state.store.session_events(id).await?.into_iter().filter(|e| e.event.session_kind == kind).collect();
+    let mut deliveries = state.store.session_deliveries(id).await?;
+    Ok(events
+        .into_iter()
+        .map(|e| {
+            let (mine, rest) = deliveries.drain(..).partition(|d| d.event_id == e.event.event_id);
+            deliveries = rest;
+            TimelineEntry {
+                seq: e.event.seq,
+                status: e.event.status,
+                at: e.event.created_at.to_string(),
+                body: serde_json::to_string_pretty(&e.event.body).unwrap_or_default(),
+                event_id: e.event.event_id,
+                deliveries: mine,
+            }
+        })
+        .collect())
+}
+
+fn timeline_fingerprint(entries: &[TimelineEntry]) -> String {
+    fingerprint(
+        entries
+            .iter()
+            .map(|e| (e.seq, e.deliveries.iter().map(|d| (&d.id, d.status.as_str(), d.attempts.len())).collect::<Vec<_>>()))
+            .collect::<Vec<_>>(),
+    )
+}
+
+struct MessageRow {
+    method: String,
+    recipient: String,
+    subject: Option<String>,
+    body: String,
+    at: String,
+}
+
+#[derive(Template)]
+#[template(path = "session.html")]
+struct SessionPage {
+    chrome: Chrome,
+    kind: String,
+    id: String,
+    heading: Heading,
+    timeline: Vec<TimelineEntry>,
+    messages: Vec<MessageRow>,
+    live_source: String,
+    here: String,
+}
+
+fn kind(text: &str) -> Result<SessionKind, PageError> {
+    SessionKind::parse(text).ok_or_else(|| PageError::not_found("No such kind of session."))
+}
+
+async fn session(
+    State(state): State<AppState>,
+    MerchantLogin(merchant): MerchantLogin,
+    Path((kind_text, id)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let kind = kind(&kind_text)?;
+    let heading = heading(&state, &merchant, kind, &id).await?;
+    let timeline = timeline(&state, kind, &id).await?;
+    let messages = match kind {
+        SessionKind::Hpp => state.store.session_messages(&id).await.map_err(ApiError::from)?,
+        _ => vec![],
+    };
+    let here = format!("/dashboard/sessions/{kind_text}/{id}");
+    let page = SessionPage {
+        chrome: Chrome::merchant(format!("{} {id}", kind.as_str()), &merchant),
+        kind: kind.as_str().to_owned(),
+        live_source: format!("{here}/live?shown={}", timeline_fingerprint(&timeline)),
+        id,
+        heading,
+        timeline,
+        messages: messages
+            .into_iter()
+            .map(|m| MessageRow {
+                method: m.method,
+                recipient: m.recipient,
+                subject: m.subject,
+                body: m.body,
+                at: m.created_at.to_string(),
+            })
+            .collect(),
+        here,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct Shown {
+    shown: Option<String>,
+}
+
+async fn session_live(
+    State(state): State<AppState>,
+    MerchantLogin(merchant): MerchantLogin,
+    Path((kind_text, id)): Path<(String, String)>,
+    Query(query): Query<Shown>,
+) -> Result<Response, PageError> {
+    let kind = kind(&kind_text)?;
+    heading(&state, &merchant, kind, &id).await?;
+    let watcher = state.clone();
+    let stream = live::follow(state, query.shown.unwrap_or_default(), move || {
+        let (state, id) = (watcher.clone(), id.clone());
+        async move {
+            match timeline(&state, kind, &id).await {
+                Ok(entries) => Look::Shows(timeline_fingerprint(&entries)),
+                Err(_) => Look::Gone,
+            }
+        }
+    });
+    Ok(stream.into_response())
+}
+
+#[derive(Deserialize)]
+struct Back {
+    back: Option<String>,
+}
+
+async fn redeliver(
+    State(state): State<AppState>,
+    MerchantLogin(merchant): MerchantLogin,
+    Path(event_id): Path<String>,
+    Form(form): Form<Back>,
+) -> Result<Response, PageError> {
+    events::redeliver(&state, &merchant, &event_id).await?;
+    Ok(Redirect::to(safe_next(form.back.as_deref())).into_response())
+}
+
+#[derive(Deserialize)]
+struct ClockForm {
+    amount: i64,
+    unit: String,
+    back: Option<String>,
+}
+
+async fn advance_clock(
+    State(state): State<AppState>,
+    MerchantLogin(_): MerchantLogin,
+    Form(form): Form<ClockForm>,
+) -> Result<Response, PageError> {
+    let unit = match form.unit.as_str() {
+        "minutes" => 60,
+        "hours" => 3600,
+        "days" => 86_400,
+        _ => return Err(ApiError::bad_value("unit", "must be minutes, hours or days").into()),
+    };
+    clock::advance(&state, form.amount.saturating_mul(unit)).await?;
+    Ok(Redirect::to(safe_next(form.back.as_deref())).into_response())
+}
+
+#[derive(Deserialize)]
+struct StoreQuery {
+    store: Option<String>,
+}
+
+struct StoreQr {
+    name: String,
+    url: String,
+    qr: String,
+}
+
+#[derive(Template)]
+#[template(path = "stores.html")]
+struct StoresPage {
+    chrome: Chrome,
+    store: Option<StoreQr>,
+}
+
+/// A store's printable QR: the merchant types the `merchant_store_id` its POS sends.
+async fn stores(
+    State(state): State<AppState>,
+    MerchantLogin(merchant): MerchantLogin,
+    Query(query): Query<StoreQuery>,
+) -> Result<Response, PageError> {
+    let store = query.store.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).map(|name| StoreQr {
+        url: store_url(&state, &merchant.id, &name),
+        qr: format!("/stores/{}/qr", store_id(&merchant.id, &name)),
+        name,
+    });
+    Ok(render(&StoresPage { chrome: Chrome::merchant("Stores", &merchant), store })?.into_response())
+}

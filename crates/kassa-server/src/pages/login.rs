@@ -1,0 +1,174 @@
+//! Merchant login for the clerk screen and the dashboard: the API credentials, typed once, give
+//! a signed cookie. The cookie is keyed by the merchant's stored secret hash, so every node can
+//! check it without shared server state, and new credentials log every browser out.
+
+use super::{Chrome, PageError, render};
+use crate::credentials;
+use crate::state::AppState;
+use askama::Template;
+use axum::extract::{Form, FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Router, http::HeaderValue};
+use hmac::{Hmac, Mac};
+use kassa_store::Merchant;
+use serde::Deserialize;
+use sha2::Sha256;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+const COOKIE: &str = "kassa_login";
+const LIFETIME_SECS: u64 = 12 * 3600;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/login", get(login_page).post(log_in)).route("/logout", post(log_out))
+}
+
+/// The merchant logged in to this browser; without a valid login, pages redirect to `/login`.
+pub struct MerchantLogin(pub Merchant);
+
+impl FromRequestParts<AppState> for MerchantLogin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let merchant = match cookie(&parts.headers) {
+            Some(value) => verify(state, &value).await.map_err(|e| PageError::from(e).into_response())?,
+            None => None,
+        };
+        merchant.map(Self).ok_or_else(|| {
+            let here = parts.uri.path_and_query().map_or("/dashboard", |p| p.as_str());
+            let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
+            Redirect::to(&format!("/login?next={next}")).into_response()
+        })
+    }
+}
+
+fn cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('=').map(str::to_owned))
+}
+
+fn wall_secs() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+}
+
+fn mac(merchant: &Merchant, expires: u64) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(merchant.secret_hash.as_bytes()).expect("any key length");
+    mac.update(format!("kassa-login\n{}\n{expires}", merchant.username).as_bytes());
+    mac
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 {
+        return None;
+    }
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// `<username, hex>.<expiry, Unix seconds>.<HMAC, hex>`
+fn issue(merchant: &Merchant) -> String {
+    let expires = wall_secs() + LIFETIME_SECS;
+    let tag = mac(merchant, expires).finalize().into_bytes();
+    format!("{}.{expires}.{}", hex(merchant.username.as_bytes()), hex(&tag))
+}
+
+async fn verify(state: &AppState, value: &str) -> Result<Option<Merchant>, crate::error::ApiError> {
+    let mut parts = value.split('.');
+    let (Some(user), Some(expires), Some(tag), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Ok(None);
+    };
+    let (Some(user), Ok(expires), Some(tag)) =
+        (unhex(user).and_then(|u| String::from_utf8(u).ok()), expires.parse::<u64>(), unhex(tag))
+    else {
+        return Ok(None);
+    };
+    if expires < wall_secs() {
+        return Ok(None);
+    }
+    let Some(merchant) = state.store.merchant_by_username(&user).await? else { return Ok(None) };
+    Ok(mac(&merchant, expires).verify_slice(&tag).is_ok().then_some(merchant))
+}
+
+/// Only paths of this site: no scheme, no `//host`.
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path,
+        _ => "/dashboard",
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    chrome: Chrome,
+    next: &'a str,
+    username: &'a str,
+    error: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct NextQuery {
+    next: Option<String>,
+}
+
+async fn login_page(Query(query): Query<NextQuery>) -> Result<Response, PageError> {
+    let chrome = Chrome::consumer("Merchant login", None);
+    let page = LoginPage { chrome, next: safe_next(query.next.as_deref()), username: "", error: None };
+    Ok(render(&page)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    secret: String,
+    next: Option<String>,
+}
+
+async fn log_in(State(state): State<AppState>, Form(form): Form<Credentials>) -> Result<Response, PageError> {
+    let merchant = state.store.merchant_by_username(form.username.trim()).await.map_err(crate::error::ApiError::from)?;
+    let next = safe_next(form.next.as_deref());
+    let Some(merchant) = merchant.filter(|m| credentials::verify(m, &form.secret)) else {
+        let chrome = Chrome::consumer("Merchant login", None);
+        let error = Some("That username and secret do not match a merchant of this kassa.");
+        let page = LoginPage { chrome, next, username: &form.username, error };
+        return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
+    };
+    let secure = if state.config.public_url.starts_with("https://") { "; Secure" } else { "" };
+    let cookie = format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={LIFETIME_SECS}{secure}", issue(&merchant));
+    let cookie = HeaderValue::from_str(&cookie).map_err(|e| PageError::internal(e.to_string()))?;
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(next)).into_response())
+}
+
+async fn log_out() -> Response {
+    let cookie = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(safe_next(Some("/dashboard/sessions/hpp/1?x=1")), "/dashboard/sessions/hpp/1?x=1");
+        for bad in ["https://evil.example/", "//evil.example", "/\\evil.example", "dashboard"] {
+            assert_eq!(safe_next(Some(bad)), "/dashboard");
+        }
+    }
+
+    #[test]
+    fn hex_round_trips() {
+        assert_eq!(unhex(&hex(b"K1_a.b")).as_deref(), Some(&b"K1_a.b"[..]));
+        assert_eq!(unhex("zz"), None);
+        assert_eq!(unhex("abc"), None);
+    }
+}

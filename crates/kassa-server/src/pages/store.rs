@@ -1,0 +1,151 @@
+//! The store page (`/stores/{store_id}`): the static QR a shop prints. Scanning it gives the
+//! customer a short code (a consumer session) and a page that waits; when a point of sale sends
+//! that code, the page moves to the payment page by itself.
+//!
+//! A `store_id` names the merchant and its store (`merchant_store_id`, as the POS sends it in
+//! `store_info`): URL-safe base64 of `<merchant id>/<merchant_store_id>`.
+
+use super::live::{self, Look};
+use super::{Chrome, PageError, render};
+use crate::error::ApiError;
+use crate::http::public::{QrQuery, qr_image};
+use crate::service::instore;
+use crate::state::AppState;
+use crate::wire::instore::ConsumerSessionRequest;
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use kassa_core::distribution::Distribution;
+use kassa_store::{ConsumerSession, Merchant, StoreExt, Stored};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/stores/{store_id}", get(scan))
+        .route("/stores/{store_id}/qr", get(qr))
+        .route("/stores/{store_id}/codes/{code_id}", get(code_page))
+        .route("/stores/{store_id}/codes/{code_id}/live", get(code_live))
+}
+
+pub fn store_id(merchant_id: &str, merchant_store_id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{merchant_id}/{merchant_store_id}"))
+}
+
+pub fn store_url(state: &AppState, merchant_id: &str, merchant_store_id: &str) -> String {
+    state.config.url(&format!("/stores/{}", store_id(merchant_id, merchant_store_id)))
+}
+
+/// The merchant and its store name a store id stands for.
+async fn store(state: &AppState, store_id: &str) -> Result<(Merchant, String), PageError> {
+    let unknown = || PageError::not_found("This store QR code is unknown. Ask a member of staff for help.");
+    let decoded = URL_SAFE_NO_PAD.decode(store_id).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(unknown)?;
+    let (merchant_id, name) = decoded.split_once('/').ok_or_else(unknown)?;
+    let merchant = state.store.merchant(merchant_id).await.map_err(ApiError::from)?.ok_or_else(unknown)?;
+    Ok((merchant, name.to_owned()))
+}
+
+/// Scanning the store's QR: a new short code, on a page of its own (a reload keeps the code).
+async fn scan(State(state): State<AppState>, Path(store_id): Path<String>) -> Result<Response, PageError> {
+    let (merchant, _) = store(&state, &store_id).await?;
+    let code = instore::create_consumer_session(&state, &merchant, ConsumerSessionRequest::default()).await?;
+    Ok(Redirect::to(&format!("/stores/{store_id}/codes/{}", code.consumer_session_id)).into_response())
+}
+
+async fn qr(
+    State(state): State<AppState>,
+    Path(store_id): Path<String>,
+    Query(query): Query<QrQuery>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    store(&state, &store_id).await?;
+    Ok(qr_image(state.config.url(&format!("/stores/{store_id}")), &query, &headers).await?)
+}
+
+/// Where a code stands.
+enum CodeState {
+    Waiting,
+    Expired,
+    /// A payment arrived: its payment page.
+    Paying(String),
+}
+
+async fn code_state(state: &AppState, code: &ConsumerSession) -> Result<CodeState, ApiError> {
+    if let Some(payment_id) = &code.payment_session_id {
+        let distribution: Option<Stored<Distribution>> = state.store.load(payment_id).await?;
+        if let Some(token) = distribution.as_ref().filter(|d| d.shows_link()).and_then(|d| d.link_token.as_deref()) {
+            return Ok(CodeState::Paying(instore::payment_link(&state.config, token)));
+        }
+        return Ok(CodeState::Waiting);
+    }
+    Ok(if code.expires_at <= state.now() { CodeState::Expired } else { CodeState::Waiting })
+}
+
+async fn code(state: &AppState, merchant: &Merchant, code_id: &str) -> Result<ConsumerSession, PageError> {
+    let found = state.store.consumer_session(code_id).await.map_err(ApiError::from)?;
+    found.filter(|c| c.merchant_id == merchant.id).ok_or_else(|| PageError::not_found("This code is unknown."))
+}
+
+#[derive(Template)]
+#[template(path = "store_code.html")]
+struct CodePage {
+    chrome: Chrome,
+    shop: String,
+    store: String,
+    store_id: String,
+    code: String,
+    code_id: String,
+    expired: bool,
+    expires_in_minutes: i64,
+}
+
+async fn code_page(
+    State(state): State<AppState>,
+    Path((store_id, code_id)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let (merchant, store_name) = store(&state, &store_id).await?;
+    let code = code(&state, &merchant, &code_id).await?;
+    let found = code_state(&state, &code).await?;
+    if let CodeState::Paying(link) = &found {
+        return Ok(Redirect::to(link).into_response());
+    }
+    let left = code.expires_at.millis() - state.now().millis();
+    let page = CodePage {
+        chrome: Chrome::consumer(format!("Your code for {}", merchant.name), None),
+        shop: merchant.name,
+        store: store_name,
+        store_id,
+        code: code.short_code,
+        code_id,
+        expired: matches!(found, CodeState::Expired),
+        expires_in_minutes: (left.max(0) + 59_999) / 60_000,
+    };
+    Ok(render(&page)?.into_response())
+}
+
+async fn code_live(
+    State(state): State<AppState>,
+    Path((store_id, code_id)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let (merchant, _) = store(&state, &store_id).await?;
+    code(&state, &merchant, &code_id).await?;
+    let watcher = state.clone();
+    let stream = live::follow(state, "waiting".into(), move || {
+        let (state, merchant_id, code_id) = (watcher.clone(), merchant.id.clone(), code_id.clone());
+        async move {
+            let Ok(Some(code)) = state.store.consumer_session(&code_id).await else { return Look::Gone };
+            if code.merchant_id != merchant_id {
+                return Look::Gone;
+            }
+            match code_state(&state, &code).await {
+                Ok(CodeState::Paying(link)) => Look::Go(link),
+                Ok(CodeState::Expired) => Look::Shows("expired".into()),
+                Ok(CodeState::Waiting) | Err(_) => Look::Shows("waiting".into()),
+            }
+        }
+    });
+    Ok(stream.into_response())
+}

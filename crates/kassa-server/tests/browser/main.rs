@@ -1,0 +1,12 @@
+//! End-to-end tests of kassa's web pages in a real browser: Debian's Chromium, headless, driven
+//! over WebDriver (chromedriver). `scripts/test` installs both when they are missing.
+//!
+//! Every page visited is also photographed at phone and desktop width into `target/screenshots`.
+
+#[path = "../api/helpers.rs"]
+#[allow(dead_code)]
+mod helpers;
+mod hpp;
+mod instore;
+mod merchant_site;
+mod webdriver;

@@ -1,0 +1,56 @@
+//! Listing a merchant's sessions (the dashboard), newest first.
+
+use super::{get, parse_name};
+use crate::{SessionFilter, SessionKind, SessionSummary, StoreResult};
+use kassa_core::Timestamp;
+use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+
+pub(super) async fn merchant_sessions(
+    reader: &AnyPool,
+    merchant_id: &str,
+    filter: &SessionFilter,
+) -> StoreResult<Vec<SessionSummary>> {
+    let mut sql = String::from(
+        "SELECT kind, id, parent_id, status, created_at, updated_at, expires_at FROM sessions WHERE merchant_id = $1",
+    );
+    let mut next = 2;
+    let mut condition = |column: &str, operator: &str| {
+        sql.push_str(&format!(" AND {column} {operator} ${next}"));
+        next += 1;
+    };
+    if filter.kind.is_some() {
+        condition("kind", "=");
+    }
+    if filter.status.is_some() {
+        condition("status", "=");
+    }
+    if filter.before.is_some() {
+        condition("created_at", "<");
+    }
+    sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT {}", filter.limit));
+    let mut query = sqlx::query(&sql).bind(merchant_id);
+    if let Some(kind) = filter.kind {
+        query = query.bind(kind.as_str());
+    }
+    if let Some(status) = &filter.status {
+        query = query.bind(status.as_str());
+    }
+    if let Some(before) = filter.before {
+        query = query.bind(before.millis());
+    }
+    query.fetch_all(reader).await?.iter().map(summary).collect()
+}
+
+fn summary(row: &AnyRow) -> StoreResult<SessionSummary> {
+    let kind: String = get(row, "kind")?;
+    Ok(SessionSummary {
+        kind: parse_name(&kind, SessionKind::parse, "session kind")?,
+        id: get(row, "id")?,
+        parent_id: get(row, "parent_id")?,
+        status: get(row, "status")?,
+        created_at: Timestamp::from_millis(get(row, "created_at")?),
+        updated_at: Timestamp::from_millis(get(row, "updated_at")?),
+        expires_at: get::<Option<i64>>(row, "expires_at")?.map(Timestamp::from_millis),
+    })
+}

@@ -19,7 +19,7 @@ const WAIT: Duration = Duration::from_secs(10);
 const THREE_HOURS: i64 = 3 * 3600;
 
 /// Creates an in-store session; returns its id after checking the response's `result_url`.
-async fn create(app: &TestApp, distribution: Value) -> String {
+pub(crate) async fn create(app: &TestApp, distribution: Value) -> String {
     let reply = app.post("/payments/v1/sessions", in_store(distribution)).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let id = reply.body["session_id"].as_str().unwrap().to_owned();
@@ -35,7 +35,7 @@ async fn result(app: &TestApp, id: &str) -> Value {
 
 /// The result once the service has moved it on from WAITING (a long-poll on the result
 /// endpoint while it is WAITING).
-async fn distributed(app: &TestApp, id: &str) -> Value {
+pub(crate) async fn distributed(app: &TestApp, id: &str) -> Value {
     let url = format!("{}/iss/v1/distributions/{id}", app.url);
     let mut reply = app.get(&format!("/iss/v1/distributions/{id}")).await;
     for _ in 0..10 {
@@ -57,7 +57,7 @@ async fn act(app: &TestApp, id: &str, action: &str) -> Reply {
     app.post(&format!("/sandbox/v1/distributions/{id}/{action}"), json!({})).await
 }
 
-async fn act_ok(app: &TestApp, id: &str, action: &str) -> Value {
+pub(crate) async fn act_ok(app: &TestApp, id: &str, action: &str) -> Value {
     let reply = act(app, id, action).await;
     assert_eq!(reply.status, 200, "{action}: {}", reply.body);
     reply.body

@@ -7,6 +7,7 @@ mod helpers;
 mod hpp_flows;
 mod instore;
 mod isolation;
+mod pages;
 mod payments;
 mod public;
 mod rate_limits;

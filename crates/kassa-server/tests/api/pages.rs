@@ -1,0 +1,227 @@
+//! The web pages over plain HTTP, on both backends: no page answers 500 in any session state,
+//! merchant-supplied text is escaped, merchant pages need a login and show only the merchant's
+//! own sessions. (The flows themselves are driven in a real browser: `tests/browser`.)
+
+use crate::helpers::{Merchant, TestApp, spawn};
+use crate::instore::{act_ok, create, distributed};
+use reqwest::redirect::Policy;
+use reqwest::{Client, StatusCode};
+use serde_json::json;
+
+/// A browser-like client that does not follow redirects (the tests look at them).
+fn browser() -> Client {
+    Client::builder().redirect(Policy::none()).build().unwrap()
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    html: String,
+}
+
+async fn fetch(request: reqwest::RequestBuilder) -> Page {
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+    let content_type = response.headers().get("content-type").map(|c| c.to_str().unwrap().to_owned());
+    let html = response.text().await.unwrap();
+    if !html.is_empty() {
+        assert!(content_type.as_deref().unwrap_or_default().starts_with("text/html"), "{content_type:?}: {html}");
+    }
+    Page { status, location, html }
+}
+
+/// Every consumer page and form of a payment link, in whatever state it is: never a 5xx.
+async fn visit_every_consumer_page(app: &TestApp, key: &str, state: &str) {
+    let client = browser();
+    let base = format!("{}/hpp/payments/{key}", app.url);
+    let pages = [
+        client.get(format!("{base}/result")),
+        client.get(format!("{base}/cancel")),
+        client.post(format!("{base}/identify")).form(&[("email", "not an email")]),
+        client.post(format!("{base}/confirm")).form(&[("email", "customer@email.se"), ("code", "12")]),
+        client.get(&base),
+        client.post(format!("{base}/identify")).form(&[("email", "customer@email.se")]),
+    ];
+    for request in pages {
+        let page = fetch(request).await;
+        assert!(!page.status.is_server_error(), "{state}: {} {}", page.status, page.html);
+        assert!(page.status.is_success() || page.status.is_redirection() || page.status.is_client_error());
+    }
+}
+
+async fn login_cookie(app: &TestApp, who: &Merchant) -> String {
+    let reply = browser()
+        .post(format!("{}/login", app.url))
+        .form(&[("username", who.username.as_str()), ("secret", who.secret.as_str()), ("next", "/dashboard")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::SEE_OTHER);
+    let cookie = reply.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+async fn merchant_page(app: &TestApp, cookie: &str, path: &str) -> Page {
+    fetch(browser().get(format!("{}{path}", app.url)).header("cookie", cookie)).await
+}
+
+#[tokio::test]
+async fn no_hpp_page_answers_500_in_any_status() {
+    let app = spawn().await;
+    let cookie = login_cookie(&app, &app.merchant).await;
+    let urls = json!({"success": "https://shop.example/ok?sid={{session_id}}"});
+    for (mode, actions, state) in [
+        ("NONE", &[][..], "WAITING"),
+        ("NONE", &["open"][..], "IN_PROGRESS"),
+        ("NONE", &["open", "approve"][..], "COMPLETED with a token"),
+        ("CAPTURE_ORDER", &["open", "approve"][..], "COMPLETED with an order"),
+        ("NONE", &["open", "decline"][..], "FAILED"),
+        ("NONE", &["open", "back"][..], "BACK"),
+        ("NONE", &["open", "error"][..], "ERROR"),
+        ("NONE", &["open", "cancel"][..], "CANCELLED"),
+    ] {
+        let (hpp, payment, _) = app.hpp_session(json!({"place_order_mode": mode}), urls.clone()).await;
+        for action in actions {
+            assert_eq!(app.act(&hpp, action).await.status, 200, "{state}: {action}");
+        }
+        for path in [format!("/dashboard/sessions/hpp/{hpp}"), format!("/dashboard/sessions/payment/{payment}")] {
+            let page = merchant_page(&app, &cookie, &path).await;
+            assert_eq!(page.status, 200, "{state}: {path}: {}", page.html);
+        }
+        visit_every_consumer_page(&app, &hpp, state).await;
+    }
+
+    let (disabled, _, _) = app.hpp_session(json!({}), json!({})).await;
+    assert_eq!(app.delete(&format!("/hpp/v1/sessions/{disabled}")).await.status, 204);
+    let page = fetch(browser().get(format!("{}/hpp/payments/{disabled}", app.url))).await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("no longer available"), "{}", page.html);
+    visit_every_consumer_page(&app, &disabled, "DISABLED").await;
+
+    // An order placed elsewhere for the payment session: approving is refused in words.
+    let (hpp, payment, _) = app.hpp_session(json!({}), json!({})).await;
+    assert_eq!(app.delete(&format!("/payments/v1/sessions/{payment}")).await.status, 204);
+    visit_every_consumer_page(&app, &hpp, "payment session cancelled").await;
+
+    let (expired, _, _) = app.hpp_session(json!({}), json!({})).await;
+    assert_eq!(app.post("/sandbox/v1/clock/advance", json!({"seconds": 49 * 3600})).await.status, 200);
+    let page = fetch(browser().get(format!("{}/hpp/payments/{expired}", app.url))).await;
+    assert_eq!(page.status, 410, "{}", page.html);
+    assert!(page.html.contains("expired"));
+    visit_every_consumer_page(&app, &expired, "expired").await;
+
+    let page = fetch(browser().get(format!("{}/hpp/payments/no-such-link", app.url))).await;
+    assert_eq!(page.status, 404);
+    assert!(page.html.contains("unknown"), "{}", page.html);
+}
+
+#[tokio::test]
+async fn no_in_store_page_answers_500_in_any_status() {
+    let app = spawn().await;
+    let cookie = login_cookie(&app, &app.merchant).await;
+    for (actions, state) in [
+        (&[][..], "DISTRIBUTED"),
+        (&["open"][..], "ACCESSED"),
+        (&["open", "decline"][..], "ACCESSED after a decline"),
+        (&["open", "pay"][..], "COMPLETED"),
+        (&["cancel"][..], "CANCELED"),
+        (&["fail:CONSUMER_SESSION_NOT_FOUND"][..], "FAILED, retryable"),
+        (&["fail:UNKNOWN"][..], "FAILED"),
+    ] {
+        let id = create(&app, json!({"method": "one_qr"})).await;
+        let link = distributed(&app, &id).await["payment_link"].as_str().unwrap().to_owned();
+        for action in actions {
+            match action.split_once(':') {
+                Some((_, code)) => {
+                    let path = format!("/sandbox/v1/distributions/{id}/fail");
+                    assert_eq!(app.post(&path, json!({ "code": code })).await.status, 200);
+                }
+                None => {
+                    act_ok(&app, &id, action).await;
+                }
+            }
+        }
+        for path in [format!("/dashboard/distributions/{id}"), format!("/dashboard/sessions/distribution/{id}")] {
+            let page = merchant_page(&app, &cookie, &path).await;
+            assert_eq!(page.status, 200, "{state}: {path}: {}", page.html);
+        }
+        visit_every_consumer_page(&app, link.rsplit('/').next().unwrap(), state).await;
+    }
+}
+
+#[tokio::test]
+async fn merchant_supplied_text_is_escaped() {
+    let app = spawn().await;
+    let title = r#"<script>alert("x")</script><b>Bikes</b> & "more""#;
+    let (hpp, _, _) = app.hpp_session(json!({"page_title": title}), json!({})).await;
+    let page = fetch(browser().get(format!("{}/hpp/payments/{hpp}", app.url))).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.html.contains("<script>alert"), "{}", page.html);
+    assert!(!page.html.contains("<b>Bikes"), "{}", page.html);
+    assert!(page.html.contains("&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#60;b&#62;Bikes&#60;/b&#62; &#38; &#34;more&#34;"));
+
+    // The SMS text carries the title too; the dashboard shows it escaped.
+    let sms = json!({"method": "sms", "contact_information": {"phone": "+46701740615", "phone_country": "SE"}});
+    assert_eq!(app.post(&format!("/hpp/v1/sessions/{hpp}/distribution"), sms).await.status, 204);
+    let cookie = login_cookie(&app, &app.merchant).await;
+    let page = merchant_page(&app, &cookie, &format!("/dashboard/sessions/hpp/{hpp}")).await;
+    assert!(page.html.contains("Distribution messages") && page.html.contains("+46701740615"), "{}", page.html);
+    assert!(!page.html.contains("<script>alert"), "{}", page.html);
+}
+
+#[tokio::test]
+async fn merchant_pages_need_a_login_and_show_only_the_merchants_sessions() {
+    let app = spawn().await;
+    let id = create(&app, json!({"method": "one_qr"})).await;
+    for path in ["/dashboard", "/dashboard/stores", &format!("/dashboard/distributions/{id}")] {
+        let page = fetch(browser().get(format!("{}{path}", app.url))).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+        let next: String = url::form_urlencoded::byte_serialize(path.as_bytes()).collect();
+        assert_eq!(page.location.as_deref(), Some(format!("/login?next={next}").as_str()));
+    }
+    let wrong = browser()
+        .post(format!("{}/login", app.url))
+        .form(&[("username", app.merchant.username.as_str()), ("secret", "wrong-secret-0123456789")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers().get("set-cookie").is_none());
+
+    let mine = login_cookie(&app, &app.merchant).await;
+    assert_eq!(merchant_page(&app, &mine, &format!("/dashboard/distributions/{id}")).await.status, 200);
+    let list = merchant_page(&app, &mine, "/dashboard?kind=distribution").await;
+    assert!(list.html.contains(&id), "{}", list.html);
+    let tampered = format!("{}0", mine);
+    assert_eq!(merchant_page(&app, &tampered, "/dashboard").await.status, StatusCode::SEE_OTHER);
+
+    let theirs = login_cookie(&app, &app.other).await;
+    assert_eq!(merchant_page(&app, &theirs, &format!("/dashboard/distributions/{id}")).await.status, 404);
+    assert_eq!(merchant_page(&app, &theirs, &format!("/dashboard/sessions/payment/{id}")).await.status, 404);
+    assert!(!merchant_page(&app, &theirs, "/dashboard").await.html.contains(&id));
+    let redeliver = browser()
+        .post(format!("{}/dashboard/events/nope/redeliver", app.url))
+        .header("cookie", &theirs)
+        .form(&[("back", "/dashboard")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redeliver.status(), 404);
+}
+
+#[tokio::test]
+async fn the_dashboard_filters_sessions_by_kind_and_status() {
+    let app = spawn().await;
+    let cookie = login_cookie(&app, &app.merchant).await;
+    let (waiting, payment, _) = app.hpp_session(json!({}), json!({})).await;
+    let (opened, _, _) = app.hpp_session(json!({}), json!({})).await;
+    app.act(&opened, "open").await;
+    let hpp_only = merchant_page(&app, &cookie, "/dashboard?kind=hpp").await.html;
+    assert!(hpp_only.contains(&waiting) && hpp_only.contains(&opened) && !hpp_only.contains(&payment));
+    let in_progress = merchant_page(&app, &cookie, "/dashboard?kind=hpp&status=IN_PROGRESS").await.html;
+    assert!(in_progress.contains(&opened) && !in_progress.contains(&waiting));
+    let bad = merchant_page(&app, &cookie, "/dashboard?kind=nonsense").await;
+    assert_eq!(bad.status, 400);
+}

@@ -87,6 +87,7 @@ fn print_banner(
     println!("kassa {} is running in {mode} mode", env!("CARGO_PKG_VERSION"));
     println!("  API       {url}");
     println!("  OpenAPI   {url}/openapi.json");
+    println!("  Dashboard {url}/dashboard  (log in with the merchant credentials)");
     println!("  Database  {database}");
     if rate_limits.is_off() {
         println!("  Limits    off");

@@ -21,10 +21,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .routes(routes!(read_result))
-        .routes(routes!(retry))
-        .routes(routes!(qr))
+    OpenApiRouter::new().routes(routes!(read_result)).routes(routes!(retry)).routes(routes!(qr))
 }
 
 /// The distribution result of an in-store payment session (`distribution.result_url`). Answers

@@ -80,7 +80,8 @@ async fn screen(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let d = instore::load(&state, &merchant, &id).await?;
-    let payment: Option<Stored<payments::PaymentRecord>> = state.store.load(&id).await.map_err(crate::error::ApiError::from)?;
+    let payment: Option<Stored<payments::PaymentRecord>> =
+        state.store.load(&id).await.map_err(crate::error::ApiError::from)?;
     let result = instore::result_view(&d, &state.config);
     let (tone, explanation) = explain(&d);
     let page = ClerkScreen {

@@ -195,10 +195,16 @@ async fn heading(state: &AppState, merchant: &Merchant, kind: SessionKind, id: &
             let p = p.filter(|p| p.session.merchant_id == merchant.id).ok_or_else(unknown)?;
             let mut links = vec![];
             for hpp in store.load_children::<HppSession>(id).await.map_err(ApiError::from)? {
-                links.push((format!("HPP session {} ({})", hpp.id, hpp.status()), session_link(SessionKind::Hpp, &hpp.id)));
+                links.push((
+                    format!("HPP session {} ({})", hpp.id, hpp.status()),
+                    session_link(SessionKind::Hpp, &hpp.id),
+                ));
             }
             if let Some(d) = store.load::<Distribution>(id).await.map_err(ApiError::from)? {
-                links.push((format!("In-store distribution ({})", d.status()), session_link(SessionKind::Distribution, id)));
+                links.push((
+                    format!("In-store distribution ({})", d.status()),
+                    session_link(SessionKind::Distribution, id),
+                ));
             }
             let status = p.session.status().to_string();
             Heading { status, created_at: at(p.session.created_at), expires_at: Some(at(p.session.expires_at)), links }
@@ -210,7 +216,12 @@ async fn heading(state: &AppState, merchant: &Merchant, kind: SessionKind, id: &
                 ("Payment session".to_owned(), session_link(SessionKind::Payment, &s.payment_session_id)),
                 ("Hosted payment page (as the consumer)".to_owned(), format!("/hpp/payments/{id}")),
             ];
-            Heading { status: s.status().to_string(), created_at: at(s.created_at), expires_at: Some(at(s.expires_at)), links }
+            Heading {
+                status: s.status().to_string(),
+                created_at: at(s.created_at),
+                expires_at: Some(at(s.expires_at)),
+                links,
+            }
         }
         SessionKind::Distribution => {
             let d = store.load::<Distribution>(id).await.map_err(ApiError::from)?;
@@ -261,7 +272,9 @@ fn timeline_fingerprint(entries: &[TimelineEntry]) -> String {
     fingerprint(
         entries
             .iter()
-            .map(|e| (e.seq, e.deliveries.iter().map(|d| (&d.id, d.status.as_str(), d.attempts.len())).collect::<Vec<_>>()))
+            .map(|e| {
+                (e.seq, e.deliveries.iter().map(|d| (&d.id, d.status.as_str(), d.attempts.len())).collect::<Vec<_>>())
+            })
             .collect::<Vec<_>>(),
     )
 }

@@ -68,7 +68,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok()).collect()
@@ -134,7 +134,8 @@ struct Credentials {
 }
 
 async fn log_in(State(state): State<AppState>, Form(form): Form<Credentials>) -> Result<Response, PageError> {
-    let merchant = state.store.merchant_by_username(form.username.trim()).await.map_err(crate::error::ApiError::from)?;
+    let merchant =
+        state.store.merchant_by_username(form.username.trim()).await.map_err(crate::error::ApiError::from)?;
     let next = safe_next(form.next.as_deref());
     let Some(merchant) = merchant.filter(|m| credentials::verify(m, &form.secret)) else {
         let chrome = Chrome::consumer("Merchant login", None);
@@ -143,7 +144,8 @@ async fn log_in(State(state): State<AppState>, Form(form): Form<Credentials>) ->
         return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
     };
     let secure = if state.config.public_url.starts_with("https://") { "; Secure" } else { "" };
-    let cookie = format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={LIFETIME_SECS}{secure}", issue(&merchant));
+    let cookie =
+        format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={LIFETIME_SECS}{secure}", issue(&merchant));
     let cookie = HeaderValue::from_str(&cookie).map_err(|e| PageError::internal(e.to_string()))?;
     Ok(([(header::SET_COOKIE, cookie)], Redirect::to(next)).into_response())
 }

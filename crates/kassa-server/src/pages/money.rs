@@ -83,7 +83,11 @@ pub fn format(minor: i64, currency: &str, locale: &str) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let symbol = symbol(&currency);
     if language == "en" || language == "ja" || language == "zh" {
-        if symbol.chars().count() == 1 { format!("{sign}{symbol}{number}") } else { format!("{sign}{symbol}\u{a0}{number}") }
+        if symbol.chars().count() == 1 {
+            format!("{sign}{symbol}{number}")
+        } else {
+            format!("{sign}{symbol}\u{a0}{number}")
+        }
     } else {
         format!("{sign}{number}\u{a0}{symbol}")
     }

@@ -160,7 +160,9 @@ async fn merchant_supplied_text_is_escaped() {
     assert_eq!(page.status, 200);
     assert!(!page.html.contains("<script>alert"), "{}", page.html);
     assert!(!page.html.contains("<b>Bikes"), "{}", page.html);
-    assert!(page.html.contains("&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#60;b&#62;Bikes&#60;/b&#62; &#38; &#34;more&#34;"));
+    assert!(page.html.contains(
+        "&#60;script&#62;alert(&#34;x&#34;)&#60;/script&#62;&#60;b&#62;Bikes&#60;/b&#62; &#38; &#34;more&#34;"
+    ));
 
     // The SMS text carries the title too; the dashboard shows it escaped.
     let sms = json!({"method": "sms", "contact_information": {"phone": "+46701740615", "phone_country": "SE"}});

@@ -53,7 +53,8 @@ async fn store_code_to_payment_with_the_clerk_screen_following_live() {
     // The POS sends it; the customer's page moves to the payment page by itself.
     let callbacks = format!("{}/callbacks", site.url);
     let id =
-        create(&app, json!({"method": "one_qr", "short_code": code, "callback_urls": {"status_update": callbacks}})).await;
+        create(&app, json!({"method": "one_qr", "short_code": code, "callback_urls": {"status_update": callbacks}}))
+            .await;
     phone.wait_for_url(&format!("{}/hpp/payments/", app.url)).await;
     phone.wait_for_element("#identify").await;
     assert_eq!(distribution_status(&app, &id).await, "ACCESSED");
@@ -73,7 +74,11 @@ async fn store_code_to_payment_with_the_clerk_screen_following_live() {
     phone.screenshots("instore-paid", PHONE).await;
 
     clerk.wait_for_text("#status", "COMPLETED").await;
-    assert_eq!(clerk.run("return window.kassaNotReloaded === true;", json!([])).await, true, "updated without a reload");
+    assert_eq!(
+        clerk.run("return window.kassaNotReloaded === true;", json!([])).await,
+        true,
+        "updated without a reload"
+    );
     let order_id = app.get(&format!("/iss/v1/distributions/{id}")).await.body["order_id"].as_str().unwrap().to_owned();
     assert_eq!(clerk.text("#order-id").await.as_deref(), Some(order_id.as_str()));
     clerk.screenshots("clerk-completed", DESKTOP).await;
@@ -111,7 +116,8 @@ async fn the_clerk_retries_a_failed_code_and_the_dashboard_clock_auto_cancels() 
     clerk.screenshots("clerk-failed", DESKTOP).await;
 
     // The customer gets a code after all; the clerk retries with it.
-    let code = app.post("/sandbox/v1/consumer-sessions", json!({})).await.body["short_code"].as_str().unwrap().to_owned();
+    let code =
+        app.post("/sandbox/v1/consumer-sessions", json!({})).await.body["short_code"].as_str().unwrap().to_owned();
     clerk.type_into("#short_code", &code).await;
     clerk.click("#retry").await;
     clerk.wait_for_text("#status", "DISTRIBUTED").await;

@@ -64,13 +64,17 @@ async fn serve(State(callbacks): State<Arc<Mutex<Vec<Value>>>>, method: Method, 
         return StatusCode::NO_CONTENT.into_response();
     }
     if uri.path().ends_with(".svg") {
-        return ([("content-type", "image/svg+xml")], LOGO).into_response();
+        let image = if uri.path().contains("background") { BACKGROUND } else { LOGO };
+        return ([("content-type", "image/svg+xml")], image).into_response();
     }
     let page = uri.path().trim_start_matches('/').to_owned();
     Html(format!("<!doctype html><title>Shop: {page}</title><h1 id=\"merchant-page\">{page}</h1>")).into_response()
 }
 
-/// The shop's logo and background (every `.svg` path).
+/// The shop's background and logo (the `.svg` paths).
+const BACKGROUND: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="1200" height="300" viewBox="0 0 1200 300">
+<defs><linearGradient id="b" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="#2b6777"/><stop offset="1" stop-color="#c8d8e4"/></linearGradient></defs>
+<rect width="1200" height="300" fill="url(#b)"/><circle cx="980" cy="60" r="140" fill="#52ab98" opacity=".5"/><circle cx="200" cy="280" r="120" fill="#f2f2f2" opacity=".25"/></svg>"##;
 const LOGO: &str = r##"<svg xmlns="http://www.w3.org/2000/svg" width="240" height="80" viewBox="0 0 240 80">
 <defs><linearGradient id="g" x1="0" x2="1"><stop offset="0" stop-color="#2b6777"/><stop offset="1" stop-color="#52ab98"/></linearGradient></defs>
 <rect width="240" height="80" rx="12" fill="url(#g)"/><text x="120" y="52" font-family="sans-serif" font-size="34" font-weight="700" fill="#fff" text-anchor="middle">Velo</text></svg>"##;

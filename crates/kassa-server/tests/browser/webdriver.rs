@@ -67,8 +67,16 @@ impl Driver {
                          format!("--window-size={},{}", size.0, size.1)],
             },
         }}});
-        let reply: Value =
-            self.http.post(format!("{}/session", self.url)).json(&capabilities).send().await.unwrap().json().await.unwrap();
+        let reply: Value = self
+            .http
+            .post(format!("{}/session", self.url))
+            .json(&capabilities)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let id = reply["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no browser session: {reply}"));
         let browser = Browser { base: format!("{}/session/{id}", self.url), http: self.http.clone() };
         browser.resize(size).await;
@@ -145,7 +153,9 @@ impl Browser {
 
     /// The text of the first element `css` matches, or `None`.
     pub async fn text(&self, css: &str) -> Option<String> {
-        let text = self.run("const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", json!([css])).await;
+        let text = self
+            .run("const e = document.querySelector(arguments[0]); return e ? e.innerText : null;", json!([css]))
+            .await;
         text.as_str().map(str::to_owned)
     }
 
@@ -192,11 +202,16 @@ impl Browser {
         }
     }
 
-    /// Screenshots of the page at phone and desktop width, as `target/screenshots/<name>-phone.png`
+    /// Whole-page screenshots at phone and desktop width, as `target/screenshots/<name>-phone.png`
     /// and `…-desktop.png`; the window is left at `keep`.
     pub async fn screenshots(&self, name: &str, keep: (u32, u32)) {
         for (label, size) in [("phone", PHONE), ("desktop", DESKTOP)] {
             self.resize(size).await;
+            // As tall as the page (the window's frame is the difference to the viewport).
+            let script = "return [document.documentElement.scrollHeight, window.outerHeight - window.innerHeight];";
+            let measured = self.run(script, json!([])).await;
+            let (page, frame) = (measured[0].as_u64().unwrap_or(0) as u32, measured[1].as_u64().unwrap_or(0) as u32);
+            self.resize((size.0, (page + frame).clamp(size.1, 4000))).await;
             let shot = self.call(reqwest::Method::GET, "/screenshot", None).await;
             let png = base64::engine::general_purpose::STANDARD.decode(shot.as_str().unwrap()).unwrap();
             let path = screenshot_dir().join(format!("{name}-{label}.png"));

@@ -8,12 +8,12 @@
 mod batch;
 mod commit;
 mod consumer;
-mod listing;
 mod deliveries;
 mod finisher;
 mod group;
 mod jobs;
 mod lease;
+mod listing;
 mod rows;
 
 use crate::notify::Notification;

@@ -152,7 +152,9 @@ async fn confirm(
     let email = form.email.trim();
     let verdict = match persona::decide(email, form.code.trim()) {
         Ok(verdict) => verdict,
-        Err(error @ InputError::Email(_)) => return checkout(&state, &key, &subject, "email", email, Some(error)).await,
+        Err(error @ InputError::Email(_)) => {
+            return checkout(&state, &key, &subject, "email", email, Some(error)).await;
+        }
         Err(error) => return checkout(&state, &key, &subject, "code", email, Some(error)).await,
     };
     let merchant = subject.merchant(&state).await?;

@@ -11,6 +11,7 @@ use kassa_core::distribution::{Distribution, DistributionStatus};
 use kassa_core::hpp::{HppSession, HppStatus};
 use kassa_store::{Merchant, StoreExt, Stored};
 
+#[allow(clippy::large_enum_variant, reason = "one short-lived value per request")]
 pub enum Subject {
     Hpp(Stored<HppSession>),
     InStore(Stored<Distribution>),

@@ -115,7 +115,8 @@ mod tests {
     #[test]
     fn the_widest_background_leads_and_srcset_lists_all() {
         let image = |url: &str, width| BackgroundImage { url: Some(url.into()), width: Some(width) };
-        let b = backdrop(&[image("https://a.example/1600.jpg", 1600), image("https://a.example/800.jpg", 800)]).unwrap();
+        let b =
+            backdrop(&[image("https://a.example/1600.jpg", 1600), image("https://a.example/800.jpg", 800)]).unwrap();
         assert_eq!(b.src, "https://a.example/1600.jpg");
         assert_eq!(b.srcset, "https://a.example/800.jpg 800w, https://a.example/1600.jpg 1600w");
         let odd = backdrop(&[image("https://a.example/x,y.jpg", 10)]).unwrap();

@@ -1,5 +1,5 @@
-//! `kassa bench`: HPP create, read and status-change throughput, and the in-store flow (create,
-//! result read, open, pay with an automatic captured order), over real HTTP.
+//! `kassa bench`: HPP create, read and status-change throughput, the hosted payment page, and the
+//! in-store flow (create, result read, open, pay with an automatic captured order), over real HTTP.
 //!
 //! Without `--url` it starts its own server in this process on a fresh SQLite file (durable
 //! commits, as `serve`); with `--url` it drives a running kassa (sandbox mode) from outside.
@@ -74,6 +74,12 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         .step("HPP status change (sandbox open: WAITING → IN_PROGRESS)", ids.len(), {
             let ids = ids.clone();
             move |b, i| b.send(reqwest::Method::POST, format!("/sandbox/v1/hpp/sessions/{}/open", ids[i]), None)
+        })
+        .await?;
+    bench
+        .step("Payment page (GET /hpp/payments/{id}: the HTML a phone loads)", args.requests, {
+            let ids = ids.clone();
+            move |b, i| b.send(reqwest::Method::GET, format!("/hpp/payments/{}", ids[i % ids.len()]), None)
         })
         .await?;
     in_store(&bench, args.requests).await

@@ -227,3 +227,15 @@ async fn the_dashboard_filters_sessions_by_kind_and_status() {
     let bad = merchant_page(&app, &cookie, "/dashboard?kind=nonsense").await;
     assert_eq!(bad.status, 400);
 }
+
+#[tokio::test]
+async fn production_pages_do_not_advertise_the_sandbox_personas() {
+    let app = crate::helpers::spawn_in(kassa_server::Mode::Production).await;
+    let (hpp, _, _) = app.hpp_session(json!({}), json!({})).await;
+    let page = fetch(browser().get(format!("{}/hpp/payments/{hpp}", app.url))).await;
+    assert_eq!(page.status, 200);
+    assert!(page.html.contains("id=\"identify\"") && !page.html.contains("Sandbox:"), "{}", page.html);
+    let sandbox = spawn().await;
+    let (hpp, _, _) = sandbox.hpp_session(json!({}), json!({})).await;
+    assert!(fetch(browser().get(format!("{}/hpp/payments/{hpp}", sandbox.url))).await.html.contains("Sandbox:"));
+}

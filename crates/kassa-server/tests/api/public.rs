@@ -79,7 +79,6 @@ async fn health_readiness_and_openapi() {
         ("/hpp/v1/sessions/{session_id}", "delete"),
         ("/hpp/v1/sessions/{session_id}/distribution", "post"),
         ("/hpp/payments/{payment_id}/qr", "get"),
-        ("/hpp/payments/{payment_id}", "get"),
         ("/iss/v1/distributions/{session_id}", "get"),
         ("/iss/v1/distributions/{session_id}/retry", "post"),
         ("/iss/v1/distributions/{session_id}/qr/{token}", "get"),

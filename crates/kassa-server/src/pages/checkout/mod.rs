@@ -10,6 +10,7 @@ mod subject;
 mod view;
 
 use super::{Chrome, PageError, render};
+use crate::Mode;
 use crate::error::ApiError;
 use crate::service::{hpp, instore};
 use crate::state::AppState;
@@ -52,6 +53,8 @@ struct CheckoutPage<'a> {
     email: &'a str,
     email_error: Option<&'static str>,
     code_error: Option<&'static str>,
+    /// Sandbox mode shows which personas do what.
+    sandbox: bool,
 }
 
 async fn checkout(
@@ -78,6 +81,7 @@ async fn checkout(
         email,
         email_error,
         code_error,
+        sandbox: state.config.mode == Mode::Sandbox,
     };
     let status = if email_error.or(code_error).is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     Ok((status, render(&page)?).into_response())

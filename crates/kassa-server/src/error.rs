@@ -74,7 +74,7 @@ impl ApiError {
         Self::InvalidOperation { status, message: message.into() }
     }
 
-    fn status(&self) -> StatusCode {
+    pub(crate) fn status(&self) -> StatusCode {
         match self {
             Self::BadRequest(_) | Self::BadValue { .. } => StatusCode::BAD_REQUEST,
             Self::Mismatch { .. } => StatusCode::CONFLICT,

@@ -21,7 +21,7 @@ pub use consumer::ConsumerSession;
 pub use delivery::{Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, NewDelivery};
 pub use error::StoreError;
 pub use jobs::{ClaimedJob, Job, JobWrite};
-pub use model::{Merchant, Message, NewEvent, SessionFilter, SessionKind, SessionSummary, StoredEvent};
+pub use model::{Merchant, Message, NewEvent, SessionCursor, SessionFilter, SessionKind, SessionSummary, StoredEvent};
 pub use record::{SessionRecord, Stored};
 
 use async_trait::async_trait;

@@ -66,9 +66,24 @@ pub struct SessionFilter {
     pub kind: Option<SessionKind>,
     /// Only sessions in this status (as the wire writes it).
     pub status: Option<String>,
-    /// Only sessions created before this time (the `created_at` of the previous page's last).
-    pub before: Option<Timestamp>,
+    /// Only sessions after this one in the listing's order (the previous page's last).
+    pub after: Option<SessionCursor>,
     pub limit: u32,
+}
+
+/// A place in the listing's order: newest first, then by id and kind (a payment session and its
+/// distribution share both time and id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCursor {
+    pub created_at: Timestamp,
+    pub id: String,
+    pub kind: SessionKind,
+}
+
+impl SessionSummary {
+    pub fn cursor(&self) -> SessionCursor {
+        SessionCursor { created_at: self.created_at, id: self.id.clone(), kind: self.kind }
+    }
 }
 
 /// A session as a listing shows it: what every kind has in common.

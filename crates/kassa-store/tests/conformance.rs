@@ -8,8 +8,8 @@ use kassa_core::payment::{AcquiringChannel, Authorization, AuthorizationStatus, 
 use kassa_store::sql::{Durability, SqlStore};
 use kassa_store::testing::{self, TestDatabase};
 use kassa_store::{
-    AuthorizationWrite, Change, ConsumerSession, ConsumerSessionAttach, Job, JobWrite, Merchant, NewEvent, SessionKind,
-    SessionRecord, SessionWrite, Store, StoreError, StoreExt, Stored,
+    AuthorizationWrite, Change, ConsumerSession, ConsumerSessionAttach, Job, JobWrite, Merchant, NewEvent,
+    SessionFilter, SessionKind, SessionRecord, SessionWrite, Store, StoreError, StoreExt, Stored,
 };
 use serde_json::json;
 
@@ -407,5 +407,44 @@ async fn a_short_code_finds_one_live_free_consumer_session() {
         assert!(store.free_consumer_session("m", "2005", T0).await.unwrap().is_none());
         // Once taken, the code can be handed out again.
         assert!(store.insert_consumer_session(&consumer("c4", "m", until)).await.unwrap());
+    }
+}
+
+/// The dashboard's listing: newest first, filtered, and paged without skipping rows that share a
+/// creation time.
+#[tokio::test]
+async fn merchant_sessions_page_through_ties_without_gaps() {
+    for backend in backends().await {
+        let store = backend.store.as_ref();
+        merchant(store, "m1").await;
+        let ids: Vec<String> = (1..=7).map(|i| format!("h{i}")).collect();
+        for id in &ids {
+            insert(store, &hpp(id)).await;
+        }
+        let created = load(store, "h3").await;
+        let (opened, _) = created.apply(HppAction::Open, T0.plus_millis(5)).unwrap();
+        let open =
+            Change::default().session(SessionWrite::update(&created, &opened).unwrap()).event(event(&opened, 2, "o3"));
+        store.commit(open).await.unwrap();
+
+        let mut seen = Vec::new();
+        let mut filter = SessionFilter { kind: Some(SessionKind::Hpp), limit: 3, ..SessionFilter::default() };
+        loop {
+            let page = store.merchant_sessions("m1", &filter).await.unwrap();
+            seen.extend(page.iter().map(|s| s.id.clone()));
+            match page.last() {
+                Some(last) if page.len() == 3 => filter.after = Some(last.cursor()),
+                _ => break,
+            }
+        }
+        let mut expected = ids.clone();
+        expected.reverse();
+        assert_eq!(seen, expected, "all seven, each once, by id within the same time");
+
+        let in_progress = SessionFilter { status: Some("IN_PROGRESS".into()), limit: 10, ..SessionFilter::default() };
+        let found = store.merchant_sessions("m1", &in_progress).await.unwrap();
+        assert_eq!(found.iter().map(|s| s.id.as_str()).collect::<Vec<_>>(), ["h3"]);
+        assert_eq!(found[0].updated_at, T0.plus_millis(5));
+        assert!(store.merchant_sessions("m2", &in_progress).await.unwrap().is_empty());
     }
 }

@@ -2,18 +2,19 @@
 //! payment link, the short code and the live status (Server-Sent Events; no reload), with
 //! cancel and retry.
 
-use super::live::{self, Look};
+use super::live::{self, Look, Shown};
 use super::login::MerchantLogin;
 use super::store::store_url;
-use super::{Chrome, PageError, render};
+use super::{Chrome, PageError, PageForm, PageQuery, render, see_other};
 use crate::service::{instore, payments};
 use crate::state::AppState;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kassa_core::distribution::{Distribution, DistributionStatus};
+use kassa_core::distribution::{Distribution, DistributionMachine, DistributionStatus};
+use kassa_core::machine::StateMachine;
 use kassa_store::{StoreExt, Stored};
 use serde::Deserialize;
 use serde_json::json;
@@ -68,20 +69,13 @@ fn explain(d: &Distribution) -> (&'static str, &'static str) {
     }
 }
 
-/// The merchant-store id the POS sent in `store_info`, for the store page's link.
-fn merchant_store_id(payment: &payments::PaymentRecord) -> Option<String> {
-    let body: serde_json::Value = serde_json::from_str(payment.request.attachment.as_ref()?.body.as_deref()?).ok()?;
-    body.pointer("/in_store_payment/0/store_info/merchant_store_id")?.as_str().map(str::to_owned)
-}
-
 async fn screen(
     State(state): State<AppState>,
     MerchantLogin(merchant): MerchantLogin,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let d = instore::load(&state, &merchant, &id).await?;
-    let payment: Option<Stored<payments::PaymentRecord>> =
-        state.store.load(&id).await.map_err(crate::error::ApiError::from)?;
+    let payment: Option<Stored<payments::PaymentRecord>> = state.store.load(&id).await?;
     let result = instore::result_view(&d, &state.config);
     let (tone, explanation) = explain(&d);
     let page = ClerkScreen {
@@ -96,36 +90,28 @@ async fn screen(
         payment_link: result.payment_link,
         error: d.error.map(|e| e.code.to_string()),
         order: d.order.clone(),
-        store_url: payment.as_ref().and_then(|p| merchant_store_id(p)).map(|s| store_url(&state, &merchant.id, &s)),
-        can_cancel: matches!(
-            d.status(),
-            DistributionStatus::Waiting
-                | DistributionStatus::Distributed
-                | DistributionStatus::Accessed
-                | DistributionStatus::Failed
-        ),
+        store_url: payment
+            .as_ref()
+            .and_then(|p| instore::merchant_store_id(&p.request))
+            .map(|s| store_url(&state, &merchant.id, &s)),
+        can_cancel: !DistributionMachine::is_final(d.status()),
         can_retry: d.retryable_failure(),
     };
     Ok(render(&page)?.into_response())
-}
-
-#[derive(Deserialize)]
-struct Shown {
-    shown: Option<String>,
 }
 
 async fn live_status(
     State(state): State<AppState>,
     MerchantLogin(merchant): MerchantLogin,
     Path(id): Path<String>,
-    Query(query): Query<Shown>,
+    PageQuery(query): PageQuery<Shown>,
 ) -> Result<Response, PageError> {
     instore::load(&state, &merchant, &id).await?;
-    let watcher = state.clone();
-    let stream = live::follow(state, query.shown.unwrap_or_default(), move || {
-        let (state, merchant, id) = (watcher.clone(), merchant.clone(), id.clone());
+    let stream = live::follow(state, query.shown, move |state| {
+        let (merchant, id) = (merchant.clone(), id.clone());
         async move {
             match instore::load(&state, &merchant, &id).await {
+                Ok(d) if DistributionMachine::is_final(d.status()) => Look::Settled(shown(&d)),
                 Ok(d) => Look::Shows(shown(&d)),
                 Err(_) => Look::Gone,
             }
@@ -140,7 +126,7 @@ async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     payments::cancel(&state, &merchant, &id).await?;
-    Ok(Redirect::to(&path(&id)).into_response())
+    see_other(&path(&id))
 }
 
 #[derive(Deserialize)]
@@ -153,7 +139,7 @@ async fn retry(
     State(state): State<AppState>,
     MerchantLogin(merchant): MerchantLogin,
     Path(id): Path<String>,
-    Form(form): Form<RetryForm>,
+    PageForm(form): PageForm<RetryForm>,
 ) -> Result<Response, PageError> {
     let before = instore::load(&state, &merchant, &id).await?;
     let code = Some(form.short_code.trim()).filter(|c| !c.is_empty());
@@ -162,5 +148,5 @@ async fn retry(
         distribution["callback_urls"] = json!({"status_update": url});
     }
     instore::retry(&state, &merchant, &id, json!({ "distribution": distribution })).await?;
-    Ok(Redirect::to(&path(&id)).into_response())
+    see_other(&path(&id))
 }

@@ -3,24 +3,26 @@
 //! distribution messages sent, the store QR codes, and the sandbox clock. Lists and sessions
 //! update live.
 
-use super::live::{self, Look};
+use super::live::{self, Look, Shown};
 use super::login::{MerchantLogin, safe_next};
 use super::store::{store_id, store_url};
-use super::{Chrome, PageError, render};
+use super::{Chrome, PageError, PageForm, PageQuery, render, see_other};
 use crate::error::ApiError;
 use crate::service::payments::PaymentRecord;
 use crate::service::{clock, events};
 use crate::state::AppState;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kassa_core::Timestamp;
 use kassa_core::distribution::{Distribution, DistributionStatus};
 use kassa_core::hpp::{HppSession, HppStatus};
 use kassa_core::payment::PaymentStatus;
-use kassa_store::{DeliveryRecord, Merchant, SessionFilter, SessionKind, SessionSummary, StoreExt, StoredEvent};
+use kassa_store::{
+    DeliveryRecord, Merchant, SessionCursor, SessionFilter, SessionKind, SessionSummary, StoreExt, StoredEvent,
+};
 use serde::Deserialize;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
@@ -49,8 +51,19 @@ fn fingerprint(value: impl Hash) -> String {
 struct ListQuery {
     kind: Option<String>,
     status: Option<String>,
-    /// `created_at` (Unix ms) of the previous page's last session.
-    before: Option<i64>,
+    /// The previous page's last session (`<created_at ms>.<kind>.<id>`).
+    after: Option<String>,
+}
+
+fn cursor_text(cursor: &SessionCursor) -> String {
+    format!("{}.{}.{}", cursor.created_at.millis(), cursor.kind.as_str(), cursor.id)
+}
+
+fn parse_cursor(text: &str) -> Option<SessionCursor> {
+    let mut parts = text.splitn(3, '.');
+    let created_at = Timestamp::from_millis(parts.next()?.parse().ok()?);
+    let kind = SessionKind::parse(parts.next()?)?;
+    Some(SessionCursor { created_at, kind, id: parts.next()?.to_owned() })
 }
 
 impl ListQuery {
@@ -60,10 +73,14 @@ impl ListQuery {
             Some(k) => Some(SessionKind::parse(k).ok_or_else(|| ApiError::bad_value("kind", "unknown session kind"))?),
         };
         let status = self.status.clone().filter(|s| !s.is_empty());
-        Ok(SessionFilter { kind, status, before: self.before.map(Timestamp::from_millis), limit: PAGE })
+        let after = match self.after.as_deref().filter(|a| !a.is_empty()) {
+            None => None,
+            Some(text) => Some(parse_cursor(text).ok_or_else(|| ApiError::bad_value("after", "is not a page cursor"))?),
+        };
+        Ok(SessionFilter { kind, status, after, limit: PAGE })
     }
 
-    /// The query string of this filter (without `before`).
+    /// The query string of this filter (without the page cursor).
     fn filter_query(&self) -> String {
         let mut query = url::form_urlencoded::Serializer::new(String::new());
         for (key, value) in [("kind", &self.kind), ("status", &self.status)] {
@@ -121,18 +138,19 @@ fn rows_fingerprint(rows: &[SessionSummary]) -> String {
 async fn sessions(
     State(state): State<AppState>,
     MerchantLogin(merchant): MerchantLogin,
-    Query(query): Query<ListQuery>,
+    PageQuery(query): PageQuery<ListQuery>,
 ) -> Result<Response, PageError> {
     let filter = query.filter()?;
-    let rows = state.store.merchant_sessions(&merchant.id, &filter).await.map_err(ApiError::from)?;
+    let rows = state.store.merchant_sessions(&merchant.id, &filter).await?;
     let filters = query.filter_query();
-    let next_page = (rows.len() == PAGE as usize).then(|| {
-        let last = rows.last().map_or(0, |r| r.created_at.millis());
-        format!("/dashboard?{filters}{}before={last}", if filters.is_empty() { "" } else { "&" })
+    let next_page = rows.last().filter(|_| rows.len() == PAGE as usize).map(|last| {
+        let mut next = url::form_urlencoded::Serializer::new(filters.clone());
+        next.append_pair("after", &cursor_text(&last.cursor()));
+        format!("/dashboard?{}", next.finish())
     });
     let mut live_query = url::form_urlencoded::Serializer::new(filters.clone());
-    if let Some(before) = query.before {
-        live_query.append_pair("before", &before.to_string());
+    if let Some(after) = &query.after {
+        live_query.append_pair("after", after);
     }
     live_query.append_pair("shown", &rows_fingerprint(&rows));
     let page = SessionsPage {
@@ -159,12 +177,11 @@ struct LiveQuery {
 async fn sessions_live(
     State(state): State<AppState>,
     MerchantLogin(merchant): MerchantLogin,
-    Query(query): Query<LiveQuery>,
+    PageQuery(query): PageQuery<LiveQuery>,
 ) -> Result<Response, PageError> {
     let filter = query.list.filter()?;
-    let watcher = state.clone();
-    let stream = live::follow(state, query.shown.unwrap_or_default(), move || {
-        let (state, merchant_id, filter) = (watcher.clone(), merchant.id.clone(), filter.clone());
+    let stream = live::follow(state, query.shown, move |state| {
+        let (merchant_id, filter) = (merchant.id.clone(), filter.clone());
         async move {
             match state.store.merchant_sessions(&merchant_id, &filter).await {
                 Ok(rows) => Look::Shows(rows_fingerprint(&rows)),
@@ -191,16 +208,16 @@ async fn heading(state: &AppState, merchant: &Merchant, kind: SessionKind, id: &
     let session_link = |kind: SessionKind, id: &str| format!("/dashboard/sessions/{}/{id}", kind.as_str());
     Ok(match kind {
         SessionKind::Payment => {
-            let p = store.load::<PaymentRecord>(id).await.map_err(ApiError::from)?;
+            let p = store.load::<PaymentRecord>(id).await?;
             let p = p.filter(|p| p.session.merchant_id == merchant.id).ok_or_else(unknown)?;
             let mut links = vec![];
-            for hpp in store.load_children::<HppSession>(id).await.map_err(ApiError::from)? {
+            for hpp in store.load_children::<HppSession>(id).await? {
                 links.push((
                     format!("HPP session {} ({})", hpp.id, hpp.status()),
                     session_link(SessionKind::Hpp, &hpp.id),
                 ));
             }
-            if let Some(d) = store.load::<Distribution>(id).await.map_err(ApiError::from)? {
+            if let Some(d) = store.load::<Distribution>(id).await? {
                 links.push((
                     format!("In-store distribution ({})", d.status()),
                     session_link(SessionKind::Distribution, id),
@@ -210,11 +227,14 @@ async fn heading(state: &AppState, merchant: &Merchant, kind: SessionKind, id: &
             Heading { status, created_at: at(p.session.created_at), expires_at: Some(at(p.session.expires_at)), links }
         }
         SessionKind::Hpp => {
-            let s = store.load::<HppSession>(id).await.map_err(ApiError::from)?;
+            let s = store.load::<HppSession>(id).await?;
             let s = s.filter(|s| s.merchant_id == merchant.id).ok_or_else(unknown)?;
             let links = vec![
                 ("Payment session".to_owned(), session_link(SessionKind::Payment, &s.payment_session_id)),
-                ("Hosted payment page (as the consumer)".to_owned(), format!("/hpp/payments/{id}")),
+                (
+                    "Open the payment page as the consumer (moves it to IN_PROGRESS)".to_owned(),
+                    format!("/hpp/payments/{id}"),
+                ),
             ];
             Heading {
                 status: s.status().to_string(),
@@ -224,7 +244,7 @@ async fn heading(state: &AppState, merchant: &Merchant, kind: SessionKind, id: &
             }
         }
         SessionKind::Distribution => {
-            let d = store.load::<Distribution>(id).await.map_err(ApiError::from)?;
+            let d = store.load::<Distribution>(id).await?;
             let d = d.filter(|d| d.merchant_id == merchant.id).ok_or_else(unknown)?;
             let links = vec![
                 ("Clerk screen".to_owned(), format!("/dashboard/distributions/{id}")),
@@ -313,7 +333,7 @@ async fn session(
     let heading = heading(&state, &merchant, kind, &id).await?;
     let timeline = timeline(&state, kind, &id).await?;
     let messages = match kind {
-        SessionKind::Hpp => state.store.session_messages(&id).await.map_err(ApiError::from)?,
+        SessionKind::Hpp => state.store.session_messages(&id).await?,
         _ => vec![],
     };
     let here = format!("/dashboard/sessions/{kind_text}/{id}");
@@ -339,22 +359,16 @@ async fn session(
     Ok(render(&page)?.into_response())
 }
 
-#[derive(Deserialize)]
-struct Shown {
-    shown: Option<String>,
-}
-
 async fn session_live(
     State(state): State<AppState>,
     MerchantLogin(merchant): MerchantLogin,
     Path((kind_text, id)): Path<(String, String)>,
-    Query(query): Query<Shown>,
+    PageQuery(query): PageQuery<Shown>,
 ) -> Result<Response, PageError> {
     let kind = kind(&kind_text)?;
     heading(&state, &merchant, kind, &id).await?;
-    let watcher = state.clone();
-    let stream = live::follow(state, query.shown.unwrap_or_default(), move || {
-        let (state, id) = (watcher.clone(), id.clone());
+    let stream = live::follow(state, query.shown, move |state| {
+        let id = id.clone();
         async move {
             match timeline(&state, kind, &id).await {
                 Ok(entries) => Look::Shows(timeline_fingerprint(&entries)),
@@ -374,10 +388,10 @@ async fn redeliver(
     State(state): State<AppState>,
     MerchantLogin(merchant): MerchantLogin,
     Path(event_id): Path<String>,
-    Form(form): Form<Back>,
+    PageForm(form): PageForm<Back>,
 ) -> Result<Response, PageError> {
     events::redeliver(&state, &merchant, &event_id).await?;
-    Ok(Redirect::to(safe_next(form.back.as_deref())).into_response())
+    see_other(safe_next(form.back.as_deref()))
 }
 
 #[derive(Deserialize)]
@@ -390,7 +404,7 @@ struct ClockForm {
 async fn advance_clock(
     State(state): State<AppState>,
     MerchantLogin(_): MerchantLogin,
-    Form(form): Form<ClockForm>,
+    PageForm(form): PageForm<ClockForm>,
 ) -> Result<Response, PageError> {
     let unit = match form.unit.as_str() {
         "minutes" => 60,
@@ -399,7 +413,7 @@ async fn advance_clock(
         _ => return Err(ApiError::bad_value("unit", "must be minutes, hours or days").into()),
     };
     clock::advance(&state, form.amount.saturating_mul(unit)).await?;
-    Ok(Redirect::to(safe_next(form.back.as_deref())).into_response())
+    see_other(safe_next(form.back.as_deref()))
 }
 
 #[derive(Deserialize)]
@@ -424,7 +438,7 @@ struct StoresPage {
 async fn stores(
     State(state): State<AppState>,
     MerchantLogin(merchant): MerchantLogin,
-    Query(query): Query<StoreQuery>,
+    PageQuery(query): PageQuery<StoreQuery>,
 ) -> Result<Response, PageError> {
     let store = query.store.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).map(|name| StoreQr {
         url: store_url(&state, &merchant.id, &name),

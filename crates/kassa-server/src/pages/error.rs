@@ -42,24 +42,30 @@ impl PageError {
 
 impl From<ApiError> for PageError {
     fn from(error: ApiError) -> Self {
-        let message = error.to_string();
-        match error {
-            ApiError::NotFound(_) => Self::not_found(message),
-            ApiError::Unauthorized => Self::new(StatusCode::UNAUTHORIZED, "Please log in", message),
-            ApiError::BadRequest(_) | ApiError::BadValue { .. } | ApiError::Mismatch { .. } => {
-                let reason = match &error {
-                    ApiError::BadValue { field, reason } | ApiError::Mismatch { field, reason } => {
-                        format!("{field}: {reason}")
-                    }
-                    _ => message,
-                };
-                Self::new(StatusCode::BAD_REQUEST, "That did not work", reason)
-            }
-            ApiError::InvalidOperation { status, .. } => Self::new(status, "That cannot be done now", message),
-            ApiError::Conflict(_) => Self::new(StatusCode::CONFLICT, "That cannot be done now", message),
-            ApiError::TooManyRequests { .. } => Self::new(StatusCode::TOO_MANY_REQUESTS, "Too many requests", message),
-            other => Self::internal(other.to_string()),
+        let status = error.status();
+        if status.is_server_error() {
+            let mut page = Self::internal(error.to_string());
+            page.status = status;
+            return page;
         }
+        let title = match status {
+            StatusCode::NOT_FOUND => "Not found",
+            StatusCode::UNAUTHORIZED => "Please log in",
+            StatusCode::TOO_MANY_REQUESTS => "Too many requests",
+            StatusCode::CONFLICT => "That cannot be done now",
+            _ => "That did not work",
+        };
+        let message = match &error {
+            ApiError::BadValue { field, reason } | ApiError::Mismatch { field, reason } => format!("{field}: {reason}"),
+            other => other.to_string(),
+        };
+        Self::new(status, title, message)
+    }
+}
+
+impl From<kassa_store::StoreError> for PageError {
+    fn from(error: kassa_store::StoreError) -> Self {
+        ApiError::from(error).into()
     }
 }
 

@@ -1,11 +1,13 @@
 //! Live pages: a Server-Sent Events stream that tells a page when what it shows has changed
-//! (`changed`, the page then fetches itself again and swaps its live region) or where to go
-//! (`go`, a URL). Woken by every commit in this process (and, on PostgreSQL, on other nodes),
-//! re-checked every second in case a wake-up was missed.
+//! (`changed`: the page fetches itself again and swaps its live region), where to go (`go`, a
+//! URL) or that nothing will change any more (`end`: the page stops listening). Woken by every
+//! commit in this process (and, on PostgreSQL, on other nodes), re-checked every second in case a
+//! wake-up was missed.
 
 use crate::state::AppState;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
+use serde::Deserialize;
 use std::convert::Infallible;
 use std::future::Future;
 use std::time::Duration;
@@ -13,13 +15,21 @@ use tokio::sync::broadcast::error::RecvError;
 
 const RECHECK: Duration = Duration::from_secs(1);
 
+/// The query of a live source: the fingerprint the page was rendered with.
+#[derive(Debug, Deserialize)]
+pub struct Shown {
+    pub shown: Option<String>,
+}
+
 /// What a page's live source finds when it looks.
 pub enum Look {
     /// The state the page shows, as a fingerprint: a different one means "fetch me again".
     Shows(String),
+    /// The same, and it will not change again (the stream ends after telling).
+    Settled(String),
     /// Send the browser elsewhere (the stream ends).
     Go(String),
-    /// Nothing more will change (the stream ends).
+    /// Nothing to follow any more (the stream ends).
     Gone,
 }
 
@@ -30,30 +40,48 @@ struct Watch<F> {
     done: bool,
 }
 
+fn end() -> Event {
+    Event::default().event("end").data("")
+}
+
 /// Follows `look` from the fingerprint `shown` (what the page was rendered with).
-pub fn follow<F, Fut>(state: AppState, shown: String, look: F) -> Sse<impl Stream<Item = Result<Event, Infallible>>>
+pub fn follow<F, Fut>(
+    state: AppState,
+    shown: Option<String>,
+    look: F,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>>
 where
-    F: FnMut() -> Fut + Send + 'static,
+    F: Fn(AppState) -> Fut + Send + 'static,
     Fut: Future<Output = Look> + Send,
 {
-    let watch = Watch { state, shown, look, done: false };
+    let watch = Watch { state, shown: shown.unwrap_or_default(), look, done: false };
     let stream = futures::stream::unfold(watch, |mut watch| async move {
         if watch.done {
             return None;
         }
         let mut changes = watch.state.changes.subscribe();
         loop {
-            match (watch.look)().await {
-                Look::Shows(now) if now != watch.shown => {
+            let event = match (watch.look)(watch.state.clone()).await {
+                Look::Shows(now) if now == watch.shown => None,
+                Look::Shows(now) => {
                     watch.shown = now.clone();
-                    return Some((Ok(Event::default().event("changed").data(now)), watch));
+                    Some(Event::default().event("changed").data(now))
                 }
-                Look::Shows(_) => {}
+                Look::Settled(now) => {
+                    watch.done = true;
+                    Some(if now == watch.shown { end() } else { Event::default().event("changed").data("end") })
+                }
                 Look::Go(url) => {
                     watch.done = true;
-                    return Some((Ok(Event::default().event("go").data(url)), watch));
+                    Some(Event::default().event("go").data(url))
                 }
-                Look::Gone => return None,
+                Look::Gone => {
+                    watch.done = true;
+                    Some(end())
+                }
+            };
+            if let Some(event) = event {
+                return Some((Ok(event), watch));
             }
             let deadline = tokio::time::Instant::now() + RECHECK;
             tokio::select! {

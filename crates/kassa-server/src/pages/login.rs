@@ -2,11 +2,11 @@
 //! a signed cookie. The cookie is keyed by the merchant's stored secret hash, so every node can
 //! check it without shared server state, and new credentials log every browser out.
 
-use super::{Chrome, PageError, render};
+use super::{Chrome, PageError, PageForm, PageQuery, render, see_other};
 use crate::credentials;
 use crate::state::AppState;
 use askama::Template;
-use axum::extract::{Form, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -37,7 +37,11 @@ impl FromRequestParts<AppState> for MerchantLogin {
             None => None,
         };
         merchant.map(Self).ok_or_else(|| {
-            let here = parts.uri.path_and_query().map_or("/dashboard", |p| p.as_str());
+            // After logging in, come back here; a form's target cannot be returned to with a GET.
+            let here = match parts.method {
+                axum::http::Method::GET => parts.uri.path_and_query().map_or("/dashboard", |p| p.as_str()),
+                _ => "/dashboard",
+            };
             let next: String = url::form_urlencoded::byte_serialize(here.as_bytes()).collect();
             Redirect::to(&format!("/login?next={next}")).into_response()
         })
@@ -98,10 +102,17 @@ async fn verify(state: &AppState, value: &str) -> Result<Option<Merchant>, crate
     Ok(mac(&merchant, expires).verify_slice(&tag).is_ok().then_some(merchant))
 }
 
-/// Only paths of this site: no scheme, no `//host`.
+/// Only paths of this site: no scheme, no `//host`, and nothing a browser strips or bends
+/// (control characters, whitespace, backslashes) to make one.
 pub fn safe_next(next: Option<&str>) -> &str {
     match next {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => path,
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.chars().any(|c| c.is_control() || c.is_whitespace() || c == '\\') =>
+        {
+            path
+        }
         _ => "/dashboard",
     }
 }
@@ -120,7 +131,7 @@ struct NextQuery {
     next: Option<String>,
 }
 
-async fn login_page(Query(query): Query<NextQuery>) -> Result<Response, PageError> {
+async fn login_page(PageQuery(query): PageQuery<NextQuery>) -> Result<Response, PageError> {
     let chrome = Chrome::consumer("Merchant login", None);
     let page = LoginPage { chrome, next: safe_next(query.next.as_deref()), username: "", error: None };
     Ok(render(&page)?.into_response())
@@ -133,9 +144,8 @@ struct Credentials {
     next: Option<String>,
 }
 
-async fn log_in(State(state): State<AppState>, Form(form): Form<Credentials>) -> Result<Response, PageError> {
-    let merchant =
-        state.store.merchant_by_username(form.username.trim()).await.map_err(crate::error::ApiError::from)?;
+async fn log_in(State(state): State<AppState>, PageForm(form): PageForm<Credentials>) -> Result<Response, PageError> {
+    let merchant = state.store.merchant_by_username(form.username.trim()).await?;
     let next = safe_next(form.next.as_deref());
     let Some(merchant) = merchant.filter(|m| credentials::verify(m, &form.secret)) else {
         let chrome = Chrome::consumer("Merchant login", None);
@@ -147,7 +157,7 @@ async fn log_in(State(state): State<AppState>, Form(form): Form<Credentials>) ->
     let cookie =
         format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={LIFETIME_SECS}{secure}", issue(&merchant));
     let cookie = HeaderValue::from_str(&cookie).map_err(|e| PageError::internal(e.to_string()))?;
-    Ok(([(header::SET_COOKIE, cookie)], Redirect::to(next)).into_response())
+    Ok(([(header::SET_COOKIE, cookie)], see_other(next)?).into_response())
 }
 
 async fn log_out() -> Response {
@@ -162,7 +172,15 @@ mod tests {
     #[test]
     fn only_local_paths_are_followed() {
         assert_eq!(safe_next(Some("/dashboard/sessions/hpp/1?x=1")), "/dashboard/sessions/hpp/1?x=1");
-        for bad in ["https://evil.example/", "//evil.example", "/\\evil.example", "dashboard"] {
+        for bad in [
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "dashboard",
+            "/\t/evil.example",
+            "/\r\n/x",
+            "/ /x",
+        ] {
             assert_eq!(safe_next(Some(bad)), "/dashboard");
         }
     }

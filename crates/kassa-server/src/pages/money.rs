@@ -4,7 +4,7 @@
 /// Digits after the decimal point of a currency (ISO 4217).
 fn exponent(currency: &str) -> u32 {
     match currency {
-        "JPY" | "KRW" | "ISK" | "CLP" | "VND" | "HUF" => 0,
+        "JPY" | "KRW" | "ISK" | "CLP" | "VND" => 0,
         _ => 2,
     }
 }

@@ -6,7 +6,7 @@
 //! `store_info`): URL-safe base64 of `<merchant id>/<merchant_store_id>`.
 
 use super::live::{self, Look};
-use super::{Chrome, PageError, render};
+use super::{Chrome, PageError, render, see_other};
 use crate::error::ApiError;
 use crate::http::public::{QrQuery, qr_image};
 use crate::service::instore;
@@ -16,7 +16,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -44,7 +44,7 @@ async fn store(state: &AppState, store_id: &str) -> Result<(Merchant, String), P
     let unknown = || PageError::not_found("This store QR code is unknown. Ask a member of staff for help.");
     let decoded = URL_SAFE_NO_PAD.decode(store_id).ok().and_then(|b| String::from_utf8(b).ok()).ok_or_else(unknown)?;
     let (merchant_id, name) = decoded.split_once('/').ok_or_else(unknown)?;
-    let merchant = state.store.merchant(merchant_id).await.map_err(ApiError::from)?.ok_or_else(unknown)?;
+    let merchant = state.store.merchant(merchant_id).await?.ok_or_else(unknown)?;
     Ok((merchant, name.to_owned()))
 }
 
@@ -52,7 +52,7 @@ async fn store(state: &AppState, store_id: &str) -> Result<(Merchant, String), P
 async fn scan(State(state): State<AppState>, Path(store_id): Path<String>) -> Result<Response, PageError> {
     let (merchant, _) = store(&state, &store_id).await?;
     let code = instore::create_consumer_session(&state, &merchant, ConsumerSessionRequest::default()).await?;
-    Ok(Redirect::to(&format!("/stores/{store_id}/codes/{}", code.consumer_session_id)).into_response())
+    see_other(&format!("/stores/{store_id}/codes/{}", code.consumer_session_id))
 }
 
 async fn qr(
@@ -69,14 +69,14 @@ async fn qr(
 enum CodeState {
     Waiting,
     Expired,
-    /// A payment arrived: its payment page.
+    /// A payment arrived and has its link: its payment page (which explains every status).
     Paying(String),
 }
 
 async fn code_state(state: &AppState, code: &ConsumerSession) -> Result<CodeState, ApiError> {
     if let Some(payment_id) = &code.payment_session_id {
         let distribution: Option<Stored<Distribution>> = state.store.load(payment_id).await?;
-        if let Some(token) = distribution.as_ref().filter(|d| d.shows_link()).and_then(|d| d.link_token.as_deref()) {
+        if let Some(token) = distribution.as_ref().and_then(|d| d.link_token.as_deref()) {
             return Ok(CodeState::Paying(instore::payment_link(&state.config, token)));
         }
         return Ok(CodeState::Waiting);
@@ -85,7 +85,7 @@ async fn code_state(state: &AppState, code: &ConsumerSession) -> Result<CodeStat
 }
 
 async fn code(state: &AppState, merchant: &Merchant, code_id: &str) -> Result<ConsumerSession, PageError> {
-    let found = state.store.consumer_session(code_id).await.map_err(ApiError::from)?;
+    let found = state.store.consumer_session(code_id).await?;
     found.filter(|c| c.merchant_id == merchant.id).ok_or_else(|| PageError::not_found("This code is unknown."))
 }
 
@@ -110,7 +110,7 @@ async fn code_page(
     let code = code(&state, &merchant, &code_id).await?;
     let found = code_state(&state, &code).await?;
     if let CodeState::Paying(link) = &found {
-        return Ok(Redirect::to(link).into_response());
+        return see_other(link);
     }
     let left = code.expires_at.millis() - state.now().millis();
     let page = CodePage {
@@ -132,9 +132,8 @@ async fn code_live(
 ) -> Result<Response, PageError> {
     let (merchant, _) = store(&state, &store_id).await?;
     code(&state, &merchant, &code_id).await?;
-    let watcher = state.clone();
-    let stream = live::follow(state, "waiting".into(), move || {
-        let (state, merchant_id, code_id) = (watcher.clone(), merchant.id.clone(), code_id.clone());
+    let stream = live::follow(state, Some("waiting".into()), move |state| {
+        let (merchant_id, code_id) = (merchant.id.clone(), code_id.clone());
         async move {
             let Ok(Some(code)) = state.store.consumer_session(&code_id).await else { return Look::Gone };
             if code.merchant_id != merchant_id {
@@ -142,7 +141,7 @@ async fn code_live(
             }
             match code_state(&state, &code).await {
                 Ok(CodeState::Paying(link)) => Look::Go(link),
-                Ok(CodeState::Expired) => Look::Shows("expired".into()),
+                Ok(CodeState::Expired) => Look::Settled("expired".into()),
                 Ok(CodeState::Waiting) | Err(_) => Look::Shows("waiting".into()),
             }
         }

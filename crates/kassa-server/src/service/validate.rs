@@ -8,6 +8,10 @@ pub fn url(field: &str, value: &str) -> Result<(), ApiError> {
     if value.len() > MAX {
         return Err(ApiError::bad_value(field, format!("must be at most {MAX} characters")));
     }
+    // A URL parser drops or encodes them, but the raw value is what a redirect would carry.
+    if value.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(ApiError::bad_value(field, "must not contain spaces or control characters"));
+    }
     let probe = value.replace("{{", "x").replace("}}", "x");
     match url::Url::parse(&probe) {
         Ok(parsed) if matches!(parsed.scheme(), "http" | "https") && parsed.host().is_some() => Ok(()),

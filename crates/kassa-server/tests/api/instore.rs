@@ -27,7 +27,7 @@ pub(crate) async fn create(app: &TestApp, distribution: Value) -> String {
     id
 }
 
-async fn result(app: &TestApp, id: &str) -> Value {
+pub(crate) async fn result(app: &TestApp, id: &str) -> Value {
     let reply = app.get(&format!("/iss/v1/distributions/{id}")).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     reply.body

@@ -42,6 +42,13 @@ async fn visit_every_consumer_page(app: &TestApp, key: &str, state: &str) {
         client.post(format!("{base}/confirm")).form(&[("email", "customer@email.se"), ("code", "12")]),
         client.get(&base),
         client.post(format!("{base}/identify")).form(&[("email", "customer@email.se")]),
+        client.post(format!("{base}/confirm")).form(&[("email", "customer+denied@email.se"), ("code", "123456")]),
+        client.post(format!("{base}/back")),
+        client.get(&base),
+        client.post(format!("{base}/confirm")).form(&[("email", "customer@email.se"), ("code", "123456")]),
+        client.post(format!("{base}/confirm")).form(&[("email", "customer@email.se"), ("code", "123456")]),
+        client.post(format!("{base}/cancel")),
+        client.get(format!("{base}/result?outcome=declined")),
     ];
     for request in pages {
         let page = fetch(request).await;
@@ -196,10 +203,15 @@ async fn merchant_pages_need_a_login_and_show_only_the_merchants_sessions() {
     assert_eq!(merchant_page(&app, &mine, &format!("/dashboard/distributions/{id}")).await.status, 200);
     let list = merchant_page(&app, &mine, "/dashboard?kind=distribution").await;
     assert!(list.html.contains(&id), "{}", list.html);
-    let tampered = format!("{}0", mine);
-    assert_eq!(merchant_page(&app, &tampered, "/dashboard").await.status, StatusCode::SEE_OTHER);
-
     let theirs = login_cookie(&app, &app.other).await;
+    // A changed signature, and another merchant's signature on this merchant's name.
+    let (name_and_expiry, tag) = mine.rsplit_once('.').unwrap();
+    let flipped = if tag.starts_with('0') { format!("1{}", &tag[1..]) } else { format!("0{}", &tag[1..]) };
+    let borrowed = format!("{name_and_expiry}.{}", theirs.rsplit_once('.').unwrap().1);
+    for forged in [format!("{name_and_expiry}.{flipped}"), borrowed, format!("{mine}0")] {
+        assert_eq!(merchant_page(&app, &forged, "/dashboard").await.status, StatusCode::SEE_OTHER, "{forged}");
+    }
+
     assert_eq!(merchant_page(&app, &theirs, &format!("/dashboard/distributions/{id}")).await.status, 404);
     assert_eq!(merchant_page(&app, &theirs, &format!("/dashboard/sessions/payment/{id}")).await.status, 404);
     assert!(!merchant_page(&app, &theirs, "/dashboard").await.html.contains(&id));
@@ -238,4 +250,126 @@ async fn production_pages_do_not_advertise_the_sandbox_personas() {
     let sandbox = spawn().await;
     let (hpp, _, _) = sandbox.hpp_session(json!({}), json!({})).await;
     assert!(fetch(browser().get(format!("{}/hpp/payments/{hpp}", sandbox.url))).await.html.contains("Sandbox:"));
+}
+
+#[tokio::test]
+async fn forms_are_accepted_only_from_kassas_own_pages() {
+    let app = spawn().await;
+    let cookie = login_cookie(&app, &app.merchant).await;
+    let host = app.url.trim_start_matches("http://").to_owned();
+    let post = |origin: Option<&str>, site: Option<&str>| {
+        let mut request = browser()
+            .post(format!("{}/dashboard/clock", app.url))
+            .header("cookie", &cookie)
+            .form(&[("amount", "1"), ("unit", "days")]);
+        if let Some(origin) = origin {
+            request = request.header("origin", origin);
+        }
+        if let Some(site) = site {
+            request = request.header("sec-fetch-site", site);
+        }
+        request
+    };
+    let refused = fetch(post(Some("http://127.0.0.1:1"), None)).await;
+    assert_eq!(refused.status, 403, "{}", refused.html);
+    assert_eq!(fetch(post(None, Some("same-site"))).await.status, 403, "a neighbouring localhost port");
+    let now = app.get("/sandbox/v1/clock").await.body["ahead_seconds"].clone();
+    assert_eq!(now, 0, "nothing moved");
+    let accepted = fetch(post(Some(&format!("http://{host}")), Some("same-origin"))).await;
+    assert_eq!(accepted.status, StatusCode::SEE_OTHER);
+    assert_eq!(app.get("/sandbox/v1/clock").await.body["ahead_seconds"], 86_400);
+
+    let page = browser().get(format!("{}/login", app.url)).send().await.unwrap();
+    assert_eq!(page.headers()["x-frame-options"], "DENY");
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+
+    // Where the browser is sent after logging in is a path of this site, nothing else.
+    for next in ["//evil.example/", "/\t/evil.example", "https://evil.example/"] {
+        let reply = browser()
+            .post(format!("{}/login", app.url))
+            .form(&[
+                ("username", app.merchant.username.as_str()),
+                ("secret", app.merchant.secret.as_str()),
+                ("next", next),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.headers()["location"], "/dashboard", "{next}");
+    }
+}
+
+#[tokio::test]
+async fn merchant_urls_with_control_characters_are_refused_at_creation() {
+    let app = spawn().await;
+    let payment = app.payment_session().await;
+    let body = json!({
+        "payment_session_url": format!("{}/payments/v1/sessions/{payment}", app.url),
+        "merchant_urls": {"success": "https://shop.example/o\rk"},
+    });
+    let reply = app.post("/hpp/v1/sessions", body).await;
+    reply.assert_error(400, "BAD_VALUE");
+    assert!(reply.message().contains("merchant_urls.success"), "{}", reply.message());
+}
+
+#[tokio::test]
+async fn a_double_submit_ends_on_the_result_page_not_an_error() {
+    let app = spawn().await;
+    let (hpp, _, _) = app.hpp_session(json!({"place_order_mode": "NONE"}), json!({})).await;
+    let base = format!("{}/hpp/payments/{hpp}", app.url);
+    assert_eq!(fetch(browser().get(&base)).await.status, 200);
+    let approve =
+        || browser().post(format!("{base}/confirm")).form(&[("email", "customer@email.se"), ("code", "123456")]);
+    let (first, second) = tokio::join!(fetch(approve()), fetch(approve()));
+    // Each lands on the result page: sent there, or (after the other committed) shown it.
+    for reply in [first, second] {
+        if reply.status == StatusCode::SEE_OTHER {
+            assert_eq!(reply.location.as_deref(), Some(format!("/hpp/payments/{hpp}/result").as_str()));
+        } else {
+            assert_eq!(reply.status, 200);
+            assert!(reply.html.contains("Payment approved"), "{}", reply.html);
+        }
+    }
+    assert_eq!(app.status(&hpp).await, "COMPLETED");
+    assert_eq!(app.events(&hpp).await.len(), 3, "created, opened, approved once");
+}
+
+#[tokio::test]
+async fn in_store_decline_and_error_keep_the_payment_open_and_the_code_page_follows_it() {
+    let app = spawn().await;
+    let code = app.post("/sandbox/v1/consumer-sessions", json!({})).await.body;
+    let id = create(&app, json!({"method": "one_qr", "short_code": code["short_code"]})).await;
+    let link = distributed(&app, &id).await["payment_link"].as_str().unwrap().to_owned();
+    let path = link.trim_start_matches(&app.url).to_owned();
+    assert_eq!(fetch(browser().get(&link)).await.status, 200);
+    let confirm = |email: &str, code: &str| {
+        let form = [("email", email.to_owned()), ("code", code.to_owned())];
+        browser().post(format!("{link}/confirm")).form(&form)
+    };
+    let declined = fetch(confirm("customer+denied@email.se", "123456")).await;
+    assert_eq!(declined.location.as_deref(), Some(format!("{path}/result?outcome=declined").as_str()));
+    let page = fetch(browser().get(format!("{link}/result?outcome=declined"))).await;
+    assert!(page.html.contains("Purchase declined") && page.html.contains("can not be accepted"), "{}", page.html);
+    let failed = fetch(confirm("customer@email.se", "999999")).await;
+    assert_eq!(failed.location.as_deref(), Some(format!("{path}/result?outcome=error").as_str()));
+    assert_eq!(crate::instore::result(&app, &id).await["status"], "ACCESSED");
+
+    // The phone's code page, once the payment exists, goes to its page, whatever became of it.
+    act_ok(&app, &id, "cancel").await;
+    let store_id = {
+        use base64::Engine;
+        let merchant = app.state.store.merchant_by_username(&app.merchant.username).await.unwrap().unwrap();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}/Example Shop", merchant.id))
+    };
+    let code_page = fetch(browser().get(format!(
+        "{}/stores/{store_id}/codes/{}",
+        app.url,
+        code["consumer_session_id"].as_str().unwrap()
+    )))
+    .await;
+    assert_eq!(code_page.status, StatusCode::SEE_OTHER);
+    assert_eq!(code_page.location.as_deref(), Some(link.as_str()));
+    let page = fetch(browser().get(&link)).await;
+    assert!(page.html.contains("Payment cancelled"), "{}", page.html);
 }

@@ -15,20 +15,23 @@ pub(super) async fn merchant_sessions(
         "SELECT kind, id, parent_id, status, created_at, updated_at, expires_at FROM sessions WHERE merchant_id = $1",
     );
     let mut next = 2;
-    let mut condition = |column: &str, operator: &str| {
-        sql.push_str(&format!(" AND {column} {operator} ${next}"));
+    let mut parameter = || {
         next += 1;
+        format!("${}", next - 1)
     };
     if filter.kind.is_some() {
-        condition("kind", "=");
+        sql.push_str(&format!(" AND kind = {}", parameter()));
     }
     if filter.status.is_some() {
-        condition("status", "=");
+        sql.push_str(&format!(" AND status = {}", parameter()));
     }
-    if filter.before.is_some() {
-        condition("created_at", "<");
+    if filter.after.is_some() {
+        let (at, at_again, id, id_again, kind) = (parameter(), parameter(), parameter(), parameter(), parameter());
+        sql.push_str(&format!(
+            " AND (created_at < {at} OR (created_at = {at_again} AND (id < {id} OR (id = {id_again} AND kind < {kind}))))"
+        ));
     }
-    sql.push_str(&format!(" ORDER BY created_at DESC, id DESC LIMIT {}", filter.limit));
+    sql.push_str(&format!(" ORDER BY created_at DESC, id DESC, kind DESC LIMIT {}", filter.limit));
     let mut query = sqlx::query(&sql).bind(merchant_id);
     if let Some(kind) = filter.kind {
         query = query.bind(kind.as_str());
@@ -36,8 +39,9 @@ pub(super) async fn merchant_sessions(
     if let Some(status) = &filter.status {
         query = query.bind(status.as_str());
     }
-    if let Some(before) = filter.before {
-        query = query.bind(before.millis());
+    if let Some(after) = &filter.after {
+        let at = after.created_at.millis();
+        query = query.bind(at).bind(at).bind(after.id.as_str()).bind(after.id.as_str()).bind(after.kind.as_str());
     }
     query.fetch_all(reader).await?.iter().map(summary).collect()
 }

@@ -9,21 +9,23 @@ mod persona;
 mod subject;
 mod view;
 
-use super::{Chrome, PageError, render};
+use super::{Chrome, PageError, PageForm, PageQuery, render, see_other};
 use crate::Mode;
 use crate::error::ApiError;
 use crate::service::{hpp, instore};
 use crate::state::AppState;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kassa_core::hpp::HppAction;
+use instore::ConsumerAction;
+use kassa_core::hpp::{HppAction, HppStatus};
 use outcome::{decline_page, error_page, status_page};
 use persona::{InputError, Verdict};
 use serde::Deserialize;
+use std::future::Future;
 use subject::{Purchase, Stage, Subject};
 
 pub fn routes() -> Router<AppState> {
@@ -92,14 +94,18 @@ async fn checkout(
 async fn open(State(state): State<AppState>, Path(key): Path<String>) -> Result<Response, PageError> {
     let mut subject = Subject::find(&state, &key).await?;
     if subject.stage() == Stage::Resumable {
-        match &subject {
+        let opened = match &subject {
             Subject::Hpp(session) => {
                 let merchant = subject.merchant(&state).await?;
-                hpp::consumer_action(&state, &merchant, &session.id, HppAction::Open).await?;
+                hpp::consumer_action(&state, &merchant, &session.id, HppAction::Open).await.map(drop)
             }
-            Subject::InStore(_) => {
-                instore::open_link(&state, &key).await?;
-            }
+            Subject::InStore(_) => instore::open_link(&state, &key).await.map(drop),
+        };
+        // Another tab may have moved the session meanwhile: show where it is now.
+        if let Err(error) = opened
+            && !matches!(error, ApiError::InvalidOperation { .. })
+        {
+            return Err(error.into());
         }
         subject = Subject::find(&state, &key).await?;
     }
@@ -117,86 +123,108 @@ struct Identity {
     code: String,
 }
 
-/// The page where a consumer is, for a request made on an open page: the subject when it is
-/// still open, else the page that says what happened meanwhile.
-async fn still_open(state: &AppState, key: &str) -> Result<Result<Subject, Response>, PageError> {
+/// Runs `act` on a subject that is open for paying; any other gets the page that says where it
+/// stands (a resumable one is opened first).
+async fn when_open<F, Fut>(state: &AppState, key: &str, act: F) -> Result<Response, PageError>
+where
+    F: FnOnce(Subject) -> Fut,
+    Fut: Future<Output = Result<Response, PageError>>,
+{
     let subject = Subject::find(state, key).await?;
-    Ok(match subject.stage() {
-        Stage::Open => Ok(subject),
-        Stage::Resumable => Err(Redirect::to(&base(key)).into_response()),
-        Stage::Closed | Stage::NotYet => Err(status_page(state, key, &subject).await?),
-    })
+    match subject.stage() {
+        Stage::Open => act(subject).await,
+        Stage::Resumable => see_other(&base(key)),
+        Stage::Closed | Stage::NotYet => status_page(state, key, &subject).await,
+    }
+}
+
+/// Where the browser goes after an outcome: `next` of it (the merchant's URL for it), else
+/// kassa's result page. A consumer action that lost a race (a double click, a second tab) is not
+/// an error to show: the result page says how it ended.
+fn leave<T>(
+    key: &str,
+    done: Result<T, ApiError>,
+    next: impl FnOnce(T) -> Option<String>,
+) -> Result<Response, PageError> {
+    let result = format!("{}/result", base(key));
+    match done {
+        Ok(outcome) => match next(outcome) {
+            Some(url) => see_other(&url).or_else(|_| see_other(&result)),
+            None => see_other(&result),
+        },
+        Err(ApiError::InvalidOperation { .. }) => see_other(&result),
+        Err(other) => Err(other.into()),
+    }
 }
 
 async fn identify(
     State(state): State<AppState>,
     Path(key): Path<String>,
-    Form(form): Form<Identity>,
+    PageForm(form): PageForm<Identity>,
 ) -> Result<Response, PageError> {
-    let subject = match still_open(&state, &key).await? {
-        Ok(subject) => subject,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
-    let email = form.email.trim();
-    match persona::check_email(email) {
-        Ok(()) => checkout(&state, &key, &subject, "code", email, None).await,
-        Err(error) => checkout(&state, &key, &subject, "email", email, Some(error)).await,
-    }
+    let (state, key) = (&state, key.as_str());
+    when_open(state, key, |subject| async move {
+        let email = form.email.trim();
+        match persona::check_email(email) {
+            Ok(()) => checkout(state, key, &subject, "code", email, None).await,
+            Err(error) => checkout(state, key, &subject, "email", email, Some(error)).await,
+        }
+    })
+    .await
 }
 
 async fn confirm(
     State(state): State<AppState>,
     Path(key): Path<String>,
-    Form(form): Form<Identity>,
+    PageForm(form): PageForm<Identity>,
 ) -> Result<Response, PageError> {
-    let subject = match still_open(&state, &key).await? {
-        Ok(subject) => subject,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
-    let email = form.email.trim();
-    let verdict = match persona::decide(email, form.code.trim()) {
-        Ok(verdict) => verdict,
-        Err(error @ InputError::Email(_)) => {
-            return checkout(&state, &key, &subject, "email", email, Some(error)).await;
+    let (state, key) = (&state, key.as_str());
+    when_open(state, key, |subject| async move {
+        let email = form.email.trim();
+        let verdict = match persona::decide(email, form.code.trim()) {
+            Ok(verdict) => verdict,
+            Err(error @ InputError::Email(_)) => {
+                return checkout(state, key, &subject, "email", email, Some(error)).await;
+            }
+            Err(error) => return checkout(state, key, &subject, "code", email, Some(error)).await,
+        };
+        let merchant = subject.merchant(state).await?;
+        match (&subject, verdict) {
+            (Subject::Hpp(session), verdict) => {
+                let action = match verdict {
+                    Verdict::Approve => HppAction::Approve,
+                    Verdict::Decline => HppAction::Decline,
+                    Verdict::Error => HppAction::Error,
+                };
+                let done = hpp::consumer_action(state, &merchant, &session.id, action).await;
+                // A decline is explained on kassa's page first (it links on to the merchant's).
+                leave(key, done, |o| o.redirect_url.filter(|_| action != HppAction::Decline))
+            }
+            // In store a technical error changes nothing: the consumer may simply try again.
+            (Subject::InStore(_), Verdict::Error) => see_other(&format!("{}/result?outcome=error", base(key))),
+            (Subject::InStore(d), verdict) => {
+                let declined = verdict == Verdict::Decline;
+                let action = if declined { ConsumerAction::Decline } else { ConsumerAction::Pay };
+                let done = instore::consumer_action(state, &merchant, &d.session_id, action).await;
+                leave(key, done, |_| declined.then(|| format!("{}/result?outcome=declined", base(key))))
+            }
         }
-        Err(error) => return checkout(&state, &key, &subject, "code", email, Some(error)).await,
-    };
-    let merchant = subject.merchant(&state).await?;
-    match (&subject, verdict) {
-        (Subject::Hpp(session), verdict) => {
-            let action = match verdict {
-                Verdict::Approve => HppAction::Approve,
-                Verdict::Decline => HppAction::Decline,
-                Verdict::Error => HppAction::Error,
-            };
-            let outcome = hpp::consumer_action(&state, &merchant, &session.id, action).await?;
-            // A decline is explained on kassa's page first (it links on to the merchant's).
-            let merchant_url = outcome.redirect_url.filter(|_| action != HppAction::Decline);
-            Ok(Redirect::to(&merchant_url.unwrap_or_else(|| format!("{}/result", base(&key)))).into_response())
-        }
-        (Subject::InStore(d), Verdict::Approve) => {
-            instore::consumer_action(&state, &merchant, &d.session_id, instore::ConsumerAction::Pay).await?;
-            Ok(Redirect::to(&format!("{}/result", base(&key))).into_response())
-        }
-        (Subject::InStore(d), Verdict::Decline) => {
-            instore::consumer_action(&state, &merchant, &d.session_id, instore::ConsumerAction::Decline).await?;
-            decline_page(&state, &key, &subject).await
-        }
-        (Subject::InStore(_), Verdict::Error) => error_page(&state, &key, &subject).await,
-    }
+    })
+    .await
 }
 
 async fn back(State(state): State<AppState>, Path(key): Path<String>) -> Result<Response, PageError> {
-    let subject = match still_open(&state, &key).await? {
-        Ok(subject) => subject,
-        Err(elsewhere) => return Ok(elsewhere),
-    };
-    let Subject::Hpp(session) = &subject else {
-        return Err(ApiError::not_found("An in-store payment has no merchant site to go back to").into());
-    };
-    let merchant = subject.merchant(&state).await?;
-    let outcome = hpp::consumer_action(&state, &merchant, &session.id, HppAction::Back).await?;
-    Ok(Redirect::to(&outcome.redirect_url.unwrap_or_else(|| format!("{}/result", base(&key)))).into_response())
+    let (state, key) = (&state, key.as_str());
+    when_open(state, key, |subject| async move {
+        let Subject::Hpp(session) = &subject else {
+            // An in-store payment has no merchant site to go back to.
+            return see_other(&base(key));
+        };
+        let merchant = subject.merchant(state).await?;
+        let done = hpp::consumer_action(state, &merchant, &session.id, HppAction::Back).await;
+        leave(key, done, |o| o.redirect_url)
+    })
+    .await
 }
 
 #[derive(Template)]
@@ -207,10 +235,19 @@ struct CancelQuestion<'a> {
     purchase: &'a Purchase,
 }
 
+/// Whether the consumer can cancel from where the subject stands: not once it is closed, and
+/// an HPP session only once its page was opened.
+fn cancellable(subject: &Subject) -> bool {
+    match subject.stage() {
+        Stage::Closed | Stage::NotYet => false,
+        _ => !matches!(subject, Subject::Hpp(s) if s.status() == HppStatus::Waiting),
+    }
+}
+
 /// Cancelling needs a confirmation (seed 001): this page asks.
 async fn cancel_question(State(state): State<AppState>, Path(key): Path<String>) -> Result<Response, PageError> {
     let subject = Subject::find(&state, &key).await?;
-    if matches!(subject.stage(), Stage::Closed | Stage::NotYet) {
+    if !cancellable(&subject) {
         return status_page(&state, &key, &subject).await;
     }
     let merchant = subject.merchant(&state).await?;
@@ -221,27 +258,43 @@ async fn cancel_question(State(state): State<AppState>, Path(key): Path<String>)
 
 async fn cancel(State(state): State<AppState>, Path(key): Path<String>) -> Result<Response, PageError> {
     let subject = Subject::find(&state, &key).await?;
-    if matches!(subject.stage(), Stage::Closed | Stage::NotYet) {
+    if !cancellable(&subject) {
         return status_page(&state, &key, &subject).await;
     }
     let merchant = subject.merchant(&state).await?;
-    let merchant_url = match &subject {
+    match &subject {
         Subject::Hpp(session) => {
-            hpp::consumer_action(&state, &merchant, &session.id, HppAction::Cancel).await?.redirect_url
+            let done = hpp::consumer_action(&state, &merchant, &session.id, HppAction::Cancel).await;
+            leave(&key, done, |o| o.redirect_url)
         }
         Subject::InStore(d) => {
-            instore::consumer_action(&state, &merchant, &d.session_id, instore::ConsumerAction::Cancel).await?;
-            None
+            let done = instore::consumer_action(&state, &merchant, &d.session_id, ConsumerAction::Cancel).await;
+            leave(&key, done, |_| None)
         }
-    };
-    Ok(Redirect::to(&merchant_url.unwrap_or_else(|| format!("{}/result", base(&key)))).into_response())
+    }
+}
+
+#[derive(Deserialize)]
+struct ResultQuery {
+    /// In store, where nothing else records it: `declined` or `error`.
+    outcome: Option<String>,
 }
 
 /// kassa's own result page, for outcomes whose merchant URL was not given.
-async fn result(State(state): State<AppState>, Path(key): Path<String>) -> Result<Response, PageError> {
+async fn result(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    PageQuery(query): PageQuery<ResultQuery>,
+) -> Result<Response, PageError> {
     let subject = Subject::find(&state, &key).await?;
-    if subject.stage() == Stage::Open {
-        return Ok(Redirect::to(&base(&key)).into_response());
+    match (subject.stage(), query.outcome.as_deref()) {
+        (Stage::Open, Some("declined")) if matches!(subject, Subject::InStore(_)) => {
+            decline_page(&state, &key, &subject).await
+        }
+        (Stage::Open, Some("error")) if matches!(subject, Subject::InStore(_)) => {
+            error_page(&state, &key, &subject).await
+        }
+        (Stage::Open, _) => see_other(&base(&key)),
+        _ => status_page(&state, &key, &subject).await,
     }
-    status_page(&state, &key, &subject).await
 }

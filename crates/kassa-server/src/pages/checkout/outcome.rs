@@ -74,6 +74,17 @@ impl OutcomePage {
     }
 }
 
+const TECHNICAL_ERROR: &str = "We could not complete your payment because of a technical error. Nothing was charged.";
+
+/// A payment the consumer can (go on to) pay.
+fn ready(again: Option<String>) -> OutcomePage {
+    OutcomePage::new("info", "Ready to pay", "Your purchase is waiting for you.").action(
+        "Continue to payment",
+        again,
+        true,
+    )
+}
+
 /// The page for a subject that is not open for paying (or whose outcome is being shown).
 pub async fn status_page(state: &AppState, key: &str, subject: &Subject) -> Result<Response, PageError> {
     let again = Some(base(key));
@@ -96,13 +107,9 @@ pub async fn status_page(state: &AppState, key: &str, subject: &Subject) -> Resu
                 HppStatus::Failed => OutcomePage::new("bad", "Purchase declined", DECLINE_MESSAGE)
                     .action("Try again", again, true)
                     .action("Return to the shop", back_to(HppAction::Decline), false),
-                HppStatus::Error => OutcomePage::new(
-                    "bad",
-                    "Something went wrong",
-                    "We could not complete your payment because of a technical error. Nothing was charged.",
-                )
-                .action("Try again", again, true)
-                .action("Return to the shop", back_to(HppAction::Error), false),
+                HppStatus::Error => OutcomePage::new("bad", "Something went wrong", TECHNICAL_ERROR)
+                    .action("Try again", again, true)
+                    .action("Return to the shop", back_to(HppAction::Error), false),
                 HppStatus::Back => OutcomePage::new("info", "You left the payment", "Your purchase is still waiting.")
                     .action("Continue paying", again, true)
                     .action("Return to the shop", back_to(HppAction::Back), false),
@@ -141,6 +148,8 @@ pub async fn status_page(state: &AppState, key: &str, subject: &Subject) -> Resu
                 page.refresh = Some(2);
                 page
             }
+            // The link stays usable after a short code could not be delivered.
+            DistributionStatus::Failed if d.shows_link() => ready(again),
             DistributionStatus::Failed => OutcomePage::new(
                 "bad",
                 "This payment link can no longer be used",
@@ -168,12 +177,8 @@ pub async fn decline_page(state: &AppState, key: &str, subject: &Subject) -> Res
 
 /// In store, a technical error changes nothing: the consumer may simply try again.
 pub async fn error_page(state: &AppState, key: &str, subject: &Subject) -> Result<Response, PageError> {
-    OutcomePage::new(
-        "bad",
-        "Something went wrong",
-        "We could not complete your payment because of a technical error. Nothing was charged.",
-    )
-    .action("Try again", Some(base(key)), true)
-    .respond(state, subject)
-    .await
+    OutcomePage::new("bad", "Something went wrong", TECHNICAL_ERROR)
+        .action("Try again", Some(base(key)), true)
+        .respond(state, subject)
+        .await
 }

@@ -2,7 +2,6 @@
 //! (its `payment_link`), with the merchant, shop and cart the page shows.
 
 use super::view::{Cart, Shop, buy_label, locale};
-use crate::error::ApiError;
 use crate::pages::PageError;
 use crate::service::payments::PaymentRecord;
 use crate::state::AppState;
@@ -34,7 +33,7 @@ impl Subject {
     /// The subject `key` (an HPP session id or an in-store link token) names, unless expired.
     pub async fn find(state: &AppState, key: &str) -> Result<Self, PageError> {
         let gone = || PageError::not_found("This payment link is unknown. Ask the shop for a new one.");
-        if let Some(session) = state.store.load::<HppSession>(key).await.map_err(ApiError::from)? {
+        if let Some(session) = state.store.load::<HppSession>(key).await? {
             if session.is_expired(state.now()) {
                 return Err(PageError::new(
                     StatusCode::GONE,
@@ -44,7 +43,7 @@ impl Subject {
             }
             return Ok(Self::Hpp(session));
         }
-        let found: Option<Stored<Distribution>> = state.store.load_by_token(key).await.map_err(ApiError::from)?;
+        let found: Option<Stored<Distribution>> = state.store.load_by_token(key).await?;
         found.map(Self::InStore).ok_or_else(gone)
     }
 
@@ -87,13 +86,13 @@ impl Subject {
     }
 
     pub async fn merchant(&self, state: &AppState) -> Result<Merchant, PageError> {
-        let found = state.store.merchant(self.merchant_id()).await.map_err(ApiError::from)?;
+        let found = state.store.merchant(self.merchant_id()).await?;
         found.ok_or_else(|| PageError::internal(format!("no merchant {}", self.merchant_id())))
     }
 
     /// The payment session behind the link, while it is stored.
     pub async fn payment(&self, state: &AppState) -> Result<Stored<PaymentRecord>, PageError> {
-        let found = state.store.load::<PaymentRecord>(self.payment_session_id()).await.map_err(ApiError::from)?;
+        let found = state.store.load::<PaymentRecord>(self.payment_session_id()).await?;
         found.ok_or_else(|| PageError::not_found("The payment behind this link no longer exists."))
     }
 }

@@ -68,7 +68,8 @@ impl Cart {
         let locale = locale(payment);
         let amount = |minor: i64| money::format(minor, currency, locale);
         let lines = request.order_lines.as_deref().unwrap_or_default();
-        let discount_sum: i64 = lines.iter().filter_map(|l| l.total_discount_amount).filter(|d| *d > 0).sum();
+        let discount_sum =
+            lines.iter().filter_map(|l| l.total_discount_amount).filter(|d| *d > 0).fold(0_i64, i64::saturating_add);
         Self {
             lines: lines
                 .iter()

@@ -40,6 +40,12 @@ pub fn result_view(d: &Distribution, config: &Config) -> DistributionResult {
     }
 }
 
+/// The `merchant_store_id` of the first store in a session's store-info attachment.
+pub fn merchant_store_id(request: &crate::wire::payments::PaymentSessionRequest) -> Option<String> {
+    let body: serde_json::Value = serde_json::from_str(request.attachment.as_ref()?.body.as_deref()?).ok()?;
+    body.pointer("/in_store_payment/0/store_info/merchant_store_id")?.as_str().map(str::to_owned)
+}
+
 /// The consumer's payment page for a link token.
 pub fn payment_link(config: &Config, token: &str) -> String {
     config.url(&format!("/hpp/payments/{token}"))

@@ -7,6 +7,12 @@ pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// A time-ordered UUID (v7): later calls in this process sort after earlier ones, also within
+/// one millisecond, so rows listed "oldest first" keep the order they were made in.
+pub fn ordered_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     let mut bytes = [0u8; N];
     // The OS generator failing leaves nothing sensible to do: no id, no secret can be made.

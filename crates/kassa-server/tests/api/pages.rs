@@ -206,7 +206,8 @@ async fn merchant_pages_need_a_login_and_show_only_the_merchants_sessions() {
     let theirs = login_cookie(&app, &app.other).await;
     // A changed signature, and another merchant's signature on this merchant's name.
     let (name_and_expiry, tag) = mine.rsplit_once('.').unwrap();
-    let flipped = if tag.starts_with('0') { format!("1{}", &tag[1..]) } else { format!("0{}", &tag[1..]) };
+    let (first, rest) = tag.split_at(1);
+    let flipped = format!("{}{rest}", if first == "0" { "1" } else { "0" });
     let borrowed = format!("{name_and_expiry}.{}", theirs.rsplit_once('.').unwrap().1);
     for forged in [format!("{name_and_expiry}.{flipped}"), borrowed, format!("{mine}0")] {
         assert_eq!(merchant_page(&app, &forged, "/dashboard").await.status, StatusCode::SEE_OTHER, "{forged}");

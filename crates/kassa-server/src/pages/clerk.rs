@@ -107,7 +107,7 @@ async fn live_status(
     PageQuery(query): PageQuery<Shown>,
 ) -> Result<Response, PageError> {
     instore::load(&state, &merchant, &id).await?;
-    let stream = live::follow(state, query.shown, move |state| {
+    let stream = live::follow(state, Some(id.clone()), query.shown, move |state| {
         let (merchant, id) = (merchant.clone(), id.clone());
         async move {
             match instore::load(&state, &merchant, &id).await {

@@ -180,7 +180,7 @@ async fn sessions_live(
     PageQuery(query): PageQuery<LiveQuery>,
 ) -> Result<Response, PageError> {
     let filter = query.list.filter()?;
-    let stream = live::follow(state, query.shown, move |state| {
+    let stream = live::follow(state, None, query.shown, move |state| {
         let (merchant_id, filter) = (merchant.id.clone(), filter.clone());
         async move {
             match state.store.merchant_sessions(&merchant_id, &filter).await {
@@ -367,7 +367,7 @@ async fn session_live(
 ) -> Result<Response, PageError> {
     let kind = kind(&kind_text)?;
     heading(&state, &merchant, kind, &id).await?;
-    let stream = live::follow(state, query.shown, move |state| {
+    let stream = live::follow(state, Some(id.clone()), query.shown, move |state| {
         let id = id.clone();
         async move {
             match timeline(&state, kind, &id).await {

@@ -35,6 +35,8 @@ pub enum Look {
 
 struct Watch<F> {
     state: AppState,
+    /// Only this session's changes wake the stream (others wait for the periodic look).
+    only: Option<String>,
     shown: String,
     look: F,
     done: bool,
@@ -44,9 +46,11 @@ fn end() -> Event {
     Event::default().event("end").data("")
 }
 
-/// Follows `look` from the fingerprint `shown` (what the page was rendered with).
+/// Follows `look` from the fingerprint `shown` (what the page was rendered with), looking again
+/// when session `only` changes (any session when `None`) and every second.
 pub fn follow<F, Fut>(
     state: AppState,
+    only: Option<String>,
     shown: Option<String>,
     look: F,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>>
@@ -54,7 +58,7 @@ where
     F: Fn(AppState) -> Fut + Send + 'static,
     Fut: Future<Output = Look> + Send,
 {
-    let watch = Watch { state, shown: shown.unwrap_or_default(), look, done: false };
+    let watch = Watch { state, only, shown: shown.unwrap_or_default(), look, done: false };
     let stream = futures::stream::unfold(watch, |mut watch| async move {
         if watch.done {
             return None;
@@ -84,12 +88,17 @@ where
                 return Some((Ok(event), watch));
             }
             let deadline = tokio::time::Instant::now() + RECHECK;
-            tokio::select! {
-                received = changes.recv() => if matches!(received, Err(RecvError::Closed)) {
-                    tokio::time::sleep_until(deadline).await;
-                },
-                () = tokio::time::sleep_until(deadline) => {}
-                () = watch.state.shutdown.cancelled() => return None,
+            loop {
+                tokio::select! {
+                    received = changes.recv() => match received {
+                        Ok(change) if watch.only.as_ref().is_some_and(|id| *id != change.session_id) => continue,
+                        Err(RecvError::Closed) => tokio::time::sleep_until(deadline).await,
+                        Ok(_) | Err(RecvError::Lagged(_)) => {}
+                    },
+                    () = tokio::time::sleep_until(deadline) => {}
+                    () = watch.state.shutdown.cancelled() => return None,
+                }
+                break;
             }
         }
     });

@@ -6,6 +6,7 @@ mod assets;
 mod checkout;
 mod clerk;
 mod dashboard;
+mod distribution;
 mod error;
 mod guard;
 mod live;
@@ -29,6 +30,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(assets::routes())
         .merge(checkout::routes())
+        .merge(distribution::routes())
         .merge(store::routes())
         .merge(login::routes())
         .merge(clerk::routes())

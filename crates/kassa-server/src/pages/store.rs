@@ -132,7 +132,7 @@ async fn code_live(
 ) -> Result<Response, PageError> {
     let (merchant, _) = store(&state, &store_id).await?;
     code(&state, &merchant, &code_id).await?;
-    let stream = live::follow(state, Some("waiting".into()), move |state| {
+    let stream = live::follow(state, None, Some("waiting".into()), move |state| {
         let (merchant_id, code_id) = (merchant.id.clone(), code_id.clone());
         async move {
             let Ok(Some(code)) = state.store.consumer_session(&code_id).await else { return Look::Gone };

@@ -127,7 +127,7 @@ fn created_view(session: &HppSession, state: &AppState) -> HppCreated {
         expires_at: session.expires_at.to_string(),
         distribution_module: DistributionModuleV1 {
             token: session.distribution_token.clone(),
-            standalone_url: url(format!("/hpp/distributions/{}", session.distribution_token)),
+            standalone_url: url(format!("/hpp/distributions/{id}/{}", session.distribution_token)),
             generation_url: url(format!("/hpp/v1/sessions/{id}/distribution-module/token")),
         },
         manual_identification_check_url: url(format!("/hpp/v1/sessions/{id}/manual-id-check")),

@@ -374,3 +374,37 @@ async fn in_store_decline_and_error_keep_the_payment_open_and_the_code_page_foll
     let page = fetch(browser().get(&link)).await;
     assert!(page.html.contains("Payment cancelled"), "{}", page.html);
 }
+
+#[tokio::test]
+async fn the_distribution_module_page_hands_over_the_link_until_its_token_is_replaced() {
+    let app = spawn().await;
+    let (hpp, _, created) = app.hpp_session(json!({"page_title": "Velo"}), json!({})).await;
+    let standalone = created["distribution_module"]["standalone_url"].as_str().unwrap().to_owned();
+    let token = created["distribution_module"]["token"].as_str().unwrap();
+    assert_eq!(standalone, format!("{}/hpp/distributions/{hpp}/{token}", app.url));
+    let page = fetch(browser().get(&standalone)).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains(&format!("/hpp/payments/{hpp}/qr")) && page.html.contains("Send by SMS"));
+    assert_eq!(app.status(&hpp).await, "WAITING", "showing the operator's page opens nothing");
+
+    let send = |form: &[(&str, &str)]| browser().post(&standalone).form(form);
+    let sent = fetch(send(&[("method", "email"), ("email", "customer@email.se")])).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER);
+    assert!(fetch(browser().get(format!("{standalone}?sent=email"))).await.html.contains("Sent by email"));
+    let refused = fetch(send(&[("method", "sms"), ("phone", "call me"), ("phone_country", "SE")])).await;
+    assert_eq!(refused.status, 422);
+    assert!(refused.html.contains("contact_information.phone"), "{}", refused.html);
+    let listed = app.get(&format!("/kassa/v1/hpp/sessions/{hpp}/messages")).await;
+    let messages = listed.body["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["recipient"], "customer@email.se");
+
+    let renewed = app.post(&format!("/hpp/v1/sessions/{hpp}/distribution-module/token"), json!({})).await;
+    let new_token = renewed.body["token"].as_str().unwrap();
+    assert_eq!(fetch(browser().get(&standalone)).await.status, 404, "the old page is retired");
+    let current = format!("{}/hpp/distributions/{hpp}/{new_token}", app.url);
+    assert_eq!(fetch(browser().get(&current)).await.status, 200);
+    assert_eq!(app.delete(&format!("/hpp/v1/sessions/{hpp}")).await.status, 204);
+    let closed = fetch(browser().get(&current)).await;
+    assert!(closed.status == 200 && closed.html.contains("DISABLED"), "{}", closed.html);
+}

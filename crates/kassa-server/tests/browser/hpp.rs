@@ -2,13 +2,30 @@
 
 use crate::helpers::{TestApp, spawn};
 use crate::merchant_site::MerchantSite;
-use crate::webdriver::{Browser, Driver, PHONE};
+use crate::webdriver::{Browser, DESKTOP, Driver, PHONE};
 use serde_json::{Value, json};
 
 /// An HPP session with the shop's look; returns its id and `redirect_url`.
 async fn session(app: &TestApp, options: Value, merchant_urls: Value) -> (String, String) {
     let (id, _, created) = app.hpp_session(options, merchant_urls).await;
     (id, created["redirect_url"].as_str().unwrap().to_owned())
+}
+
+#[tokio::test]
+async fn the_operator_sends_the_link_from_the_distribution_module_page() {
+    let app = spawn().await;
+    let site = MerchantSite::start().await;
+    let (hpp, _, created) = app.hpp_session(shop_options(&site, "NONE"), json!({})).await;
+    let driver = Driver::start().await;
+    let tablet = driver.browser(DESKTOP).await;
+    tablet.goto(created["distribution_module"]["standalone_url"].as_str().unwrap()).await;
+    tablet.type_into("#send-to", "customer@email.se").await;
+    tablet.click("#send-email").await;
+    tablet.wait_for_text("#sent", "Sent by email").await;
+    tablet.screenshots("distribution-module", PHONE).await;
+    let messages = app.get(&format!("/kassa/v1/hpp/sessions/{hpp}/messages")).await.body;
+    assert_eq!(messages["messages"][0]["method"], "email");
+    tablet.close().await;
 }
 
 fn shop_options(site: &MerchantSite, place_order_mode: &str) -> Value {

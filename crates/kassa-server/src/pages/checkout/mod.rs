@@ -26,7 +26,8 @@ use outcome::{decline_page, error_page, status_page};
 use persona::{InputError, Verdict};
 use serde::Deserialize;
 use std::future::Future;
-use subject::{Purchase, Stage, Subject};
+use subject::Stage;
+pub(super) use subject::{Purchase, Subject};
 
 pub fn routes() -> Router<AppState> {
     Router::new()

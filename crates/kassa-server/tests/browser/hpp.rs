@@ -38,6 +38,26 @@ fn shop_options(site: &MerchantSite, place_order_mode: &str) -> Value {
     })
 }
 
+/// A shop's HPP session and a phone to pay it on.
+struct Scene {
+    app: TestApp,
+    site: MerchantSite,
+    hpp: String,
+    redirect_url: String,
+    phone: Browser,
+    _driver: Driver,
+}
+
+/// An HPP session in `place_order_mode` with the merchant URLs `urls` gives for the site.
+async fn scene(place_order_mode: &str, urls: impl FnOnce(&MerchantSite) -> Value) -> Scene {
+    let app = spawn().await;
+    let site = MerchantSite::start().await;
+    let (hpp, redirect_url) = session(&app, shop_options(&site, place_order_mode), urls(&site)).await;
+    let driver = Driver::start().await;
+    let phone = driver.browser(PHONE).await;
+    Scene { app, site, hpp, redirect_url, phone, _driver: driver }
+}
+
 /// Email, then the one-time code, then the buy button.
 async fn pay_as(page: &Browser, email: &str, code: &str) {
     page.type_into("#email", email).await;
@@ -48,11 +68,7 @@ async fn pay_as(page: &Browser, email: &str, code: &str) {
 
 #[tokio::test]
 async fn approving_lands_on_the_success_url_with_the_authorization_token() {
-    let app = spawn().await;
-    let site = MerchantSite::start().await;
-    let (hpp, redirect_url) = session(&app, shop_options(&site, "NONE"), site.merchant_urls()).await;
-    let driver = Driver::start().await;
-    let phone = driver.browser(PHONE).await;
+    let Scene { app, site, hpp, redirect_url, phone, _driver } = scene("NONE", MerchantSite::merchant_urls).await;
 
     phone.goto(&redirect_url).await;
     phone.wait_for_element("#identify").await;
@@ -84,13 +100,9 @@ async fn approving_lands_on_the_success_url_with_the_authorization_token() {
 
 #[tokio::test]
 async fn a_declined_persona_may_try_again_and_be_approved() {
-    let app = spawn().await;
-    let site = MerchantSite::start().await;
     // No success URL: kassa's own result page shows the order.
-    let urls = json!({"failure": format!("{}/failure?sid={{{{session_id}}}}", site.url)});
-    let (hpp, redirect_url) = session(&app, shop_options(&site, "PLACE_ORDER"), urls).await;
-    let driver = Driver::start().await;
-    let phone = driver.browser(PHONE).await;
+    let failure_only = |site: &MerchantSite| json!({"failure": format!("{}/failure?sid={{{{session_id}}}}", site.url)});
+    let Scene { app, site, hpp, redirect_url, phone, _driver } = scene("PLACE_ORDER", failure_only).await;
 
     phone.goto(&redirect_url).await;
     pay_as(&phone, "customer+denied@email.se", "123456").await;
@@ -119,11 +131,7 @@ async fn a_declined_persona_may_try_again_and_be_approved() {
 
 #[tokio::test]
 async fn back_error_and_a_confirmed_cancel_go_to_their_merchant_urls() {
-    let app = spawn().await;
-    let site = MerchantSite::start().await;
-    let (hpp, redirect_url) = session(&app, shop_options(&site, "NONE"), site.merchant_urls()).await;
-    let driver = Driver::start().await;
-    let phone = driver.browser(PHONE).await;
+    let Scene { app, site, hpp, redirect_url, phone, _driver } = scene("NONE", MerchantSite::merchant_urls).await;
 
     phone.goto(&redirect_url).await;
     phone.click("#back").await;

@@ -265,38 +265,43 @@ struct TimelineEntry {
     deliveries: Vec<DeliveryRecord>,
 }
 
-/// The session's events (of this kind: a payment and its distribution share an id), each with
-/// its deliveries.
-async fn timeline(state: &AppState, kind: SessionKind, id: &str) -> Result<Vec<TimelineEntry>, ApiError> {
-    let events: Vec<StoredEvent> =
-        state.store.session_events(id).await?.into_iter().filter(|e| e.event.session_kind == kind).collect();
-    let mut deliveries = state.store.session_deliveries(id).await?;
-    Ok(events
-        .into_iter()
-        .map(|e| {
-            let (mine, rest) = deliveries.drain(..).partition(|d| d.event_id == e.event.event_id);
-            deliveries = rest;
-            TimelineEntry {
+/// What a session's page follows: its events (of this kind: a payment and its distribution share
+/// an id) and their callbacks.
+struct History {
+    events: Vec<StoredEvent>,
+    deliveries: Vec<DeliveryRecord>,
+}
+
+impl History {
+    async fn load(state: &AppState, kind: SessionKind, id: &str) -> Result<Self, ApiError> {
+        let events: Vec<StoredEvent> =
+            state.store.session_events(id).await?.into_iter().filter(|e| e.event.session_kind == kind).collect();
+        let mut deliveries = state.store.session_deliveries(id).await?;
+        deliveries.retain(|d| events.iter().any(|e| e.event.event_id == d.event_id));
+        Ok(Self { events, deliveries })
+    }
+
+    /// Changes with every new event, delivery and attempt (what the page shows of them).
+    fn fingerprint(&self) -> String {
+        let deliveries: Vec<_> = self.deliveries.iter().map(|d| (&d.id, d.status.as_str(), d.attempts.len())).collect();
+        fingerprint((self.events.iter().map(|e| e.event.seq).collect::<Vec<_>>(), deliveries))
+    }
+
+    /// Each event with its deliveries.
+    fn timeline(self) -> Vec<TimelineEntry> {
+        let deliveries = self.deliveries;
+        self.events
+            .into_iter()
+            .map(|e| TimelineEntry {
                 seq: e.event.seq,
                 status: e.event.status,
                 at: e.event.created_at.to_string(),
                 body: serde_json::to_string_pretty(&e.event.body).unwrap_or_default(),
+                deliveries: deliveries.iter().filter(|d| d.event_id == e.event.event_id).cloned().collect(),
                 event_id: e.event.event_id,
-                deliveries: mine,
-            }
-        })
-        .collect())
-}
-
-fn timeline_fingerprint(entries: &[TimelineEntry]) -> String {
-    fingerprint(
-        entries
-            .iter()
-            .map(|e| {
-                (e.seq, e.deliveries.iter().map(|d| (&d.id, d.status.as_str(), d.attempts.len())).collect::<Vec<_>>())
             })
-            .collect::<Vec<_>>(),
-    )
+            .collect()
+    }
 }
 
 struct MessageRow {
@@ -331,7 +336,7 @@ async fn session(
 ) -> Result<Response, PageError> {
     let kind = kind(&kind_text)?;
     let heading = heading(&state, &merchant, kind, &id).await?;
-    let timeline = timeline(&state, kind, &id).await?;
+    let history = History::load(&state, kind, &id).await?;
     let messages = match kind {
         SessionKind::Hpp => state.store.session_messages(&id).await?,
         _ => vec![],
@@ -340,10 +345,10 @@ async fn session(
     let page = SessionPage {
         chrome: Chrome::merchant(format!("{} {id}", kind.as_str()), &merchant),
         kind: kind.as_str().to_owned(),
-        live_source: format!("{here}/live?shown={}", timeline_fingerprint(&timeline)),
+        live_source: format!("{here}/live?shown={}", history.fingerprint()),
         id,
         heading,
-        timeline,
+        timeline: history.timeline(),
         messages: messages
             .into_iter()
             .map(|m| MessageRow {
@@ -370,8 +375,8 @@ async fn session_live(
     let stream = live::follow(state, Some(id.clone()), query.shown, move |state| {
         let id = id.clone();
         async move {
-            match timeline(&state, kind, &id).await {
-                Ok(entries) => Look::Shows(timeline_fingerprint(&entries)),
+            match History::load(&state, kind, &id).await {
+                Ok(history) => Look::Shows(history.fingerprint()),
                 Err(_) => Look::Gone,
             }
         }

@@ -5,7 +5,7 @@
 
 use super::checkout::{Purchase, Subject};
 use super::{Chrome, PageError, PageForm, PageQuery, render, see_other};
-use crate::service::{hpp, messages};
+use crate::service::messages;
 use crate::state::AppState;
 use crate::wire::hpp::{DistributionContactV1, DistributionRequestV1};
 use askama::Template;
@@ -27,10 +27,10 @@ pub fn routes() -> Router<AppState> {
 async fn find(state: &AppState, id: &str, token: &str) -> Result<(Stored<HppSession>, Merchant), PageError> {
     let unknown = || PageError::not_found("This distribution page is unknown, or a newer one replaced it.");
     let session: Option<Stored<HppSession>> = state.store.load(id).await?;
-    let session = session.filter(|s| s.distribution_token == token).ok_or_else(unknown)?;
+    // Expired sessions are gone, as for the merchant's API.
+    let session =
+        session.filter(|s| s.distribution_token == token && !s.is_expired(state.now())).ok_or_else(unknown)?;
     let merchant = state.store.merchant(&session.merchant_id).await?.ok_or_else(unknown)?;
-    // The merchant's own view of it: expired sessions are gone.
-    let session = hpp::load(state, &merchant, &session.id).await?;
     Ok((session, merchant))
 }
 

@@ -53,7 +53,6 @@ async fn visit_every_consumer_page(app: &TestApp, key: &str, state: &str) {
     for request in pages {
         let page = fetch(request).await;
         assert!(!page.status.is_server_error(), "{state}: {} {}", page.status, page.html);
-        assert!(page.status.is_success() || page.status.is_redirection() || page.status.is_client_error());
     }
 }
 

@@ -6,6 +6,9 @@ pub enum StoreError {
     #[error("conflict: {0}")]
     Conflict(String),
     /// Stored data that does not decode: a bug or a foreign write, never the caller's fault.
+    /// A change that finishes a job found the job gone: another run of it committed first.
+    #[error("job {0} was already done")]
+    JobDone(String),
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]

@@ -358,7 +358,7 @@ async fn jobs_are_claimed_once_while_leased_and_done_once() {
         let done = || JobWrite::Done { job_id: "early".into() };
         store.commit(Change::default().job(done())).await.unwrap();
         let late = Change::default().session(SessionWrite::update(&before, &disabled).unwrap()).job(done());
-        assert!(matches!(store.commit(late).await, Err(StoreError::Conflict(_))));
+        assert!(matches!(store.commit(late).await, Err(StoreError::JobDone(_))));
         assert_eq!(load(store, "h").await, before);
 
         // A failed run goes back with one more attempt, due later.

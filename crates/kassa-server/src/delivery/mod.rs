@@ -169,8 +169,6 @@ impl DeliveryWorker {
                 }
             }
         }
-        let policy = RetryPolicy::parse(&delivery.policy).unwrap_or(RetryPolicy::Klarna);
-        let timeout = Duration::from_millis(policy.timeout_millis() as u64);
         let started_at = self.state.now();
         let sent =
             attempt::send(&self.client, &self.state.config.callback_targets, &delivery, SystemClock.now(), timeout)

@@ -27,11 +27,11 @@ pub(super) async fn schedule(tx: &mut AnyConnection, job: &Job) -> StoreResult<(
 }
 
 /// Inside a change's transaction: the job's work is done, so its row goes; if the row is already
-/// gone another node did the work, and the whole change fails.
+/// gone another run did the work, and the whole change fails with [`StoreError::JobDone`].
 pub(super) async fn done(tx: &mut AnyConnection, job_id: &str) -> StoreResult<()> {
     let deleted = sqlx::query("DELETE FROM jobs WHERE id = $1").bind(job_id).execute(&mut *tx).await?;
     if deleted.rows_affected() != 1 {
-        return Err(StoreError::Conflict(format!("job {job_id} was already done")));
+        return Err(StoreError::JobDone(job_id.to_owned()));
     }
     Ok(())
 }

@@ -10,7 +10,7 @@ use crate::state::AppState;
 use kassa_core::Timestamp;
 use kassa_core::distribution::{Distribution, DistributionCommand, DistributionErrorCode, DistributionStatus};
 use kassa_core::wire_enum;
-use kassa_store::{Change, ConsumerSessionAttach, Job, JobWrite, Merchant, SessionKind, StoreExt, Stored};
+use kassa_store::{Change, ConsumerSessionAttach, Job, JobWrite, Merchant, SessionKind, StoreError, StoreExt, Stored};
 
 wire_enum! {
     pub enum JobAction {
@@ -38,15 +38,22 @@ pub(crate) fn schedule(d: &Distribution, action: JobAction, due_at: Timestamp, n
     })
 }
 
+/// Commits a job's effect with its deletion; a run that finds the job already done (another run
+/// committed first) has nothing left to do.
+async fn finish(state: &AppState, job: &Job, effect: Change) -> Result<(), ApiError> {
+    match state.commit(effect.job(JobWrite::Done { job_id: job.id.clone() })).await {
+        Err(StoreError::JobDone(_)) => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 /// Does a claimed job's work and commits it together with the job's deletion.
 pub async fn run(state: &AppState, job: &Job) -> Result<(), ApiError> {
     retry_on_conflict(|| async {
-        let done = JobWrite::Done { job_id: job.id.clone() };
         let found: Option<Stored<Distribution>> = state.store.load(&job.session_id).await?;
         let (Some(before), Some(action)) = (found, JobAction::parse(&job.action)) else {
             tracing::warn!(job = %job.id, action = %job.action, "dropping a job kassa cannot run");
-            state.commit(Change::default().job(done)).await?;
-            return Ok(());
+            return finish(state, job, Change::default()).await;
         };
         let merchant = state.store.merchant(&before.merchant_id).await?;
         let merchant = merchant.ok_or_else(|| ApiError::Internal(format!("no merchant {}", before.merchant_id)))?;
@@ -61,8 +68,7 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), ApiError> {
             }
             JobAction::AutoCancel => Change::default(),
         };
-        state.commit(change.job(done)).await?;
-        Ok(())
+        finish(state, job, change).await
     })
     .await
 }

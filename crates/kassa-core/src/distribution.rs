@@ -109,9 +109,6 @@ pub struct Distribution {
     /// The token of the payment link and QR, once the service has produced them.
     #[serde(default)]
     pub link_token: Option<String>,
-    /// Times the consumer's payment was declined while the link was open.
-    #[serde(default)]
-    pub declines: u32,
 }
 
 impl Distribution {
@@ -136,7 +133,6 @@ impl Distribution {
             error: None,
             order: None,
             link_token: None,
-            declines: 0,
         };
         (distribution, event)
     }
@@ -178,9 +174,13 @@ impl Distribution {
         now: Timestamp,
     ) -> Result<(Self, Event<DistributionStatus>), Rejected> {
         let action = command.action();
-        let guarded = matches!(action, DistributionAction::Retry | DistributionAction::Access);
-        if guarded && self.status() == DistributionStatus::Failed && !self.retryable_failure() {
+        let failed = self.status() == DistributionStatus::Failed;
+        if action == DistributionAction::Retry && failed && !self.retryable_failure() {
             return Err(Rejected::Guard("the distribution failed with an error that is not retryable".into()));
+        }
+        // Opening needs a link to open (from FAILED: the fallback of a retryable failure).
+        if action == DistributionAction::Access && failed && !self.shows_link() {
+            return Err(Rejected::Guard("no payment link is shown for this distribution".into()));
         }
         let (lifecycle, event) = self.lifecycle.apply::<DistributionMachine>(action, now)?;
         let mut next = self.clone();
@@ -285,6 +285,9 @@ mod tests {
                             prop_assert!(before.error.is_some_and(|e| e.retryable));
                             prop_assert!(next.error.is_none());
                         }
+                        if cmd.action() == DistributionAction::Access {
+                            prop_assert!(before.link_token.is_some() || before.status() != DistributionStatus::Failed);
+                        }
                         prop_assert_eq!(next.status() == DistributionStatus::Failed, next.error.is_some());
                         d = next;
                     }
@@ -297,6 +300,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_failed_distribution_opens_only_through_its_fallback_link() {
+        let (d, _) = Distribution::create("s".into(), "m".into(), None, None, Timestamp::from_millis(0));
+        let not_found = DistributionCommand::Fail(DistributionErrorCode::ConsumerSessionNotFound);
+        let (failed, _) = d.apply(not_found, Timestamp::from_millis(1)).unwrap();
+        assert!(failed.apply(DistributionCommand::Access, Timestamp::from_millis(2)).is_err(), "no link yet");
+        let with_link = Distribution { link_token: Some("t".into()), ..failed };
+        let (opened, _) = with_link.apply(DistributionCommand::Access, Timestamp::from_millis(2)).unwrap();
+        assert_eq!(opened.status(), DistributionStatus::Accessed);
     }
 
     #[test]

@@ -41,9 +41,7 @@ pub async fn serve(
                 if notification.deliveries {
                     state.deliveries_due.notify_one();
                 }
-                let _ = state
-                    .changes
-                    .send(state::SessionChanged { session_id: notification.session_id, seq: notification.seq });
+                let _ = state.changes.send(state::SessionChanged { session_id: notification.session_id });
             }
         });
     }

@@ -32,8 +32,10 @@ pub async fn run(state: AppState, shutdown: CancellationToken) {
     }
 }
 
-/// Claims one batch of due jobs and runs them to the end; answers how many it claimed.
+/// Claims one batch of due jobs and runs them to the end; answers how many it claimed. One
+/// batch at a time in this process: a call waits for the batch another call is running.
 pub async fn run_due(state: &AppState) -> usize {
+    let _one_batch_at_a_time = state.jobs_running.lock().await;
     let wall_now = SystemClock.now();
     let lease_until = wall_now.plus_millis(LEASE.as_millis() as i64);
     let claimed = match state.store.claim_jobs(state.now(), wall_now, lease_until, BATCH).await {

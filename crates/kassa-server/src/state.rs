@@ -24,6 +24,9 @@ pub struct AppState {
     /// Woken after a commit that scheduled jobs, and when the sandbox clock moves (the
     /// scheduler waits on it).
     pub jobs_due: Arc<Notify>,
+    /// Held while this process claims and runs a batch of jobs: one batch at a time, so the
+    /// sandbox clock can wait for the jobs a scheduler run already claimed.
+    pub jobs_running: Arc<tokio::sync::Mutex<()>>,
     /// Every committed status change, for long-poll and stream waiters in this process.
     pub changes: broadcast::Sender<SessionChanged>,
     /// Cancelled when the server shuts down: the worker, long-polls and streams end on it.
@@ -34,7 +37,6 @@ pub struct AppState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionChanged {
     pub session_id: String,
-    pub seq: u64,
 }
 
 impl AppState {
@@ -61,6 +63,7 @@ impl AppState {
             rate_limiter,
             deliveries_due,
             jobs_due,
+            jobs_running: Arc::default(),
             changes,
             shutdown,
         }
@@ -74,7 +77,7 @@ impl AppState {
         // Every session written: status changes (events), and updates that change a read body
         // without one (a payment session's cart).
         let changed: Vec<SessionChanged> =
-            change.sessions.iter().map(|w| SessionChanged { session_id: w.id.clone(), seq: w.version }).collect();
+            change.sessions.iter().map(|w| SessionChanged { session_id: w.id.clone() }).collect();
         self.store.commit(change).await?;
         if wake_worker {
             self.deliveries_due.notify_one();

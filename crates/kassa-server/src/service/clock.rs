@@ -25,7 +25,7 @@ pub async fn advance(state: &AppState, seconds: i64) -> Result<ClockNow, ApiErro
         state.sandbox_clock.as_ref().ok_or_else(|| ApiError::not_found("No sandbox clock in production mode"))?;
     clock.advance(seconds * 1000);
     tracing::info!(seconds, now = %state.now(), "sandbox clock moved forward");
-    // Jobs another run holds finish on their own.
+    // Waits for a batch the scheduler is running, then runs what is still due.
     while crate::scheduler::run_due(state).await > 0 {}
     state.deliveries_due.notify_one();
     state.jobs_due.notify_one();

@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kassa_core::Timestamp;
-use kassa_core::distribution::{Distribution, DistributionMachine};
+use kassa_core::distribution::{Distribution, DistributionCommand, DistributionMachine};
 use kassa_core::hpp::{HppAction, HppSession};
 use kassa_core::machine::StateMachine;
 use kassa_core::payment::{AcquiringChannel, PaymentAction, PaymentSession, PaymentStatus};
@@ -207,7 +207,8 @@ pub async fn cancel(state: &AppState, merchant: &Merchant, id: &str) -> Result<(
         if before.session.acquiring_channel == AcquiringChannel::InStore {
             let distribution: Option<Stored<Distribution>> = state.store.load(id).await?;
             if let Some(distribution) = distribution.filter(|d| !DistributionMachine::is_final(d.status())) {
-                change = change.merge(instore::cancel_distribution(state, merchant, &distribution)?.0);
+                change =
+                    change.merge(instore::transition(state, merchant, &distribution, DistributionCommand::Cancel)?.0);
             }
         }
         state.commit(change).await?;

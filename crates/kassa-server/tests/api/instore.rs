@@ -470,6 +470,11 @@ async fn initiation_names_what_is_missing_or_malformed_and_changes_nothing() {
         .post(&format!("/payments/v1/sessions/{id}"), json!({"distribution": {"method": "one_qr", "short_code": "12"}}))
         .await;
     update.assert_error(400, "BAD_REQUEST");
+    assert!(
+        update.message().starts_with("distribution: acquiring_channel and distribution are fixed"),
+        "{}",
+        update.message()
+    );
 }
 
 #[tokio::test]

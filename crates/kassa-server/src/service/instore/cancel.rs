@@ -2,26 +2,13 @@
 //! or by the 3-hour auto-cancel. The distribution becomes CANCELED and the payment session is
 //! cancelled with it, in one commit.
 
-use super::transition_change;
+use super::transition;
 use crate::error::ApiError;
 use crate::service::payments::{self, PaymentRecord};
 use crate::state::AppState;
-use axum::http::StatusCode;
 use kassa_core::distribution::{Distribution, DistributionCommand};
 use kassa_core::payment::PaymentStatus;
 use kassa_store::{Change, Merchant, StoreExt, Stored};
-
-/// CANCELED for the distribution (409 when it is final).
-pub(crate) fn cancel_distribution(
-    state: &AppState,
-    merchant: &Merchant,
-    before: &Stored<Distribution>,
-) -> Result<(Change, Distribution), ApiError> {
-    let (after, event) = before
-        .apply(DistributionCommand::Cancel, state.now())
-        .map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
-    Ok((transition_change(before, &after, &event, merchant, &state.config)?, after))
-}
 
 /// CANCELED for the distribution, and the payment session cancelled too while it is still open.
 pub(crate) async fn cancel_payment_and_distribution(
@@ -29,7 +16,7 @@ pub(crate) async fn cancel_payment_and_distribution(
     merchant: &Merchant,
     before: &Stored<Distribution>,
 ) -> Result<(Change, Distribution), ApiError> {
-    let (change, after) = cancel_distribution(state, merchant, before)?;
+    let (change, after) = transition(state, merchant, before, DistributionCommand::Cancel)?;
     let payment: Option<Stored<PaymentRecord>> = state.store.load(&before.session_id).await?;
     let open = payment.filter(|p| p.session.status() == PaymentStatus::Incomplete);
     let change = match open {

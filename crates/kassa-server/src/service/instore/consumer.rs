@@ -3,7 +3,7 @@
 //! canceling. The sandbox controls and the payment page drive the same functions.
 
 use super::initiate::is_short_code;
-use super::{cancel_payment_and_distribution, result_view, transition_change};
+use super::{cancel_payment_and_distribution, owner, result_view, transition};
 use crate::error::ApiError;
 use crate::ids;
 use crate::service::orders::order_change;
@@ -14,7 +14,7 @@ use crate::wire::instore::{ConsumerSessionRequest, ConsumerSessionV1, Distributi
 use axum::http::StatusCode;
 use kassa_core::distribution::{Distribution, DistributionCommand, DistributionErrorCode, DistributionStatus};
 use kassa_core::payment::{Authorization, AuthorizationStatus, PaymentStatus};
-use kassa_store::{AuthorizationWrite, Change, ConsumerSession, Merchant, SessionWrite, StoreExt, Stored};
+use kassa_store::{AuthorizationWrite, Change, ConsumerSession, Merchant, StoreExt, Stored};
 
 /// What the consumer (or, for `Fail`, the sandbox) does to a distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,9 +110,7 @@ pub async fn open_link(state: &AppState, token: &str) -> Result<Distribution, Ap
         if !before.shows_link() || before.status() == DistributionStatus::Accessed {
             return Ok(before.record);
         }
-        let merchant = state.store.merchant(&before.merchant_id).await?;
-        let merchant = merchant.ok_or_else(|| ApiError::Internal(format!("no merchant {}", before.merchant_id)))?;
-        act(state, &merchant, &before, ConsumerAction::Open).await
+        act(state, &owner(state, &before).await?, &before, ConsumerAction::Open).await
     })
     .await
 }
@@ -123,21 +121,16 @@ async fn act(
     before: &Stored<Distribution>,
     action: ConsumerAction,
 ) -> Result<Distribution, ApiError> {
-    let now = state.now();
-    let transition = |command: DistributionCommand| -> Result<(Change, Distribution), ApiError> {
-        let (after, event) = before.apply(command, now).map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
-        Ok((transition_change(before, &after, &event, merchant, &state.config)?, after))
-    };
     let (change, after) = match action {
         ConsumerAction::Open if before.status() == DistributionStatus::Accessed => return Ok(before.record.clone()),
-        ConsumerAction::Open => transition(DistributionCommand::Access)?,
-        ConsumerAction::Fail(code) => transition(DistributionCommand::Fail(code))?,
+        ConsumerAction::Open => transition(state, merchant, before, DistributionCommand::Access)?,
+        ConsumerAction::Fail(code) => transition(state, merchant, before, DistributionCommand::Fail(code))?,
         ConsumerAction::Pay => pay(state, merchant, before).await?,
         ConsumerAction::Cancel => cancel_payment_and_distribution(state, merchant, before).await?,
+        // Nothing to record: the page stays open for another try or a cancel.
         ConsumerAction::Decline => {
             require_open_page(before, "be declined")?;
-            let after = Distribution { declines: before.declines + 1, ..before.record.clone() };
-            (Change::default().session(SessionWrite::update(before, &after)?), after)
+            return Ok(before.record.clone());
         }
     };
     state.commit(change).await?;
@@ -183,6 +176,6 @@ async fn pay(
         order_id: order.order_id,
         klarna_reference: order.klarna_reference.as_str().to_owned(),
     };
-    let (after, event) = before.apply(complete, now).map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
-    Ok((transition_change(before, &after, &event, merchant, &state.config)?.merge(order_change), after))
+    let (change, after) = transition(state, merchant, before, complete)?;
+    Ok((change.merge(order_change), after))
 }

@@ -55,12 +55,9 @@ pub async fn run(state: &AppState, job: &Job) -> Result<(), ApiError> {
             tracing::warn!(job = %job.id, action = %job.action, "dropping a job kassa cannot run");
             return finish(state, job, Change::default()).await;
         };
-        let merchant = state.store.merchant(&before.merchant_id).await?;
-        let merchant = merchant.ok_or_else(|| ApiError::Internal(format!("no merchant {}", before.merchant_id)))?;
+        let merchant = super::owner(state, &before).await?;
         let change = match action {
-            JobAction::Distribute if job.attempts >= DISTRIBUTE_ATTEMPTS => {
-                fail_waiting(state, &merchant, &before, DistributionErrorCode::Unknown)?
-            }
+            JobAction::Distribute if job.attempts >= DISTRIBUTE_ATTEMPTS => fail_waiting(state, &merchant, &before)?,
             JobAction::Distribute => distribute(state, &merchant, &before).await?,
             JobAction::AutoCancel if before.is_unscanned() => {
                 tracing::info!(session = %before.session_id, "auto-cancelling an unscanned in-store session");
@@ -104,17 +101,13 @@ async fn distribute(state: &AppState, merchant: &Merchant, before: &Stored<Distr
     })
 }
 
-fn fail_waiting(
-    state: &AppState,
-    merchant: &Merchant,
-    before: &Stored<Distribution>,
-    code: DistributionErrorCode,
-) -> Result<Change, ApiError> {
+/// FAILED with `UNKNOWN` (not retryable): the distribution kept failing.
+fn fail_waiting(state: &AppState, merchant: &Merchant, before: &Stored<Distribution>) -> Result<Change, ApiError> {
     if before.status() != DistributionStatus::Waiting {
         return Ok(Change::default());
     }
     tracing::error!(session = %before.session_id, "distribution kept failing; it is FAILED with UNKNOWN");
-    let (after, event) =
-        before.apply(DistributionCommand::Fail(code), state.now()).map_err(|r| ApiError::Internal(r.to_string()))?;
+    let unknown = DistributionCommand::Fail(DistributionErrorCode::Unknown);
+    let (after, event) = before.apply(unknown, state.now()).map_err(|r| ApiError::Internal(r.to_string()))?;
     transition_change(before, &after, &event, merchant, &state.config)
 }

@@ -7,7 +7,7 @@ mod initiate;
 pub mod jobs;
 mod retry;
 
-pub(crate) use cancel::{cancel_distribution, cancel_payment_and_distribution};
+pub(crate) use cancel::cancel_payment_and_distribution;
 pub use consumer::{ConsumerAction, consumer_action, create_consumer_session, open_link};
 pub(crate) use initiate::{check_fixed_fields, setup, start};
 pub use retry::retry;
@@ -18,8 +18,9 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::state::AppState;
 use crate::wire::instore::{DistributionErrorV1, DistributionResult};
+use axum::http::StatusCode;
 use kassa_core::Event;
-use kassa_core::distribution::{Distribution, DistributionStatus};
+use kassa_core::distribution::{Distribution, DistributionCommand, DistributionStatus};
 use kassa_store::{Change, Merchant, SessionWrite, StoreExt, Stored};
 
 const NOT_FOUND: &str = "Distribution not found (unknown session, or not an in-store payment session)";
@@ -62,6 +63,24 @@ pub async fn load(state: &AppState, merchant: &Merchant, id: &str) -> Result<Sto
 pub async fn read(state: &AppState, merchant: &Merchant, id: &str) -> Result<Tagged<DistributionResult>, ApiError> {
     let d = load(state, merchant, id).await?;
     Ok(Tagged { etag: etag(d.lifecycle.version), body: result_view(&d, &state.config) })
+}
+
+/// `before` moved by `command` (409 when the table or a guard refuses), with its event and
+/// callback.
+pub(crate) fn transition(
+    state: &AppState,
+    merchant: &Merchant,
+    before: &Stored<Distribution>,
+    command: DistributionCommand,
+) -> Result<(Change, Distribution), ApiError> {
+    let (after, event) = before.apply(command, state.now()).map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
+    Ok((transition_change(before, &after, &event, merchant, &state.config)?, after))
+}
+
+/// The merchant a distribution belongs to (for work not started by the merchant).
+async fn owner(state: &AppState, d: &Distribution) -> Result<Merchant, ApiError> {
+    let merchant = state.store.merchant(&d.merchant_id).await?;
+    merchant.ok_or_else(|| ApiError::Internal(format!("no merchant {}", d.merchant_id)))
 }
 
 /// `before → after` with its event (the result payload at that moment) and its callback.

@@ -9,7 +9,7 @@ use crate::error::ApiError;
 use crate::service::{payments, retry_on_conflict};
 use crate::state::AppState;
 use crate::wire::instore::DistributionResult;
-use kassa_core::distribution::{DistributionCommand, DistributionStatus};
+use kassa_core::distribution::DistributionCommand;
 use kassa_core::payment::PaymentStatus;
 use kassa_store::Merchant;
 use serde_json::Value;
@@ -29,19 +29,18 @@ pub async fn retry(
     let setup = distribution_setup(state, "distribution", &distribution).await?;
     let after = retry_on_conflict(|| async {
         let before = super::load(state, merchant, id).await?;
-        let retryable = before.error.is_some_and(|e| e.retryable);
-        if before.status() != DistributionStatus::Failed {
-            return Err(ApiError::BadRequest(format!(
-                "The distribution is {}: only a FAILED distribution with a retryable error can be retried",
-                before.status()
-            )));
-        }
-        if !retryable {
-            let code = before.error.map_or("UNKNOWN", |e| e.code.as_str());
-            return Err(ApiError::BadRequest(format!(
-                "The distribution failed with {code}, which is not retryable: cancel the payment session and \
-                 create a new one"
-            )));
+        if !before.retryable_failure() {
+            return Err(ApiError::BadRequest(match before.error {
+                Some(error) => format!(
+                    "The distribution failed with {}, which is not retryable: cancel the payment session and \
+                     create a new one",
+                    error.code.as_str()
+                ),
+                None => format!(
+                    "The distribution is {}: only a FAILED distribution with a retryable error can be retried",
+                    before.status()
+                ),
+            }));
         }
         let open = match payments::load(state, merchant, id).await {
             Ok(payment) => payment.session.status() == PaymentStatus::Incomplete,

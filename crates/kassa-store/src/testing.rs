@@ -33,14 +33,15 @@ impl TestDatabase {
     }
 
     /// A new, empty PostgreSQL database; `None` when the server is unreachable and not required.
+    /// A fresh database on the PostgreSQL server, or `None` (with a warning) when it is
+    /// unreachable and not [`postgres_required`].
     pub async fn postgres() -> Option<Self> {
         let server = std::env::var("KASSA_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
         let mut admin = match PgConnection::connect(&server).await {
             Ok(admin) => admin,
             Err(error) => {
-                let required = std::env::var("KASSA_REQUIRE_POSTGRES").is_ok_and(|v| v == "1");
                 assert!(
-                    !required,
+                    !postgres_required(),
                     "PostgreSQL at {server} is required (KASSA_REQUIRE_POSTGRES=1) but unreachable: {error}"
                 );
                 eprintln!("\n*** PostgreSQL at {server} is unreachable ({error}): PostgreSQL tests are NOT run ***\n");
@@ -89,4 +90,10 @@ pub async fn databases() -> Vec<TestDatabase> {
     let mut all = vec![TestDatabase::sqlite()];
     all.extend(TestDatabase::postgres().await);
     all
+}
+
+/// Whether PostgreSQL tests must run (`KASSA_REQUIRE_POSTGRES=1`: CI, and `scripts/test` whenever
+/// PostgreSQL answers) rather than be skipped.
+pub fn postgres_required() -> bool {
+    std::env::var("KASSA_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
 }

@@ -448,3 +448,25 @@ async fn merchant_sessions_page_through_ties_without_gaps() {
         assert!(store.merchant_sessions("m2", &in_progress).await.unwrap().is_empty());
     }
 }
+
+/// Many nodes handing out the same code at once: one wins.
+#[tokio::test]
+async fn concurrent_consumer_sessions_never_share_a_live_code() {
+    for backend in backends().await {
+        let store = backend.store.as_ref();
+        merchant(store, "m").await;
+        let attempts = (0..16).map(|i| ConsumerSession {
+            id: format!("c{i}"),
+            merchant_id: "m".into(),
+            short_code: "3007".into(),
+            created_at: T0,
+            expires_at: T0.plus_millis(60_000),
+            payment_session_id: None,
+        });
+        let inserted = futures::future::join_all(
+            attempts.map(|c| async move { store.insert_consumer_session(&c).await.unwrap() }),
+        )
+        .await;
+        assert_eq!(inserted.iter().filter(|won| **won).count(), 1, "{inserted:?}");
+    }
+}

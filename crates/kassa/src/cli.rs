@@ -98,7 +98,8 @@ pub struct ServeArgs {
     #[arg(long, env = "KASSA_CALLBACK_ALLOW_HOSTS", value_delimiter = ',')]
     pub callback_allow_hosts: Vec<String>,
     /// How long a node's claim on a callback holds, in seconds; after a node dies, others send its
-    /// claimed callbacks once this has passed. Must exceed the longest attempt (15 s) plus a margin.
+    /// claimed callbacks once this has passed. A claim about to send an attempt longer than this
+    /// is first extended to cover it.
     #[arg(long, env = "KASSA_CALLBACK_LEASE", default_value_t = 60, value_parser = clap::value_parser!(u64).range(10..=3600))]
     pub callback_lease: u64,
     /// How long an in-store distribution stays WAITING before kassa distributes it, in seconds

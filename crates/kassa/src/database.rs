@@ -6,13 +6,10 @@ use kassa_store::sql::{Durability, SqlStore};
 use std::sync::Arc;
 
 /// The database for the server: as [`open`]. On SQLite this process also takes over every
-/// callback claim (a SQLite database has one server process; a crashed one's claims are given
-/// back). On PostgreSQL other nodes may hold claims: theirs end with their leases.
+/// claim (a SQLite database has one server process; a crashed one's claims are given back).
 pub async fn open_for_serving(args: &DatabaseArgs) -> Result<Arc<dyn Store>, String> {
     let store = connect(args).await?;
-    if args.database.starts_with("sqlite:") {
-        store.release_all_claims().await.map_err(|e| format!("cannot release old callback claims: {e}"))?;
-    }
+    store.release_all_claims().await.map_err(|e| format!("cannot release old callback claims: {e}"))?;
     Ok(Arc::new(store))
 }
 
@@ -34,13 +31,25 @@ async fn connect(args: &DatabaseArgs) -> Result<SqlStore, String> {
     opened.map_err(|e| format!("cannot open {}: {e}", redacted(url)))
 }
 
-/// The URL without its password, for messages.
-fn redacted(url: &str) -> String {
+/// The URL without its password, for messages and the banner.
+pub fn redacted(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme), Some(at)) if at > scheme && url[scheme + 3..at].contains(':') => {
             let user = url[scheme + 3..at].split(':').next().unwrap_or("");
             format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
         }
         _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn passwords_never_show() {
+        assert_eq!(redacted("postgres://kassa:s3cret@db:5432/kassa"), "postgres://kassa:***@db:5432/kassa");
+        assert_eq!(redacted("postgres://kassa@db/kassa"), "postgres://kassa@db/kassa");
+        assert_eq!(redacted("sqlite://kassa.db"), "sqlite://kassa.db");
     }
 }

@@ -20,9 +20,9 @@ async fn main() -> ExitCode {
         cli::Command::Merchant { command: cli::MerchantCommand::Webhooks(args) } => merchant_webhooks(args).await,
         cli::Command::Bench(args) => bench::run(args).await,
         cli::Command::BenchCallbacks(args) => bench_callbacks::run(args).await,
-        cli::Command::Migrate(args) => {
-            database::open(&args).await.map(|_| println!("migrations applied to {}", args.database))
-        }
+        cli::Command::Migrate(args) => database::open(&args)
+            .await
+            .map(|_| println!("migrations applied to {}", database::redacted(&args.database))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -36,7 +36,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     };
     print_banner(
         &public_url,
-        &args.database.database,
+        &database::redacted(&args.database.database),
         mode,
         args.rate_limits,
         sandbox.as_ref(),

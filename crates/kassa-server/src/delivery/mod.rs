@@ -160,7 +160,10 @@ impl DeliveryWorker {
         // Waited for the host long enough that the lease could end during the attempt: renew it,
         // or leave the delivery to whoever holds it now.
         if claimed_at.elapsed() + timeout + LEASE_MARGIN > self.settings.lease {
-            match self.state.store.renew_lease(&delivery.id, &delivery.lease_token, self.lease_until()).await {
+            // At least as long as this attempt can take, whatever the configured lease.
+            let until =
+                SystemClock.now().plus_millis((timeout + LEASE_MARGIN).max(self.settings.lease).as_millis() as i64);
+            match self.state.store.renew_lease(&delivery.id, &delivery.lease_token, until).await {
                 Ok(true) => {}
                 Ok(false) => return,
                 Err(error) => {

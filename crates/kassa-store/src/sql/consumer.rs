@@ -1,13 +1,22 @@
 //! Consumer sessions and their short codes.
 
-use super::get;
+use super::{Dialect, get};
 use crate::{ConsumerSession, ConsumerSessionAttach, StoreError, StoreResult};
 use kassa_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool};
 
-/// Inserts unless a live, free session of the merchant already has the code.
-pub(super) async fn insert(writer: &AnyPool, s: &ConsumerSession) -> StoreResult<bool> {
+/// Inserts unless a live, free session of the merchant already has the code. The check and the
+/// insert are one statement; on PostgreSQL (read committed, many nodes) a transaction-scoped
+/// lock on the merchant's code makes them atomic too (SQLite has one writer).
+pub(super) async fn insert(writer: &AnyPool, dialect: Dialect, s: &ConsumerSession) -> StoreResult<bool> {
+    let mut tx = writer.begin().await?;
+    if dialect == Dialect::Postgres {
+        sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS locked")
+            .bind(format!("consumer-session/{}/{}", s.merchant_id, s.short_code))
+            .execute(&mut *tx)
+            .await?;
+    }
     let inserted = sqlx::query(
         "INSERT INTO consumer_sessions (id, merchant_id, short_code, created_at, expires_at, payment_session_id)
          SELECT $1, $2, $3, $4, $5, $6
@@ -24,9 +33,10 @@ pub(super) async fn insert(writer: &AnyPool, s: &ConsumerSession) -> StoreResult
     .bind(&s.merchant_id)
     .bind(&s.short_code)
     .bind(s.created_at.millis())
-    .execute(writer)
+    .execute(&mut *tx)
     .await
     .map_err(StoreError::from_write)?;
+    tx.commit().await?;
     Ok(inserted.rows_affected() == 1)
 }
 

@@ -14,10 +14,10 @@ pub(super) async fn merchant_sessions(
     let mut sql = String::from(
         "SELECT kind, id, parent_id, status, created_at, updated_at, expires_at FROM sessions WHERE merchant_id = $1",
     );
-    let mut next = 2;
+    let mut next = 1;
     let mut parameter = || {
         next += 1;
-        format!("${}", next - 1)
+        format!("${next}")
     };
     if filter.kind.is_some() {
         sql.push_str(&format!(" AND kind = {}", parameter()));
@@ -26,10 +26,8 @@ pub(super) async fn merchant_sessions(
         sql.push_str(&format!(" AND status = {}", parameter()));
     }
     if filter.after.is_some() {
-        let (at, at_again, id, id_again, kind) = (parameter(), parameter(), parameter(), parameter(), parameter());
-        sql.push_str(&format!(
-            " AND (created_at < {at} OR (created_at = {at_again} AND (id < {id} OR (id = {id_again} AND kind < {kind}))))"
-        ));
+        let (at, id, kind) = (parameter(), parameter(), parameter());
+        sql.push_str(&format!(" AND (created_at, id, kind) < ({at}, {id}, {kind})"));
     }
     sql.push_str(&format!(" ORDER BY created_at DESC, id DESC, kind DESC LIMIT {}", filter.limit));
     let mut query = sqlx::query(&sql).bind(merchant_id);
@@ -40,8 +38,7 @@ pub(super) async fn merchant_sessions(
         query = query.bind(status.as_str());
     }
     if let Some(after) = &filter.after {
-        let at = after.created_at.millis();
-        query = query.bind(at).bind(at).bind(after.id.as_str()).bind(after.id.as_str()).bind(after.kind.as_str());
+        query = query.bind(after.created_at.millis()).bind(after.id.as_str()).bind(after.kind.as_str());
     }
     query.fetch_all(reader).await?.iter().map(summary).collect()
 }

@@ -88,7 +88,9 @@ pub struct SqlStore {
     writer: AnyPool,
     reader: AnyPool,
     dialect: Dialect,
-    /// Numbers claims, which with the process id makes lease tokens unique.
+    /// A random id of this store (this node), which with a claim number makes lease tokens
+    /// unique across nodes (process ids and clocks are not: every container's server is pid 1).
+    node: String,
     claims: std::sync::Arc<std::sync::atomic::AtomicU64>,
     committer: group::GroupCommitter,
     finisher: finisher::Finisher,
@@ -134,28 +136,33 @@ impl SqlStore {
         migrating.close().await?;
         let setup = "SET statement_timeout = '30s'".to_owned();
         let options = AnyConnectOptions::from_url(&native.to_url_lossy())?;
-        let writer = pool(max_connections.max(2), options.clone(), setup.clone()).await?;
-        let reader = pool(max_connections.max(2), options, setup).await?;
-        Ok(Self::assemble(writer, reader, Dialect::Postgres, Some(url.to_owned())))
+        // One pool: a separate read pool is a SQLite device (one writer, many readers).
+        let writer = pool(max_connections.max(2), options, setup).await?;
+        Ok(Self::assemble(writer.clone(), writer, Dialect::Postgres, Some(url.to_owned())))
     }
 
     fn assemble(writer: AnyPool, reader: AnyPool, dialect: Dialect, listen_url: Option<String>) -> Self {
         let committer = group::start(writer.clone(), dialect);
         let finisher = finisher::start(writer.clone(), dialect);
-        Self { writer, reader, dialect, claims: Default::default(), committer, finisher, listen_url }
+        let node = uuid::Uuid::new_v4().simple().to_string();
+        Self { writer, reader, dialect, node, claims: Default::default(), committer, finisher, listen_url }
     }
 
     /// Gives back every delivery and job claim. A SQLite database is served by one process: call this
     /// when that process starts (never from a second process, such as a CLI command, while a
-    /// server runs; never with PostgreSQL, where other nodes hold claims).
+    /// server runs). On PostgreSQL other nodes hold claims, which end with their leases: nothing
+    /// is given back.
     pub async fn release_all_claims(&self) -> StoreResult<()> {
+        if self.dialect == Dialect::Postgres {
+            return Ok(());
+        }
         deliveries::release_all(&self.writer).await?;
         jobs::release_all(&self.writer).await
     }
 
-    fn lease_token(&self, wall_now: Timestamp) -> String {
+    fn lease_token(&self) -> String {
         let number = self.claims.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        format!("{}-{}-{number}", std::process::id(), wall_now.millis())
+        format!("{}-{number}", self.node)
     }
 }
 
@@ -263,7 +270,7 @@ impl Store for SqlStore {
     }
 
     async fn insert_consumer_session(&self, session: &ConsumerSession) -> StoreResult<bool> {
-        consumer::insert(&self.writer, session).await
+        consumer::insert(&self.writer, self.dialect, session).await
     }
 
     async fn consumer_session(&self, id: &str) -> StoreResult<Option<ConsumerSession>> {
@@ -290,7 +297,7 @@ impl Store for SqlStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedJob>> {
-        let token = self.lease_token(wall_now);
+        let token = self.lease_token();
         jobs::claim(&self.writer, self.dialect, lease::ClaimWindow { due_at, wall_now, lease_until, limit }, &token)
             .await
     }
@@ -375,7 +382,7 @@ impl Store for SqlStore {
         lease_until: Timestamp,
         limit: u32,
     ) -> StoreResult<Vec<ClaimedDelivery>> {
-        let token = self.lease_token(wall_now);
+        let token = self.lease_token();
         let window = lease::ClaimWindow { due_at, wall_now, lease_until, limit };
         deliveries::claim(&self.writer, self.dialect, window, &token).await
     }

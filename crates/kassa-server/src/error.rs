@@ -1,6 +1,6 @@
 //! The one error type of the HTTP boundary. Every failure becomes Klarna's error body
 //! `{error_code, error_messages, correlation_id}`; the body itself is written by
-//! [`crate::http::errors`], which knows the request's correlation id.
+//! [`crate::api::errors`], which knows the request's correlation id.
 
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -44,7 +44,7 @@ pub enum ApiError {
     Unavailable(String),
 }
 
-/// What [`crate::http::errors`] renders: status, code and messages (no correlation id yet).
+/// What [`crate::api::errors`] renders: status, code and messages (no correlation id yet).
 #[derive(Debug, Clone)]
 pub struct ErrorDetails {
     pub code: &'static str,
@@ -154,5 +154,15 @@ impl From<StoreError> for ApiError {
 impl From<CartError> for ApiError {
     fn from(error: CartError) -> Self {
         Self::BadValue { field: error.field, reason: error.reason }
+    }
+}
+
+impl From<crate::wire::decode::DecodeError> for ApiError {
+    fn from(error: crate::wire::decode::DecodeError) -> Self {
+        use crate::wire::decode::DecodeError;
+        match error {
+            DecodeError::Malformed(message) => Self::BadRequest(message),
+            DecodeError::BadValue { field, reason } => Self::BadValue { field, reason },
+        }
     }
 }

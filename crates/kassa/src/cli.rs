@@ -1,7 +1,7 @@
 //! Command-line arguments.
 
 use clap::{Args, Parser, Subcommand};
-use kassa_server::config::RateLimits;
+use kassa_server::app::config::RateLimits;
 use std::net::SocketAddr;
 
 #[derive(Debug, Parser)]

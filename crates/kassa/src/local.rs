@@ -1,7 +1,8 @@
 //! A kassa server inside this process on a fresh SQLite file, for the benches.
 
-use kassa_server::config::RateLimits;
-use kassa_server::{AppState, Config, Mode, credentials};
+use kassa_server::app::config::RateLimits;
+use kassa_server::model::credentials;
+use kassa_server::{AppState, Config, Mode};
 use kassa_store::Store;
 use kassa_store::sql::{Durability, SqlStore};
 use std::sync::Arc;

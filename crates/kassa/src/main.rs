@@ -41,9 +41,9 @@ fn init_tracing() {
 
 async fn add_merchant(args: cli::MerchantAdd) -> Result<(), String> {
     let store = database::open(&args.database).await?;
-    let now = kassa_server::clock::Clock::now(&kassa_server::clock::SystemClock);
+    let now = kassa_server::app::clock::Clock::now(&kassa_server::app::clock::SystemClock);
     let mut created =
-        kassa_server::credentials::create(&args.name, args.username.as_deref(), args.secret.as_deref(), now)?;
+        kassa_server::model::credentials::create(&args.name, args.username.as_deref(), args.secret.as_deref(), now)?;
     created.merchant.retry_policy = args.retry_policy.clone();
     store.insert_merchant(&created.merchant).await.map_err(|e| format!("could not add the merchant: {e}"))?;
     println!("merchant {:?} added", created.merchant.name);
@@ -67,7 +67,7 @@ async fn merchant_webhooks(args: cli::MerchantWebhooks) -> Result<(), String> {
     if args.rotate_secret {
         // The new secret signs first; the newest previous one keeps verifying during the rotation.
         secrets.truncate(1);
-        secrets.insert(0, kassa_server::credentials::new_webhook_secret());
+        secrets.insert(0, kassa_server::model::credentials::new_webhook_secret());
     }
     if args.drop_old_secrets {
         secrets.truncate(1);

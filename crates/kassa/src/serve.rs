@@ -2,8 +2,9 @@
 
 use crate::cli::ServeArgs;
 use crate::database;
-use kassa_server::config::RateLimits;
-use kassa_server::{AppState, Config, Mode, credentials};
+use kassa_server::app::config::RateLimits;
+use kassa_server::model::credentials;
+use kassa_server::{AppState, Config, Mode};
 use kassa_store::Store;
 use std::sync::Arc;
 use tokio::net::TcpListener;

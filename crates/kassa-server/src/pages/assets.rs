@@ -1,6 +1,6 @@
 //! The stylesheet and the live-update script, compiled into the binary.
 
-use crate::state::AppState;
+use crate::app::state::AppState;
 use axum::Router;
 use axum::http::header;
 use axum::response::IntoResponse;

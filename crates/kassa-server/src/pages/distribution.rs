@@ -5,8 +5,8 @@
 
 use super::checkout::{Purchase, Subject};
 use super::{Chrome, PageError, PageForm, PageQuery, render, see_other};
+use crate::app::state::AppState;
 use crate::service::messages;
-use crate::state::AppState;
 use crate::wire::hpp::{DistributionContactV1, DistributionRequestV1};
 use askama::Template;
 use axum::Router;

@@ -4,7 +4,7 @@
 //! commit in this process (and, on PostgreSQL, on other nodes), re-checked every second in case a
 //! wake-up was missed.
 
-use crate::state::AppState;
+use crate::app::state::AppState;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use serde::Deserialize;

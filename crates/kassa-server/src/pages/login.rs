@@ -3,8 +3,8 @@
 //! check it without shared server state, and new credentials log every browser out.
 
 use super::{Chrome, PageError, PageForm, PageQuery, render, see_other};
-use crate::credentials;
-use crate::state::AppState;
+use crate::app::state::AppState;
+use crate::model::credentials;
 use askama::Template;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;

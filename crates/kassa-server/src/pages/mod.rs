@@ -14,7 +14,7 @@ mod login;
 mod money;
 mod store;
 
-use crate::state::AppState;
+use crate::app::state::AppState;
 use askama::Template;
 use axum::Router;
 use axum::extract::{FromRequest, FromRequestParts, Request};

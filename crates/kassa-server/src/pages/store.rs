@@ -7,10 +7,10 @@
 
 use super::live::{self, Look};
 use super::{Chrome, PageError, render, see_other};
+use crate::api::public::{QrQuery, qr_image};
+use crate::app::state::AppState;
 use crate::error::ApiError;
-use crate::http::public::{QrQuery, qr_image};
 use crate::service::instore;
-use crate::state::AppState;
 use crate::wire::instore::ConsumerSessionRequest;
 use askama::Template;
 use axum::Router;

@@ -1,6 +1,6 @@
 //! Which callbacks an event makes: the outbox rows committed with it.
 
-use crate::ids;
+use crate::model::ids;
 use kassa_core::distribution::{Distribution, DistributionStatus};
 use kassa_core::hpp::HppSession;
 use kassa_store::{Merchant, NewDelivery, NewEvent};

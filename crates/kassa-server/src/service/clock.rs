@@ -1,8 +1,8 @@
 //! The sandbox clock: read it, move it forward so expiry and every other deadline happen
 //! without waiting.
 
+use crate::app::state::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::wire::kassa::ClockNow;
 
 /// The longest single step: ten years.
@@ -26,7 +26,7 @@ pub async fn advance(state: &AppState, seconds: i64) -> Result<ClockNow, ApiErro
     clock.advance(seconds * 1000);
     tracing::info!(seconds, now = %state.now(), "sandbox clock moved forward");
     // Waits for a batch the scheduler is running, then runs what is still due.
-    while crate::scheduler::run_due(state).await > 0 {}
+    while crate::runtime::scheduler::run_due(state).await > 0 {}
     state.deliveries_due.notify_one();
     state.jobs_due.notify_one();
     now(state)

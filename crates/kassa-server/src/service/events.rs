@@ -1,8 +1,8 @@
 //! The pull side: the events feed, a session's delivery log, manual redelivery.
 
+use crate::app::state::AppState;
 use crate::error::ApiError;
-use crate::ids;
-use crate::state::AppState;
+use crate::model::ids;
 use crate::wire::events::{AttemptV1, DeliveryLog, DeliveryV1, EventPage, EventV1, Redelivery};
 use kassa_store::{Change, DeliveryRecord, EventFilter, Merchant, NewDelivery, StoredEvent};
 

@@ -2,9 +2,9 @@
 
 use super::hpp::{load, load_open};
 use super::validate;
+use crate::app::state::AppState;
 use crate::error::ApiError;
-use crate::ids;
-use crate::state::AppState;
+use crate::model::ids;
 use crate::wire::hpp::{DistributionContactV1, DistributionRequestV1};
 use crate::wire::kassa::{DistributionMessage, DistributionMessages};
 use kassa_core::cart::is_country;

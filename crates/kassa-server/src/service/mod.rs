@@ -13,7 +13,7 @@ pub mod validate;
 pub mod watch;
 
 use crate::error::ApiError;
-use crate::ids;
+use crate::model::ids;
 use kassa_core::Event;
 use kassa_core::machine::Named;
 use kassa_store::{NewEvent, SessionRecord};

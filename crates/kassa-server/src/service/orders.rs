@@ -2,10 +2,10 @@
 
 use super::payments::{self, PaymentRecord, disable_open, read_view};
 use super::{event_row, retry_on_conflict};
+use crate::app::state::AppState;
 use crate::error::ApiError;
-use crate::http::json;
-use crate::ids;
-use crate::state::AppState;
+use crate::model::ids;
+use crate::wire::decode as json;
 use crate::wire::payments::{AuthorizedPaymentMethod, OrderCreated, OrderV1, PaymentSessionRequest};
 use axum::http::StatusCode;
 use kassa_core::order::{Order, OrderStatus};

@@ -3,11 +3,11 @@
 use super::instore;
 use super::watch::{Tagged, etag};
 use super::{event_row, retry_on_conflict, validate};
-use crate::config::Config;
+use crate::app::config::Config;
+use crate::app::state::AppState;
 use crate::error::ApiError;
-use crate::http::json;
-use crate::ids;
-use crate::state::AppState;
+use crate::model::ids;
+use crate::wire::decode as json;
 use crate::wire::instore::DistributionCreated;
 use crate::wire::payments::{
     AssetUrls, MerchantSession, PaymentMethodCategory, PaymentSessionRead, PaymentSessionRequest,

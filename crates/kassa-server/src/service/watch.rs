@@ -1,8 +1,8 @@
 //! Following a session without hammering the API: ETags, `If-None-Match` and long-poll waits
 //! that return as soon as the session changes (woken by [`AppState::commit`]) or the wait ends.
 
+use crate::app::state::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;

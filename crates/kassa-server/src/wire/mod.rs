@@ -1,5 +1,6 @@
 //! JSON shapes on the wire, named and keyed exactly as Klarna's API has them.
 
+pub mod decode;
 pub mod events;
 pub mod hpp;
 pub mod instore;

@@ -189,7 +189,7 @@ async fn a_hung_receiver_does_not_delay_another() {
 async fn extended_policy_follows_its_schedule_honours_retry_after_and_stops_at_410() {
     let app = spawn().await;
     // A merchant on the extended policy.
-    let mut created = kassa_server::credentials::create("Patient shop", None, None, app.state.now()).unwrap();
+    let mut created = kassa_server::model::credentials::create("Patient shop", None, None, app.state.now()).unwrap();
     created.merchant.retry_policy = "extended".into();
     app.state.store.insert_merchant(&created.merchant).await.unwrap();
     let patient = Merchant { username: created.merchant.username.clone(), secret: created.secret.clone() };
@@ -311,7 +311,7 @@ async fn production_mode_refuses_unsafe_callback_targets_at_creation() {
 async fn during_a_secret_rotation_callbacks_verify_with_either_secret() {
     let app = spawn().await;
     let old = webhook_secrets(&app, &app.merchant).await.remove(0);
-    let new = kassa_server::credentials::new_webhook_secret();
+    let new = kassa_server::model::credentials::new_webhook_secret();
     let rotated = [new.clone(), old.clone()];
     assert!(app.state.store.set_merchant_webhooks(&app.merchant.username, &rotated, "klarna").await.unwrap());
     let receiver = Receiver::start().await;
@@ -326,6 +326,6 @@ async fn during_a_secret_rotation_callbacks_verify_with_either_secret() {
     for secret in [&new, &old] {
         standardwebhooks::Webhook::new(secret).unwrap().verify(&got[0].body, &headers).unwrap();
     }
-    let stranger = kassa_server::credentials::new_webhook_secret();
+    let stranger = kassa_server::model::credentials::new_webhook_secret();
     assert!(standardwebhooks::Webhook::new(&stranger).unwrap().verify(&got[0].body, &headers).is_err());
 }

@@ -1,7 +1,8 @@
 //! Spawning a server and talking to it.
 
-use kassa_server::config::RateLimits;
-use kassa_server::{AppState, Config, Mode, credentials};
+use kassa_server::app::config::RateLimits;
+use kassa_server::model::credentials;
+use kassa_server::{AppState, Config, Mode};
 use kassa_store::Store;
 use kassa_store::testing::{Backend, TestDatabase};
 use reqwest::{Method, StatusCode};

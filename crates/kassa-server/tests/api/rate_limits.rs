@@ -6,7 +6,7 @@
 
 use crate::helpers::{Reply, TestApp, cart, spawn_with};
 use kassa_server::Mode;
-use kassa_server::config::RateLimits;
+use kassa_server::app::config::RateLimits;
 use reqwest::Method;
 use serde_json::json;
 

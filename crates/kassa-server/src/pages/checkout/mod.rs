@@ -11,9 +11,9 @@ mod view;
 
 use super::{Chrome, PageError, PageForm, PageQuery, render, see_other};
 use crate::Mode;
+use crate::app::state::AppState;
 use crate::error::ApiError;
 use crate::service::{hpp, instore};
-use crate::state::AppState;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};

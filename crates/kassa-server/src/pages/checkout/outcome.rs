@@ -4,8 +4,8 @@
 use super::persona::DECLINE_MESSAGE;
 use super::subject::{Purchase, Subject};
 use super::{base, view::Shop};
+use crate::app::state::AppState;
 use crate::pages::{Chrome, PageError, render};
-use crate::state::AppState;
 use askama::Template;
 use axum::response::{IntoResponse, Response};
 use kassa_core::distribution::DistributionStatus;

@@ -2,9 +2,9 @@
 //! (its `payment_link`), with the merchant, shop and cart the page shows.
 
 use super::view::{Cart, Shop, buy_label, locale};
+use crate::app::state::AppState;
 use crate::pages::PageError;
 use crate::service::payments::PaymentRecord;
-use crate::state::AppState;
 use axum::http::StatusCode;
 use kassa_core::distribution::{Distribution, DistributionStatus};
 use kassa_core::hpp::{HppSession, HppStatus};

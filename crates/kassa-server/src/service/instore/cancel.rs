@@ -3,9 +3,9 @@
 //! cancelled with it, in one commit.
 
 use super::transition;
+use crate::app::state::AppState;
 use crate::error::ApiError;
 use crate::service::payments::{self, PaymentRecord};
-use crate::state::AppState;
 use kassa_core::distribution::{Distribution, DistributionCommand};
 use kassa_core::payment::PaymentStatus;
 use kassa_store::{Change, Merchant, StoreExt, Stored};

@@ -4,12 +4,12 @@
 
 use super::initiate::is_short_code;
 use super::{cancel_payment_and_distribution, owner, result_view, transition};
+use crate::app::state::AppState;
 use crate::error::ApiError;
-use crate::ids;
+use crate::model::ids;
 use crate::service::orders::order_change;
 use crate::service::payments;
 use crate::service::retry_on_conflict;
-use crate::state::AppState;
 use crate::wire::instore::{ConsumerSessionRequest, ConsumerSessionV1, DistributionResult};
 use axum::http::StatusCode;
 use kassa_core::distribution::{Distribution, DistributionCommand, DistributionErrorCode, DistributionStatus};

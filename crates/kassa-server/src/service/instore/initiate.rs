@@ -4,10 +4,10 @@
 
 use super::jobs;
 use super::result_view;
+use crate::app::state::AppState;
 use crate::error::ApiError;
-use crate::http::json;
 use crate::service::{event_row, validate};
-use crate::state::AppState;
+use crate::wire::decode as json;
 use crate::wire::instore::DistributionRequest;
 use crate::wire::payments::{Attachment, PaymentSessionRequest};
 use kassa_core::Timestamp;
@@ -52,8 +52,10 @@ pub(crate) async fn distribution_setup(state: &AppState, field: &str, value: &Va
         return Err(ApiError::bad_request(field, "must be an object"));
     }
     let request: DistributionRequest = json::from_value(value.clone()).map_err(|e| match e {
-        ApiError::BadValue { field: inner, reason } => ApiError::bad_request(&format!("{field}.{inner}"), reason),
-        other => other,
+        json::DecodeError::BadValue { field: inner, reason } => {
+            ApiError::bad_request(&format!("{field}.{inner}"), reason)
+        }
+        other => ApiError::from(other),
     })?;
     match request.method.as_deref() {
         Some(method) if method.eq_ignore_ascii_case("one_qr") => {}

@@ -3,10 +3,10 @@
 //! job that several nodes run takes effect once.
 
 use super::{cancel_payment_and_distribution, transition_change};
+use crate::app::state::AppState;
 use crate::error::ApiError;
-use crate::ids;
+use crate::model::ids;
 use crate::service::retry_on_conflict;
-use crate::state::AppState;
 use kassa_core::Timestamp;
 use kassa_core::distribution::{Distribution, DistributionCommand, DistributionErrorCode, DistributionStatus};
 use kassa_core::wire_enum;

@@ -14,9 +14,9 @@ pub use retry::retry;
 
 use super::watch::{Tagged, etag};
 use super::{callbacks, event_row};
-use crate::config::Config;
+use crate::app::config::Config;
+use crate::app::state::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::wire::instore::{DistributionErrorV1, DistributionResult};
 use axum::http::StatusCode;
 use kassa_core::Event;

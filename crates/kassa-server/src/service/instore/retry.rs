@@ -5,9 +5,9 @@
 use super::initiate::distribution_setup;
 use super::jobs::{self, JobAction};
 use super::{result_view, transition_change};
+use crate::app::state::AppState;
 use crate::error::ApiError;
 use crate::service::{payments, retry_on_conflict};
-use crate::state::AppState;
 use crate::wire::instore::DistributionResult;
 use kassa_core::distribution::DistributionCommand;
 use kassa_core::payment::PaymentStatus;

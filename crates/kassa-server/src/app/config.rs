@@ -4,9 +4,8 @@ use kassa_core::Timestamp;
 use std::fmt;
 use std::time::Duration;
 
-pub use crate::delivery::WorkerSettings;
-pub use crate::delivery::target::TargetPolicy;
-pub use crate::http::rate_limit::RateLimits;
+pub use crate::app::rate_limits::RateLimits;
+pub use crate::app::target::TargetPolicy;
 
 /// Sandbox mode adds the consumer-side controls (`/sandbox/v1/...`) and a sandbox merchant on an
 /// empty database; production mode has neither.
@@ -45,7 +44,7 @@ pub struct Config {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     /// Requests per second each merchant may make per category (Klarna's production limits by
-    /// default); see [`crate::http::rate_limit`].
+    /// default); see [`crate::api::rate_limit`].
     pub rate_limits: RateLimits,
     /// Which status-callback targets are allowed (HTTPS to public addresses, unless sandbox
     /// mode or an allow-list opens more).
@@ -83,5 +82,30 @@ impl Config {
     /// `public_url` joined with an absolute path.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
+    }
+}
+
+/// Limits and timings of the worker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerSettings {
+    /// Attempts in flight at once, in all.
+    pub max_in_flight: usize,
+    /// Attempts in flight at once to one host.
+    pub max_per_host: usize,
+    /// How often due retries are looked for when nothing wakes the worker.
+    pub poll_interval: Duration,
+    /// How long a claim holds; longer than any attempt's timeout, so a live claim is never
+    /// taken over while its attempt can still answer.
+    pub lease: Duration,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            max_in_flight: 256,
+            max_per_host: 32,
+            poll_interval: Duration::from_millis(100),
+            lease: Duration::from_secs(60),
+        }
     }
 }

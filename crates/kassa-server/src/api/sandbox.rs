@@ -3,11 +3,12 @@
 
 use super::auth::Authenticated;
 use super::errors::ErrorResponse;
-use super::json::{self, JsonBody};
+use super::json::JsonBody;
+use crate::app::state::AppState;
 use crate::error::ApiError;
 use crate::service::instore::ConsumerAction;
 use crate::service::{hpp, instore, validate};
-use crate::state::AppState;
+use crate::wire::decode as json;
 use crate::wire::instore::{ConsumerSessionRequest, ConsumerSessionV1, DistributionResult, ForcedFailure};
 use crate::wire::kassa::SandboxOutcome;
 use axum::Json;

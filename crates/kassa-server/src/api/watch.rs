@@ -1,8 +1,8 @@
 //! The HTTP side of following a session: `?wait=`, `If-None-Match`, `ETag`, 304.
 
+use crate::app::state::AppState;
 use crate::error::ApiError;
 use crate::service::watch::{self, Read, Tagged};
-use crate::state::AppState;
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -3,9 +3,9 @@
 use super::auth::Authenticated;
 use super::errors::ErrorResponse;
 use super::json::JsonBody;
+use crate::app::state::AppState;
 use crate::error::ApiError;
 use crate::service::clock;
-use crate::state::AppState;
 use crate::wire::kassa::ClockNow;
 use axum::Json;
 use axum::extract::State;

@@ -1,7 +1,7 @@
 //! Liveness and readiness.
 
+use crate::app::state::AppState;
 use crate::error::ApiError;
-use crate::state::AppState;
 use crate::wire::kassa::Health;
 use axum::Json;
 use axum::extract::State;
@@ -21,7 +21,7 @@ async fn healthz() -> Json<Health> {
 /// The process can reach its database.
 #[utoipa::path(get, path = "/readyz", tag = "Operations", responses(
     (status = 200, body = Health),
-    (status = 503, description = "The database is unreachable", body = crate::http::errors::ErrorResponse),
+    (status = 503, description = "The database is unreachable", body = crate::api::errors::ErrorResponse),
 ))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     state.store.ping().await.map_err(|e| {

@@ -3,7 +3,7 @@
 //! Secrets are 256-bit random strings, so a fast hash is the right tool (as for API tokens):
 //! verifying costs microseconds on every request, and no dictionary attack applies.
 
-use crate::ids;
+use crate::model::ids;
 use kassa_core::Timestamp;
 use kassa_core::retry::RetryPolicy;
 use kassa_core::signature::WebhookSecret;

@@ -2,9 +2,9 @@
 
 use super::auth::Authenticated;
 use super::errors::ErrorResponse;
+use crate::app::state::AppState;
 use crate::error::ApiError;
 use crate::service::orders;
-use crate::state::AppState;
 use crate::wire::payments::OrderV1;
 use axum::Json;
 use axum::extract::{Path, State};

@@ -7,12 +7,12 @@
 //! is only claimed once event n is delivered or given up (the claim query enforces it).
 
 mod attempt;
-pub mod target;
 
 pub use attempt::{SEQUENCE_HEADER, SESSION_HEADER, callback_body};
 
-use crate::clock::{Clock, SystemClock};
-use crate::state::AppState;
+use crate::app::clock::{Clock, SystemClock};
+use crate::app::config::WorkerSettings;
+use crate::app::state::AppState;
 use kassa_core::Timestamp;
 use kassa_core::retry::{Decision, RetryPolicy};
 use kassa_store::{Attempt, ClaimedDelivery, DeliveryNext};
@@ -27,31 +27,6 @@ use tokio_util::sync::CancellationToken;
 const MAX_CLAIM: usize = 128;
 /// Time a lease must still have left when an attempt starts, beyond the attempt's timeout.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
-
-/// Limits and timings of the worker.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkerSettings {
-    /// Attempts in flight at once, in all.
-    pub max_in_flight: usize,
-    /// Attempts in flight at once to one host.
-    pub max_per_host: usize,
-    /// How often due retries are looked for when nothing wakes the worker.
-    pub poll_interval: Duration,
-    /// How long a claim holds; longer than any attempt's timeout, so a live claim is never
-    /// taken over while its attempt can still answer.
-    pub lease: Duration,
-}
-
-impl Default for WorkerSettings {
-    fn default() -> Self {
-        Self {
-            max_in_flight: 256,
-            max_per_host: 32,
-            poll_interval: Duration::from_millis(100),
-            lease: Duration::from_secs(60),
-        }
-    }
-}
 
 pub struct DeliveryWorker {
     state: AppState,

@@ -1,9 +1,9 @@
 //! Unauthenticated resources a consumer's device fetches: QR images and badges.
 
 use super::errors::ErrorResponse;
+use crate::app::state::AppState;
 use crate::error::ApiError;
 use crate::qr::{self, Format};
-use crate::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};

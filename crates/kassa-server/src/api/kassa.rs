@@ -2,9 +2,9 @@
 
 use super::auth::Authenticated;
 use super::errors::ErrorResponse;
+use crate::app::state::AppState;
 use crate::error::ApiError;
 use crate::service::{events, messages};
-use crate::state::AppState;
 use crate::wire::events::{DeliveryLog, EventPage, Redelivery};
 use crate::wire::kassa::DistributionMessages;
 use axum::Json;

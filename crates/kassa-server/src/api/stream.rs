@@ -2,9 +2,9 @@
 
 use super::auth::Authenticated;
 use super::errors::ErrorResponse;
+use crate::app::state::AppState;
 use crate::error::ApiError;
 use crate::service::hpp;
-use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -55,7 +55,7 @@ struct Cursor {
     kind: SessionKind,
     session_id: String,
     last: u64,
-    changes: broadcast::Receiver<crate::state::SessionChanged>,
+    changes: broadcast::Receiver<crate::app::state::SessionChanged>,
     queue: VecDeque<StoredEvent>,
 }
 

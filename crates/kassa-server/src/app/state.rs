@@ -1,9 +1,8 @@
 //! What every handler can reach.
 
-use crate::clock::{Clock, SandboxClock, SystemClock};
-use crate::config::{Config, Mode};
-use crate::http::rate_limit::RateLimiter;
-use crate::sender::{MessageSender, RecordingSender};
+use crate::app::clock::{Clock, SandboxClock, SystemClock};
+use crate::app::config::{Config, Mode};
+use crate::app::sender::{MessageSender, RecordingSender};
 use kassa_store::{Change, JobWrite, Store, StoreError};
 use std::sync::Arc;
 use tokio::sync::{Notify, broadcast};
@@ -17,8 +16,6 @@ pub struct AppState {
     pub sandbox_clock: Option<Arc<SandboxClock>>,
     pub sender: Arc<dyn MessageSender>,
     pub config: Arc<Config>,
-    /// The per-merchant request counters of `config.rate_limits`.
-    pub rate_limiter: Arc<RateLimiter>,
     /// Woken after a commit that added deliveries (the delivery worker waits on it).
     pub deliveries_due: Arc<Notify>,
     /// Woken after a commit that scheduled jobs, and when the sandbox clock moves (the
@@ -49,7 +46,6 @@ impl AppState {
             None => Arc::new(SystemClock),
         };
         let sender = Arc::new(RecordingSender::new(store.clone()));
-        let rate_limiter = Arc::new(RateLimiter::new(config.rate_limits));
         let (changes, _) = broadcast::channel(1024);
         let deliveries_due = Arc::new(Notify::new());
         let jobs_due = Arc::new(Notify::new());
@@ -60,7 +56,6 @@ impl AppState {
             sandbox_clock,
             sender,
             config: Arc::new(config),
-            rate_limiter,
             deliveries_due,
             jobs_due,
             jobs_running: Arc::default(),

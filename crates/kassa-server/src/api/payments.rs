@@ -4,9 +4,9 @@ use super::auth::Authenticated;
 use super::errors::ErrorResponse;
 use super::json::JsonBody;
 use super::watch::{self, WaitQuery};
+use crate::app::state::AppState;
 use crate::error::ApiError;
 use crate::service::{orders, payments};
-use crate::state::AppState;
 use crate::wire::payments::{
     CreateOrderRequest, MerchantSession, OrderCreated, PaymentSessionRead, PaymentSessionRequest,
 };

@@ -1,6 +1,6 @@
 //! One HTTP attempt of a callback: the body, the Standard Webhooks headers, the outcome.
 
-use super::target::TargetPolicy;
+use crate::app::target::TargetPolicy;
 use kassa_core::Timestamp;
 use kassa_core::retry::{AttemptOutcome, RetryAfter};
 use kassa_core::signature::{WebhookSecret, sign};

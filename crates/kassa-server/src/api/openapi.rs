@@ -73,7 +73,7 @@ pub fn document_rate_limits(doc: &mut utoipa::openapi::OpenApi) {
             (axum::http::Method::DELETE, item.delete.as_mut()),
         ] {
             let Some(operation) = operation else { continue };
-            if super::rate_limit::Category::of(&method, path).is_some() {
+            if super::rate_limit::category_of(&method, path).is_some() {
                 operation.responses.responses.insert("429".into(), limited.clone().into());
             }
         }

@@ -3,9 +3,9 @@
 //! (with backoff). Woken by commits that schedule jobs and by the sandbox clock; otherwise it
 //! looks every second, which is also how it sees jobs scheduled by other nodes.
 
-use crate::clock::{Clock, SystemClock};
+use crate::app::clock::{Clock, SystemClock};
+use crate::app::state::AppState;
 use crate::service::instore::jobs;
-use crate::state::AppState;
 use kassa_store::ClaimedJob;
 use std::time::Duration;
 use tokio::task::JoinSet;

@@ -1,0 +1,79 @@
+//! HTTP Basic authentication against merchants. The credentials are decoded once per request:
+//! the rate limiter reads them first and leaves them in the request's extensions for the
+//! [`Authenticated`] extractor.
+
+use crate::app::state::AppState;
+use crate::error::ApiError;
+use crate::model::credentials;
+use axum::extract::FromRequestParts;
+use axum::http::header::{self, HeaderMap};
+use axum::http::request::Parts;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use kassa_store::Merchant;
+
+/// The merchant whose credentials the request carries.
+pub struct Authenticated(pub Merchant);
+
+/// HTTP Basic credentials as the request carries them (not yet checked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BasicCredentials {
+    pub username: String,
+    pub secret: String,
+}
+
+impl BasicCredentials {
+    /// The credentials of an `Authorization: Basic …` header, if it has well-formed ones.
+    pub fn of(headers: &HeaderMap) -> Option<Self> {
+        let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+        let (scheme, encoded) = value.split_once(' ')?;
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return None;
+        }
+        let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+        let (username, secret) = decoded.split_once(':')?;
+        Some(Self { username: username.to_owned(), secret: secret.to_owned() })
+    }
+}
+
+impl FromRequestParts<AppState> for Authenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let given = match parts.extensions.remove::<BasicCredentials>() {
+            Some(given) => given,
+            None => BasicCredentials::of(&parts.headers).ok_or(ApiError::Unauthorized)?,
+        };
+        let merchant = state.store.merchant_by_username(&given.username).await?.ok_or(ApiError::Unauthorized)?;
+        if !credentials::verify(&merchant, &given.secret) {
+            return Err(ApiError::Unauthorized);
+        }
+        tracing::Span::current().record("merchant", merchant.username.as_str());
+        Ok(Self(merchant))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn basic(value: &str) -> Option<(String, String)> {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, HeaderValue::from_str(value).unwrap());
+        BasicCredentials::of(&headers).map(|c| (c.username, c.secret))
+    }
+
+    #[test]
+    fn basic_credentials() {
+        let encoded = |credentials: &str| format!("Basic {}", STANDARD.encode(credentials));
+        assert_eq!(basic(&encoded("shop:secret")), Some(("shop".into(), "secret".into())));
+        assert_eq!(basic(&encoded("shop:a:b")), Some(("shop".into(), "a:b".into())));
+        assert_eq!(basic(&encoded("shop:")), Some(("shop".into(), String::new())));
+        assert_eq!(basic(&format!("basic {}", STANDARD.encode("shop:s"))), Some(("shop".into(), "s".into())));
+        assert_eq!(basic(&encoded("no-colon")), None);
+        assert_eq!(basic("Basic not-base64!"), None);
+        assert_eq!(basic("Bearer abc"), None);
+        assert_eq!(BasicCredentials::of(&HeaderMap::new()), None);
+    }
+}

@@ -1,0 +1,32 @@
+//! A JSON body extractor that answers every problem with a Klarna error naming what is wrong:
+//! wrong content type, oversize body, then what [`decode::parse`] finds.
+
+use crate::error::ApiError;
+use crate::wire::decode;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use axum::http::header;
+use serde::de::DeserializeOwned;
+
+pub struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json")) {
+            let shown = if content_type.is_empty() { "none".to_owned() } else { format!("{content_type:?}") };
+            return Err(ApiError::UnsupportedMediaType(format!("Content-Type must be application/json (got {shown})")));
+        }
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge
+            } else {
+                ApiError::BadRequest(format!("Could not read the request body: {rejection}"))
+            }
+        })?;
+        Ok(JsonBody(decode::parse(&bytes)?))
+    }
+}

@@ -1,0 +1,13 @@
+//! The composition root: what a running server is made of (its store, clocks, settings, the
+//! change bus, the message sender) and the configuration types, which depend on nothing else in
+//! the crate.
+
+pub mod clock;
+pub mod config;
+pub mod rate_limits;
+pub mod sender;
+pub mod state;
+pub mod target;
+
+pub use config::{Config, Mode};
+pub use state::AppState;

@@ -29,6 +29,54 @@ pub struct LineInput {
     pub merchant_data: Option<String>,
 }
 
+/// A cart that keeps every rule: what [`CartInput::parse`] makes of a valid one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cart {
+    /// ISO 3166 alpha-2, as sent.
+    pub purchase_country: String,
+    /// ISO 4217, as sent.
+    pub purchase_currency: String,
+    pub locale: Option<String>,
+    /// Minor units; the sum of the lines' `total_amount`.
+    pub order_amount: i64,
+    /// Minor units; the sum of the lines' tax within ±1 per line.
+    pub order_tax_amount: i64,
+    /// At least one, at most [`MAX_ORDER_LINES`].
+    pub lines: Vec<Line>,
+}
+
+/// An order line that keeps every rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub kind: Option<String>,
+    pub name: String,
+    pub reference: Option<String>,
+    pub quantity: i64,
+    pub quantity_unit: Option<String>,
+    pub unit_price: i64,
+    pub tax_rate: Option<i64>,
+    /// `quantity × unit_price − total_discount_amount`.
+    pub total_amount: i64,
+    pub total_discount_amount: i64,
+    /// The line's tax (a US `sales_tax` line's whole amount when it gives none).
+    pub total_tax_amount: i64,
+    pub image_url: Option<String>,
+    pub product_url: Option<String>,
+    pub merchant_data: Option<String>,
+}
+
+impl Cart {
+    /// The currency in upper case, as orders carry it.
+    pub fn currency(&self) -> String {
+        self.purchase_currency.to_ascii_uppercase()
+    }
+
+    /// The country in upper case.
+    pub fn country(&self) -> String {
+        self.purchase_country.to_ascii_uppercase()
+    }
+}
+
 /// A field that breaks a rule.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("Bad value: {field} ({reason})")]
@@ -76,8 +124,8 @@ fn max_len(value: &Option<String>, field: &str, min: usize, max: usize) -> Resul
 }
 
 impl CartInput {
-    /// Checks every rule; the first broken one is reported.
-    pub fn validate(&self) -> Result<(), CartError> {
+    /// The cart, if it keeps every rule; else the first broken one.
+    pub fn parse(&self) -> Result<Cart, CartError> {
         let country = required(&self.purchase_country, "purchase_country")?;
         if !is_country(&country) {
             return Err(bad("purchase_country", "must be an ISO 3166 alpha-2 country code"));
@@ -104,10 +152,12 @@ impl CartInput {
             return Err(bad("order_lines", format!("must hold 1 to {MAX_ORDER_LINES} lines")));
         }
         let (mut amount_sum, mut tax_sum) = (0i64, 0i64);
+        let mut parsed = Vec::with_capacity(lines.len());
         for (i, line) in lines.iter().enumerate() {
-            let checked = line.validate(&format!("order_lines[{i}]"))?;
-            amount_sum = amount_sum.saturating_add(checked.total_amount);
-            tax_sum = tax_sum.saturating_add(checked.tax);
+            let line = line.parse(&format!("order_lines[{i}]"))?;
+            amount_sum = amount_sum.saturating_add(line.total_amount);
+            tax_sum = tax_sum.saturating_add(line.total_tax_amount);
+            parsed.push(line);
         }
         if amount_sum != order_amount {
             return Err(bad("order_amount", format!("must equal the sum of the lines' total_amount ({amount_sum})")));
@@ -119,20 +169,22 @@ impl CartInput {
                 format!("must equal the sum of the lines' total_tax_amount ({tax_sum}) within ±{tolerance}"),
             ));
         }
-        Ok(())
+        Ok(Cart {
+            purchase_country: country,
+            purchase_currency: currency,
+            locale: self.locale.clone(),
+            order_amount,
+            order_tax_amount,
+            lines: parsed,
+        })
     }
 }
 
-struct CheckedLine {
-    total_amount: i64,
-    tax: i64,
-}
-
 impl LineInput {
-    fn validate(&self, at: &str) -> Result<CheckedLine, CartError> {
+    fn parse(&self, at: &str) -> Result<Line, CartError> {
         let field = |name: &str| format!("{at}.{name}");
         let name = required(&self.name, &field("name"))?;
-        max_len(&Some(name), &field("name"), 1, 255)?;
+        max_len(&Some(name.clone()), &field("name"), 1, 255)?;
         max_len(&self.reference, &field("reference"), 0, 255)?;
         max_len(&self.quantity_unit, &field("quantity_unit"), 1, 8)?;
         for (value, key) in
@@ -193,7 +245,21 @@ impl LineInput {
             (None, true) => total_amount,
             (None, false) => 0,
         };
-        Ok(CheckedLine { total_amount, tax })
+        Ok(Line {
+            kind: self.kind.clone(),
+            name,
+            reference: self.reference.clone(),
+            quantity,
+            quantity_unit: self.quantity_unit.clone(),
+            unit_price,
+            tax_rate: self.tax_rate,
+            total_amount,
+            total_discount_amount: discount,
+            total_tax_amount: tax,
+            image_url: self.image_url.clone(),
+            product_url: self.product_url.clone(),
+            merchant_data: self.merchant_data.clone(),
+        })
     }
 }
 
@@ -227,7 +293,7 @@ mod tests {
     }
 
     fn field_of(c: &CartInput) -> String {
-        c.validate().unwrap_err().field
+        c.parse().unwrap_err().field
     }
 
     #[test]
@@ -236,7 +302,11 @@ mod tests {
         let mut l = line(1, 20_000, 2000, 3000);
         l.total_amount = Some(18_000);
         l.total_discount_amount = Some(2000);
-        cart(vec![l]).validate().unwrap();
+        let parsed = cart(vec![l]).parse().unwrap();
+        assert_eq!((parsed.order_amount, parsed.order_tax_amount), (18_000, 3000));
+        assert_eq!(parsed.lines[0].total_discount_amount, 2000);
+        assert_eq!(parsed.lines[0].total_tax_amount, 3000);
+        assert_eq!(parsed.currency(), parsed.purchase_currency.to_ascii_uppercase());
     }
 
     #[test]
@@ -256,7 +326,7 @@ mod tests {
         // Within a point (18000 gross at 20 %: 3000; 2900 implies 19.2 %) is accepted, as at Klarna.
         let mut l = line(1, 18_000, 2000, 2900);
         l.total_amount = Some(18_000);
-        cart(vec![l]).validate().unwrap();
+        cart(vec![l]).parse().unwrap();
 
         let mut c = cart(vec![line(1, 1000, 2500, 200)]);
         c.order_tax_amount = Some(210);
@@ -286,7 +356,7 @@ mod tests {
             ..LineInput::default()
         };
         let c = CartInput { order_amount: Some(10_800), order_tax_amount: Some(800), ..cart(vec![item, tax]) };
-        c.validate().unwrap();
+        c.parse().unwrap();
     }
 
     /// Any i64, with the edges (where overflow lives) drawn often.
@@ -330,7 +400,7 @@ mod tests {
                 order_tax_amount: Some(tax),
                 order_lines: Some(vec![line.clone(), line]),
             };
-            let _ = c.validate();
+            let _ = c.parse();
         }
     }
 

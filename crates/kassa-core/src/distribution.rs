@@ -95,6 +95,26 @@ impl StateMachine for DistributionMachine {
     }
 }
 
+/// The order a completed distribution placed (stored as `[order_id, klarna_reference]`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "(String, String)", into = "(String, String)")]
+pub struct PlacedOrder {
+    pub order_id: String,
+    pub klarna_reference: String,
+}
+
+impl From<(String, String)> for PlacedOrder {
+    fn from((order_id, klarna_reference): (String, String)) -> Self {
+        Self { order_id, klarna_reference }
+    }
+}
+
+impl From<PlacedOrder> for (String, String) {
+    fn from(order: PlacedOrder) -> Self {
+        (order.order_id, order.klarna_reference)
+    }
+}
+
 /// An in-store distribution of a payment session.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Distribution {
@@ -105,7 +125,7 @@ pub struct Distribution {
     pub short_code: Option<String>,
     pub status_update_url: Option<String>,
     pub error: Option<DistributionError>,
-    pub order: Option<(String, String)>,
+    pub order: Option<PlacedOrder>,
     /// The token of the payment link and QR, once the service has produced them.
     #[serde(default)]
     pub link_token: Option<String>,
@@ -167,7 +187,8 @@ impl Distribution {
                 || self.retryable_failure())
     }
 
-    /// Applies an action; `Fail` takes its error code, `Complete` its order id and reference.
+    /// Applies an action; `Distribute` takes the payment link's token (a distribution that has
+    /// one keeps it), `Fail` its error code (and the fallback link, if any), `Complete` its order.
     pub fn apply(
         &self,
         command: DistributionCommand,
@@ -186,8 +207,14 @@ impl Distribution {
         let mut next = self.clone();
         next.lifecycle = lifecycle;
         match command {
-            DistributionCommand::Fail(code) => {
-                next.error = Some(DistributionError { code, retryable: code.retryable() })
+            DistributionCommand::Distribute { link_token } => {
+                next.link_token.get_or_insert(link_token);
+            }
+            DistributionCommand::Fail { code, fallback_link } => {
+                next.error = Some(DistributionError { code, retryable: code.retryable() });
+                if let Some(token) = fallback_link {
+                    next.link_token.get_or_insert(token);
+                }
             }
             DistributionCommand::Retry { short_code, status_update_url } => {
                 next.short_code = short_code;
@@ -195,9 +222,7 @@ impl Distribution {
                     next.status_update_url = status_update_url;
                 }
             }
-            DistributionCommand::Complete { order_id, klarna_reference } => {
-                next.order = Some((order_id, klarna_reference))
-            }
+            DistributionCommand::Complete(order) => next.order = Some(order),
             _ => {}
         }
         // The error belongs to FAILED only.
@@ -211,13 +236,18 @@ impl Distribution {
 /// An action with the data it carries.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DistributionCommand {
-    Distribute,
-    Fail(DistributionErrorCode),
-    Access,
-    Complete {
-        order_id: String,
-        klarna_reference: String,
+    /// The payment link and QR exist (with this token), pushed to the short code if there is one.
+    Distribute {
+        link_token: String,
     },
+    /// Failed with `code`; a failure at distribution time may still leave the link as the
+    /// fallback.
+    Fail {
+        code: DistributionErrorCode,
+        fallback_link: Option<String>,
+    },
+    Access,
+    Complete(PlacedOrder),
     Cancel,
     /// Distribute again, to `short_code` (none: the QR and link only); a new `status_update_url`
     /// replaces the old one.
@@ -230,10 +260,10 @@ pub enum DistributionCommand {
 impl DistributionCommand {
     pub fn action(&self) -> DistributionAction {
         match self {
-            Self::Distribute => DistributionAction::Distribute,
-            Self::Fail(_) => DistributionAction::Fail,
+            Self::Distribute { .. } => DistributionAction::Distribute,
+            Self::Fail { .. } => DistributionAction::Fail,
             Self::Access => DistributionAction::Access,
-            Self::Complete { .. } => DistributionAction::Complete,
+            Self::Complete(_) => DistributionAction::Complete,
             Self::Cancel => DistributionAction::Cancel,
             Self::Retry { .. } => DistributionAction::Retry,
         }
@@ -247,12 +277,20 @@ mod tests {
     use proptest::prelude::*;
 
     fn command(pick: usize) -> DistributionCommand {
-        match pick % 8 {
-            0 => DistributionCommand::Distribute,
-            1 => DistributionCommand::Fail(DistributionErrorCode::ConsumerSessionNotFound),
-            2 => DistributionCommand::Fail(DistributionErrorCode::Unknown),
+        match pick % 9 {
+            0 => DistributionCommand::Distribute { link_token: "t".into() },
+            1 => DistributionCommand::Fail {
+                code: DistributionErrorCode::ConsumerSessionNotFound,
+                fallback_link: Some("t".into()),
+            },
+            2 => DistributionCommand::Fail { code: DistributionErrorCode::Unknown, fallback_link: None },
             3 => DistributionCommand::Access,
-            4 => DistributionCommand::Complete { order_id: "o".into(), klarna_reference: "ABCDEFGH".into() },
+            4 => {
+                DistributionCommand::Complete(PlacedOrder { order_id: "o".into(), klarna_reference: "ABCDEFGH".into() })
+            }
+            8 => {
+                DistributionCommand::Fail { code: DistributionErrorCode::ConsumerSessionNotFound, fallback_link: None }
+            }
             5 => DistributionCommand::Cancel,
             _ => DistributionCommand::Retry { short_code: Some("1234".into()), status_update_url: None },
         }
@@ -288,6 +326,11 @@ mod tests {
                         if cmd.action() == DistributionAction::Access {
                             prop_assert!(before.link_token.is_some() || before.status() != DistributionStatus::Failed);
                         }
+                        // Distributed, or opened, means a link to open.
+                        if matches!(next.status(), DistributionStatus::Distributed | DistributionStatus::Accessed) {
+                            prop_assert!(next.link_token.is_some());
+                            prop_assert!(next.shows_link());
+                        }
                         prop_assert_eq!(next.status() == DistributionStatus::Failed, next.error.is_some());
                         d = next;
                     }
@@ -296,6 +339,10 @@ mod tests {
                         let retryable_failure = before.status() == DistributionStatus::Failed
                             && before.error.is_some_and(|e| e.retryable);
                         prop_assert!(!(cmd.action() == DistributionAction::Retry && retryable_failure));
+                        // Nor is a shown fallback link refused an open.
+                        prop_assert!(!(cmd.action() == DistributionAction::Access
+                            && before.status() == DistributionStatus::Failed
+                            && before.shows_link()));
                     }
                 }
             }
@@ -305,10 +352,13 @@ mod tests {
     #[test]
     fn a_failed_distribution_opens_only_through_its_fallback_link() {
         let (d, _) = Distribution::create("s".into(), "m".into(), None, None, Timestamp::from_millis(0));
-        let not_found = DistributionCommand::Fail(DistributionErrorCode::ConsumerSessionNotFound);
-        let (failed, _) = d.apply(not_found, Timestamp::from_millis(1)).unwrap();
+        let code = DistributionErrorCode::ConsumerSessionNotFound;
+        let (failed, _) =
+            d.apply(DistributionCommand::Fail { code, fallback_link: None }, Timestamp::from_millis(1)).unwrap();
         assert!(failed.apply(DistributionCommand::Access, Timestamp::from_millis(2)).is_err(), "no link yet");
-        let with_link = Distribution { link_token: Some("t".into()), ..failed };
+        let fallback = DistributionCommand::Fail { code, fallback_link: Some("t".into()) };
+        let (with_link, _) = d.apply(fallback, Timestamp::from_millis(1)).unwrap();
+        assert_eq!(with_link.link_token.as_deref(), Some("t"));
         let (opened, _) = with_link.apply(DistributionCommand::Access, Timestamp::from_millis(2)).unwrap();
         assert_eq!(opened.status(), DistributionStatus::Accessed);
     }
@@ -316,11 +366,30 @@ mod tests {
     #[test]
     fn unknown_error_is_not_retryable() {
         let (d, _) = Distribution::create("s".into(), "m".into(), None, None, Timestamp::from_millis(0));
-        let (d, _) =
-            d.apply(DistributionCommand::Fail(DistributionErrorCode::Unknown), Timestamp::from_millis(1)).unwrap();
+        let (d, _) = d
+            .apply(
+                DistributionCommand::Fail { code: DistributionErrorCode::Unknown, fallback_link: None },
+                Timestamp::from_millis(1),
+            )
+            .unwrap();
         assert_eq!(d.error, Some(DistributionError { code: DistributionErrorCode::Unknown, retryable: false }));
         let retry = DistributionCommand::Retry { short_code: None, status_update_url: None };
         assert!(d.apply(retry, Timestamp::from_millis(2)).is_err());
         assert!(d.apply(DistributionCommand::Access, Timestamp::from_millis(2)).is_err());
+    }
+
+    #[test]
+    fn a_distribution_keeps_its_link_and_stores_its_order_as_before() {
+        let (d, _) = Distribution::create("s".into(), "m".into(), None, None, Timestamp::from_millis(0));
+        let (d, _) =
+            d.apply(DistributionCommand::Distribute { link_token: "first".into() }, Timestamp::from_millis(1)).unwrap();
+        let (d, _) = d.apply(DistributionCommand::Access, Timestamp::from_millis(2)).unwrap();
+        let order = PlacedOrder { order_id: "o".into(), klarna_reference: "ABCDEFGH".into() };
+        let (d, _) = d.apply(DistributionCommand::Complete(order.clone()), Timestamp::from_millis(3)).unwrap();
+        assert_eq!(d.link_token.as_deref(), Some("first"));
+        let stored = serde_json::to_value(&d).unwrap();
+        assert_eq!(stored["order"], serde_json::json!(["o", "ABCDEFGH"]));
+        let read: Distribution = serde_json::from_value(stored).unwrap();
+        assert_eq!(read.order, Some(order));
     }
 }

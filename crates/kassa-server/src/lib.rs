@@ -8,7 +8,6 @@
 
 pub mod api;
 pub mod app;
-pub mod error;
 pub mod model;
 pub mod pages;
 pub mod qr;

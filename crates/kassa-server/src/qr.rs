@@ -1,7 +1,11 @@
 //! QR images of payment links, as SVG or PNG.
 
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Response};
 use qrcode::render::svg;
 use qrcode::{Color, EcLevel, QrCode};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 /// Blank modules around the code, as the QR standard asks.
 const QUIET_ZONE: usize = 4;
@@ -96,4 +100,31 @@ mod tests {
         assert_eq!(info.width, info.height);
         assert_eq!(info.width as usize % SCALE, 0);
     }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct QrQuery {
+    /// `svg` (default) or `png`; without it, `Accept: image/png` selects PNG.
+    format: Option<String>,
+}
+
+/// Why no image was made.
+#[derive(Debug, thiserror::Error)]
+pub enum QrError {
+    #[error("format must be svg or png")]
+    UnknownFormat,
+    #[error("{0}")]
+    Render(String),
+}
+
+/// A QR image of `link` in the format the request asks for (the API's and the pages' QR images).
+pub async fn qr_image(link: String, query: &QrQuery, headers: &HeaderMap) -> Result<Response, QrError> {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = Format::negotiate(query.format.as_deref(), accept).ok_or(QrError::UnknownFormat)?;
+    let image = tokio::task::spawn_blocking(move || render(&link, format))
+        .await
+        .map_err(|e| QrError::Render(e.to_string()))?
+        .map_err(QrError::Render)?;
+    let headers = [(header::CONTENT_TYPE, format.content_type()), (header::CACHE_CONTROL, "public, max-age=300")];
+    Ok((headers, image).into_response())
 }

@@ -2,8 +2,8 @@
 //! the rate limiter reads them first and leaves them in the request's extensions for the
 //! [`Authenticated`] extractor.
 
+use crate::api::error::ApiError;
 use crate::app::state::AppState;
-use crate::error::ApiError;
 use crate::model::credentials;
 use axum::extract::FromRequestParts;
 use axum::http::header::{self, HeaderMap};

@@ -3,8 +3,8 @@
 use super::auth::Authenticated;
 use super::errors::ErrorResponse;
 use super::json::JsonBody;
+use crate::api::error::ApiError;
 use crate::app::state::AppState;
-use crate::error::ApiError;
 use crate::service::clock;
 use crate::wire::kassa::ClockNow;
 use axum::Json;

@@ -1,8 +1,8 @@
 //! Writes every error response as Klarna's body, whatever produced it: kassa's own
-//! [`ApiError`](crate::error::ApiError), a rejection inside the framework, a panic, a 405.
+//! [`ApiError`](crate::api::error::ApiError), a rejection inside the framework, a panic, a 405.
 //! Every response carries the request's correlation id in `Klarna-Correlation-Id`.
 
-use crate::error::ErrorDetails;
+use crate::api::error::ErrorDetails;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -92,7 +92,7 @@ fn fallback_details(status: StatusCode) -> ErrorDetails {
 
 /// Unknown routes.
 pub async fn route_not_found(request: Request) -> impl IntoResponse {
-    crate::error::ApiError::not_found(format!("No route for {} {}", request.method(), request.uri().path()))
+    crate::api::error::ApiError::not_found(format!("No route for {} {}", request.method(), request.uri().path()))
 }
 
 /// Known routes asked with a method they do not have.

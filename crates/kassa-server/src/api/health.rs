@@ -1,7 +1,7 @@
 //! Liveness and readiness.
 
+use crate::api::error::ApiError;
 use crate::app::state::AppState;
-use crate::error::ApiError;
 use crate::wire::kassa::Health;
 use axum::Json;
 use axum::extract::State;

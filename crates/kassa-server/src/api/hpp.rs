@@ -4,9 +4,9 @@ use super::auth::Authenticated;
 use super::errors::ErrorResponse;
 use super::json::JsonBody;
 use super::watch::{self, WaitQuery};
+use crate::api::error::ApiError;
 use crate::app::state::AppState;
-use crate::error::ApiError;
-use crate::service::{hpp, messages};
+use crate::service::{hpp, load, messages};
 use crate::wire::hpp::{DistributionRequestV1, HppCreateRequest, HppCreated, HppSessionV1};
 use crate::wire::kassa::DistributionModuleToken;
 use axum::Json;
@@ -125,6 +125,6 @@ async fn manual_id_check(
     Authenticated(merchant): Authenticated,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    hpp::load(&state, &merchant, &id).await?;
+    load::hpp_session(&state, &merchant, &id).await?;
     Err(ApiError::not_found("No manual identification check: kassa does not use the MANUAL_ID_CHECK flow"))
 }

@@ -4,11 +4,11 @@
 use super::auth::Authenticated;
 use super::errors::ErrorResponse;
 use super::json::JsonBody;
-use super::public::{QrQuery, qr_image};
 use super::watch::{self, WaitQuery};
+use crate::api::error::ApiError;
 use crate::app::state::AppState;
-use crate::error::ApiError;
-use crate::service::instore;
+use crate::qr::{QrQuery, qr_image};
+use crate::service::{instore, views};
 use crate::wire::instore::{DistributionRequest, DistributionResult};
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -62,7 +62,7 @@ async fn retry(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<DistributionResult>, ApiError> {
-    Ok(Json(instore::retry(&state, &merchant, &id, body).await?))
+    Ok(Json(instore::retry(&state, &merchant, &id, DistributionRequest::decode_retry(&body)?).await?))
 }
 
 /// The QR image of a distribution's `payment_link` (the result's `qr`; public).
@@ -82,5 +82,5 @@ async fn qr(
     let found: Option<Stored<Distribution>> = state.store.load(&id).await?;
     let shown = found.filter(|d| d.link_token.as_deref() == Some(token.as_str()) && d.shows_link());
     shown.ok_or_else(|| ApiError::not_found("No payment link to show for this distribution now"))?;
-    qr_image(instore::payment_link(&state.config, &token), &query, &headers).await
+    Ok(qr_image(views::payment_link(&state.config, &token), &query, &headers).await?)
 }

@@ -1,7 +1,7 @@
 //! A JSON body extractor that answers every problem with a Klarna error naming what is wrong:
 //! wrong content type, oversize body, then what [`decode::parse`] finds.
 
-use crate::error::ApiError;
+use crate::api::error::ApiError;
 use crate::wire::decode;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};

@@ -3,6 +3,7 @@
 
 pub mod auth;
 mod clock;
+pub mod error;
 pub mod errors;
 mod health;
 mod hpp;

@@ -2,8 +2,8 @@
 
 use super::auth::Authenticated;
 use super::errors::ErrorResponse;
+use crate::api::error::ApiError;
 use crate::app::state::AppState;
-use crate::error::ApiError;
 use crate::service::orders;
 use crate::wire::payments::OrderV1;
 use axum::Json;

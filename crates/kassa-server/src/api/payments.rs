@@ -4,11 +4,11 @@ use super::auth::Authenticated;
 use super::errors::ErrorResponse;
 use super::json::JsonBody;
 use super::watch::{self, WaitQuery};
+use crate::api::error::ApiError;
 use crate::app::state::AppState;
-use crate::error::ApiError;
 use crate::service::{orders, payments};
 use crate::wire::payments::{
-    CreateOrderRequest, MerchantSession, OrderCreated, PaymentSessionRead, PaymentSessionRequest,
+    CreateOrderRequest, MerchantSession, OrderCreated, PaymentPatch, PaymentSessionRead, PaymentSessionRequest,
 };
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -80,7 +80,7 @@ async fn update_session(
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<StatusCode, ApiError> {
-    payments::update(&state, &merchant, &id, patch).await?;
+    payments::update(&state, &merchant, &id, PaymentPatch::decode(patch)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -118,7 +118,7 @@ async fn place_order(
     Path(token): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<OrderCreated>, ApiError> {
-    Ok(Json(orders::place_order(&state, &merchant, &token, body).await?))
+    Ok(Json(orders::place_order(&state, &merchant, &token, CreateOrderRequest::decode(body)?).await?))
 }
 
 /// Release an authorization that will not be used.

@@ -1,16 +1,14 @@
 //! Unauthenticated resources a consumer's device fetches: QR images and badges.
 
 use super::errors::ErrorResponse;
+use crate::api::error::ApiError;
 use crate::app::state::AppState;
-use crate::error::ApiError;
-use crate::qr::{self, Format};
+use crate::qr::{QrQuery, qr_image};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use kassa_core::hpp::HppSession;
 use kassa_store::{StoreExt, Stored};
-use serde::Deserialize;
-use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -36,26 +34,7 @@ async fn hpp_qr(
     let session = session
         .filter(|s| !s.is_expired(state.now()))
         .ok_or_else(|| ApiError::not_found("HPP session not found (unknown or expired)"))?;
-    qr_image(state.config.url(&format!("/hpp/payments/{}", session.id)), &query, &headers).await
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct QrQuery {
-    /// `svg` (default) or `png`; without it, `Accept: image/png` selects PNG.
-    format: Option<String>,
-}
-
-/// A QR image of `link` in the format the request asks for.
-pub async fn qr_image(link: String, query: &QrQuery, headers: &HeaderMap) -> Result<Response, ApiError> {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let format = Format::negotiate(query.format.as_deref(), accept)
-        .ok_or_else(|| ApiError::bad_value("format", "must be svg or png"))?;
-    let image = tokio::task::spawn_blocking(move || qr::render(&link, format))
-        .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
-        .map_err(ApiError::Internal)?;
-    let headers = [(header::CONTENT_TYPE, format.content_type()), (header::CACHE_CONTROL, "public, max-age=300")];
-    Ok((headers, image).into_response())
+    Ok(qr_image(state.config.url(&format!("/hpp/payments/{}", session.id)), &query, &headers).await?)
 }
 
 const BADGE: &str = include_str!("../../assets/badge.svg");

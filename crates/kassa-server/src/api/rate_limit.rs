@@ -31,9 +31,9 @@
 //! forward as it moves everything else.
 
 use crate::api::auth::BasicCredentials;
+use crate::api::error::ApiError;
 use crate::app::clock::Clock;
 use crate::app::rate_limits::Category;
-use crate::error::ApiError;
 use crate::runtime::rate_limiter::{Decision, RateLimiter, WINDOW_MILLIS};
 use axum::extract::{Request, State};
 use axum::http::header::{self, HeaderMap, HeaderValue};

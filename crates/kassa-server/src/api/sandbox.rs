@@ -4,8 +4,8 @@
 use super::auth::Authenticated;
 use super::errors::ErrorResponse;
 use super::json::JsonBody;
+use crate::api::error::ApiError;
 use crate::app::state::AppState;
-use crate::error::ApiError;
 use crate::service::instore::ConsumerAction;
 use crate::service::{hpp, instore, validate};
 use crate::wire::decode as json;

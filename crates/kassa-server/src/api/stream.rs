@@ -2,9 +2,9 @@
 
 use super::auth::Authenticated;
 use super::errors::ErrorResponse;
+use crate::api::error::ApiError;
 use crate::app::state::AppState;
-use crate::error::ApiError;
-use crate::service::hpp;
+use crate::service::load;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -39,7 +39,7 @@ async fn hpp_stream(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    hpp::load(&state, &merchant, &id).await?;
+    load::hpp_session(&state, &merchant, &id).await?;
     let after = match headers.get("last-event-id").map(|v| v.to_str().map(str::trim)) {
         None => 0,
         Some(Ok(text)) => {

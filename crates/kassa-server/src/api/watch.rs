@@ -1,7 +1,8 @@
 //! The HTTP side of following a session: `?wait=`, `If-None-Match`, `ETag`, 304.
 
+use crate::api::error::ApiError;
 use crate::app::state::AppState;
-use crate::error::ApiError;
+use crate::service::error::ServiceError;
 use crate::service::watch::{self, Read, Tagged};
 use axum::Json;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -28,7 +29,7 @@ pub async fn respond<T, F, Fut>(
 where
     T: Serialize,
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Tagged<T>, ApiError>>,
+    Fut: Future<Output = Result<Tagged<T>, ServiceError>>,
 {
     let wait = watch::parse_wait(query.wait)?;
     let if_none_match = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());

@@ -7,17 +7,18 @@ use super::login::MerchantLogin;
 use super::store::store_url;
 use super::{Chrome, PageError, PageForm, PageQuery, render, see_other};
 use crate::app::state::AppState;
-use crate::service::{instore, payments};
+use crate::model::payment::PaymentRecord;
+use crate::service::{instore, load, payments, views};
+use crate::wire::instore::{DistributionCallbackUrls, DistributionRequest};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use kassa_core::distribution::{Distribution, DistributionMachine, DistributionStatus};
+use kassa_core::distribution::{Distribution, DistributionMachine, DistributionStatus, PlacedOrder};
 use kassa_core::machine::StateMachine;
 use kassa_store::{StoreExt, Stored};
 use serde::Deserialize;
-use serde_json::json;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -49,7 +50,7 @@ struct ClerkScreen {
     qr: Option<String>,
     payment_link: Option<String>,
     error: Option<String>,
-    order: Option<(String, String)>,
+    order: Option<PlacedOrder>,
     store_url: Option<String>,
     can_cancel: bool,
     can_retry: bool,
@@ -74,9 +75,9 @@ async fn screen(
     MerchantLogin(merchant): MerchantLogin,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    let d = instore::load(&state, &merchant, &id).await?;
-    let payment: Option<Stored<payments::PaymentRecord>> = state.store.load(&id).await?;
-    let result = instore::result_view(&d, &state.config);
+    let d = load::distribution(&state, &merchant, &id).await?;
+    let payment: Option<Stored<PaymentRecord>> = state.store.load(&id).await?;
+    let result = views::distribution_result(&d, &state.config);
     let (tone, explanation) = explain(&d);
     let page = ClerkScreen {
         chrome: Chrome::merchant(format!("In-store payment {}", d.status()), &merchant),
@@ -92,7 +93,7 @@ async fn screen(
         order: d.order.clone(),
         store_url: payment
             .as_ref()
-            .and_then(|p| instore::merchant_store_id(&p.request))
+            .and_then(|p| views::merchant_store_id(&p.request))
             .map(|s| store_url(&state, &merchant.id, &s)),
         can_cancel: !DistributionMachine::is_final(d.status()),
         can_retry: d.retryable_failure(),
@@ -106,11 +107,11 @@ async fn live_status(
     Path(id): Path<String>,
     PageQuery(query): PageQuery<Shown>,
 ) -> Result<Response, PageError> {
-    instore::load(&state, &merchant, &id).await?;
+    load::distribution(&state, &merchant, &id).await?;
     let stream = live::follow(state, Some(id.clone()), query.shown, move |state| {
         let (merchant, id) = (merchant.clone(), id.clone());
         async move {
-            match instore::load(&state, &merchant, &id).await {
+            match load::distribution(&state, &merchant, &id).await {
                 Ok(d) if DistributionMachine::is_final(d.status()) => Look::Settled(shown(&d)),
                 Ok(d) => Look::Shows(shown(&d)),
                 Err(_) => Look::Gone,
@@ -141,12 +142,15 @@ async fn retry(
     Path(id): Path<String>,
     PageForm(form): PageForm<RetryForm>,
 ) -> Result<Response, PageError> {
-    let before = instore::load(&state, &merchant, &id).await?;
-    let code = Some(form.short_code.trim()).filter(|c| !c.is_empty());
-    let mut distribution = json!({"method": "one_qr", "short_code": code});
-    if let Some(url) = &before.status_update_url {
-        distribution["callback_urls"] = json!({"status_update": url});
-    }
-    instore::retry(&state, &merchant, &id, json!({ "distribution": distribution })).await?;
+    let before = load::distribution(&state, &merchant, &id).await?;
+    let distribution = DistributionRequest {
+        method: Some("one_qr".into()),
+        short_code: Some(form.short_code.trim().to_owned()).filter(|c| !c.is_empty()),
+        callback_urls: before
+            .status_update_url
+            .clone()
+            .map(|url| DistributionCallbackUrls { status_update: Some(url) }),
+    };
+    instore::retry(&state, &merchant, &id, distribution).await?;
     see_other(&path(&id))
 }

@@ -8,8 +8,8 @@ use super::login::{MerchantLogin, safe_next};
 use super::store::{store_id, store_url};
 use super::{Chrome, PageError, PageForm, PageQuery, render, see_other};
 use crate::app::state::AppState;
-use crate::error::ApiError;
-use crate::service::payments::PaymentRecord;
+use crate::model::payment::PaymentRecord;
+use crate::service::error::ServiceError;
 use crate::service::{clock, events};
 use askama::Template;
 use axum::Router;
@@ -70,12 +70,16 @@ impl ListQuery {
     fn filter(&self) -> Result<SessionFilter, PageError> {
         let kind = match self.kind.as_deref().filter(|k| !k.is_empty()) {
             None => None,
-            Some(k) => Some(SessionKind::parse(k).ok_or_else(|| ApiError::bad_value("kind", "unknown session kind"))?),
+            Some(k) => {
+                Some(SessionKind::parse(k).ok_or_else(|| ServiceError::bad_value("kind", "unknown session kind"))?)
+            }
         };
         let status = self.status.clone().filter(|s| !s.is_empty());
         let after = match self.after.as_deref().filter(|a| !a.is_empty()) {
             None => None,
-            Some(text) => Some(parse_cursor(text).ok_or_else(|| ApiError::bad_value("after", "is not a page cursor"))?),
+            Some(text) => {
+                Some(parse_cursor(text).ok_or_else(|| ServiceError::bad_value("after", "is not a page cursor"))?)
+            }
         };
         Ok(SessionFilter { kind, status, after, limit: PAGE })
     }
@@ -273,7 +277,7 @@ struct History {
 }
 
 impl History {
-    async fn load(state: &AppState, kind: SessionKind, id: &str) -> Result<Self, ApiError> {
+    async fn load(state: &AppState, kind: SessionKind, id: &str) -> Result<Self, ServiceError> {
         let events: Vec<StoredEvent> =
             state.store.session_events(id).await?.into_iter().filter(|e| e.event.session_kind == kind).collect();
         let mut deliveries = state.store.session_deliveries(id).await?;
@@ -415,7 +419,7 @@ async fn advance_clock(
         "minutes" => 60,
         "hours" => 3600,
         "days" => 86_400,
-        _ => return Err(ApiError::bad_value("unit", "must be minutes, hours or days").into()),
+        _ => return Err(ServiceError::bad_value("unit", "must be minutes, hours or days").into()),
     };
     clock::advance(&state, form.amount.saturating_mul(unit)).await?;
     see_other(safe_next(form.back.as_deref()))

@@ -126,7 +126,10 @@ async fn send(
         DistributionRequestV1 { method: Some(form.method.clone()), contact_information: Some(contact), template: None };
     match messages::distribute(&state, &merchant, &session.id, request).await {
         Ok(()) => see_other(&format!("/hpp/distributions/{id}/{token}?sent={}", form.method)),
-        Err(error @ (crate::error::ApiError::BadValue { .. } | crate::error::ApiError::InvalidOperation { .. })) => {
+        Err(
+            error @ (crate::service::error::ServiceError::BadValue { .. }
+            | crate::service::error::ServiceError::Refused(_)),
+        ) => {
             let message = PageError::from(error).message;
             show(&state, (session, merchant), None, &form, Some(message)).await
         }

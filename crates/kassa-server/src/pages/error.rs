@@ -2,7 +2,7 @@
 //! JSON body where a person is looking.
 
 use super::{Chrome, render};
-use crate::error::ApiError;
+use crate::service::error::ServiceError;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -40,32 +40,35 @@ impl PageError {
     }
 }
 
-impl From<ApiError> for PageError {
-    fn from(error: ApiError) -> Self {
-        let status = error.status();
-        if status.is_server_error() {
-            let mut page = Self::internal(error.to_string());
-            page.status = status;
-            return page;
+impl From<ServiceError> for PageError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::NotFound(message) => Self::not_found(message),
+            ServiceError::BadValue { field, reason } | ServiceError::Mismatch { field, reason } => {
+                Self::new(StatusCode::BAD_REQUEST, "That did not work", format!("{field}: {reason}"))
+            }
+            ServiceError::Malformed(message) => Self::new(StatusCode::BAD_REQUEST, "That did not work", message),
+            ServiceError::Refused(refusal) => {
+                Self::new(StatusCode::CONFLICT, "That cannot be done now", refusal.message)
+            }
+            ServiceError::Conflict(message) => Self::new(StatusCode::CONFLICT, "That cannot be done now", message),
+            ServiceError::Internal(cause) => Self::internal(cause),
         }
-        let title = match status {
-            StatusCode::NOT_FOUND => "Not found",
-            StatusCode::UNAUTHORIZED => "Please log in",
-            StatusCode::TOO_MANY_REQUESTS => "Too many requests",
-            StatusCode::CONFLICT => "That cannot be done now",
-            _ => "That did not work",
-        };
-        let message = match &error {
-            ApiError::BadValue { field, reason } | ApiError::Mismatch { field, reason } => format!("{field}: {reason}"),
-            other => other.to_string(),
-        };
-        Self::new(status, title, message)
+    }
+}
+
+impl From<crate::qr::QrError> for PageError {
+    fn from(error: crate::qr::QrError) -> Self {
+        match error {
+            crate::qr::QrError::UnknownFormat => ServiceError::bad_value("format", "must be svg or png").into(),
+            crate::qr::QrError::Render(cause) => Self::internal(cause),
+        }
     }
 }
 
 impl From<kassa_store::StoreError> for PageError {
     fn from(error: kassa_store::StoreError) -> Self {
-        ApiError::from(error).into()
+        ServiceError::from(error).into()
     }
 }
 

@@ -76,7 +76,7 @@ fn issue(merchant: &Merchant) -> String {
     format!("{}.{expires}.{}", URL_SAFE_NO_PAD.encode(&merchant.username), URL_SAFE_NO_PAD.encode(tag))
 }
 
-async fn verify(state: &AppState, value: &str) -> Result<Option<Merchant>, crate::error::ApiError> {
+async fn verify(state: &AppState, value: &str) -> Result<Option<Merchant>, crate::service::error::ServiceError> {
     let mut parts = value.split('.');
     let (Some(user), Some(expires), Some(tag), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Ok(None);

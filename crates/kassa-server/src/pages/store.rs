@@ -7,10 +7,10 @@
 
 use super::live::{self, Look};
 use super::{Chrome, PageError, render, see_other};
-use crate::api::public::{QrQuery, qr_image};
 use crate::app::state::AppState;
-use crate::error::ApiError;
-use crate::service::instore;
+use crate::qr::{QrQuery, qr_image};
+use crate::service::error::ServiceError;
+use crate::service::{instore, views};
 use crate::wire::instore::ConsumerSessionRequest;
 use askama::Template;
 use axum::Router;
@@ -73,11 +73,11 @@ enum CodeState {
     Paying(String),
 }
 
-async fn code_state(state: &AppState, code: &ConsumerSession) -> Result<CodeState, ApiError> {
+async fn code_state(state: &AppState, code: &ConsumerSession) -> Result<CodeState, ServiceError> {
     if let Some(payment_id) = &code.payment_session_id {
         let distribution: Option<Stored<Distribution>> = state.store.load(payment_id).await?;
         if let Some(token) = distribution.as_ref().and_then(|d| d.link_token.as_deref()) {
-            return Ok(CodeState::Paying(instore::payment_link(&state.config, token)));
+            return Ok(CodeState::Paying(views::payment_link(&state.config, token)));
         }
         return Ok(CodeState::Waiting);
     }

@@ -1,7 +1,7 @@
 //! The pull side: the events feed, a session's delivery log, manual redelivery.
 
+use super::error::{Rule, ServiceError};
 use crate::app::state::AppState;
-use crate::error::ApiError;
 use crate::model::ids;
 use crate::wire::events::{AttemptV1, DeliveryLog, DeliveryV1, EventPage, EventV1, Redelivery};
 use kassa_store::{Change, DeliveryRecord, EventFilter, Merchant, NewDelivery, StoredEvent};
@@ -13,11 +13,14 @@ fn cursor(position: i64) -> String {
     position.to_string()
 }
 
-fn parse_cursor(after: Option<&str>) -> Result<i64, ApiError> {
+fn parse_cursor(after: Option<&str>) -> Result<i64, ServiceError> {
     match after {
         None | Some("") => Ok(0),
         Some(text) => text.parse::<i64>().ok().filter(|p| *p >= 0).ok_or_else(|| {
-            ApiError::bad_value("after", "must be a cursor returned by this feed (next_cursor or an event's cursor)")
+            ServiceError::bad_value(
+                "after",
+                "must be a cursor returned by this feed (next_cursor or an event's cursor)",
+            )
         }),
     }
 }
@@ -44,11 +47,11 @@ pub async fn page(
     limit: Option<u32>,
     session_id: Option<String>,
     undelivered: bool,
-) -> Result<EventPage, ApiError> {
+) -> Result<EventPage, ServiceError> {
     let after = parse_cursor(after)?;
     let limit = limit.unwrap_or(DEFAULT_PAGE);
     if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ApiError::bad_value("limit", format!("must be between 1 and {MAX_PAGE}")));
+        return Err(ServiceError::bad_value("limit", format!("must be between 1 and {MAX_PAGE}")));
     }
     let filter = EventFilter { after, limit, session_id, undelivered };
     let found = state.store.merchant_events(&merchant.id, &filter).await?;
@@ -83,10 +86,10 @@ fn delivery_view(record: DeliveryRecord) -> DeliveryV1 {
 }
 
 /// A session's callbacks and their attempts, oldest first.
-pub async fn deliveries(state: &AppState, merchant: &Merchant, session_id: &str) -> Result<DeliveryLog, ApiError> {
+pub async fn deliveries(state: &AppState, merchant: &Merchant, session_id: &str) -> Result<DeliveryLog, ServiceError> {
     let events = state.store.session_events(session_id).await?;
     if !events.iter().any(|e| e.event.merchant_id == merchant.id) {
-        return Err(ApiError::not_found("Session not found"));
+        return Err(ServiceError::not_found("Session not found"));
     }
     let records = state.store.session_deliveries(session_id).await?;
     Ok(DeliveryLog { deliveries: records.into_iter().map(delivery_view).collect() })
@@ -94,17 +97,16 @@ pub async fn deliveries(state: &AppState, merchant: &Merchant, session_id: &str)
 
 /// Sends an event again to every target it was sent to, with the merchant's current policy
 /// (same `event_id`, so receivers deduplicate).
-pub async fn redeliver(state: &AppState, merchant: &Merchant, event_id: &str) -> Result<Redelivery, ApiError> {
+pub async fn redeliver(state: &AppState, merchant: &Merchant, event_id: &str) -> Result<Redelivery, ServiceError> {
     let event = state.store.event(event_id).await?.filter(|e| e.event.merchant_id == merchant.id);
-    let event = event.ok_or_else(|| ApiError::not_found("Event not found"))?.event;
+    let event = event.ok_or_else(|| ServiceError::not_found("Event not found"))?.event;
     let mut targets: Vec<String> = state.store.event_deliveries(event_id).await?.into_iter().map(|d| d.url).collect();
     targets.sort();
     targets.dedup();
     if targets.is_empty() {
-        return Err(ApiError::invalid_operation(
-            axum::http::StatusCode::BAD_REQUEST,
-            "This event has no callback target (the session has no status_update URL, or the event is a creation)",
-        ));
+        let message =
+            "This event has no callback target (the session has no status_update URL, or the event is a creation)";
+        return Err(Rule::NoCallbackTarget.refuses(message).into());
     }
     // Only inserts: nothing to race with.
     let now = state.now();

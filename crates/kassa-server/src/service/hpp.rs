@@ -1,47 +1,42 @@
 //! Hosted Payment Page sessions: create, read, disable, and the consumer's actions.
 
-use super::orders::order_change;
-use super::payments::{self, PaymentRecord};
+use super::case::{Context, PaymentCase, approve_hpp, event_row, hpp_action};
+use super::error::{Rule, ServiceError, ServiceResult};
 use super::watch::{Tagged, etag};
-use super::{callbacks, event_row, retry_on_conflict, validate};
+use super::{load, retry_on_conflict, validate, views};
 use crate::app::state::AppState;
-use crate::error::ApiError;
 use crate::model::ids;
-use crate::wire::hpp::{DistributionModuleV1, HppCreateRequest, HppCreated, HppSessionV1, MerchantUrlsV1, OptionsV1};
+use crate::model::payment::PaymentRecord;
+use crate::wire::hpp::{HppCreateRequest, HppCreated, HppSessionV1, MerchantUrlsV1, OptionsV1};
 use crate::wire::kassa::SandboxOutcome;
-use axum::http::StatusCode;
-use kassa_core::Event;
 use kassa_core::hpp::{
-    BackgroundImage, HppAction, HppMachine, HppOptions, HppOutcome, HppSession, HppStatus, MerchantUrls, NewHppSession,
-    PaymentMethodCategory, PlaceOrderMode, PurchaseType, SubtotalDetail,
+    BackgroundImage, HppAction, HppOptions, HppSession, MerchantUrls, NewHppSession, PaymentMethodCategory,
+    PlaceOrderMode, PurchaseType, SubtotalDetail,
 };
-use kassa_core::machine::StateMachine;
-use kassa_core::payment::{Authorization, AuthorizationStatus, PaymentStatus};
-use kassa_store::{AuthorizationWrite, Change, Merchant, SessionWrite, StoreExt, Stored};
-
-const NOT_FOUND: &str = "HPP session not found (unknown or expired)";
+use kassa_core::payment::PaymentStatus;
+use kassa_store::{Change, Merchant, SessionWrite, StoreExt, Stored};
 
 /// The id inside `https://<host>/payments/v1/sessions/<id>`.
-fn payment_session_id(url: &str) -> Result<String, ApiError> {
+fn payment_session_id(url: &str) -> Result<String, ServiceError> {
     const FIELD: &str = "payment_session_url";
     if url.contains("/checkout/v3/orders/") {
-        return Err(ApiError::bad_value(
+        return Err(ServiceError::bad_value(
             FIELD,
             "names a Klarna Checkout order; kassa hosts Klarna Payments sessions only",
         ));
     }
-    let parsed = url::Url::parse(url).map_err(|_| ApiError::bad_value(FIELD, "must be an absolute URL"))?;
+    let parsed = url::Url::parse(url).map_err(|_| ServiceError::bad_value(FIELD, "must be an absolute URL"))?;
     let segments: Vec<&str> = parsed.path_segments().map(Iterator::collect).unwrap_or_default();
     match segments.as_slice() {
         [.., "payments", "v1", "sessions", id] if !id.is_empty() => Ok((*id).to_owned()),
-        _ => Err(ApiError::bad_value(
+        _ => Err(ServiceError::bad_value(
             FIELD,
             "must be a payment session URL: https://<host>/payments/v1/sessions/<session_id>",
         )),
     }
 }
 
-fn merchant_urls(urls: Option<MerchantUrlsV1>) -> Result<MerchantUrls, ApiError> {
+fn merchant_urls(urls: Option<MerchantUrlsV1>) -> Result<MerchantUrls, ServiceError> {
     let urls = urls.unwrap_or_default();
     let MerchantUrlsV1 { success, cancel, back, failure, error, status_update, terms: _, privacy_policy: _ } = urls;
     let checked = MerchantUrls { success, cancel, back, failure, error, status_update };
@@ -58,11 +53,11 @@ fn merchant_urls(urls: Option<MerchantUrlsV1>) -> Result<MerchantUrls, ApiError>
     Ok(checked)
 }
 
-fn options(options: Option<OptionsV1>) -> Result<HppOptions, ApiError> {
+fn options(options: Option<OptionsV1>) -> Result<HppOptions, ServiceError> {
     let o = options.unwrap_or_default();
     let categories = match (o.payment_method_category, o.payment_method_categories) {
         (Some(_), Some(_)) => {
-            return Err(ApiError::bad_value(
+            return Err(ServiceError::bad_value(
                 "options.payment_method_categories",
                 "cannot be sent together with options.payment_method_category; send one of them",
             ));
@@ -115,27 +110,9 @@ fn options(options: Option<OptionsV1>) -> Result<HppOptions, ApiError> {
     })
 }
 
-fn created_view(session: &HppSession, state: &AppState) -> HppCreated {
-    let id = &session.id;
-    let url = |path: String| state.config.url(&path);
-    HppCreated {
-        session_id: id.clone(),
-        session_url: url(format!("/hpp/v1/sessions/{id}")),
-        redirect_url: url(format!("/hpp/payments/{id}")),
-        qr_code_url: url(format!("/hpp/payments/{id}/qr")),
-        distribution_url: url(format!("/hpp/v1/sessions/{id}/distribution")),
-        expires_at: session.expires_at.to_string(),
-        distribution_module: DistributionModuleV1 {
-            token: session.distribution_token.clone(),
-            standalone_url: url(format!("/hpp/distributions/{id}/{}", session.distribution_token)),
-            generation_url: url(format!("/hpp/v1/sessions/{id}/distribution-module/token")),
-        },
-        manual_identification_check_url: url(format!("/hpp/v1/sessions/{id}/manual-id-check")),
-    }
-}
-
-pub async fn create(state: &AppState, merchant: &Merchant, request: HppCreateRequest) -> Result<HppCreated, ApiError> {
-    let url = request.payment_session_url.ok_or_else(|| ApiError::bad_value("payment_session_url", "is required"))?;
+pub async fn create(state: &AppState, merchant: &Merchant, request: HppCreateRequest) -> ServiceResult<HppCreated> {
+    let url =
+        request.payment_session_url.ok_or_else(|| ServiceError::bad_value("payment_session_url", "is required"))?;
     let payment_id = payment_session_id(&url)?;
     let merchant_urls = merchant_urls(request.merchant_urls)?;
     if let Some(target) = &merchant_urls.status_update {
@@ -144,7 +121,7 @@ pub async fn create(state: &AppState, merchant: &Merchant, request: HppCreateReq
         targets
             .check_resolved(&probe)
             .await
-            .map_err(|reason| ApiError::bad_value("merchant_urls.status_update", reason))?;
+            .map_err(|reason| ServiceError::bad_value("merchant_urls.status_update", reason))?;
     }
     let options = options(request.options)?;
     validate::max_chars("profile_id", request.profile_id.as_deref(), 255)?;
@@ -152,14 +129,17 @@ pub async fn create(state: &AppState, merchant: &Merchant, request: HppCreateReq
         let now = state.now();
         let payment: Option<Stored<PaymentRecord>> = state.store.load(&payment_id).await?;
         let payment = payment.filter(|p| p.session.merchant_id == merchant.id).ok_or_else(|| {
-            ApiError::bad_value("payment_session_url", "does not name a payment session of this merchant")
+            ServiceError::bad_value("payment_session_url", "does not name a payment session of this merchant")
         })?;
         let hpp_expiry = payment.session.expires_at.plus_hours(-HppSession::EXPIRES_BEFORE_PAYMENT_SESSION_HOURS);
         if !payment.session.is_live(now) || now >= hpp_expiry {
-            return Err(ApiError::not_found("The payment session has expired or was cancelled"));
+            return Err(ServiceError::not_found("The payment session has expired or was cancelled"));
         }
         if payment.session.status() == PaymentStatus::Complete {
-            return Err(ApiError::bad_value("payment_session_url", "names a payment session that is already complete"));
+            return Err(ServiceError::bad_value(
+                "payment_session_url",
+                "names a payment session that is already complete",
+            ));
         }
         let new = NewHppSession {
             id: ids::new_id(),
@@ -181,66 +161,33 @@ pub async fn create(state: &AppState, merchant: &Merchant, request: HppCreateReq
         Ok(session)
     })
     .await?;
-    Ok(created_view(&session, state))
-}
-
-/// The merchant's HPP session, unless it has expired.
-pub async fn load(state: &AppState, merchant: &Merchant, id: &str) -> Result<Stored<HppSession>, ApiError> {
-    let session: Option<Stored<HppSession>> = state.store.load(id).await?;
-    session
-        .filter(|s| s.merchant_id == merchant.id && !s.is_expired(state.now()))
-        .ok_or_else(|| ApiError::not_found(NOT_FOUND))
+    Ok(views::hpp_created(&session, &state.config))
 }
 
 /// The read body, tagged by the session's sequence number (the body changes only with it).
-pub async fn read(state: &AppState, merchant: &Merchant, id: &str) -> Result<Tagged<HppSessionV1>, ApiError> {
-    let session = load(state, merchant, id).await?;
+pub async fn read(state: &AppState, merchant: &Merchant, id: &str) -> ServiceResult<Tagged<HppSessionV1>> {
+    let session = load::hpp_session(state, merchant, id).await?;
     Ok(Tagged { etag: etag(session.lifecycle.version), body: HppSessionV1::from(&session.record) })
 }
 
-/// `before → after` with its event and the event's callback.
-pub(crate) fn transition_change(
-    before: &Stored<HppSession>,
-    after: &HppSession,
-    event: &Event<HppStatus>,
-    merchant: &Merchant,
-) -> Result<Change, ApiError> {
-    let row = event_row(after, event, &HppSessionV1::from(after))?;
-    let mut change = Change::default().session(SessionWrite::update(before, after)?);
-    if let Some(delivery) = callbacks::hpp(after, &row, merchant) {
-        change = change.delivery(delivery);
-    }
-    Ok(change.event(row))
+fn context<'a>(state: &'a AppState, merchant: &'a Merchant) -> Context<'a> {
+    Context { now: state.now(), merchant, config: &state.config }
 }
 
-pub async fn disable(state: &AppState, merchant: &Merchant, id: &str) -> Result<(), ApiError> {
+pub async fn disable(state: &AppState, merchant: &Merchant, id: &str) -> ServiceResult<()> {
     retry_on_conflict(|| async {
-        let before = load(state, merchant, id).await?;
-        let (after, event) = before
-            .apply(HppAction::Disable, state.now())
-            .map_err(|r| ApiError::rejected(StatusCode::BAD_REQUEST, r))?;
-        state.commit(transition_change(&before, &after, &event, merchant)?).await?;
+        let before = load::hpp_session(state, merchant, id).await?;
+        let (change, _) = hpp_action(context(state, merchant), &before, HppAction::Disable, Rule::HppMerchantAction)?;
+        state.commit(change).await?;
         Ok(())
     })
     .await
 }
 
-/// A session that still accepts distribution: not DISABLED and not otherwise final.
-pub(crate) async fn load_open(state: &AppState, merchant: &Merchant, id: &str) -> Result<Stored<HppSession>, ApiError> {
-    let session = load(state, merchant, id).await?;
-    if HppMachine::is_final(session.status()) {
-        return Err(ApiError::invalid_operation(
-            StatusCode::BAD_REQUEST,
-            format!("The session is {}, a final status; it can no longer be distributed", session.status()),
-        ));
-    }
-    Ok(session)
-}
-
 /// Issues a new distribution-module token (the old one stops working).
-pub async fn new_distribution_token(state: &AppState, merchant: &Merchant, id: &str) -> Result<String, ApiError> {
+pub async fn new_distribution_token(state: &AppState, merchant: &Merchant, id: &str) -> ServiceResult<String> {
     retry_on_conflict(|| async {
-        let before = load_open(state, merchant, id).await?;
+        let before = load::open_hpp_session(state, merchant, id).await?;
         let after = HppSession { distribution_token: ids::random_hex::<16>(), ..before.record.clone() };
         state.commit(Change::default().session(SessionWrite::update(&before, &after)?)).await?;
         Ok(after.distribution_token)
@@ -248,84 +195,28 @@ pub async fn new_distribution_token(state: &AppState, merchant: &Merchant, id: &
     .await
 }
 
-/// A consumer action (sandbox control; the hosted page drives the same function).
+/// A consumer action (sandbox control; the hosted page drives the same function). An approval
+/// draws on the payment session behind the HPP session, so it loads the whole case.
 pub async fn consumer_action(
     state: &AppState,
     merchant: &Merchant,
     id: &str,
     action: HppAction,
-) -> Result<SandboxOutcome, ApiError> {
+) -> ServiceResult<SandboxOutcome> {
     let session = retry_on_conflict(|| async {
-        let before = load(state, merchant, id).await?;
+        let before = load::hpp_session(state, merchant, id).await?;
+        let ctx = context(state, merchant);
         let (change, after) = match action {
-            HppAction::Approve => approve(state, merchant, &before).await?,
-            _ => {
-                let (after, event) =
-                    before.apply(action, state.now()).map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
-                (transition_change(&before, &after, &event, merchant)?, after)
+            HppAction::Approve => {
+                let case = PaymentCase::load(state.store.as_ref(), &before.payment_session_id).await?;
+                let case = case.ok_or_else(|| Rule::PaymentUnavailable.refuses("The payment session is gone"))?;
+                approve_hpp(ctx, &case, &before)?
             }
+            _ => hpp_action(ctx, &before, action, Rule::HppConsumerAction)?,
         };
         state.commit(change).await?;
         Ok(after)
     })
     .await?;
     Ok(SandboxOutcome { redirect_url: session.merchant_url_after(action), session: HppSessionV1::from(&session) })
-}
-
-/// The payment session an approval draws on: live and without an order yet.
-async fn live_payment(
-    state: &AppState,
-    merchant: &Merchant,
-    hpp: &HppSession,
-) -> Result<Stored<PaymentRecord>, ApiError> {
-    let payment = match payments::load(state, merchant, &hpp.payment_session_id).await {
-        Err(ApiError::NotFound(_)) => {
-            let message = "The payment session behind this HPP session is no longer live";
-            return Err(ApiError::invalid_operation(StatusCode::CONFLICT, message));
-        }
-        other => other?,
-    };
-    if payment.session.status() != PaymentStatus::Incomplete {
-        let message = "An order has already been placed for the payment session";
-        return Err(ApiError::invalid_operation(StatusCode::CONFLICT, message));
-    }
-    Ok(payment)
-}
-
-/// Approval: COMPLETED with an authorization token (`place_order_mode` NONE, the token also
-/// recorded on the payment session) or with the order kassa places (and captures).
-async fn approve(
-    state: &AppState,
-    merchant: &Merchant,
-    before: &Stored<HppSession>,
-) -> Result<(Change, HppSession), ApiError> {
-    let now = state.now();
-    // Refuse on the HPP status first: that is what the consumer did wrong.
-    before
-        .lifecycle
-        .apply::<HppMachine>(HppAction::Approve, now)
-        .map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
-    let payment = live_payment(state, merchant, before).await?;
-    let mut authorization = Authorization::issue(ids::new_id(), &payment.session, now);
-    let token = authorization.token.clone();
-    let (change, outcome) = match before.options.place_order_mode() {
-        PlaceOrderMode::None => {
-            let after = PaymentRecord { authorization_token: Some(token.clone()), ..payment.record.clone() };
-            let change = Change::default()
-                .session(SessionWrite::update(&payment, &after)?)
-                .authorization(AuthorizationWrite::Insert(authorization));
-            (change, HppOutcome::Authorization { authorization_token: token })
-        }
-        mode => {
-            authorization.status = AuthorizationStatus::Ordered;
-            let capture = mode == PlaceOrderMode::CaptureOrder;
-            let written = AuthorizationWrite::Insert(authorization);
-            let (change, order) =
-                order_change(state, merchant, &payment, written, &token, capture, Some(&before.id)).await?;
-            let reference = order.klarna_reference.as_str().to_owned();
-            (change, HppOutcome::Order { order_id: order.order_id, klarna_reference: reference })
-        }
-    };
-    let (after, event) = before.approve(outcome, now).map_err(|r| ApiError::rejected(StatusCode::CONFLICT, r))?;
-    Ok((transition_change(before, &after, &event, merchant)?.merge(change), after))
 }

@@ -1,10 +1,10 @@
 //! Distributing an HPP session's link by SMS, email or a distribution-module token.
 
-use super::hpp::{load, load_open};
+use super::load;
 use super::validate;
 use crate::app::state::AppState;
-use crate::error::ApiError;
 use crate::model::ids;
+use crate::service::error::ServiceError;
 use crate::wire::hpp::{DistributionContactV1, DistributionRequestV1};
 use crate::wire::kassa::{DistributionMessage, DistributionMessages};
 use kassa_core::cart::is_country;
@@ -18,13 +18,13 @@ enum Recipient {
     Token(String),
 }
 
-fn recipient(method: Option<&str>, contact: Option<DistributionContactV1>) -> Result<Recipient, ApiError> {
-    let method = method.ok_or_else(|| ApiError::bad_value("method", "is required (sms, email or token)"))?;
-    let contact = contact.ok_or_else(|| ApiError::bad_value("contact_information", "is required"))?;
+fn recipient(method: Option<&str>, contact: Option<DistributionContactV1>) -> Result<Recipient, ServiceError> {
+    let method = method.ok_or_else(|| ServiceError::bad_value("method", "is required (sms, email or token)"))?;
+    let contact = contact.ok_or_else(|| ServiceError::bad_value("contact_information", "is required"))?;
     let need = |value: Option<String>, field: &str| {
         value
             .filter(|v| !v.trim().is_empty())
-            .ok_or_else(|| ApiError::bad_value(field, format!("is required for method {method}")))
+            .ok_or_else(|| ServiceError::bad_value(field, format!("is required for method {method}")))
     };
     match method.to_ascii_lowercase().as_str() {
         "sms" => {
@@ -32,7 +32,7 @@ fn recipient(method: Option<&str>, contact: Option<DistributionContactV1>) -> Re
             validate::phone("contact_information.phone", &phone)?;
             let country = need(contact.phone_country, "contact_information.phone_country")?;
             if !is_country(&country) {
-                return Err(ApiError::bad_value(
+                return Err(ServiceError::bad_value(
                     "contact_information.phone_country",
                     "must be an ISO 3166 alpha-2 country code",
                 ));
@@ -49,7 +49,7 @@ fn recipient(method: Option<&str>, contact: Option<DistributionContactV1>) -> Re
             validate::max_chars("contact_information.access_id", Some(&access_id), 255)?;
             Ok(Recipient::Token(access_id))
         }
-        _ => Err(ApiError::bad_value("method", "must be one of sms, email, token")),
+        _ => Err(ServiceError::bad_value("method", "must be one of sms, email, token")),
     }
 }
 
@@ -79,22 +79,22 @@ pub async fn distribute(
     merchant: &Merchant,
     id: &str,
     request: DistributionRequestV1,
-) -> Result<(), ApiError> {
+) -> Result<(), ServiceError> {
     let recipient = recipient(request.method.as_deref(), request.contact_information)?;
     if let Some(template) = &request.template
         && !template.eq_ignore_ascii_case("INSTORE_PURCHASE")
     {
-        return Err(ApiError::bad_value("template", "must be INSTORE_PURCHASE"));
+        return Err(ServiceError::bad_value("template", "must be INSTORE_PURCHASE"));
     }
-    let session = load_open(state, merchant, id).await?;
+    let session = load::open_hpp_session(state, merchant, id).await?;
     let link = state.config.url(&format!("/hpp/payments/{}", session.id));
     let message = message(&session.record, recipient, link, state.now());
     state.sender.send(&message).await?;
     Ok(())
 }
 
-pub async fn list(state: &AppState, merchant: &Merchant, id: &str) -> Result<DistributionMessages, ApiError> {
-    let session = load(state, merchant, id).await?;
+pub async fn list(state: &AppState, merchant: &Merchant, id: &str) -> Result<DistributionMessages, ServiceError> {
+    let session = load::hpp_session(state, merchant, id).await?;
     let messages = state.store.session_messages(&session.id).await?;
     Ok(DistributionMessages {
         messages: messages

@@ -2,7 +2,7 @@
 //! that return as soon as the session changes (woken by [`AppState::commit`]) or the wait ends.
 
 use crate::app::state::AppState;
-use crate::error::ApiError;
+use crate::service::error::ServiceError;
 use std::future::Future;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
@@ -40,11 +40,11 @@ fn listed_tags(header: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-pub fn parse_wait(wait: Option<u64>) -> Result<Option<Duration>, ApiError> {
+pub fn parse_wait(wait: Option<u64>) -> Result<Option<Duration>, ServiceError> {
     match wait {
         None | Some(0) => Ok(None),
         Some(secs) if secs <= MAX_WAIT_SECS => Ok(Some(Duration::from_secs(secs))),
-        Some(_) => Err(ApiError::bad_value("wait", format!("must be at most {MAX_WAIT_SECS} seconds"))),
+        Some(_) => Err(ServiceError::bad_value("wait", format!("must be at most {MAX_WAIT_SECS} seconds"))),
     }
 }
 
@@ -56,10 +56,10 @@ pub async fn read<T, F, Fut>(
     wait: Option<Duration>,
     if_none_match: Option<&str>,
     mut load: F,
-) -> Result<Read<T>, ApiError>
+) -> Result<Read<T>, ServiceError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Tagged<T>, ApiError>>,
+    Fut: Future<Output = Result<Tagged<T>, ServiceError>>,
 {
     // Subscribe before reading: a change between the read and the wait still wakes us.
     let mut changes = state.changes.subscribe();

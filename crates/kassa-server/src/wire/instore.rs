@@ -1,7 +1,9 @@
 //! In-store payments (seed 000): the `distribution` of a payment session, the distribution
 //! result, and kassa's consumer sessions.
 
+use crate::wire::decode::{self, DecodeError};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 /// `distribution` when initiating an in-store payment session, and in a retry.
@@ -12,6 +14,28 @@ pub struct DistributionRequest {
     /// 2–20 digits from the customer's phone (static-QR flow); null or absent for none.
     pub short_code: Option<String>,
     pub callback_urls: Option<DistributionCallbackUrls>,
+}
+
+impl DistributionRequest {
+    /// The `distribution` object at `field`; what does not fit is Klarna's in-store
+    /// `BAD_REQUEST`, naming the field.
+    pub fn decode(field: &str, value: &Value) -> Result<Self, DecodeError> {
+        if !value.is_object() {
+            return Err(DecodeError::Malformed(format!("{field}: must be an object")));
+        }
+        decode::from_value(value.clone()).map_err(|e| match e {
+            DecodeError::BadValue { field: inner, reason } => {
+                DecodeError::Malformed(format!("{field}.{inner}: {reason}"))
+            }
+            other => other,
+        })
+    }
+
+    /// A retry's body: `{"distribution": {...}}` as seed 000 shows it (a bare distribution
+    /// object is accepted too).
+    pub fn decode_retry(body: &Value) -> Result<Self, DecodeError> {
+        Self::decode("distribution", body.get("distribution").unwrap_or(body))
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]

@@ -1,5 +1,6 @@
 //! Klarna Payments v1 request and response bodies.
 
+use crate::wire::decode::{self, DecodeError};
 use kassa_core::cart::{CartInput, LineInput};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -164,6 +165,49 @@ pub struct CreateOrderRequest {
     pub cart: PaymentSessionRequest,
     /// Capture the order when it is placed.
     pub auto_capture: Option<bool>,
+}
+
+impl CreateOrderRequest {
+    /// The request from its JSON, field by field (`auto_capture` must be a boolean).
+    pub fn decode(body: Value) -> Result<Self, DecodeError> {
+        let auto_capture = match body.get("auto_capture") {
+            None | Some(Value::Null) => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => {
+                return Err(DecodeError::BadValue { field: "auto_capture".into(), reason: "must be a boolean".into() });
+            }
+        };
+        Ok(Self { cart: decode::from_value(body)?, auto_capture })
+    }
+
+    /// The merchant's `merchant_urls.confirmation`, where the consumer goes after the order.
+    pub fn confirmation_url(&self) -> Option<String> {
+        let urls = self.cart.merchant_urls.as_ref()?;
+        urls.get("confirmation").and_then(Value::as_str).map(str::to_owned)
+    }
+}
+
+/// An update of a payment session: the keys given replace the session's (Klarna's
+/// `POST /payments/v1/sessions/{id}`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PaymentPatch(pub serde_json::Map<String, Value>);
+
+impl PaymentPatch {
+    pub fn decode(body: Value) -> Result<Self, DecodeError> {
+        match body {
+            Value::Object(fields) => Ok(Self(fields)),
+            _ => Err(DecodeError::Malformed("The request body must be a JSON object".into())),
+        }
+    }
+
+    /// `request` with the patch's keys replaced.
+    pub fn apply(&self, request: &PaymentSessionRequest) -> Result<PaymentSessionRequest, DecodeError> {
+        let mut merged = serde_json::to_value(request).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        if let Value::Object(fields) = &mut merged {
+            fields.extend(self.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+        }
+        decode::from_value(merged)
+    }
 }
 
 /// `session_read`: the session as created or updated, plus its read-only fields.

@@ -12,7 +12,7 @@ mod view;
 use super::{Chrome, PageError, PageForm, PageQuery, render, see_other};
 use crate::Mode;
 use crate::app::state::AppState;
-use crate::error::ApiError;
+use crate::service::error::ServiceError;
 use crate::service::{hpp, instore};
 use askama::Template;
 use axum::Router;
@@ -104,7 +104,7 @@ async fn open(State(state): State<AppState>, Path(key): Path<String>) -> Result<
         };
         // Another tab may have moved the session meanwhile: show where it is now.
         if let Err(error) = opened
-            && !matches!(error, ApiError::InvalidOperation { .. })
+            && !matches!(error, ServiceError::Refused(_))
         {
             return Err(error.into());
         }
@@ -144,7 +144,7 @@ where
 /// an error to show: the result page says how it ended.
 fn leave<T>(
     key: &str,
-    done: Result<T, ApiError>,
+    done: Result<T, ServiceError>,
     next: impl FnOnce(T) -> Option<String>,
 ) -> Result<Response, PageError> {
     let result = format!("{}/result", base(key));
@@ -153,7 +153,7 @@ fn leave<T>(
             Some(url) => see_other(&url).or_else(|_| see_other(&result)),
             None => see_other(&result),
         },
-        Err(ApiError::InvalidOperation { .. }) => see_other(&result),
+        Err(ServiceError::Refused(_)) => see_other(&result),
         Err(other) => Err(other.into()),
     }
 }

@@ -132,7 +132,8 @@ pub async fn status_page(state: &AppState, key: &str, subject: &Subject) -> Resu
         }
         Subject::InStore(d) => match d.status() {
             DistributionStatus::Completed => {
-                let (order, reference) = d.order.clone().map_or((None, None), |(o, r)| (Some(o), Some(r)));
+                let (order, reference) =
+                    d.order.clone().map_or((None, None), |o| (Some(o.order_id), Some(o.klarna_reference)));
                 OutcomePage::new("ok", "Payment complete", "Thank you! Show this screen to the cashier.")
                     .detail("Order", order)
                     .detail("Klarna reference", reference)

@@ -3,8 +3,8 @@
 
 use super::view::{Cart, Shop, buy_label, locale};
 use crate::app::state::AppState;
+use crate::model::payment::PaymentRecord;
 use crate::pages::PageError;
-use crate::service::payments::PaymentRecord;
 use axum::http::StatusCode;
 use kassa_core::distribution::{Distribution, DistributionStatus};
 use kassa_core::hpp::{HppSession, HppStatus};

@@ -2,7 +2,7 @@
 //! the session's currency and locale.
 
 use super::super::money;
-use crate::service::payments::PaymentRecord;
+use crate::model::payment::PaymentRecord;
 use kassa_core::hpp::{BackgroundImage, HppOptions, PurchaseType, SubtotalDetail};
 
 /// The merchant as the consumer sees it.

@@ -2,19 +2,17 @@
 //! payment link, paying (the order is placed and captured automatically), being declined,
 //! canceling. The sandbox controls and the payment page drive the same functions.
 
-use super::initiate::is_short_code;
-use super::{cancel_payment_and_distribution, owner, result_view, transition};
+use super::{context, owner};
 use crate::app::state::AppState;
-use crate::error::ApiError;
 use crate::model::ids;
-use crate::service::orders::order_change;
-use crate::service::payments;
-use crate::service::retry_on_conflict;
+use crate::service::case::{cancel_distribution, distribution_command, pay_distribution, require_open_page};
+use crate::service::error::{Rule, ServiceError, ServiceResult};
+use crate::service::load;
+use crate::service::validate::instore::is_short_code;
+use crate::service::{retry_on_conflict, views};
 use crate::wire::instore::{ConsumerSessionRequest, ConsumerSessionV1, DistributionResult};
-use axum::http::StatusCode;
 use kassa_core::distribution::{Distribution, DistributionCommand, DistributionErrorCode, DistributionStatus};
-use kassa_core::payment::{Authorization, AuthorizationStatus, PaymentStatus};
-use kassa_store::{AuthorizationWrite, Change, ConsumerSession, Merchant, StoreExt, Stored};
+use kassa_store::{ConsumerSession, Merchant, StoreExt, Stored};
 
 /// What the consumer (or, for `Fail`, the sandbox) does to a distribution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,15 +38,15 @@ pub async fn create_consumer_session(
     state: &AppState,
     merchant: &Merchant,
     request: ConsumerSessionRequest,
-) -> Result<ConsumerSessionV1, ApiError> {
+) -> ServiceResult<ConsumerSessionV1> {
     if let Some(code) = &request.short_code
         && !is_short_code(code)
     {
-        return Err(ApiError::bad_value("short_code", "must be 2 to 20 digits"));
+        return Err(ServiceError::bad_value("short_code", "must be 2 to 20 digits"));
     }
     let ttl = request.ttl_seconds.unwrap_or(CONSUMER_SESSION_TTL_SECONDS);
     if !(1..=CONSUMER_SESSION_MAX_TTL_SECONDS).contains(&ttl) {
-        return Err(ApiError::bad_value(
+        return Err(ServiceError::bad_value(
             "ttl_seconds",
             format!("must be between 1 and {CONSUMER_SESSION_MAX_TTL_SECONDS}"),
         ));
@@ -75,10 +73,8 @@ pub async fn create_consumer_session(
             break;
         }
     }
-    Err(ApiError::invalid_operation(
-        StatusCode::CONFLICT,
-        "A live consumer session already has this short code; use another or let kassa pick one",
-    ))
+    let message = "A live consumer session already has this short code; use another or let kassa pick one";
+    Err(Rule::ShortCodeTaken.refuses(message).into())
 }
 
 fn six_digits() -> String {
@@ -92,21 +88,24 @@ pub async fn consumer_action(
     merchant: &Merchant,
     id: &str,
     action: ConsumerAction,
-) -> Result<DistributionResult, ApiError> {
+) -> ServiceResult<DistributionResult> {
     let after = retry_on_conflict(|| async {
-        let before = super::load(state, merchant, id).await?;
+        if matches!(action, ConsumerAction::Pay | ConsumerAction::Cancel) {
+            return settle(state, merchant, id, action).await;
+        }
+        let before = load::distribution(state, merchant, id).await?;
         act(state, merchant, &before, action).await
     })
     .await?;
-    Ok(result_view(&after, &state.config))
+    Ok(views::distribution_result(&after, &state.config))
 }
 
 /// The consumer opens the payment link `token` (the payment page): the distribution it belongs
 /// to, ACCESSED if this is the first open of a link that is shown.
-pub async fn open_link(state: &AppState, token: &str) -> Result<Distribution, ApiError> {
+pub async fn open_link(state: &AppState, token: &str) -> ServiceResult<Distribution> {
     retry_on_conflict(|| async {
         let found: Option<Stored<Distribution>> = state.store.load_by_token(token).await?;
-        let before = found.ok_or_else(|| ApiError::not_found("This payment link is unknown"))?;
+        let before = found.ok_or_else(|| ServiceError::not_found("This payment link is unknown"))?;
         if !before.shows_link() || before.status() == DistributionStatus::Accessed {
             return Ok(before.record);
         }
@@ -120,13 +119,17 @@ async fn act(
     merchant: &Merchant,
     before: &Stored<Distribution>,
     action: ConsumerAction,
-) -> Result<Distribution, ApiError> {
+) -> ServiceResult<Distribution> {
+    let ctx = context(state, merchant);
     let (change, after) = match action {
         ConsumerAction::Open if before.status() == DistributionStatus::Accessed => return Ok(before.record.clone()),
-        ConsumerAction::Open => transition(state, merchant, before, DistributionCommand::Access)?,
-        ConsumerAction::Fail(code) => transition(state, merchant, before, DistributionCommand::Fail(code))?,
-        ConsumerAction::Pay => pay(state, merchant, before).await?,
-        ConsumerAction::Cancel => cancel_payment_and_distribution(state, merchant, before).await?,
+        ConsumerAction::Open => distribution_command(ctx, before, DistributionCommand::Access)?,
+        ConsumerAction::Fail(code) => {
+            distribution_command(ctx, before, DistributionCommand::Fail { code, fallback_link: None })?
+        }
+        ConsumerAction::Pay | ConsumerAction::Cancel => {
+            return settle(state, merchant, &before.session_id, action).await;
+        }
         // Nothing to record: the page stays open for another try or a cancel.
         ConsumerAction::Decline => {
             require_open_page(before, "be declined")?;
@@ -137,45 +140,19 @@ async fn act(
     Ok(after)
 }
 
-fn require_open_page(d: &Distribution, what: &str) -> Result<(), ApiError> {
-    if d.status() == DistributionStatus::Accessed {
-        return Ok(());
-    }
-    Err(ApiError::invalid_operation(
-        StatusCode::CONFLICT,
-        format!("The consumer can {what} only on the open payment page (ACCESSED); the distribution is {}", d.status()),
-    ))
-}
-
-/// The consumer pays: an authorization used at once for an order that is placed and captured,
-/// the payment session complete, the distribution COMPLETED with the order.
-async fn pay(
+/// Paying and cancelling end the whole payment: they load it with the distribution.
+async fn settle(
     state: &AppState,
     merchant: &Merchant,
-    before: &Stored<Distribution>,
-) -> Result<(Change, Distribution), ApiError> {
-    require_open_page(before, "pay")?;
-    let payment = match payments::load(state, merchant, &before.session_id).await {
-        Err(ApiError::NotFound(_)) => {
-            let message = "The payment session of this distribution is no longer live";
-            return Err(ApiError::invalid_operation(StatusCode::CONFLICT, message));
-        }
-        other => other?,
+    id: &str,
+    action: ConsumerAction,
+) -> ServiceResult<Distribution> {
+    let case = load::instore_case(state, merchant, id).await?;
+    let ctx = context(state, merchant);
+    let (change, after) = match action {
+        ConsumerAction::Pay => pay_distribution(ctx, &case)?,
+        _ => cancel_distribution(ctx, &case)?,
     };
-    if payment.session.status() != PaymentStatus::Incomplete {
-        let message = "An order has already been placed for the payment session";
-        return Err(ApiError::invalid_operation(StatusCode::CONFLICT, message));
-    }
-    let now = state.now();
-    let mut authorization = Authorization::issue(ids::new_id(), &payment.session, now);
-    authorization.status = AuthorizationStatus::Ordered;
-    let token = authorization.token.clone();
-    let used = AuthorizationWrite::Insert(authorization);
-    let (order_change, order) = order_change(state, merchant, &payment, used, &token, true, None).await?;
-    let complete = DistributionCommand::Complete {
-        order_id: order.order_id,
-        klarna_reference: order.klarna_reference.as_str().to_owned(),
-    };
-    let (change, after) = transition(state, merchant, before, complete)?;
-    Ok((change.merge(order_change), after))
+    state.commit(change).await?;
+    Ok(after)
 }

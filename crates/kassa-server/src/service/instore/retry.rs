@@ -2,70 +2,59 @@
 //! FAILED whose error is retryable; back to WAITING with the new `distribution`, and distributed
 //! again by the scheduler.
 
-use super::initiate::distribution_setup;
-use super::jobs::{self, JobAction};
-use super::{result_view, transition_change};
+use super::context;
 use crate::app::state::AppState;
-use crate::error::ApiError;
-use crate::service::{payments, retry_on_conflict};
-use crate::wire::instore::DistributionResult;
+use crate::service::case::{JobAction, distribution_command, schedule};
+use crate::service::error::{Rule, ServiceError, ServiceResult};
+use crate::service::load;
+use crate::service::validate::instore::distribution_setup;
+use crate::service::{retry_on_conflict, views};
+use crate::wire::instore::{DistributionRequest, DistributionResult};
 use kassa_core::distribution::DistributionCommand;
-use kassa_core::payment::PaymentStatus;
 use kassa_store::Merchant;
-use serde_json::Value;
 
-/// `body` is `{"distribution": {...}}` as seed 000 shows it (a bare distribution object is
-/// accepted too).
+/// Retries the merchant's distribution of payment session `id` with `request`.
 pub async fn retry(
     state: &AppState,
     merchant: &Merchant,
     id: &str,
-    body: Value,
-) -> Result<DistributionResult, ApiError> {
-    let distribution = match body.get("distribution") {
-        Some(inner) => inner.clone(),
-        None => body,
-    };
-    let setup = distribution_setup(state, "distribution", &distribution).await?;
+    request: DistributionRequest,
+) -> ServiceResult<DistributionResult> {
+    let setup = distribution_setup(&state.config, "distribution", &request).await?;
     let after = retry_on_conflict(|| async {
-        let before = super::load(state, merchant, id).await?;
+        let case = load::instore_case(state, merchant, id).await?;
+        let before = case.distribution()?;
         if !before.retryable_failure() {
-            return Err(ApiError::BadRequest(match before.error {
-                Some(error) => format!(
-                    "The distribution failed with {}, which is not retryable: cancel the payment session and \
-                     create a new one",
-                    error.code.as_str()
-                ),
-                None => format!(
-                    "The distribution is {}: only a FAILED distribution with a retryable error can be retried",
-                    before.status()
-                ),
-            }));
+            return Err(Rule::NotRetryable
+                .refuses(match before.error {
+                    Some(error) => format!(
+                        "The distribution failed with {}, which is not retryable: cancel the payment session and \
+                         create a new one",
+                        error.code.as_str()
+                    ),
+                    None => format!(
+                        "The distribution is {}: only a FAILED distribution with a retryable error can be retried",
+                        before.status()
+                    ),
+                })
+                .into());
         }
-        let open = match payments::load(state, merchant, id).await {
-            Ok(payment) => payment.session.status() == PaymentStatus::Incomplete,
-            Err(ApiError::NotFound(_)) => false,
-            Err(other) => return Err(other),
-        };
-        if !open {
-            return Err(ApiError::BadRequest("The payment session is no longer open; create a new one".into()));
+        let ctx = context(state, merchant);
+        if !case.payment.is_open(ctx.now) {
+            return Err(Rule::NotRetryable.refuses("The payment session is no longer open; create a new one").into());
         }
-        let now = state.now();
         let command = DistributionCommand::Retry {
             short_code: setup.short_code.clone(),
             status_update_url: setup.status_update_url.clone(),
         };
-        let (after, event) = before.apply(command, now).map_err(|r| ApiError::BadRequest(r.to_string()))?;
-        let due = state.config.distribution_due(now);
-        let change = transition_change(&before, &after, &event, merchant, &state.config)?.job(jobs::schedule(
-            &after,
-            JobAction::Distribute,
-            due,
-            now,
-        ));
-        state.commit(change).await?;
+        let (change, after) = distribution_command(ctx, before, command).map_err(|e| match e {
+            ServiceError::Refused(refusal) => Rule::NotRetryable.refuses(refusal.message).into(),
+            other => other,
+        })?;
+        let due = state.config.distribution_due(ctx.now);
+        state.commit(change.job(schedule(&after, JobAction::Distribute, due, ctx.now))).await?;
         Ok(after)
     })
     .await?;
-    Ok(result_view(&after, &state.config))
+    Ok(views::distribution_result(&after, &state.config))
 }

@@ -1,10 +1,11 @@
 //! The one error type of the HTTP boundary. Every failure becomes Klarna's error body
 //! `{error_code, error_messages, correlation_id}`; the body itself is written by
-//! [`crate::api::errors`], which knows the request's correlation id.
+//! [`crate::api::errors`], which knows the request's correlation id. [`From<ServiceError>`] is
+//! the one table from the use cases' refusals to Klarna's statuses.
 
+use crate::service::error::{Refusal, Rule, ServiceError};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use kassa_core::Rejected;
 use kassa_core::cart::CartError;
 use kassa_store::StoreError;
 
@@ -63,15 +64,6 @@ impl ApiError {
 
     pub fn not_found(what: impl Into<String>) -> Self {
         Self::NotFound(what.into())
-    }
-
-    /// A state-machine refusal, answered with `status` (HPP routes use 400, Payments 403).
-    pub fn rejected(status: StatusCode, rejected: Rejected) -> Self {
-        Self::InvalidOperation { status, message: rejected.to_string() }
-    }
-
-    pub fn invalid_operation(status: StatusCode, message: impl Into<String>) -> Self {
-        Self::InvalidOperation { status, message: message.into() }
     }
 
     pub(crate) fn status(&self) -> StatusCode {
@@ -144,25 +136,58 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
-        match error {
-            StoreError::Conflict(m) => Self::Conflict(format!("concurrent update, please retry: {m}")),
-            other => Self::Internal(other.to_string()),
-        }
+        ServiceError::from(error).into()
     }
 }
 
 impl From<CartError> for ApiError {
     fn from(error: CartError) -> Self {
-        Self::BadValue { field: error.field, reason: error.reason }
+        ServiceError::from(error).into()
     }
 }
 
 impl From<crate::wire::decode::DecodeError> for ApiError {
     fn from(error: crate::wire::decode::DecodeError) -> Self {
-        use crate::wire::decode::DecodeError;
+        ServiceError::from(error).into()
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
         match error {
-            DecodeError::Malformed(message) => Self::BadRequest(message),
-            DecodeError::BadValue { field, reason } => Self::BadValue { field, reason },
+            ServiceError::BadValue { field, reason } => Self::BadValue { field, reason },
+            ServiceError::Malformed(message) => Self::BadRequest(message),
+            ServiceError::Mismatch { field, reason } => Self::Mismatch { field, reason },
+            ServiceError::NotFound(message) => Self::NotFound(message),
+            ServiceError::Refused(refusal) => refusal.into(),
+            ServiceError::Conflict(message) => Self::Conflict(message),
+            ServiceError::Internal(cause) => Self::Internal(cause),
+        }
+    }
+}
+
+/// Klarna's answer to each rule: HPP refuses a merchant's action with 400 and a consumer's with
+/// 409; Payments refuses with 403; in store, a refused status is 409 and a refused retry is a
+/// `BAD_REQUEST`.
+impl From<Refusal> for ApiError {
+    fn from(Refusal { rule, message }: Refusal) -> Self {
+        let status = match rule {
+            Rule::NotRetryable => return Self::BadRequest(message),
+            Rule::HppMerchantAction | Rule::NoCallbackTarget => StatusCode::BAD_REQUEST,
+            Rule::PaymentClosed | Rule::AuthorizationUsed => StatusCode::FORBIDDEN,
+            Rule::HppConsumerAction | Rule::PaymentUnavailable | Rule::DistributionStatus | Rule::ShortCodeTaken => {
+                StatusCode::CONFLICT
+            }
+        };
+        Self::InvalidOperation { status, message }
+    }
+}
+
+impl From<crate::qr::QrError> for ApiError {
+    fn from(error: crate::qr::QrError) -> Self {
+        match error {
+            crate::qr::QrError::UnknownFormat => Self::bad_value("format", "must be svg or png"),
+            crate::qr::QrError::Render(cause) => Self::Internal(cause),
         }
     }
 }

@@ -9,6 +9,9 @@ mod loaded;
 mod order;
 mod transition;
 
+#[cfg(test)]
+mod tests;
+
 pub use cancel::{cancel_distribution, cancel_payment, payment_cancelled};
 pub use distribute::{JobAction, distribute, fail_waiting, schedule, start_distribution};
 pub use loaded::{Context, PaymentCase, event_row};

@@ -17,6 +17,7 @@ pub mod wire;
 
 pub use app::{AppState, Config, Mode};
 
+use api::errors::CorrelationId;
 use api::rate_limit::RateLimit;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
@@ -28,13 +29,14 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 /// The whole HTTP surface of a server in `state`: the API of its mode, the pages, and the
-/// layers every request passes (outermost first: error rendering, tracing, panic catching, the
-/// body limit, the fallbacks, the rate limiter).
+/// layers every request passes (outermost first: error rendering with the correlation id, the
+/// request span, logging a failure once, panic catching, the body limit, the fallbacks, the rate
+/// limiter).
 pub fn app(state: AppState) -> Router {
     let (routes, doc) = api::routes(state.config.mode);
     let body_limit = state.config.body_limit;
     let limit = RateLimit::new(RateLimiter::new(state.config.rate_limits), state.clock.clone());
-    routes
+    let routes = routes
         .merge(pages::routes())
         // Innermost, so a 429 is rendered as Klarna's error body and traced like any response;
         // the fallbacks below (unknown routes, 405) are not counted.
@@ -43,13 +45,28 @@ pub fn app(state: AppState) -> Router {
         .fallback(api::errors::route_not_found)
         .method_not_allowed_fallback(api::errors::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(CatchPanicLayer::new())
-        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request| {
-            let route = request.extensions().get::<MatchedPath>().map_or(request.uri().path(), |p| p.as_str());
-            tracing::info_span!("request", method = %request.method(), route, merchant = tracing::field::Empty)
-        }))
+        .layer(CatchPanicLayer::new());
+    observed(routes).with_state(state)
+}
+
+/// The layers that make every request observable: its correlation id and Klarna's error body
+/// (outermost), its span (method, route, correlation id, merchant), and a failure logged once
+/// inside that span.
+pub fn observed<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    router
+        .layer(middleware::from_fn(api::errors::log_failure))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request| {
+                    let route = request.extensions().get::<MatchedPath>().map_or(request.uri().path(), |p| p.as_str());
+                    let correlation_id = request.extensions().get::<CorrelationId>().map_or("", |c| c.0.as_str());
+                    let method = request.method();
+                    tracing::info_span!("request", %method, route, correlation_id, merchant = tracing::field::Empty)
+                })
+                // `log_failure` says it, once, with the cause.
+                .on_failure(()),
+        )
         .layer(middleware::from_fn(api::errors::render_errors))
-        .with_state(state)
 }
 
 /// Serves `state` on `listener`, and runs the delivery worker and the scheduler, until `shutdown` resolves; then

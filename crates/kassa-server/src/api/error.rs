@@ -50,6 +50,8 @@ pub enum ApiError {
 pub struct ErrorDetails {
     pub code: &'static str,
     pub messages: Vec<String>,
+    /// What went wrong inside kassa (5xx only): for the log, never for the client.
+    pub cause: Option<String>,
 }
 
 impl ApiError {
@@ -104,22 +106,24 @@ impl ApiError {
                      {retry_after_secs} s (see the X-Ratelimit-* and Retry-After headers)"
                 )],
             ),
-            // The cause is logged by the error middleware; the client sees no internals.
+            // The cause is logged once, in the request's span (`api::errors::log_failure`); the
+            // client sees no internals.
             Self::Internal(_) => (
                 "INTERNAL_SERVER_ERROR",
                 vec!["Internal server error; retry, and quote the correlation_id if it persists".into()],
             ),
             Self::Unavailable(m) => ("SERVICE_UNAVAILABLE", vec![m.clone()]),
         };
-        ErrorDetails { code, messages }
+        let cause = match self {
+            Self::Internal(cause) | Self::Unavailable(cause) => Some(cause.clone()),
+            _ => None,
+        };
+        ErrorDetails { code, messages, cause }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Self::Internal(cause) = &self {
-            tracing::error!(%cause, "internal error");
-        }
         let mut response = self.status().into_response();
         if matches!(self, Self::Unauthorized) {
             response

@@ -40,11 +40,6 @@ pub async fn render_errors(mut request: Request, next: Next) -> Response {
             None if is_json(&response) || is_html(&response) => return with_correlation(response, &correlation_id),
             None => fallback_details(status),
         };
-        if status.is_server_error() {
-            tracing::error!(%correlation_id, %status, code = details.code, "request failed");
-        } else {
-            tracing::debug!(%correlation_id, %status, code = details.code, "request refused");
-        }
         let body = ErrorResponse {
             error_code: details.code.into(),
             error_messages: details.messages,
@@ -87,7 +82,27 @@ fn fallback_details(status: StatusCode) -> ErrorDetails {
         }
         _ => ("BAD_REQUEST", "The request could not be understood"),
     };
-    ErrorDetails { code, messages: vec![message.to_owned()] }
+    ErrorDetails { code, messages: vec![message.to_owned()], cause: None }
+}
+
+/// Logs a failed request once, inside its span (which carries the correlation id, the route and
+/// the merchant): a 5xx as an error with its cause, a refusal at debug level. Pages log their
+/// own failures where they happen.
+pub async fn log_failure(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let details = response.extensions().get::<ErrorDetails>();
+    let code = details.map_or("", |d| d.code);
+    if status.is_server_error() {
+        let cause = details.and_then(|d| d.cause.as_deref()).unwrap_or("no cause recorded (a panic or a layer)");
+        tracing::error!(%status, code, cause, "request failed");
+    } else if details.is_some() {
+        tracing::debug!(%status, code, "request refused");
+    }
+    response
 }
 
 /// Unknown routes.
@@ -99,6 +114,60 @@ pub async fn route_not_found(request: Request) -> impl IntoResponse {
 pub async fn method_not_allowed(request: Request) -> Response {
     let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
     let message = format!("{} is not supported on {}", request.method(), request.uri().path());
-    response.extensions_mut().insert(ErrorDetails { code: "METHOD_NOT_ALLOWED", messages: vec![message] });
+    response.extensions_mut().insert(ErrorDetails { code: "METHOD_NOT_ALLOWED", messages: vec![message], cause: None });
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::api::error::ApiError;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use std::sync::{Arc, Mutex};
+    use tower::ServiceExt;
+
+    /// Collects what the subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failure_is_logged_once_with_its_cause_and_correlation_id() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        async fn fails() -> Result<(), ApiError> {
+            Err(ApiError::Internal("the disk is on fire".into()))
+        }
+        let app = crate::observed(Router::new().route("/fails", get(fails)));
+        let response = app.oneshot(Request::get("/fails").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), 500);
+        let correlation_id = response.headers()[super::CORRELATION_HEADER].to_str().unwrap().to_owned();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["correlation_id"], correlation_id.as_str());
+        assert!(!body.to_string().contains("disk"), "the client sees no internals: {body}");
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).collect();
+        assert_eq!(lines.len(), 1, "one error line: {log}");
+        assert!(lines[0].contains("the disk is on fire"), "{log}");
+        assert!(lines[0].contains(&correlation_id), "{log}");
+        assert!(lines[0].contains("/fails"), "{log}");
+    }
 }

@@ -1,12 +1,17 @@
 //! One task that takes requests in batches: the next one, and every other one already waiting.
 //! With one request at a time a batch is that request alone (no added wait); under load the
 //! fixed cost of a transaction is shared.
+//!
+//! Each batch runs in a span of its own that follows from the spans of the requests in it, so
+//! the work is traced back to them. A failed batch is not logged here: every request gets the
+//! error with its cause and logs it once, in its own span.
 
 use crate::{StoreError, StoreResult};
 use std::future::Future;
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
-type Request<T, R> = (T, oneshot::Sender<StoreResult<R>>);
+type Request<T, R> = (T, tracing::Span, oneshot::Sender<StoreResult<R>>);
 
 pub(super) struct Batcher<T, R> {
     requests: mpsc::Sender<Request<T, R>>,
@@ -37,12 +42,18 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
                         Err(_) => break,
                     }
                 }
-                let (items, replies): (Vec<T>, Vec<_>) = batch.into_iter().unzip();
+                let span = tracing::debug_span!("batch", name, size = batch.len());
+                let mut items = Vec::with_capacity(batch.len());
+                let mut replies = Vec::with_capacity(batch.len());
+                for (item, caller, reply) in batch {
+                    span.follows_from(&caller);
+                    items.push(item);
+                    replies.push(reply);
+                }
                 let count = items.len();
-                let results = match process(items).await {
+                let results = match process(items).instrument(span).await {
                     Ok(results) => results,
                     Err(error) => {
-                        tracing::error!(%error, batch = count, "{name} failed");
                         (0..count).map(|_| Err(StoreError::Failed(format!("{name} failed: {error}")))).collect()
                     }
                 };
@@ -58,7 +69,7 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
     pub async fn submit(&self, item: T) -> StoreResult<R> {
         let (reply, answer) = oneshot::channel();
         let stopped = || StoreError::Failed(format!("{} has stopped", self.name));
-        self.requests.send((item, reply)).await.map_err(|_| stopped())?;
+        self.requests.send((item, tracing::Span::current(), reply)).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 }

@@ -1,6 +1,6 @@
 //! HTTP Basic authentication against merchants. The credentials are decoded once per request:
 //! the rate limiter reads them first and leaves them in the request's extensions for the
-//! [`Authenticated`] extractor.
+//! [`Call`] extractor.
 
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
@@ -12,8 +12,12 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use kassa_store::Merchant;
 
-/// The merchant whose credentials the request carries.
-pub struct Authenticated(pub Merchant);
+/// A merchant's call: the server's state, and the merchant whose credentials the request
+/// carries (what every merchant route needs).
+pub struct Call {
+    pub state: AppState,
+    pub merchant: Merchant,
+}
 
 /// HTTP Basic credentials as the request carries them (not yet checked).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,7 +40,7 @@ impl BasicCredentials {
     }
 }
 
-impl FromRequestParts<AppState> for Authenticated {
+impl FromRequestParts<AppState> for Call {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -49,7 +53,7 @@ impl FromRequestParts<AppState> for Authenticated {
             return Err(ApiError::Unauthorized);
         }
         tracing::Span::current().record("merchant", merchant.username.as_str());
-        Ok(Self(merchant))
+        Ok(Self { state: state.clone(), merchant })
     }
 }
 

@@ -1,14 +1,12 @@
 //! The sandbox clock over HTTP (see [`crate::service::clock`]).
 
-use super::auth::Authenticated;
-use super::errors::ErrorResponse;
+use super::auth::Call;
 use super::json::JsonBody;
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
 use crate::service::clock;
 use crate::wire::kassa::ClockNow;
 use axum::Json;
-use axum::extract::State;
 use serde::Deserialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -26,8 +24,8 @@ pub struct ClockAdvance {
 
 /// The sandbox clock (it drives every expiry).
 #[utoipa::path(get, path = "/sandbox/v1/clock", tag = "Sandbox", security(("basic" = [])),
-    responses((status = 200, body = ClockNow), (status = 401, body = ErrorResponse)))]
-async fn read_clock(State(state): State<AppState>, _merchant: Authenticated) -> Result<Json<ClockNow>, ApiError> {
+    responses((status = 200, body = ClockNow)))]
+async fn read_clock(Call { state, .. }: Call) -> Result<Json<ClockNow>, ApiError> {
     Ok(Json(clock::now(&state)?))
 }
 
@@ -35,10 +33,9 @@ async fn read_clock(State(state): State<AppState>, _merchant: Authenticated) -> 
 /// that fall due (such as the 3-hour auto-cancel of in-store sessions) run before the answer.
 #[utoipa::path(post, path = "/sandbox/v1/clock/advance", tag = "Sandbox", security(("basic" = [])),
     request_body = ClockAdvance,
-    responses((status = 200, body = ClockNow), (status = 400, body = ErrorResponse), (status = 401, body = ErrorResponse)))]
+    responses((status = 200, body = ClockNow)))]
 async fn advance_clock(
-    State(state): State<AppState>,
-    _merchant: Authenticated,
+    Call { state, .. }: Call,
     JsonBody(request): JsonBody<ClockAdvance>,
 ) -> Result<Json<ClockNow>, ApiError> {
     let seconds = request.seconds.ok_or_else(|| ApiError::bad_value("seconds", "is required"))?;

@@ -1,17 +1,16 @@
 //! Hosted Payment Page v1 routes.
 
-use super::auth::Authenticated;
+use super::auth::Call;
 use super::errors::ErrorResponse;
 use super::json::JsonBody;
-use super::watch::{self, WaitQuery};
+use super::watch::{Follow, WaitQuery};
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
 use crate::service::{hpp, load, messages};
 use crate::wire::hpp::{DistributionRequestV1, HppCreateRequest, HppCreated, HppSessionV1};
 use crate::wire::kassa::DistributionModuleToken;
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
@@ -31,13 +30,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
     request_body = HppCreateRequest,
     responses(
         (status = 201, description = "Created; every key is always present", body = HppCreated),
-        (status = 400, body = ErrorResponse),
-        (status = 401, body = ErrorResponse),
         (status = 404, description = "The payment session has expired or was cancelled", body = ErrorResponse),
     ))]
 async fn create_session(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
+    Call { state, merchant }: Call,
     JsonBody(request): JsonBody<HppCreateRequest>,
 ) -> Result<(StatusCode, Json<HppCreated>), ApiError> {
     Ok((StatusCode::CREATED, Json(hpp::create(&state, &merchant, request).await?)))
@@ -46,52 +42,35 @@ async fn create_session(
 /// Read an HPP session and its status. Answers with an `ETag`; honours `If-None-Match` (304) and
 /// `?wait=` (long-poll until the status changes).
 #[utoipa::path(get, path = "/hpp/v1/sessions/{session_id}", tag = "HPP", security(("basic" = [])),
-    params(("session_id" = String, Path), WaitQuery),
+    params(WaitQuery),
     responses(
         (status = 200, body = HppSessionV1, headers(("ETag" = String))),
-        (status = 304, description = "Unchanged since the `If-None-Match` tag"),
-        (status = 401, body = ErrorResponse),
         (status = 404, description = "Unknown or expired", body = ErrorResponse),
     ))]
-async fn read_session(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
-    Path(id): Path<String>,
-    Query(query): Query<WaitQuery>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    watch::respond(&state, &id, &query, &headers, || hpp::read(&state, &merchant, &id)).await
+async fn read_session(Call { state, merchant }: Call, follow: Follow) -> Result<Response, ApiError> {
+    follow.respond(&state, || hpp::read(&state, &merchant, &follow.id)).await
 }
 
 /// Disable an HPP session (DISABLED, final).
 #[utoipa::path(delete, path = "/hpp/v1/sessions/{session_id}", tag = "HPP", security(("basic" = [])),
-    params(("session_id" = String, Path)),
     responses(
         (status = 204, description = "Disabled"),
         (status = 400, description = "The session is COMPLETED or otherwise final", body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
     ))]
-async fn disable_session(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+async fn disable_session(Call { state, merchant }: Call, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     hpp::disable(&state, &merchant, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Send the payment link by SMS or email, or link a distribution-module token.
 #[utoipa::path(post, path = "/hpp/v1/sessions/{session_id}/distribution", tag = "HPP", security(("basic" = [])),
-    params(("session_id" = String, Path)),
     request_body = DistributionRequestV1,
     responses(
         (status = 204, description = "Distributed"),
         (status = 400, description = "Invalid contact data, or the session is disabled or final", body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
     ))]
 async fn distribute_session(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
+    Call { state, merchant }: Call,
     Path(id): Path<String>,
     JsonBody(request): JsonBody<DistributionRequestV1>,
 ) -> Result<StatusCode, ApiError> {
@@ -101,15 +80,12 @@ async fn distribute_session(
 
 /// Issue a new distribution-module token (the previous one stops working).
 #[utoipa::path(post, path = "/hpp/v1/sessions/{session_id}/distribution-module/token", tag = "HPP", security(("basic" = [])),
-    params(("session_id" = String, Path)),
     responses(
         (status = 200, body = DistributionModuleToken),
         (status = 400, description = "The session is final", body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
     ))]
 async fn distribution_module_token(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
+    Call { state, merchant }: Call,
     Path(id): Path<String>,
 ) -> Result<Json<DistributionModuleToken>, ApiError> {
     Ok(Json(DistributionModuleToken { token: hpp::new_distribution_token(&state, &merchant, &id).await? }))
@@ -118,13 +94,8 @@ async fn distribution_module_token(
 /// Manual identification check. kassa never puts a session into MANUAL_ID_CHECK, so there is
 /// never a check to read: the answer is always 404 (naming why, for a session that exists).
 #[utoipa::path(get, path = "/hpp/v1/sessions/{session_id}/manual-id-check", tag = "HPP", security(("basic" = [])),
-    params(("session_id" = String, Path)),
-    responses((status = 404, body = ErrorResponse)))]
-async fn manual_id_check(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+    responses())]
+async fn manual_id_check(Call { state, merchant }: Call, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     load::hpp_session(&state, &merchant, &id).await?;
     Err(ApiError::not_found("No manual identification check: kassa does not use the MANUAL_ID_CHECK flow"))
 }

@@ -1,10 +1,10 @@
 //! In-store payments (seed 000): the distribution result and its retry (merchant API), and the
 //! QR image (public). The payment link's page is in [`crate::pages`].
 
-use super::auth::Authenticated;
+use super::auth::Call;
 use super::errors::ErrorResponse;
 use super::json::JsonBody;
-use super::watch::{self, WaitQuery};
+use super::watch::{Follow, WaitQuery};
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
 use crate::qr::{QrQuery, qr_image};
@@ -30,18 +30,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
     params(("session_id" = String, Path, description = "The payment session id"), WaitQuery),
     responses(
         (status = 200, body = DistributionResult, headers(("ETag" = String))),
-        (status = 304, description = "Unchanged since the `If-None-Match` tag"),
-        (status = 401, body = ErrorResponse),
         (status = 404, description = "No in-store session with this id", body = ErrorResponse),
     ))]
-async fn read_result(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
-    Path(id): Path<String>,
-    Query(query): Query<WaitQuery>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    watch::respond(&state, &id, &query, &headers, || instore::read(&state, &merchant, &id)).await
+async fn read_result(Call { state, merchant }: Call, follow: Follow) -> Result<Response, ApiError> {
+    follow.respond(&state, || instore::read(&state, &merchant, &follow.id)).await
 }
 
 /// Retry a FAILED distribution whose error is retryable, with a new `distribution`
@@ -53,12 +45,9 @@ async fn read_result(
     responses(
         (status = 200, description = "Retrying: the result now (WAITING)", body = DistributionResult),
         (status = 400, description = "Not FAILED with a retryable error, or a bad `distribution`", body = ErrorResponse),
-        (status = 401, body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
     ))]
 async fn retry(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
+    Call { state, merchant }: Call,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<DistributionResult>, ApiError> {
@@ -67,7 +56,7 @@ async fn retry(
 
 /// The QR image of a distribution's `payment_link` (the result's `qr`; public).
 #[utoipa::path(get, path = "/iss/v1/distributions/{session_id}/qr/{token}", tag = "Public",
-    params(("session_id" = String, Path), ("token" = String, Path), QrQuery),
+    params(QrQuery),
     responses(
         (status = 200, description = "The QR code", content(("image/svg+xml"), ("image/png"))),
         (status = 400, description = "Unknown format", body = ErrorResponse),

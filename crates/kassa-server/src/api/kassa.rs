@@ -1,6 +1,6 @@
 //! kassa's own routes beyond Klarna's API.
 
-use super::auth::Authenticated;
+use super::auth::Call;
 use super::errors::ErrorResponse;
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
@@ -8,7 +8,7 @@ use crate::service::{events, messages};
 use crate::wire::events::{DeliveryLog, EventPage, Redelivery};
 use crate::wire::kassa::DistributionMessages;
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -38,10 +38,9 @@ struct FeedQuery {
 /// The merchant's events in commit order, cursor-paged: the reconciliation batch in one call.
 #[utoipa::path(get, path = "/kassa/v1/events", tag = "kassa", security(("basic" = [])),
     params(FeedQuery),
-    responses((status = 200, body = EventPage), (status = 400, body = ErrorResponse)))]
+    responses((status = 200, body = EventPage)))]
 async fn list_events(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
+    Call { state, merchant }: Call,
     Query(query): Query<FeedQuery>,
 ) -> Result<Json<EventPage>, ApiError> {
     let undelivered = query.undelivered.unwrap_or(false);
@@ -50,11 +49,9 @@ async fn list_events(
 
 /// A session's status callbacks, each with every attempt (status, latency, error).
 #[utoipa::path(get, path = "/kassa/v1/sessions/{session_id}/deliveries", tag = "kassa", security(("basic" = [])),
-    params(("session_id" = String, Path)),
-    responses((status = 200, body = DeliveryLog), (status = 404, body = ErrorResponse)))]
+    responses((status = 200, body = DeliveryLog)))]
 async fn list_deliveries(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
+    Call { state, merchant }: Call,
     Path(id): Path<String>,
 ) -> Result<Json<DeliveryLog>, ApiError> {
     Ok(Json(events::deliveries(&state, &merchant, &id).await?))
@@ -62,15 +59,12 @@ async fn list_deliveries(
 
 /// Send an event's callback again (same `event_id`) to the targets it had.
 #[utoipa::path(post, path = "/kassa/v1/events/{event_id}/redeliver", tag = "kassa", security(("basic" = [])),
-    params(("event_id" = String, Path)),
     responses(
         (status = 202, body = Redelivery),
         (status = 400, description = "The event has no callback target", body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
     ))]
 async fn redeliver(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
+    Call { state, merchant }: Call,
     Path(event_id): Path<String>,
 ) -> Result<(StatusCode, Json<Redelivery>), ApiError> {
     Ok((StatusCode::ACCEPTED, Json(events::redeliver(&state, &merchant, &event_id).await?)))
@@ -78,14 +72,11 @@ async fn redeliver(
 
 /// The distribution messages (SMS, email, token) sent for an HPP session, oldest first.
 #[utoipa::path(get, path = "/kassa/v1/hpp/sessions/{session_id}/messages", tag = "kassa", security(("basic" = [])),
-    params(("session_id" = String, Path)),
     responses(
         (status = 200, body = DistributionMessages),
-        (status = 404, body = ErrorResponse),
     ))]
 async fn list_messages(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
+    Call { state, merchant }: Call,
     Path(id): Path<String>,
 ) -> Result<Json<DistributionMessages>, ApiError> {
     Ok(Json(messages::list(&state, &merchant, &id).await?))

@@ -42,6 +42,7 @@ pub fn routes(mode: Mode) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         api = api.merge(sandbox::routes()).merge(clock::routes());
     }
     let (router, mut doc) = api.split_for_parts();
+    openapi::document_common_errors(&mut doc);
     openapi::document_rate_limits(&mut doc);
     (router, doc)
 }

@@ -53,6 +53,42 @@ pub async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> impl IntoRe
     ([(header::CONTENT_TYPE, "application/json")], doc.0.as_str().to_owned())
 }
 
+/// Adds the answers every operation of a kind gives, so each route lists only its own: 401 where
+/// the route needs credentials, 404 where its path names a resource, 304 where it may wait
+/// (`?wait=` with `If-None-Match`), 400 where it reads a body.
+pub fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        let body = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorResponse"))).build();
+        ResponseBuilder::new().description(description).content("application/json", body).build()
+    };
+    let unauthorized = error("Missing or wrong credentials (`UNAUTHORIZED`)");
+    let not_found = error("No such resource of this merchant (`NOT_FOUND`)");
+    let bad_request = error("A malformed body or a field kassa refuses (`BAD_REQUEST`, `BAD_VALUE` naming the field)");
+    for item in doc.paths.paths.values_mut() {
+        for operation in [item.get.as_mut(), item.post.as_mut(), item.delete.as_mut()].into_iter().flatten() {
+            let responses = &mut operation.responses.responses;
+            if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
+                responses.entry("401".into()).or_insert_with(|| unauthorized.clone().into());
+            }
+            let names_a_resource = operation.parameters.iter().flatten().any(|p| p.parameter_in == ParameterIn::Path);
+            if names_a_resource {
+                responses.entry("404".into()).or_insert_with(|| not_found.clone().into());
+            }
+            let may_wait =
+                operation.parameters.iter().flatten().any(|p| p.parameter_in == ParameterIn::Query && p.name == "wait");
+            if may_wait {
+                let unchanged = ResponseBuilder::new().description("Unchanged since the `If-None-Match` tag").build();
+                responses.entry("304".into()).or_insert_with(|| unchanged.into());
+            }
+            if operation.request_body.is_some() {
+                responses.entry("400".into()).or_insert_with(|| bad_request.clone().into());
+            }
+        }
+    }
+}
+
 /// Adds the 429 answer and the `X-Ratelimit-*` headers to every rate-limited operation, from the
 /// same rule the limiter applies ([`super::rate_limit::Category::of`]).
 pub fn document_rate_limits(doc: &mut utoipa::openapi::OpenApi) {

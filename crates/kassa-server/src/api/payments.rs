@@ -1,9 +1,9 @@
 //! Klarna Payments v1 routes.
 
-use super::auth::Authenticated;
+use super::auth::Call;
 use super::errors::ErrorResponse;
 use super::json::JsonBody;
-use super::watch::{self, WaitQuery};
+use super::watch::{Follow, WaitQuery};
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
 use crate::service::{orders, payments};
@@ -11,8 +11,7 @@ use crate::wire::payments::{
     CreateOrderRequest, MerchantSession, OrderCreated, PaymentPatch, PaymentSessionRead, PaymentSessionRequest,
 };
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::response::Response;
@@ -34,11 +33,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
     responses(
         (status = 200, body = MerchantSession),
         (status = 400, description = "Invalid cart (`BAD_VALUE` names the field) or malformed request", body = ErrorResponse),
-        (status = 401, body = ErrorResponse),
     ))]
 async fn create_session(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
+    Call { state, merchant }: Call,
     JsonBody(request): JsonBody<PaymentSessionRequest>,
 ) -> Result<Json<MerchantSession>, ApiError> {
     Ok(Json(payments::create(&state, &merchant, request).await?))
@@ -47,36 +44,24 @@ async fn create_session(
 /// Read a payment session. Answers with an `ETag`; honours `If-None-Match` (304) and `?wait=`
 /// (long-poll until the session changes status).
 #[utoipa::path(get, path = "/payments/v1/sessions/{session_id}", tag = "Payments", security(("basic" = [])),
-    params(("session_id" = String, Path), WaitQuery),
+    params(WaitQuery),
     responses(
         (status = 200, body = PaymentSessionRead, headers(("ETag" = String))),
-        (status = 304, description = "Unchanged since the `If-None-Match` tag"),
-        (status = 401, body = ErrorResponse),
         (status = 404, description = "Unknown, expired or cancelled", body = ErrorResponse),
     ))]
-async fn read_session(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
-    Path(id): Path<String>,
-    Query(query): Query<WaitQuery>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    watch::respond(&state, &id, &query, &headers, || payments::read(&state, &merchant, &id)).await
+async fn read_session(Call { state, merchant }: Call, follow: Follow) -> Result<Response, ApiError> {
+    follow.respond(&state, || payments::read(&state, &merchant, &follow.id)).await
 }
 
 /// Update a payment session: the given keys replace the stored ones.
 #[utoipa::path(post, path = "/payments/v1/sessions/{session_id}", tag = "Payments", security(("basic" = [])),
-    params(("session_id" = String, Path)),
     request_body = PaymentSessionRequest,
     responses(
         (status = 204, description = "Updated"),
-        (status = 400, body = ErrorResponse),
         (status = 403, description = "The session is complete", body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
     ))]
 async fn update_session(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
+    Call { state, merchant }: Call,
     Path(id): Path<String>,
     JsonBody(patch): JsonBody<Value>,
 ) -> Result<StatusCode, ApiError> {
@@ -86,35 +71,26 @@ async fn update_session(
 
 /// Cancel a payment session; its HPP sessions that are not final become DISABLED.
 #[utoipa::path(delete, path = "/payments/v1/sessions/{session_id}", tag = "Payments", security(("basic" = [])),
-    params(("session_id" = String, Path)),
     responses(
         (status = 204, description = "Cancelled"),
         (status = 403, description = "The session is complete", body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
     ))]
-async fn cancel_session(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
+async fn cancel_session(Call { state, merchant }: Call, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
     payments::cancel(&state, &merchant, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Place an order from an authorization token (`auto_capture: true` captures it at once).
 #[utoipa::path(post, path = "/payments/v1/authorizations/{authorization_token}/order", tag = "Payments", security(("basic" = [])),
-    params(("authorization_token" = String, Path)),
     request_body = CreateOrderRequest,
     responses(
         (status = 200, body = OrderCreated),
-        (status = 400, body = ErrorResponse),
         (status = 403, description = "An order was already placed for the session", body = ErrorResponse),
         (status = 404, description = "Unknown, expired, released or used authorization", body = ErrorResponse),
         (status = 409, description = "The cart does not match the authorized session", body = ErrorResponse),
     ))]
 async fn place_order(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
+    Call { state, merchant }: Call,
     Path(token): Path<String>,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<OrderCreated>, ApiError> {
@@ -123,15 +99,12 @@ async fn place_order(
 
 /// Release an authorization that will not be used.
 #[utoipa::path(delete, path = "/payments/v1/authorizations/{authorization_token}", tag = "Payments", security(("basic" = [])),
-    params(("authorization_token" = String, Path)),
     responses(
         (status = 204, description = "Released"),
         (status = 403, description = "Already used for an order", body = ErrorResponse),
-        (status = 404, body = ErrorResponse),
     ))]
 async fn release_authorization(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
+    Call { state, merchant }: Call,
     Path(token): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     orders::release_authorization(&state, &merchant, &token).await?;

@@ -107,7 +107,7 @@ pub async fn limit(State(limit): State<RateLimit>, mut request: Request, next: N
         return next.run(request).await;
     };
     let username = credentials.username.clone();
-    // Decoded once: the handler's `Authenticated` takes them from here.
+    // Decoded once: the handler's `Call` takes them from here.
     request.extensions_mut().insert(credentials);
     if username.is_empty() || username.len() > MAX_USERNAME_LEN {
         return next.run(request).await;

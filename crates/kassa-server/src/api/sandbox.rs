@@ -1,7 +1,7 @@
 //! Sandbox controls: the consumer's side of HPP sessions and in-store payments, without a
 //! browser or a phone.
 
-use super::auth::Authenticated;
+use super::auth::Call;
 use super::errors::ErrorResponse;
 use super::json::JsonBody;
 use crate::api::error::ApiError;
@@ -13,7 +13,7 @@ use crate::wire::instore::{ConsumerSessionRequest, ConsumerSessionV1, Distributi
 use crate::wire::kassa::SandboxOutcome;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::StatusCode;
 use kassa_core::distribution::DistributionErrorCode;
 use kassa_core::hpp::HppAction;
@@ -40,8 +40,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         (status = 409, description = "Not allowed in the session's current status", body = ErrorResponse),
     ))]
 async fn consumer_action(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
+    Call { state, merchant }: Call,
     Path((id, action)): Path<(String, String)>,
 ) -> Result<Json<SandboxOutcome>, ApiError> {
     let action = HppAction::parse(&action).filter(|a| *a != HppAction::Disable).ok_or_else(|| {
@@ -58,12 +57,10 @@ async fn consumer_action(
     request_body = ConsumerSessionRequest,
     responses(
         (status = 201, body = ConsumerSessionV1),
-        (status = 400, body = ErrorResponse),
         (status = 409, description = "A live consumer session already has this short code", body = ErrorResponse),
     ))]
 async fn create_consumer_session(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
+    Call { state, merchant }: Call,
     JsonBody(request): JsonBody<ConsumerSessionRequest>,
 ) -> Result<(StatusCode, Json<ConsumerSessionV1>), ApiError> {
     Ok((StatusCode::CREATED, Json(instore::create_consumer_session(&state, &merchant, request).await?)))
@@ -80,13 +77,11 @@ async fn create_consumer_session(
     request_body(content = ForcedFailure, description = "For `fail` only"),
     responses(
         (status = 200, description = "The distribution result now", body = DistributionResult),
-        (status = 400, body = ErrorResponse),
         (status = 404, description = "Unknown session or action", body = ErrorResponse),
         (status = 409, description = "Not allowed in the distribution's current status", body = ErrorResponse),
     ))]
 async fn distribution_action(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
+    Call { state, merchant }: Call,
     Path((id, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Json<DistributionResult>, ApiError> {

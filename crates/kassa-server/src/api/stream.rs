@@ -1,11 +1,10 @@
 //! Server-Sent Events of a session's status changes, resumable with `Last-Event-ID`.
 
-use super::auth::Authenticated;
-use super::errors::ErrorResponse;
+use super::auth::Call;
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
 use crate::service::load;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
@@ -31,11 +30,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
     params(("session_id" = String, Path), ("Last-Event-ID" = Option<u64>, Header, description = "Resume after this sequence number")),
     responses(
         (status = 200, description = "An event stream", content_type = "text/event-stream"),
-        (status = 404, body = ErrorResponse),
     ))]
 async fn hpp_stream(
-    State(state): State<AppState>,
-    Authenticated(merchant): Authenticated,
+    Call { state, merchant }: Call,
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {

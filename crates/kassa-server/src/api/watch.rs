@@ -5,7 +5,9 @@ use crate::app::state::AppState;
 use crate::service::error::ServiceError;
 use crate::service::watch::{self, Read, Tagged};
 use axum::Json;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{FromRequestParts, Path, Query};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -18,12 +20,45 @@ pub struct WaitQuery {
     pub wait: Option<u64>,
 }
 
-/// Reads through [`watch::read`] and answers 200 with an `ETag`, or 304.
-pub async fn respond<T, F, Fut>(
+/// A read that may wait: the session named by the path, the client's `?wait=` and its
+/// `If-None-Match`.
+pub struct Follow {
+    pub id: String,
+    wait: Option<u64>,
+    if_none_match: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Follow {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(id) =
+            Path::<String>::from_request_parts(parts, state).await.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        let Query(query) = Query::<WaitQuery>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::BadRequest(e.body_text()))?;
+        let if_none_match = parts.headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(Self { id, wait: query.wait, if_none_match })
+    }
+}
+
+impl Follow {
+    /// Reads with `load` through [`watch::read`] and answers 200 with an `ETag`, or 304.
+    pub async fn respond<T, F, Fut>(&self, state: &AppState, load: F) -> Result<Response, ApiError>
+    where
+        T: Serialize,
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Tagged<T>, ServiceError>>,
+    {
+        respond(state, &self.id, self.wait, self.if_none_match.as_deref(), load).await
+    }
+}
+
+async fn respond<T, F, Fut>(
     state: &AppState,
     session_id: &str,
-    query: &WaitQuery,
-    headers: &HeaderMap,
+    wait: Option<u64>,
+    if_none_match: Option<&str>,
     load: F,
 ) -> Result<Response, ApiError>
 where
@@ -31,8 +66,7 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Tagged<T>, ServiceError>>,
 {
-    let wait = watch::parse_wait(query.wait)?;
-    let if_none_match = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
+    let wait = watch::parse_wait(wait)?;
     let (status, etag, body) = match watch::read(state, session_id, wait, if_none_match, load).await? {
         Read::Fresh(tagged) => (StatusCode::OK, tagged.etag, Some(tagged.body)),
         Read::NotModified(etag) => (StatusCode::NOT_MODIFIED, etag, None),

@@ -12,7 +12,7 @@ use crate::service::{instore, load, payments, views};
 use crate::wire::instore::{DistributionCallbackUrls, DistributionRequest};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kassa_core::distribution::{Distribution, DistributionMachine, DistributionStatus, PlacedOrder};
@@ -71,8 +71,7 @@ fn explain(d: &Distribution) -> (&'static str, &'static str) {
 }
 
 async fn screen(
-    State(state): State<AppState>,
-    MerchantLogin(merchant): MerchantLogin,
+    MerchantLogin { state, merchant }: MerchantLogin,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let d = load::distribution(&state, &merchant, &id).await?;
@@ -102,8 +101,7 @@ async fn screen(
 }
 
 async fn live_status(
-    State(state): State<AppState>,
-    MerchantLogin(merchant): MerchantLogin,
+    MerchantLogin { state, merchant }: MerchantLogin,
     Path(id): Path<String>,
     PageQuery(query): PageQuery<Shown>,
 ) -> Result<Response, PageError> {
@@ -122,8 +120,7 @@ async fn live_status(
 }
 
 async fn cancel(
-    State(state): State<AppState>,
-    MerchantLogin(merchant): MerchantLogin,
+    MerchantLogin { state, merchant }: MerchantLogin,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     payments::cancel(&state, &merchant, &id).await?;
@@ -137,8 +134,7 @@ struct RetryForm {
 }
 
 async fn retry(
-    State(state): State<AppState>,
-    MerchantLogin(merchant): MerchantLogin,
+    MerchantLogin { state, merchant }: MerchantLogin,
     Path(id): Path<String>,
     PageForm(form): PageForm<RetryForm>,
 ) -> Result<Response, PageError> {

@@ -13,7 +13,7 @@ use crate::service::error::ServiceError;
 use crate::service::{clock, events};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kassa_core::Timestamp;
@@ -140,8 +140,7 @@ fn rows_fingerprint(rows: &[SessionSummary]) -> String {
 }
 
 async fn sessions(
-    State(state): State<AppState>,
-    MerchantLogin(merchant): MerchantLogin,
+    MerchantLogin { state, merchant }: MerchantLogin,
     PageQuery(query): PageQuery<ListQuery>,
 ) -> Result<Response, PageError> {
     let filter = query.filter()?;
@@ -179,8 +178,7 @@ struct LiveQuery {
 }
 
 async fn sessions_live(
-    State(state): State<AppState>,
-    MerchantLogin(merchant): MerchantLogin,
+    MerchantLogin { state, merchant }: MerchantLogin,
     PageQuery(query): PageQuery<LiveQuery>,
 ) -> Result<Response, PageError> {
     let filter = query.list.filter()?;
@@ -334,8 +332,7 @@ fn kind(text: &str) -> Result<SessionKind, PageError> {
 }
 
 async fn session(
-    State(state): State<AppState>,
-    MerchantLogin(merchant): MerchantLogin,
+    MerchantLogin { state, merchant }: MerchantLogin,
     Path((kind_text, id)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let kind = kind(&kind_text)?;
@@ -369,8 +366,7 @@ async fn session(
 }
 
 async fn session_live(
-    State(state): State<AppState>,
-    MerchantLogin(merchant): MerchantLogin,
+    MerchantLogin { state, merchant }: MerchantLogin,
     Path((kind_text, id)): Path<(String, String)>,
     PageQuery(query): PageQuery<Shown>,
 ) -> Result<Response, PageError> {
@@ -394,8 +390,7 @@ struct Back {
 }
 
 async fn redeliver(
-    State(state): State<AppState>,
-    MerchantLogin(merchant): MerchantLogin,
+    MerchantLogin { state, merchant }: MerchantLogin,
     Path(event_id): Path<String>,
     PageForm(form): PageForm<Back>,
 ) -> Result<Response, PageError> {
@@ -411,8 +406,7 @@ struct ClockForm {
 }
 
 async fn advance_clock(
-    State(state): State<AppState>,
-    MerchantLogin(_): MerchantLogin,
+    MerchantLogin { state, .. }: MerchantLogin,
     PageForm(form): PageForm<ClockForm>,
 ) -> Result<Response, PageError> {
     let unit = match form.unit.as_str() {
@@ -445,8 +439,7 @@ struct StoresPage {
 
 /// A store's printable QR: the merchant types the `merchant_store_id` its POS sends.
 async fn stores(
-    State(state): State<AppState>,
-    MerchantLogin(merchant): MerchantLogin,
+    MerchantLogin { state, merchant }: MerchantLogin,
     PageQuery(query): PageQuery<StoreQuery>,
 ) -> Result<Response, PageError> {
     let store = query.store.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).map(|name| StoreQr {

@@ -28,7 +28,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The merchant logged in to this browser; without a valid login, pages redirect to `/login`.
-pub struct MerchantLogin(pub Merchant);
+pub struct MerchantLogin {
+    pub state: AppState,
+    pub merchant: Merchant,
+}
 
 impl FromRequestParts<AppState> for MerchantLogin {
     type Rejection = Response;
@@ -38,7 +41,7 @@ impl FromRequestParts<AppState> for MerchantLogin {
             Some(value) => verify(state, &value).await.map_err(|e| PageError::from(e).into_response())?,
             None => None,
         };
-        merchant.map(Self).ok_or_else(|| {
+        merchant.map(|merchant| Self { state: state.clone(), merchant }).ok_or_else(|| {
             // After logging in, come back here; a form's target cannot be returned to with a GET.
             let here = match parts.method {
                 axum::http::Method::GET => parts.uri.path_and_query().map_or("/dashboard", |p| p.as_str()),

@@ -9,18 +9,10 @@ use crate::service::retry_on_conflict;
 use crate::state::AppState;
 use kassa_core::Timestamp;
 use kassa_core::distribution::{Distribution, DistributionCommand, DistributionErrorCode, DistributionStatus};
-use kassa_core::wire_enum;
 use kassa_store::{Change, ConsumerSessionAttach, Job, JobWrite, Merchant, SessionKind, StoreError, StoreExt, Stored};
 
-wire_enum! {
-    pub enum JobAction {
-        /// Produce the payment link and QR; with a short code, push the payment to the
-        /// consumer session that has it.
-        Distribute = "distribute",
-        /// Cancel the session if nobody has scanned or canceled it.
-        AutoCancel = "auto_cancel",
-    }
-}
+/// The jobs of a distribution (decoded strictly by the store: a row it cannot run is an error).
+pub use kassa_store::JobKind as JobAction;
 
 /// Runs of a distribute job that may fail (database trouble) before the distribution is given
 /// up as FAILED with `UNKNOWN`, the seed's internal failure.
@@ -31,7 +23,7 @@ pub(crate) fn schedule(d: &Distribution, action: JobAction, due_at: Timestamp, n
         id: ids::new_id(),
         session_kind: SessionKind::Distribution,
         session_id: d.session_id.clone(),
-        action: action.as_str().to_owned(),
+        action,
         due_at,
         attempts: 0,
         created_at: now,
@@ -51,12 +43,12 @@ async fn finish(state: &AppState, job: &Job, effect: Change) -> Result<(), ApiEr
 pub async fn run(state: &AppState, job: &Job) -> Result<(), ApiError> {
     retry_on_conflict(|| async {
         let found: Option<Stored<Distribution>> = state.store.load(&job.session_id).await?;
-        let (Some(before), Some(action)) = (found, JobAction::parse(&job.action)) else {
-            tracing::warn!(job = %job.id, action = %job.action, "dropping a job kassa cannot run");
+        let Some(before) = found else {
+            tracing::warn!(job = %job.id, action = %job.action, "dropping a job whose session is gone");
             return finish(state, job, Change::default()).await;
         };
         let merchant = super::owner(state, &before).await?;
-        let change = match action {
+        let change = match job.action {
             JobAction::Distribute if job.attempts >= DISTRIBUTE_ATTEMPTS => fail_waiting(state, &merchant, &before)?,
             JobAction::Distribute => distribute(state, &merchant, &before).await?,
             JobAction::AutoCancel if before.is_unscanned() => {

@@ -60,8 +60,8 @@ impl Dialect {
     }
 }
 
-/// A writer connection at the configured durability (a relaxed one is never handed back to the
-/// pool, but a connection is set before every durable batch all the same).
+/// A writer connection set to the configured durability, for the acknowledged changes (the group
+/// commit sets it before every batch).
 pub(super) async fn durable(writer: &AnyPool, dialect: Dialect) -> StoreResult<PoolConnection<Any>> {
     let mut connection = writer.acquire().await?;
     if let Some(sql) = dialect.durable_connection() {

@@ -90,7 +90,8 @@ async fn deliveries_are_claimed_when_due_one_event_after_the_other(b: &Backend) 
 
     // To be retried: still pending, so the next event keeps waiting; due again at its time.
     let retry_at = T0.plus_millis(1000);
-    assert!(finish(store, &claimed[2], &attempt(Some(500), Some("HTTP 500")), DeliveryNext::RetryAt(retry_at)).await);
+    let failed = attempt(Some(500), Some("HTTP 500"));
+    assert!(finish(store, &claimed[2], &failed, DeliveryNext::RetryAt(retry_at)).await, "{b}");
     assert!(claim(store, T0.plus_millis(10), W0.plus_millis(2)).await.is_empty(), "{b}: h2 waits for the retry");
     let retried = claim(store, retry_at, W0.plus_millis(2)).await;
     assert_eq!(ids(&retried), ["h2-2-0"], "{b}");

@@ -201,6 +201,16 @@ fn checks(sql: &str) -> BTreeSet<String> {
     found
 }
 
+/// A row of `pg_constraint`, with its columns and (foreign keys) the referenced ones by name.
+#[derive(sqlx::FromRow)]
+struct Constraint {
+    kind: String,
+    definition: String,
+    columns: Vec<String>,
+    target: String,
+    targets: Vec<String>,
+}
+
 async fn postgres_schema(url: &str) -> Schema {
     let mut db = PgConnection::connect(url).await.unwrap();
     let mut schema = Schema::default();
@@ -226,20 +236,20 @@ async fn postgres_schema(url: &str) -> Schema {
                 .map(|d| if d.starts_with("nextval(") { AUTOINCREMENT.to_owned() } else { d.replace("::text", "") });
             table.columns.insert(column, (column_type(None, Some(&ty)), not_null, default));
         }
-        let constraints: Vec<(String, String, Vec<String>, String, Vec<String>)> = sqlx::query_as(
-            "SELECT c.contype::text, pg_get_constraintdef(c.oid),
+        let constraints: Vec<Constraint> = sqlx::query_as(
+            "SELECT c.contype::text AS kind, pg_get_constraintdef(c.oid) AS definition,
                     ARRAY(SELECT a.attname::text FROM unnest(c.conkey) WITH ORDINALITY k(n, i)
-                          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i),
-                    c.confrelid::regclass::text,
+                          JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.n ORDER BY k.i) AS columns,
+                    c.confrelid::regclass::text AS target,
                     ARRAY(SELECT a.attname::text FROM unnest(c.confkey) WITH ORDINALITY k(n, i)
-                          JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i)
+                          JOIN pg_attribute a ON a.attrelid = c.confrelid AND a.attnum = k.n ORDER BY k.i) AS targets
              FROM pg_constraint c WHERE c.conrelid = $1::regclass",
         )
         .bind(&name)
         .fetch_all(&mut db)
         .await
         .unwrap();
-        for (kind, definition, columns, target, targets) in constraints {
+        for Constraint { kind, definition, columns, target, targets } in constraints {
             match kind.as_str() {
                 "p" => table.primary_key = columns,
                 "u" => {

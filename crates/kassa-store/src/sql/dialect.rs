@@ -4,6 +4,16 @@ use crate::StoreResult;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool};
 
+/// How hard a commit is pushed to disk (SQLite; PostgreSQL follows its server's settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: an acknowledged commit survives power loss (the default).
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a process crash, may lose the last commits on power loss.
+    Normal,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Dialect {
     Sqlite { synchronous: &'static str },

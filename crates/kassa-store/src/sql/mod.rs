@@ -5,12 +5,9 @@
 //! writer; queuing in-process avoids lock-upgrade failures) and a pool of readers.
 //! PostgreSQL: pooled connections, claims with `FOR UPDATE SKIP LOCKED`, statement timeouts.
 //!
-//! One file per concern, as the [`Store`] trait groups its methods: `merchants`, `sessions` (reads)
-//! and `listing`, `consumer`, `jobs`, `payments` (authorization and order reads), `events` (the
-//! event log as read), `messages`, and the outbox (`outbox`, with `finisher` batching attempt
-//! records). A [`crate::Change`] is written by `commit`, batched by `group`; `lease` is the
-//! claim mechanism of jobs and deliveries; `dialect` the differences and relaxed durability;
-//! `rows` the shared decoding.
+//! One file per concern of the [`Store`] trait (`merchants`, `sessions`, `listing`, `consumer`,
+//! `jobs`, `payments`, `events`, `messages`, `outbox` with `finisher`); a [`crate::Change`] is
+//! written by `commit` in batches of `group`; `lease` claims jobs and deliveries; `rows` decodes.
 
 mod batch;
 mod commit;
@@ -37,6 +34,7 @@ use crate::{
 };
 use async_trait::async_trait;
 use dialect::Dialect;
+pub use dialect::Durability;
 use kassa_core::Timestamp;
 use kassa_core::order::Order;
 use kassa_core::payment::Authorization;
@@ -47,16 +45,6 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 use std::str::FromStr;
 use std::time::Duration;
-
-/// How hard a commit is pushed to disk (SQLite; PostgreSQL follows its server's settings).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Durability {
-    /// `synchronous=FULL`: an acknowledged commit survives power loss (the default).
-    #[default]
-    Full,
-    /// `synchronous=NORMAL`: survives a process crash, may lose the last commits on power loss.
-    Normal,
-}
 
 #[derive(Clone)]
 pub struct SqlStore {

@@ -2,6 +2,7 @@
 
 use crate::SessionKind;
 use kassa_core::Timestamp;
+use kassa_core::retry::RetryPolicy;
 use serde::{Deserialize, Serialize};
 
 /// A callback to send, inserted with the event it carries (in the same [`crate::Change`]).
@@ -15,14 +16,13 @@ pub struct NewDelivery {
     pub seq: u64,
     /// The target, placeholders filled.
     pub url: String,
-    /// `klarna` or `extended`.
-    pub policy: String,
+    pub policy: RetryPolicy,
     pub created_at: Timestamp,
 }
 
 impl NewDelivery {
     /// A delivery of `event` to `url` with `policy`, due at `created_at`.
-    pub fn of(event: &crate::NewEvent, id: String, url: String, policy: String, created_at: Timestamp) -> Self {
+    pub fn of(event: &crate::NewEvent, id: String, url: String, policy: RetryPolicy, created_at: Timestamp) -> Self {
         Self {
             id,
             event_id: event.event_id.clone(),
@@ -47,7 +47,7 @@ pub struct ClaimedDelivery {
     pub session_id: String,
     pub seq: u64,
     pub url: String,
-    pub policy: String,
+    pub policy: RetryPolicy,
     /// Attempts made before this one.
     pub attempts: u32,
     /// The event's body (the read body at the time of the change).
@@ -92,7 +92,7 @@ pub struct DeliveryRecord {
     pub event_id: String,
     pub seq: u64,
     pub url: String,
-    pub policy: String,
+    pub policy: RetryPolicy,
     pub status: DeliveryStatus,
     pub next_attempt_at: Option<Timestamp>,
     pub created_at: Timestamp,

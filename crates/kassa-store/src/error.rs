@@ -5,10 +5,10 @@ pub enum StoreError {
     /// A guard did not hold (someone else changed the row first) or a unique key was taken.
     #[error("conflict: {0}")]
     Conflict(String),
-    /// Stored data that does not decode: a bug or a foreign write, never the caller's fault.
     /// A change that finishes a job found the job gone: another run of it committed first.
     #[error("job {0} was already done")]
     JobDone(String),
+    /// Stored data that does not decode: a bug or a foreign write, never the caller's fault.
     #[error("corrupt stored data: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]

@@ -7,13 +7,25 @@
 use crate::SessionKind;
 use kassa_core::Timestamp;
 
+kassa_core::wire_enum! {
+    /// What a job does, spelled as the `jobs.action` column keeps it. A row with any other
+    /// spelling does not decode ([`crate::StoreError::Corrupt`]).
+    pub enum JobKind {
+        /// Produce a distribution's payment link and QR; with a short code, push the payment to
+        /// the consumer session that has it.
+        Distribute = "distribute",
+        /// Cancel a distribution if nobody has scanned or canceled it.
+        AutoCancel = "auto_cancel",
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     pub id: String,
     pub session_kind: SessionKind,
     pub session_id: String,
-    /// What to do, in the scheduling service's own words.
-    pub action: String,
+    /// What to do.
+    pub action: JobKind,
     /// Service-clock time (the sandbox clock can move it closer).
     pub due_at: Timestamp,
     /// Failed runs so far.

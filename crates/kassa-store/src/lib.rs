@@ -5,6 +5,7 @@
 //! they yield, and the authorizations and orders they create, all in one transaction.
 
 mod change;
+mod claim;
 mod consumer;
 mod delivery;
 mod error;
@@ -17,10 +18,11 @@ pub mod sql;
 pub mod testing;
 
 pub use change::{AuthorizationWrite, Change, ConsumerSessionAttach, SessionWrite};
+pub use claim::ClaimWindow;
 pub use consumer::ConsumerSession;
 pub use delivery::{Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, NewDelivery};
 pub use error::StoreError;
-pub use jobs::{ClaimedJob, Job, JobWrite};
+pub use jobs::{ClaimedJob, Job, JobKind, JobWrite};
 pub use model::{Merchant, Message, NewEvent, SessionCursor, SessionFilter, SessionKind, SessionSummary, StoredEvent};
 pub use record::{SessionRecord, Stored};
 
@@ -28,6 +30,7 @@ use async_trait::async_trait;
 use kassa_core::Timestamp;
 use kassa_core::order::Order;
 use kassa_core::payment::Authorization;
+use kassa_core::retry::RetryPolicy;
 
 #[doc(hidden)]
 pub use kassa_core as __core;
@@ -42,7 +45,12 @@ pub trait Store: Send + Sync + 'static {
     async fn merchant(&self, id: &str) -> StoreResult<Option<Merchant>>;
     async fn merchant_count(&self) -> StoreResult<u64>;
     /// Replaces a merchant's webhook secrets and retry policy; `false` when no such username.
-    async fn set_merchant_webhooks(&self, username: &str, secrets: &[String], retry_policy: &str) -> StoreResult<bool>;
+    async fn set_merchant_webhooks(
+        &self,
+        username: &str,
+        secrets: &[String],
+        retry_policy: RetryPolicy,
+    ) -> StoreResult<bool>;
 
     /// The stored state of one session of `kind`, as its record type serialized it, and the
     /// row's revision (the guard of its next write).
@@ -80,15 +88,8 @@ pub trait Store: Send + Sync + 'static {
     /// A page of the merchant's sessions, newest first.
     async fn merchant_sessions(&self, merchant_id: &str, filter: &SessionFilter) -> StoreResult<Vec<SessionSummary>>;
 
-    /// Claims up to `limit` jobs due at `due_at` (service clock) whose lease (wall clock) ended
-    /// before `wall_now`, leasing them until `lease_until`.
-    async fn claim_jobs(
-        &self,
-        due_at: Timestamp,
-        wall_now: Timestamp,
-        lease_until: Timestamp,
-        limit: u32,
-    ) -> StoreResult<Vec<ClaimedJob>>;
+    /// Claims the jobs `window` takes: due on the service clock, no live lease (wall clock).
+    async fn claim_jobs(&self, window: ClaimWindow) -> StoreResult<Vec<ClaimedJob>>;
 
     /// A claimed job failed: count the attempt, let go of the lease, try again at `due_at`.
     async fn postpone_job(&self, job_id: &str, lease_token: &str, due_at: Timestamp) -> StoreResult<()>;
@@ -114,17 +115,10 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_message(&self, message: &Message) -> StoreResult<()>;
     async fn session_messages(&self, session_id: &str) -> StoreResult<Vec<Message>>;
 
-    /// Claims up to `limit` deliveries that are due at `due_at` (the service clock, which the
-    /// sandbox can move), leasing them until `lease_until`. Leases are wall-clock times: one held
-    /// at `wall_now` is live. A delivery is due when its time has come, no live lease holds it,
-    /// and no earlier event of the same session is still pending for the same target.
-    async fn claim_deliveries(
-        &self,
-        due_at: Timestamp,
-        wall_now: Timestamp,
-        lease_until: Timestamp,
-        limit: u32,
-    ) -> StoreResult<Vec<ClaimedDelivery>>;
+    /// Claims the deliveries `window` takes. A delivery is due when its time has come, no live
+    /// lease holds it, and no earlier event of the same session is still pending for the same
+    /// target.
+    async fn claim_deliveries(&self, window: ClaimWindow) -> StoreResult<Vec<ClaimedDelivery>>;
 
     /// Extends a claim that is still held; `false` when it was lost (expired and taken over).
     async fn renew_lease(&self, delivery_id: &str, lease_token: &str, lease_until: Timestamp) -> StoreResult<bool>;

@@ -1,6 +1,10 @@
 //! Rows that are not sessions.
 
 use kassa_core::Timestamp;
+use kassa_core::distribution::DistributionStatus;
+use kassa_core::hpp::HppStatus;
+use kassa_core::payment::PaymentStatus;
+use kassa_core::retry::RetryPolicy;
 use serde::{Deserialize, Serialize};
 
 kassa_core::wire_enum! {
@@ -9,6 +13,18 @@ kassa_core::wire_enum! {
         Payment = "payment",
         Hpp = "hpp",
         Distribution = "distribution",
+    }
+}
+
+impl SessionKind {
+    /// The status of this kind that `name` spells, as the kind's status type names it; `None`
+    /// when this kind has no such status.
+    pub fn status_name(self, name: &str) -> Option<&'static str> {
+        match self {
+            Self::Payment => PaymentStatus::parse(name).map(PaymentStatus::as_str),
+            Self::Hpp => HppStatus::parse(name).map(HppStatus::as_str),
+            Self::Distribution => DistributionStatus::parse(name).map(DistributionStatus::as_str),
+        }
     }
 }
 
@@ -23,8 +39,8 @@ pub struct Merchant {
     pub created_at: Timestamp,
     /// Standard Webhooks signing secrets (`whsec_…`), newest first; two during a rotation.
     pub webhook_secrets: Vec<String>,
-    /// Retry policy of the merchant's callbacks (`klarna` or `extended`).
-    pub retry_policy: String,
+    /// Retry policy of the merchant's callbacks.
+    pub retry_policy: RetryPolicy,
 }
 
 /// An event to append: one accepted status change and the read body at that moment.
@@ -35,7 +51,8 @@ pub struct NewEvent {
     pub session_kind: SessionKind,
     pub session_id: String,
     pub seq: u64,
-    pub status: String,
+    /// The status the change reached, as the session kind's status type names it.
+    pub status: &'static str,
     pub body: serde_json::Value,
     pub created_at: Timestamp,
 }

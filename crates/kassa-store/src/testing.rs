@@ -32,9 +32,8 @@ impl TestDatabase {
         Self { backend: Backend::Sqlite, url, _dir: Some(dir), postgres: None }
     }
 
-    /// A new, empty PostgreSQL database; `None` when the server is unreachable and not required.
-    /// A fresh database on the PostgreSQL server, or `None` (with a warning) when it is
-    /// unreachable and not [`postgres_required`].
+    /// A new, empty database on the PostgreSQL server, or `None` (with a warning) when it is
+    /// unreachable and not [`postgres_required`] (when required, unreachable fails the test).
     pub async fn postgres() -> Option<Self> {
         let server = std::env::var("KASSA_TEST_POSTGRES").unwrap_or_else(|_| DEFAULT_POSTGRES.to_owned());
         let mut admin = match PgConnection::connect(&server).await {

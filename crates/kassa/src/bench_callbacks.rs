@@ -209,7 +209,7 @@ fn backlog_change(state: &AppState, merchant_id: &str, target: &str, count: u32)
         session_kind: SessionKind::Hpp,
         session_id: session.id.clone(),
         seq,
-        status: session.status().as_str().to_owned(),
+        status: session.status().as_str(),
         body: serde_json::to_value(HppSessionV1::from(session)).unwrap_or_default(),
         created_at: now,
     };
@@ -235,7 +235,7 @@ fn backlog_change(state: &AppState, merchant_id: &str, target: &str, count: u32)
             session_id: opened.id.clone(),
             seq: 2,
             url: target.to_owned(),
-            policy: "klarna".into(),
+            policy: kassa_core::retry::RetryPolicy::Klarna,
             created_at: now,
         };
         let stored = Stored { record: created.clone(), revision: 1 };

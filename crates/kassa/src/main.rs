@@ -8,6 +8,7 @@ mod local;
 mod serve;
 
 use clap::Parser;
+use kassa_core::retry::RetryPolicy;
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -44,7 +45,7 @@ async fn add_merchant(args: cli::MerchantAdd) -> Result<(), String> {
     let now = kassa_server::app::clock::Clock::now(&kassa_server::app::clock::SystemClock);
     let mut created =
         kassa_server::model::credentials::create(&args.name, args.username.as_deref(), args.secret.as_deref(), now)?;
-    created.merchant.retry_policy = args.retry_policy.clone();
+    created.merchant.retry_policy = retry_policy(&args.retry_policy)?;
     store.insert_merchant(&created.merchant).await.map_err(|e| format!("could not add the merchant: {e}"))?;
     println!("merchant {:?} added", created.merchant.name);
     println!("username: {}", created.merchant.username);
@@ -53,6 +54,11 @@ async fn add_merchant(args: cli::MerchantAdd) -> Result<(), String> {
     println!("webhook signing secret: {}", created.merchant.webhook_secrets.join(" "));
     println!("callback retry policy:  {}", created.merchant.retry_policy);
     Ok(())
+}
+
+fn retry_policy(name: &str) -> Result<RetryPolicy, String> {
+    RetryPolicy::parse(name)
+        .ok_or_else(|| format!("unknown retry policy {name:?} (expected {})", RetryPolicy::expected()))
 }
 
 /// Shows, and on request changes, a merchant's callback retry policy and signing secrets.
@@ -72,9 +78,9 @@ async fn merchant_webhooks(args: cli::MerchantWebhooks) -> Result<(), String> {
     if args.drop_old_secrets {
         secrets.truncate(1);
     }
-    let policy = args.retry_policy.clone().unwrap_or(merchant.retry_policy.clone());
+    let policy = args.retry_policy.as_deref().map(retry_policy).transpose()?.unwrap_or(merchant.retry_policy);
     if secrets != merchant.webhook_secrets || policy != merchant.retry_policy {
-        store.set_merchant_webhooks(&args.username, &secrets, &policy).await.map_err(|e| e.to_string())?;
+        store.set_merchant_webhooks(&args.username, &secrets, policy).await.map_err(|e| e.to_string())?;
     }
     println!("merchant {}: callback retry policy {policy}", args.username);
     for (i, secret) in secrets.iter().enumerate() {

@@ -47,7 +47,7 @@ pub fn create(
         secret_hash,
         created_at: now,
         webhook_secrets: vec![new_webhook_secret()],
-        retry_policy: RetryPolicy::Klarna.as_str().to_owned(),
+        retry_policy: RetryPolicy::Klarna,
     };
     Ok(NewCredentials { merchant, secret })
 }

@@ -296,7 +296,7 @@ impl History {
             .into_iter()
             .map(|e| TimelineEntry {
                 seq: e.event.seq,
-                status: e.event.status,
+                status: e.event.status.to_owned(),
                 at: e.event.created_at.to_string(),
                 body: serde_json::to_string_pretty(&e.event.body).unwrap_or_default(),
                 deliveries: deliveries.iter().filter(|d| d.event_id == e.event.event_id).cloned().collect(),

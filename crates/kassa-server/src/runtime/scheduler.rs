@@ -6,7 +6,7 @@
 use crate::app::clock::{Clock, SystemClock};
 use crate::app::state::AppState;
 use crate::service::instore::jobs;
-use kassa_store::ClaimedJob;
+use kassa_store::{ClaimWindow, ClaimedJob};
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -38,7 +38,8 @@ pub async fn run_due(state: &AppState) -> usize {
     let _one_batch_at_a_time = state.jobs_running.lock().await;
     let wall_now = SystemClock.now();
     let lease_until = wall_now.plus_millis(LEASE.as_millis() as i64);
-    let claimed = match state.store.claim_jobs(state.now(), wall_now, lease_until, BATCH).await {
+    let window = ClaimWindow { due_at: state.now(), wall_now, lease_until, limit: BATCH };
+    let claimed = match state.store.claim_jobs(window).await {
         Ok(claimed) => claimed,
         Err(error) => {
             tracing::warn!(%error, "claiming due jobs failed");

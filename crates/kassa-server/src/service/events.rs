@@ -32,7 +32,7 @@ fn event_view(stored: StoredEvent) -> EventV1 {
         session_kind: event.session_kind.as_str().to_owned(),
         session_id: event.session_id,
         sequence: event.seq,
-        status: event.status,
+        status: event.status.to_owned(),
         created_at: event.created_at.to_string(),
         body: event.body,
         cursor: cursor(stored.position),
@@ -66,7 +66,7 @@ fn delivery_view(record: DeliveryRecord) -> DeliveryV1 {
         event_id: record.event_id,
         sequence: record.seq,
         url: record.url,
-        policy: record.policy,
+        policy: record.policy.as_str().to_owned(),
         status: record.status.as_str().to_owned(),
         next_attempt_at: record.next_attempt_at.map(|t| t.to_string()),
         created_at: record.created_at.to_string(),
@@ -112,7 +112,7 @@ pub async fn redeliver(state: &AppState, merchant: &Merchant, event_id: &str) ->
     let now = state.now();
     let deliveries: Vec<NewDelivery> = targets
         .iter()
-        .map(|url| NewDelivery::of(&event, ids::new_id(), url.clone(), merchant.retry_policy.clone(), now))
+        .map(|url| NewDelivery::of(&event, ids::new_id(), url.clone(), merchant.retry_policy, now))
         .collect();
     let ids = deliveries.iter().map(|d| d.id.clone()).collect();
     state.commit(Change { deliveries, ..Change::default() }).await?;

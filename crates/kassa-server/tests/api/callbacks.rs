@@ -4,6 +4,7 @@
 use crate::helpers::{Merchant, TestApp, spawn, spawn_in};
 use crate::receiver::{Answer, Receiver};
 use crate::schema::{Spec, assert_valid};
+use kassa_core::retry::RetryPolicy;
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -190,7 +191,7 @@ async fn extended_policy_follows_its_schedule_honours_retry_after_and_stops_at_4
     let app = spawn().await;
     // A merchant on the extended policy.
     let mut created = kassa_server::model::credentials::create("Patient shop", None, None, app.state.now()).unwrap();
-    created.merchant.retry_policy = "extended".into();
+    created.merchant.retry_policy = RetryPolicy::Extended;
     app.state.store.insert_merchant(&created.merchant).await.unwrap();
     let patient = Merchant { username: created.merchant.username.clone(), secret: created.secret.clone() };
     let receiver = Receiver::start().await;
@@ -313,7 +314,9 @@ async fn during_a_secret_rotation_callbacks_verify_with_either_secret() {
     let old = webhook_secrets(&app, &app.merchant).await.remove(0);
     let new = kassa_server::model::credentials::new_webhook_secret();
     let rotated = [new.clone(), old.clone()];
-    assert!(app.state.store.set_merchant_webhooks(&app.merchant.username, &rotated, "klarna").await.unwrap());
+    assert!(
+        app.state.store.set_merchant_webhooks(&app.merchant.username, &rotated, RetryPolicy::Klarna).await.unwrap()
+    );
     let receiver = Receiver::start().await;
     let hpp = watched_session(&app, &receiver).await;
     app.act(&hpp, "open").await;

@@ -146,7 +146,7 @@ async fn the_events_feed_pages_through_ten_thousand_events_without_gap_or_duplic
             session_kind: HppSession::KIND,
             session_id: hpp.clone(),
             seq: event.seq,
-            status: event.to.as_str().to_owned(),
+            status: event.to.as_str(),
             body: json!({"status": event.to.as_str()}),
             created_at: now,
         });

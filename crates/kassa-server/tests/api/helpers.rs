@@ -225,7 +225,7 @@ impl TestApp {
     /// The events of a session, as the store holds them: (seq, status, body).
     pub async fn events(&self, session_id: &str) -> Vec<(u64, String, Value)> {
         let events = self.state.store.session_events(session_id).await.unwrap();
-        events.into_iter().map(|e| (e.event.seq, e.event.status, e.event.body)).collect()
+        events.into_iter().map(|e| (e.event.seq, e.event.status.to_owned(), e.event.body)).collect()
     }
 }
 

@@ -10,7 +10,7 @@ use kassa_server::Mode;
 use kassa_server::app::clock::{Clock, SystemClock};
 use kassa_server::app::config::RateLimits;
 use kassa_server::service::instore::jobs;
-use kassa_store::SessionKind;
+use kassa_store::{ClaimWindow, SessionKind};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -77,7 +77,7 @@ async fn advance(app: &TestApp, seconds: i64) {
 /// The statuses of the distribution's events, in order.
 async fn distribution_statuses(app: &TestApp, id: &str) -> Vec<String> {
     let events = app.state.store.session_events_after(SessionKind::Distribution, id, 0).await.unwrap();
-    events.into_iter().map(|e| e.event.status).collect()
+    events.into_iter().map(|e| e.event.status.to_owned()).collect()
 }
 
 fn keys(body: &Value) -> Vec<&str> {
@@ -385,7 +385,8 @@ async fn with_two_nodes_each_auto_cancel_happens_once() {
     // nodes run the very same job at once (as after a lease ran out): each takes effect once.
     let now = app.state.now();
     let wall = SystemClock.now();
-    let claimed = app.state.store.claim_jobs(now, wall, wall.plus_millis(60_000), 10).await.unwrap();
+    let window = ClaimWindow { due_at: now, wall_now: wall, lease_until: wall.plus_millis(60_000), limit: 10 };
+    let claimed = app.state.store.claim_jobs(window).await.unwrap();
     assert_eq!(claimed.len(), 10);
     let run_twice = claimed.iter().map(|c| async {
         let (a, b) = tokio::join!(jobs::run(&app.state, &c.job), jobs::run(&other, &c.job));

@@ -1,14 +1,14 @@
 //! [`Change`] → SQL inside a transaction. Every update is a compare-and-set; a guard that does
 //! not hold fails the change (the caller rolls it back).
 
-use super::Dialect;
+use super::dialect::Dialect;
 use crate::notify::{CHANNEL, Notification};
 use crate::{AuthorizationWrite, Change, JobWrite, NewEvent, SessionWrite, StoreError, StoreResult};
 use sqlx::AnyConnection;
 
 /// Writes one change into the open transaction on `tx`.
 pub(super) async fn apply(tx: &mut AnyConnection, change: &Change, dialect: Dialect) -> StoreResult<()> {
-    if dialect == Dialect::Postgres {
+    if !dialect.serves_one_process() {
         // Sent with the commit (and dropped with a rolled-back savepoint): other nodes wake.
         for write in &change.sessions {
             let notification = Notification {
@@ -51,7 +51,7 @@ pub(super) async fn apply(tx: &mut AnyConnection, change: &Change, dialect: Dial
         .bind(&delivery.session_id)
         .bind(delivery.seq as i64)
         .bind(&delivery.url)
-        .bind(&delivery.policy)
+        .bind(delivery.policy.as_str())
         .bind(delivery.created_at.millis())
         .bind(delivery.created_at.millis())
         .bind(delivery.created_at.millis())
@@ -193,13 +193,13 @@ async fn append_event(tx: &mut AnyConnection, event: &NewEvent) -> StoreResult<(
     .bind(event.session_kind.as_str())
     .bind(&event.session_id)
     .bind(event.seq as i64)
-    .bind(&event.status)
+    .bind(event.status)
     .bind(event.body.to_string())
     .bind(event.created_at.millis())
     .bind(event.session_kind.as_str())
     .bind(&event.session_id)
     .bind(event.seq as i64)
-    .bind(&event.status)
+    .bind(event.status)
     .execute(&mut *tx)
     .await
     .map_err(StoreError::from_write)?;

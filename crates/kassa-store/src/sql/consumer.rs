@@ -1,6 +1,7 @@
 //! Consumer sessions and their short codes.
 
-use super::{Dialect, get};
+use super::dialect::Dialect;
+use super::rows::{at, get};
 use crate::{ConsumerSession, ConsumerSessionAttach, StoreError, StoreResult};
 use kassa_core::Timestamp;
 use sqlx::any::AnyRow;
@@ -11,8 +12,8 @@ use sqlx::{AnyConnection, AnyPool};
 /// lock on the merchant's code makes them atomic too (SQLite has one writer).
 pub(super) async fn insert(writer: &AnyPool, dialect: Dialect, s: &ConsumerSession) -> StoreResult<bool> {
     let mut tx = writer.begin().await?;
-    if dialect == Dialect::Postgres {
-        sqlx::query("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS locked")
+    if let Some(lock) = dialect.key_lock() {
+        sqlx::query(lock)
             .bind(format!("consumer-session/{}/{}", s.merchant_id, s.short_code))
             .execute(&mut *tx)
             .await?;
@@ -87,8 +88,8 @@ fn consumer_session(row: &AnyRow) -> StoreResult<ConsumerSession> {
         id: get(row, "id")?,
         merchant_id: get(row, "merchant_id")?,
         short_code: get(row, "short_code")?,
-        created_at: Timestamp::from_millis(get(row, "created_at")?),
-        expires_at: Timestamp::from_millis(get(row, "expires_at")?),
+        created_at: at(row, "created_at")?,
+        expires_at: at(row, "expires_at")?,
         payment_session_id: get(row, "payment_session_id")?,
     })
 }

@@ -1,9 +1,9 @@
 //! Attempt records in batches: the attempts that finish while one batch is written go into the
-//! next, in one transaction (relaxed sync, see `deliveries::relaxed`).
+//! next, in one transaction (relaxed sync, see `dialect::relaxed`).
 
-use super::Dialect;
 use super::batch::Batcher;
-use super::deliveries::{finish_on, relax_transaction, relaxed, restore};
+use super::dialect::{Dialect, relax_transaction, relaxed, restore};
+use super::outbox::finish_on;
 use crate::{Attempt, DeliveryNext, StoreError, StoreResult};
 use kassa_core::Timestamp;
 use sqlx::{Acquire, AnyPool};

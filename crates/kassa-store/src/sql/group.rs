@@ -3,7 +3,8 @@
 //! and its caller told; the others commit together.
 
 use super::batch::Batcher;
-use super::{Dialect, commit};
+use super::commit;
+use super::dialect::{self, Dialect};
 use crate::{Change, StoreResult};
 use sqlx::{Acquire, AnyPool};
 
@@ -21,10 +22,7 @@ pub(super) fn start(writer: AnyPool, dialect: Dialect) -> GroupCommitter {
 
 /// One transaction; each change in a savepoint. The outer error means nothing was committed.
 async fn commit_batch(writer: &AnyPool, dialect: Dialect, changes: &[Change]) -> StoreResult<Vec<StoreResult<()>>> {
-    let mut connection = writer.acquire().await?;
-    if let Some(sql) = dialect.durable_connection() {
-        sqlx::query(&sql).execute(&mut *connection).await?;
-    }
+    let mut connection = dialect::durable(writer, dialect).await?;
     let mut tx = connection.begin().await?;
     let mut results = Vec::with_capacity(changes.len());
     for change in changes {

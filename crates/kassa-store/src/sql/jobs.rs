@@ -1,8 +1,9 @@
 //! Durable timers: scheduling (inside a change), claiming due jobs, postponing failed ones.
 
-use super::lease::{self, Claim, ClaimWindow};
-use super::{Dialect, get, parse_name};
-use crate::{ClaimedJob, Job, SessionKind, StoreError, StoreResult};
+use super::dialect::Dialect;
+use super::lease::{self, Claim};
+use super::rows::{at, get, name};
+use crate::{ClaimWindow, ClaimedJob, Job, JobKind, SessionKind, StoreError, StoreResult};
 use kassa_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool};
@@ -16,7 +17,7 @@ pub(super) async fn schedule(tx: &mut AnyConnection, job: &Job) -> StoreResult<(
     .bind(&job.id)
     .bind(job.session_kind.as_str())
     .bind(&job.session_id)
-    .bind(&job.action)
+    .bind(job.action.as_str())
     .bind(job.due_at.millis())
     .bind(i64::from(job.attempts))
     .bind(job.created_at.millis())
@@ -39,7 +40,7 @@ pub(super) async fn done(tx: &mut AnyConnection, job_id: &str) -> StoreResult<()
 pub(super) async fn claim(
     writer: &AnyPool,
     dialect: Dialect,
-    window: ClaimWindow,
+    window: &ClaimWindow,
     token: &str,
 ) -> StoreResult<Vec<ClaimedJob>> {
     let claim = Claim {
@@ -50,7 +51,7 @@ pub(super) async fn claim(
               LIMIT $5",
         read: "SELECT * FROM jobs WHERE lease_token = $1 ORDER BY due_at, id",
     };
-    let found = lease::claim(writer, dialect, claim, &window, token).await?;
+    let found = lease::claim(writer, dialect, claim, window, token).await?;
     found.iter().map(|row| Ok(ClaimedJob { job: job(row)?, lease_token: token.to_owned() })).collect()
 }
 
@@ -75,15 +76,14 @@ pub(super) async fn release_all(writer: &AnyPool) -> StoreResult<()> {
 }
 
 fn job(row: &AnyRow) -> StoreResult<Job> {
-    let kind: String = get(row, "session_kind")?;
     let attempts: i64 = get(row, "attempts")?;
     Ok(Job {
         id: get(row, "id")?,
-        session_kind: parse_name(&kind, SessionKind::parse, "session kind")?,
+        session_kind: name(row, "session_kind", SessionKind::parse, "session kind")?,
         session_id: get(row, "session_id")?,
-        action: get(row, "action")?,
-        due_at: Timestamp::from_millis(get(row, "due_at")?),
+        action: name(row, "action", JobKind::parse, "job kind")?,
+        due_at: at(row, "due_at")?,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
-        created_at: Timestamp::from_millis(get(row, "created_at")?),
+        created_at: at(row, "created_at")?,
     })
 }

@@ -1,19 +1,9 @@
 //! Claiming due rows under a lease: the one mechanism behind delivery claims and job claims.
 
-use super::Dialect;
-use super::deliveries::{relax_transaction, relaxed, restore};
-use crate::StoreResult;
-use kassa_core::Timestamp;
+use super::dialect::{Dialect, relax_transaction, relaxed, restore};
+use crate::{ClaimWindow, StoreResult};
 use sqlx::any::AnyRow;
 use sqlx::{Acquire, AnyConnection, AnyPool};
-
-/// What a claim takes: rows due at `due_at`, whose lease (if any) ended before `wall_now`.
-pub(super) struct ClaimWindow {
-    pub due_at: Timestamp,
-    pub wall_now: Timestamp,
-    pub lease_until: Timestamp,
-    pub limit: u32,
-}
 
 /// What to lease and how to read it back.
 pub(super) struct Claim<'a> {

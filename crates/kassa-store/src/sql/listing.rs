@@ -1,6 +1,6 @@
 //! Listing a merchant's sessions (the dashboard), newest first.
 
-use super::{get, parse_name};
+use super::rows::{at, get, name};
 use crate::{SessionFilter, SessionKind, SessionSummary, StoreResult};
 use kassa_core::Timestamp;
 use sqlx::AnyPool;
@@ -14,6 +14,8 @@ pub(super) async fn merchant_sessions(
     let mut sql = String::from(
         "SELECT kind, id, parent_id, status, created_at, updated_at, expires_at FROM sessions WHERE merchant_id = $1",
     );
+    // Numbered by hand: sqlx's `QueryBuilder` over `Any` writes `?` placeholders, which
+    // PostgreSQL does not accept; every other query here is written with `$n`, which both take.
     let mut next = 1;
     let mut parameter = || {
         next += 1;
@@ -44,14 +46,13 @@ pub(super) async fn merchant_sessions(
 }
 
 fn summary(row: &AnyRow) -> StoreResult<SessionSummary> {
-    let kind: String = get(row, "kind")?;
     Ok(SessionSummary {
-        kind: parse_name(&kind, SessionKind::parse, "session kind")?,
+        kind: name(row, "kind", SessionKind::parse, "session kind")?,
         id: get(row, "id")?,
         parent_id: get(row, "parent_id")?,
         status: get(row, "status")?,
-        created_at: Timestamp::from_millis(get(row, "created_at")?),
-        updated_at: Timestamp::from_millis(get(row, "updated_at")?),
+        created_at: at(row, "created_at")?,
+        updated_at: at(row, "updated_at")?,
         expires_at: get::<Option<i64>>(row, "expires_at")?.map(Timestamp::from_millis),
     })
 }

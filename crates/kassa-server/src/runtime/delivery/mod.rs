@@ -14,8 +14,8 @@ use crate::app::clock::{Clock, SystemClock};
 use crate::app::config::WorkerSettings;
 use crate::app::state::AppState;
 use kassa_core::Timestamp;
-use kassa_core::retry::{Decision, RetryPolicy};
-use kassa_store::{Attempt, ClaimedDelivery, DeliveryNext};
+use kassa_core::retry::Decision;
+use kassa_store::{Attempt, ClaimWindow, ClaimedDelivery, DeliveryNext};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -91,7 +91,8 @@ impl DeliveryWorker {
 
     async fn claim(&self, limit: usize) -> Vec<ClaimedDelivery> {
         let (due_at, wall_now) = (self.state.now(), SystemClock.now());
-        match self.state.store.claim_deliveries(due_at, wall_now, self.lease_until(), limit as u32).await {
+        let window = ClaimWindow { due_at, wall_now, lease_until: self.lease_until(), limit: limit as u32 };
+        match self.state.store.claim_deliveries(window).await {
             Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(%error, "claiming deliveries failed; retrying shortly");
@@ -130,7 +131,7 @@ impl DeliveryWorker {
             }
             return;
         };
-        let policy = RetryPolicy::parse(&delivery.policy).unwrap_or(RetryPolicy::Klarna);
+        let policy = delivery.policy;
         let timeout = Duration::from_millis(policy.timeout_millis() as u64);
         // Waited for the host long enough that the lease could end during the attempt: renew it,
         // or leave the delivery to whoever holds it now.

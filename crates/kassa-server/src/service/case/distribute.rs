@@ -8,28 +8,19 @@ use crate::model::ids;
 use crate::service::error::{ServiceError, ServiceResult};
 use crate::service::validate::instore::InStoreSetup;
 use crate::service::views;
+use kassa_core::Timestamp;
 use kassa_core::distribution::{Distribution, DistributionCommand, DistributionErrorCode, DistributionStatus};
-use kassa_core::{Timestamp, wire_enum};
-use kassa_store::{Change, ConsumerSession, ConsumerSessionAttach, Job, JobWrite, SessionKind, SessionWrite, Stored};
-
-wire_enum! {
-    /// The scheduled work of a distribution.
-    pub enum JobAction {
-        /// Produce the payment link and QR; with a short code, push the payment to the
-        /// consumer session that has it.
-        Distribute = "distribute",
-        /// Cancel the session if nobody has scanned or canceled it.
-        AutoCancel = "auto_cancel",
-    }
-}
+use kassa_store::{
+    Change, ConsumerSession, ConsumerSessionAttach, Job, JobKind, JobWrite, SessionKind, SessionWrite, Stored,
+};
 
 /// `action` on `d`, due at `due_at`.
-pub fn schedule(d: &Distribution, action: JobAction, due_at: Timestamp, now: Timestamp) -> JobWrite {
+pub fn schedule(d: &Distribution, action: JobKind, due_at: Timestamp, now: Timestamp) -> JobWrite {
     JobWrite::Schedule(Job {
         id: ids::new_id(),
         session_kind: SessionKind::Distribution,
         session_id: d.session_id.clone(),
-        action: action.as_str().to_owned(),
+        action,
         due_at,
         attempts: 0,
         created_at: now,
@@ -52,8 +43,8 @@ pub fn start_distribution(ctx: Context<'_>, payment_session_id: &str, setup: InS
     Ok(Change::default()
         .session(SessionWrite::insert(&distribution)?)
         .event(event_row(&distribution, &event, &body)?)
-        .job(schedule(&distribution, JobAction::Distribute, due, ctx.now))
-        .job(schedule(&distribution, JobAction::AutoCancel, distribution.auto_cancel_at(), ctx.now)))
+        .job(schedule(&distribution, JobKind::Distribute, due, ctx.now))
+        .job(schedule(&distribution, JobKind::AutoCancel, distribution.auto_cancel_at(), ctx.now)))
 }
 
 /// WAITING → DISTRIBUTED with the payment link `link_token`, pushed to `consumer` (the live

@@ -74,7 +74,7 @@ pub fn event_row<T: SessionRecord, S: Named + Copy>(
         session_kind: T::KIND,
         session_id: record.id().to_owned(),
         seq: event.seq,
-        status: event.to.name().to_owned(),
+        status: event.to.name(),
         body,
         created_at: event.at,
     })

@@ -13,7 +13,7 @@ mod transition;
 mod tests;
 
 pub use cancel::{cancel_distribution, cancel_payment, payment_cancelled};
-pub use distribute::{JobAction, distribute, fail_waiting, schedule, start_distribution};
+pub use distribute::{distribute, fail_waiting, schedule, start_distribution};
 pub use loaded::{Context, PaymentCase, event_row};
 pub use order::{approve_hpp, pay_distribution, place_order, require_open_page};
 pub use transition::{disable_hosted, distribution_command, hpp_action, hpp_transition};

@@ -23,7 +23,7 @@ fn merchant() -> Merchant {
         secret_hash: "hash".into(),
         created_at: T0,
         webhook_secrets: vec![],
-        retry_policy: Default::default(),
+        retry_policy: kassa_core::retry::RetryPolicy::Klarna,
     }
 }
 

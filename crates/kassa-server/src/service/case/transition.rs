@@ -71,7 +71,7 @@ fn hpp_callback(session: &HppSession, event: &NewEvent, merchant: &Merchant) -> 
     let template = session.merchant_urls.status_update.as_ref()?;
     (event.seq > 1).then(|| {
         let url = session.placeholders().fill(template);
-        NewDelivery::of(event, ids::new_id(), url, merchant.retry_policy.clone(), event.created_at)
+        NewDelivery::of(event, ids::new_id(), url, merchant.retry_policy, event.created_at)
     })
 }
 
@@ -81,5 +81,5 @@ fn hpp_callback(session: &HppSession, event: &NewEvent, merchant: &Merchant) -> 
 fn distribution_callback(d: &Distribution, event: &NewEvent, merchant: &Merchant) -> Option<NewDelivery> {
     let url = d.status_update_url.as_ref()?;
     (d.status() != DistributionStatus::Waiting)
-        .then(|| NewDelivery::of(event, ids::new_id(), url.clone(), merchant.retry_policy.clone(), event.created_at))
+        .then(|| NewDelivery::of(event, ids::new_id(), url.clone(), merchant.retry_policy, event.created_at))
 }

@@ -5,11 +5,11 @@
 use super::owner;
 use crate::app::state::AppState;
 use crate::model::ids;
-use crate::service::case::{Context, JobAction, PaymentCase, cancel_distribution, distribute, fail_waiting};
-use crate::service::error::{ServiceError, ServiceResult};
+use crate::service::case::{Context, PaymentCase, cancel_distribution, distribute, fail_waiting};
+use crate::service::error::ServiceResult;
 use crate::service::retry_on_conflict;
 use kassa_core::distribution::Distribution;
-use kassa_store::{Change, Job, JobWrite, StoreError, StoreExt};
+use kassa_store::{Change, Job, JobKind, JobWrite, StoreError, StoreExt};
 
 /// Runs of a distribute job that may fail (database trouble) before the distribution is given
 /// up as FAILED with `UNKNOWN`, the seed's internal failure.
@@ -26,13 +26,12 @@ async fn finish(state: &AppState, job: &Job, effect: Change) -> ServiceResult<()
 
 /// Does a claimed job's work and commits it together with the job's deletion.
 pub async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
-    let action = JobAction::parse(&job.action)
-        .ok_or_else(|| ServiceError::internal(format!("job {} has an unknown action {:?}", job.id, job.action)))?;
+    let action = job.action;
     retry_on_conflict(|| async {
         // Distributing touches the distribution alone; the auto-cancel ends the whole payment.
         let case = match action {
-            JobAction::Distribute => None,
-            JobAction::AutoCancel => PaymentCase::load(state.store.as_ref(), &job.session_id).await?,
+            JobKind::Distribute => None,
+            JobKind::AutoCancel => PaymentCase::load(state.store.as_ref(), &job.session_id).await?,
         };
         let found = match &case {
             Some(case) => case.distribution.clone(),
@@ -44,18 +43,18 @@ pub async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
         let merchant = owner(state, before).await?;
         let ctx = Context { now: state.now(), merchant: &merchant, config: &state.config };
         let change = match action {
-            JobAction::Distribute if job.attempts >= DISTRIBUTE_ATTEMPTS => {
+            JobKind::Distribute if job.attempts >= DISTRIBUTE_ATTEMPTS => {
                 tracing::error!(session = %before.session_id, "distribution kept failing; it is FAILED with UNKNOWN");
                 fail_waiting(ctx, before)?
             }
-            JobAction::Distribute => {
+            JobKind::Distribute => {
                 let consumer = match &before.short_code {
                     Some(code) => state.store.free_consumer_session(&merchant.id, code, ctx.now).await?,
                     None => None,
                 };
                 distribute(ctx, before, consumer, ids::random_hex::<16>())?
             }
-            JobAction::AutoCancel => match case.as_ref().filter(|_| before.is_unscanned()) {
+            JobKind::AutoCancel => match case.as_ref().filter(|_| before.is_unscanned()) {
                 Some(case) => {
                     tracing::info!(session = %before.session_id, "auto-cancelling an unscanned in-store session");
                     cancel_distribution(ctx, case)?.0

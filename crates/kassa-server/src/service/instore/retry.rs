@@ -4,14 +4,14 @@
 
 use super::context;
 use crate::app::state::AppState;
-use crate::service::case::{JobAction, distribution_command, schedule};
+use crate::service::case::{distribution_command, schedule};
 use crate::service::error::{Rule, ServiceError, ServiceResult};
 use crate::service::load;
 use crate::service::validate::instore::distribution_setup;
 use crate::service::{retry_on_conflict, views};
 use crate::wire::instore::{DistributionRequest, DistributionResult};
 use kassa_core::distribution::DistributionCommand;
-use kassa_store::Merchant;
+use kassa_store::{JobKind, Merchant};
 
 /// Retries the merchant's distribution of payment session `id` with `request`.
 pub async fn retry(
@@ -52,7 +52,7 @@ pub async fn retry(
             other => other,
         })?;
         let due = state.config.distribution_due(ctx.now);
-        state.commit(change.job(schedule(&after, JobAction::Distribute, due, ctx.now))).await?;
+        state.commit(change.job(schedule(&after, JobKind::Distribute, due, ctx.now))).await?;
         Ok(after)
     })
     .await?;

@@ -1,52 +1,23 @@
-//! The outbox: claiming due deliveries, finishing attempts, reading the ledger.
+//! The outbox: claiming due deliveries, renewing and giving back claims, recording attempts,
+//! and the delivery ledger.
 
-use super::lease::{self, Claim, ClaimWindow};
-use super::{Dialect, get, parse_name, rows};
+use super::dialect::{Dialect, relaxed, restore};
+use super::lease::{self, Claim};
+use super::rows::{at, get, json, name, words};
 use crate::{
-    Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, SessionKind, StoreResult,
-    StoredEvent,
+    Attempt, ClaimWindow, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, SessionKind, StoreResult,
 };
 use kassa_core::Timestamp;
+use kassa_core::retry::RetryPolicy;
 use sqlx::any::AnyRow;
-use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool};
-
-/// Delivery bookkeeping (claims, attempt records) commits without waiting for the disk: a
-/// relaxed commit is atomic and survives a process crash; power loss (SQLite) or a server crash
-/// (PostgreSQL) can lose the last ones, which only means an attempt sent again (at-least-once).
-/// The acknowledged changes keep the configured durability.
-pub(super) async fn relaxed(writer: &AnyPool, dialect: Dialect) -> StoreResult<PoolConnection<Any>> {
-    let mut connection = writer.acquire().await?;
-    if let Some(sql) = dialect.relax_connection() {
-        sqlx::query(sql).execute(&mut *connection).await?;
-    }
-    Ok(connection)
-}
-
-pub(super) async fn restore(mut connection: PoolConnection<Any>, dialect: Dialect) -> StoreResult<()> {
-    let Some(sql) = dialect.durable_connection() else { return Ok(()) };
-    if let Err(error) = sqlx::query(&sql).execute(&mut *connection).await {
-        // Never hand a relaxed connection back to the pool: the next one is opened as configured.
-        connection.close_on_drop();
-        return Err(error.into());
-    }
-    Ok(())
-}
-
-/// Inside a transaction: relax it (PostgreSQL; SQLite relaxes the connection instead).
-pub(super) async fn relax_transaction(tx: &mut AnyConnection, dialect: Dialect) -> StoreResult<()> {
-    if let Some(sql) = dialect.relax_transaction() {
-        sqlx::query(sql).execute(&mut *tx).await?;
-    }
-    Ok(())
-}
+use sqlx::{AnyConnection, AnyPool};
 
 /// Leases due deliveries and reads what sending them needs. A delivery is due only when no
 /// earlier event of the same session is still pending for the same target.
 pub(super) async fn claim(
     writer: &AnyPool,
     dialect: Dialect,
-    window: ClaimWindow,
+    window: &ClaimWindow,
     token: &str,
 ) -> StoreResult<Vec<ClaimedDelivery>> {
     let claim = Claim {
@@ -65,7 +36,7 @@ pub(super) async fn claim(
                JOIN merchants m ON m.id = d.merchant_id
                WHERE d.lease_token = $1 ORDER BY d.position",
     };
-    let found = lease::claim(writer, dialect, claim, &window, token).await?;
+    let found = lease::claim(writer, dialect, claim, window, token).await?;
     found.iter().map(claimed).collect()
 }
 
@@ -89,21 +60,20 @@ pub(super) async fn renew(
 }
 
 fn claimed(row: &AnyRow) -> StoreResult<ClaimedDelivery> {
-    let kind: String = get(row, "session_kind")?;
     let seq: i64 = get(row, "seq")?;
     let attempts: i64 = get(row, "attempts")?;
     Ok(ClaimedDelivery {
         id: get(row, "id")?,
         event_id: get(row, "event_id")?,
         merchant_id: get(row, "merchant_id")?,
-        session_kind: parse_name(&kind, SessionKind::parse, "session kind")?,
+        session_kind: name(row, "session_kind", SessionKind::parse, "session kind")?,
         session_id: get(row, "session_id")?,
         seq: seq as u64,
         url: get(row, "url")?,
-        policy: get(row, "policy")?,
+        policy: name(row, "policy", RetryPolicy::parse, "retry policy")?,
         attempts: attempts as u32,
-        body: rows::json(row, "body")?,
-        webhook_secrets: get::<String>(row, "webhook_secrets")?.split_whitespace().map(str::to_owned).collect(),
+        body: json(row, "body")?,
+        webhook_secrets: words(row, "webhook_secrets")?,
         lease_token: get(row, "lease_token")?,
     })
 }
@@ -184,8 +154,7 @@ pub(super) async fn records(reader: &AnyPool, column: &str, value: &str) -> Stor
     let mut out = Vec::with_capacity(found.len());
     for row in &found {
         let id: String = get(row, "id")?;
-        let status: String = get(row, "status")?;
-        let status = parse_name(&status, DeliveryStatus::parse, "delivery status")?;
+        let status = name(row, "status", DeliveryStatus::parse, "delivery status")?;
         let seq: i64 = get(row, "seq")?;
         out.push(DeliveryRecord {
             attempts: by_delivery.remove(&id).unwrap_or_default(),
@@ -193,12 +162,12 @@ pub(super) async fn records(reader: &AnyPool, column: &str, value: &str) -> Stor
             event_id: get(row, "event_id")?,
             seq: seq as u64,
             url: get(row, "url")?,
-            policy: get(row, "policy")?,
+            policy: name(row, "policy", RetryPolicy::parse, "retry policy")?,
             status,
             next_attempt_at: (status == DeliveryStatus::Pending)
                 .then(|| get::<i64>(row, "next_attempt_at").map(Timestamp::from_millis))
                 .transpose()?,
-            created_at: Timestamp::from_millis(get(row, "created_at")?),
+            created_at: at(row, "created_at")?,
         });
     }
     Ok(out)
@@ -210,40 +179,10 @@ fn attempt(row: &AnyRow) -> StoreResult<Attempt> {
     let status: Option<i64> = get(row, "status_code")?;
     Ok(Attempt {
         attempt: number as u32,
-        started_at: Timestamp::from_millis(get(row, "started_at")?),
+        started_at: at(row, "started_at")?,
         duration_ms: duration as u64,
         status_code: status.map(|s| s as u16),
         error: get(row, "error")?,
         response_excerpt: get(row, "response_excerpt")?,
     })
-}
-
-pub(super) async fn merchant_events(
-    reader: &AnyPool,
-    merchant_id: &str,
-    filter: &EventFilter,
-) -> StoreResult<Vec<StoredEvent>> {
-    let found = sqlx::query(
-        "SELECT * FROM events e
-         WHERE e.merchant_id = $1 AND e.position > $2
-           AND (CAST($3 AS TEXT) IS NULL OR e.session_id = $4)
-           AND ($5 = 0 OR (EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id)
-                          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id AND d.status = 'delivered')))
-         ORDER BY e.position
-         LIMIT $6",
-    )
-    .bind(merchant_id)
-    .bind(filter.after)
-    .bind(&filter.session_id)
-    .bind(&filter.session_id)
-    .bind(i64::from(filter.undelivered))
-    .bind(i64::from(filter.limit))
-    .fetch_all(reader)
-    .await?;
-    found.iter().map(rows::event).collect()
-}
-
-pub(super) async fn event(reader: &AnyPool, event_id: &str) -> StoreResult<Option<StoredEvent>> {
-    let row = sqlx::query("SELECT * FROM events WHERE event_id = $1").bind(event_id).fetch_optional(reader).await?;
-    row.map(|r| rows::event(&r)).transpose()
 }

@@ -1,0 +1,142 @@
+//! Where the two databases differ, and how bookkeeping writes relax durability for themselves.
+
+use crate::StoreResult;
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool};
+
+/// How hard a commit is pushed to disk (SQLite; PostgreSQL follows its server's settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: an acknowledged commit survives power loss (the default).
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: survives a process crash, may lose the last commits on power loss.
+    Normal,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Dialect {
+    Sqlite { synchronous: &'static str },
+    Postgres,
+}
+
+impl Dialect {
+    /// Put on a connection before durable writes.
+    fn durable_connection(self) -> Option<String> {
+        match self {
+            Self::Sqlite { synchronous } => Some(format!("PRAGMA synchronous = {synchronous}")),
+            Self::Postgres => None,
+        }
+    }
+
+    /// Put on a connection before relaxed writes (undone by [`Self::durable_connection`]).
+    fn relax_connection(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite { .. } => Some("PRAGMA synchronous = NORMAL"),
+            Self::Postgres => None,
+        }
+    }
+
+    /// Put inside a relaxed transaction (ends with it).
+    fn relax_transaction(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite { .. } => None,
+            Self::Postgres => Some("SET LOCAL synchronous_commit = off"),
+        }
+    }
+
+    /// After a claim's `LIMIT`: nodes claiming at once skip each other's rows.
+    pub(super) fn skip_locked(self) -> &'static str {
+        match self {
+            Self::Sqlite { .. } => "",
+            Self::Postgres => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
+    /// Whether one process serves the database (SQLite), so that no other node holds claims or
+    /// listens for changes.
+    pub(super) fn serves_one_process(self) -> bool {
+        matches!(self, Self::Sqlite { .. })
+    }
+
+    /// A statement that takes a transaction-scoped lock on the key `$1`, for a check-then-insert
+    /// that must be atomic across nodes (PostgreSQL, read committed); `None` where one writer
+    /// makes it atomic already (SQLite).
+    pub(super) fn key_lock(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite { .. } => None,
+            Self::Postgres => Some("SELECT 1 FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS locked"),
+        }
+    }
+}
+
+/// A writer connection set to the configured durability, for the acknowledged changes (the group
+/// commit sets it before every batch).
+pub(super) async fn durable(writer: &AnyPool, dialect: Dialect) -> StoreResult<PoolConnection<Any>> {
+    let mut connection = writer.acquire().await?;
+    if let Some(sql) = dialect.durable_connection() {
+        sqlx::query(&sql).execute(&mut *connection).await?;
+    }
+    Ok(connection)
+}
+
+/// Delivery bookkeeping (claims, attempt records) commits without waiting for the disk: a
+/// relaxed commit is atomic and survives a process crash; power loss (SQLite) or a server crash
+/// (PostgreSQL) can lose the last ones, which only means an attempt sent again (at-least-once).
+/// The acknowledged changes keep the configured durability.
+pub(super) async fn relaxed(writer: &AnyPool, dialect: Dialect) -> StoreResult<PoolConnection<Any>> {
+    let mut connection = writer.acquire().await?;
+    if let Some(sql) = dialect.relax_connection() {
+        sqlx::query(sql).execute(&mut *connection).await?;
+    }
+    Ok(connection)
+}
+
+/// Gives a [`relaxed`] connection its configured durability back.
+pub(super) async fn restore(mut connection: PoolConnection<Any>, dialect: Dialect) -> StoreResult<()> {
+    let Some(sql) = dialect.durable_connection() else { return Ok(()) };
+    if let Err(error) = sqlx::query(&sql).execute(&mut *connection).await {
+        // Never hand a relaxed connection back to the pool: the next one is opened as configured.
+        connection.close_on_drop();
+        return Err(error.into());
+    }
+    Ok(())
+}
+
+/// Inside a transaction: relax it (PostgreSQL; SQLite relaxes the connection instead).
+pub(super) async fn relax_transaction(tx: &mut AnyConnection, dialect: Dialect) -> StoreResult<()> {
+    if let Some(sql) = dialect.relax_transaction() {
+        sqlx::query(sql).execute(&mut *tx).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::sql::{Durability, SqlStore};
+    use crate::{ClaimWindow, Store};
+    use sqlx::AnyPool;
+
+    async fn pragma(pool: &AnyPool, name: &str) -> String {
+        use sqlx::Row;
+        let row = sqlx::query(&format!("PRAGMA {name}")).fetch_one(pool).await.unwrap();
+        row.try_get::<String, _>(0).or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn commits_are_durable_in_wal_mode_by_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("k.db").display());
+        let store = SqlStore::open(&url, Durability::default()).await.unwrap();
+        // synchronous: 2 = FULL, 1 = NORMAL.
+        assert_eq!(pragma(&store.writer, "synchronous").await, "2");
+        assert_eq!(pragma(&store.writer, "journal_mode").await, "wal");
+        assert_eq!(pragma(&store.writer, "foreign_keys").await, "1");
+        // Delivery bookkeeping relaxes the level for itself and puts it back.
+        let now = kassa_core::Timestamp::from_millis(0);
+        store.claim_deliveries(ClaimWindow { due_at: now, wall_now: now, lease_until: now, limit: 10 }).await.unwrap();
+        assert_eq!(pragma(&store.writer, "synchronous").await, "2");
+        let relaxed = SqlStore::open(&url, Durability::Normal).await.unwrap();
+        assert_eq!(pragma(&relaxed.writer, "synchronous").await, "1");
+    }
+}

@@ -1,0 +1,83 @@
+//! The event log as it is read: one session's events, one event, and a merchant's feed. Events
+//! are appended inside a change (`commit.rs`).
+
+use super::rows::{at, get, json, name};
+use crate::{EventFilter, NewEvent, SessionKind, StoreError, StoreResult, StoredEvent};
+use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+
+pub(super) async fn of_session(reader: &AnyPool, session_id: &str) -> StoreResult<Vec<StoredEvent>> {
+    let found = sqlx::query("SELECT * FROM events WHERE session_id = $1 ORDER BY session_kind, seq")
+        .bind(session_id)
+        .fetch_all(reader)
+        .await?;
+    found.iter().map(event).collect()
+}
+
+pub(super) async fn of_session_after(
+    reader: &AnyPool,
+    kind: SessionKind,
+    session_id: &str,
+    after: u64,
+) -> StoreResult<Vec<StoredEvent>> {
+    let found =
+        sqlx::query("SELECT * FROM events WHERE session_kind = $1 AND session_id = $2 AND seq > $3 ORDER BY seq")
+            .bind(kind.as_str())
+            .bind(session_id)
+            .bind(after as i64)
+            .fetch_all(reader)
+            .await?;
+    found.iter().map(event).collect()
+}
+
+pub(super) async fn by_id(reader: &AnyPool, event_id: &str) -> StoreResult<Option<StoredEvent>> {
+    let row = sqlx::query("SELECT * FROM events WHERE event_id = $1").bind(event_id).fetch_optional(reader).await?;
+    row.map(|r| event(&r)).transpose()
+}
+
+pub(super) async fn of_merchant(
+    reader: &AnyPool,
+    merchant_id: &str,
+    filter: &EventFilter,
+) -> StoreResult<Vec<StoredEvent>> {
+    let found = sqlx::query(
+        "SELECT * FROM events e
+         WHERE e.merchant_id = $1 AND e.position > $2
+           AND (CAST($3 AS TEXT) IS NULL OR e.session_id = $4)
+           AND ($5 = 0 OR (EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id)
+                          AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id AND d.status = 'delivered')))
+         ORDER BY e.position
+         LIMIT $6",
+    )
+    .bind(merchant_id)
+    .bind(filter.after)
+    .bind(&filter.session_id)
+    .bind(&filter.session_id)
+    .bind(i64::from(filter.undelivered))
+    .bind(i64::from(filter.limit))
+    .fetch_all(reader)
+    .await?;
+    found.iter().map(event).collect()
+}
+
+fn event(row: &AnyRow) -> StoreResult<StoredEvent> {
+    let kind = name(row, "session_kind", SessionKind::parse, "session kind")?;
+    let seq: i64 = get(row, "seq")?;
+    let status: String = get(row, "status")?;
+    let status = kind
+        .status_name(&status)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown {} session status {status:?}", kind.as_str())))?;
+    Ok(StoredEvent {
+        position: get(row, "position")?,
+        event: NewEvent {
+            event_id: get(row, "event_id")?,
+            merchant_id: get(row, "merchant_id")?,
+            session_kind: kind,
+            session_id: get(row, "session_id")?,
+            seq: seq as u64,
+            status,
+            body: json(row, "body")?,
+            created_at: at(row, "created_at")?,
+        },
+    })
+}

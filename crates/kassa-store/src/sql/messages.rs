@@ -1,0 +1,46 @@
+//! Distribution messages (SMS, email, token link) sent for a session.
+
+use super::rows::{at, get};
+use crate::{Message, StoreError, StoreResult};
+use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+
+pub(super) async fn insert(writer: &AnyPool, m: &Message) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO messages (id, merchant_id, session_id, method, recipient, subject, body, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&m.id)
+    .bind(&m.merchant_id)
+    .bind(&m.session_id)
+    .bind(&m.method)
+    .bind(&m.recipient)
+    .bind(&m.subject)
+    .bind(&m.body)
+    .bind(m.created_at.millis())
+    .execute(writer)
+    .await
+    .map_err(StoreError::from_write)?;
+    Ok(())
+}
+
+pub(super) async fn of_session(reader: &AnyPool, session_id: &str) -> StoreResult<Vec<Message>> {
+    let found = sqlx::query("SELECT * FROM messages WHERE session_id = $1 ORDER BY created_at, id")
+        .bind(session_id)
+        .fetch_all(reader)
+        .await?;
+    found.iter().map(message).collect()
+}
+
+fn message(row: &AnyRow) -> StoreResult<Message> {
+    Ok(Message {
+        id: get(row, "id")?,
+        merchant_id: get(row, "merchant_id")?,
+        session_id: get(row, "session_id")?,
+        method: get(row, "method")?,
+        recipient: get(row, "recipient")?,
+        subject: get(row, "subject")?,
+        body: get(row, "body")?,
+        created_at: at(row, "created_at")?,
+    })
+}

@@ -1,0 +1,69 @@
+//! The store story every backend must tell the same way. Each scenario is written once, as an
+//! `async fn(&Backend)`, and runs as two tests, `<module>::sqlite::<scenario>` and
+//! `<module>::postgres::<scenario>` (see `backend_tests!` in `support.rs`): a failure names its
+//! backend, and one backend's failure hides nothing of the other's. Every assertion message
+//! starts with the backend's name as well.
+//!
+//! Which scenario calls each `Store` method and asserts its answer:
+//!
+//! | method                      | scenarios                                                          |
+//! |-----------------------------|--------------------------------------------------------------------|
+//! | `insert_merchant`           | merchants::merchants_are_unique_by_username (and every fixture)    |
+//! | `merchant_by_username`      | merchants::merchants_are_unique_by_username, …_are_replaced        |
+//! | `merchant`                  | merchants::merchants_are_unique_by_username, …_are_replaced        |
+//! | `merchant_count`            | merchants::merchants_are_unique_by_username                        |
+//! | `set_merchant_webhooks`     | merchants::webhooks_and_the_retry_policy_are_replaced              |
+//! | `session_state`             | sessions::sessions_are_found_by_kind_and_parent (`load` everywhere) |
+//! | `child_session_states`      | sessions::sessions_are_found_by_kind_and_parent (`load_children`)  |
+//! | `session_state_by_token`    | sessions::a_token_finds_its_session (`load_by_token`)              |
+//! | `insert_consumer_session`   | consumer::a_short_code_finds_one_live_free_consumer_session,       |
+//! |                             | consumer::concurrent_consumer_sessions_never_share_a_live_code     |
+//! | `free_consumer_session`     | consumer::a_short_code_finds_one_live_free_consumer_session        |
+//! | `consumer_session`          | consumer::a_short_code_finds_one_live_free_consumer_session        |
+//! | `merchant_sessions`         | listing::merchant_sessions_page_through_ties_without_gaps          |
+//! | `claim_jobs`                | jobs::jobs_are_claimed_once_while_leased_and_done_once,            |
+//! |                             | outbox::a_released_claim_is_due_again, decoding::unknown_job_…     |
+//! | `postpone_job`              | jobs::jobs_are_claimed_once_while_leased_and_done_once             |
+//! | `authorization`, `order`    | payments::one_order_per_payment_session_and_guarded_authorizations |
+//! | `commit`                    | changes::* (guards, all or nothing, group commit), and the         |
+//! |                             | writes of jobs, consumer sessions, payments, deliveries, events    |
+//! | `session_events`            | changes::*, events::events_are_found_by_id_and_by_session          |
+//! | `session_events_after`      | events::events_are_found_by_id_and_by_session                      |
+//! | `insert_message`,           | sessions::messages_are_kept_in_order                               |
+//! | `session_messages`          |                                                                    |
+//! | `claim_deliveries`          | outbox::deliveries_are_claimed_when_due_one_event_after_the_other, |
+//! |                             | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
+//! | `renew_lease`               | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
+//! | `finish_attempt`            | outbox::deliveries_are_claimed_when_due_one_event_after_the_other, |
+//! |                             | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
+//! | `release_claim`             | outbox::a_released_claim_is_due_again                              |
+//! | `session_deliveries`        | outbox::the_ledger_lists_every_delivery_with_its_attempts,         |
+//! |                             | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
+//! | `event_deliveries`          | outbox::the_ledger_lists_every_delivery_with_its_attempts          |
+//! | `event`                     | events::events_are_found_by_id_and_by_session, decoding::*         |
+//! | `merchant_events`           | events::the_feed_pages_by_position_session_and_delivery            |
+//! |                             | (`after` cursor, `limit`, `session_id`, `undelivered`)             |
+//! | `notifications`             | notifications::a_commit_notifies_the_other_handles                 |
+//! | `ping`                      | merchants::a_live_database_answers                                 |
+//!
+//! Beyond the trait: `SqlStore::release_all_claims` (outbox::a_released_claim_is_due_again),
+//! another handle on the same database (changes::another_handle_sees_every_commit), a reopened
+//! SQLite file (changes::sqlite_a_reopened_database_keeps_every_commit), strict decoding of
+//! stored values (decoding), and the two migrations building one schema
+//! (schema::both_backends_migrate_to_the_same_schema).
+
+#[macro_use]
+mod support;
+
+mod changes;
+mod consumer;
+mod decoding;
+mod events;
+mod jobs;
+mod listing;
+mod merchants;
+mod notifications;
+mod outbox;
+mod payments;
+mod schema;
+mod sessions;

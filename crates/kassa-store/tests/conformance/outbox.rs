@@ -1,0 +1,216 @@
+//! The outbox: deliveries claimed under a wall-clock lease when due on the service clock, one
+//! event after the other per session and target; leases renewed, lost and taken over (the stale
+//! holder's outcome is refused), claims given back; and the ledger of every attempt.
+
+use crate::support::{Backend, SECRET, T0, W0, hpp, insert, merchant, step, window};
+use kassa_core::Timestamp;
+use kassa_core::retry::RetryPolicy::{Extended, Klarna};
+use kassa_store::{
+    Attempt, Change, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, Job, JobKind, JobWrite,
+    SessionKind, Store,
+};
+
+backend_tests!(
+    deliveries_are_claimed_when_due_one_event_after_the_other,
+    a_lost_lease_is_taken_over_and_the_stale_holder_is_refused,
+    a_released_claim_is_due_again,
+    the_ledger_lists_every_delivery_with_its_attempts,
+);
+
+const A: &str = "https://a.example/cb";
+const B: &str = "https://b.example/cb";
+
+fn attempt(status_code: Option<u16>, error: Option<&str>) -> Attempt {
+    Attempt {
+        attempt: 1,
+        started_at: T0.plus_millis(10),
+        duration_ms: 12,
+        status_code,
+        error: error.map(str::to_owned),
+        response_excerpt: status_code.map(|s| format!("answered {s}")),
+    }
+}
+
+fn ids(claimed: &[ClaimedDelivery]) -> Vec<&str> {
+    claimed.iter().map(|c| c.id.as_str()).collect()
+}
+
+async fn claim(store: &dyn Store, due_at: Timestamp, wall_now: Timestamp) -> Vec<ClaimedDelivery> {
+    store.claim_deliveries(window(due_at, wall_now, W0.plus_millis(100), 10)).await.unwrap()
+}
+
+async fn finish(store: &dyn Store, d: &ClaimedDelivery, attempt: &Attempt, next: DeliveryNext) -> bool {
+    store.finish_attempt(&d.id, &d.lease_token, attempt, next, T0.plus_millis(20)).await.unwrap()
+}
+
+/// One session `h1` with one delivery of its event 2 (`h1-2-0`, to A, due at T0 + 1).
+async fn one_delivery(store: &dyn Store) {
+    merchant(store, "m1").await;
+    insert(store, &hpp("h1")).await;
+    step(store, "h1", T0.plus_millis(1), &[(A, Klarna)]).await;
+}
+
+async fn deliveries_are_claimed_when_due_one_event_after_the_other(b: &Backend) {
+    let store = b.store();
+    merchant(store, "m1").await;
+    insert(store, &hpp("h1")).await;
+    insert(store, &hpp("h2")).await;
+    let opened = step(store, "h1", T0.plus_millis(1), &[(A, Klarna)]).await;
+    step(store, "h1", T0.plus_millis(2), &[(A, Klarna), (B, Extended)]).await;
+    step(store, "h2", T0.plus_millis(3), &[(A, Klarna)]).await;
+    step(store, "h2", T0.plus_millis(4), &[(A, Klarna)]).await;
+
+    assert!(claim(store, T0, W0).await.is_empty(), "{b}: nothing is due yet");
+    // Event 3 of h1 waits for event 2 at A (not at B); event 3 of h2 waits for event 2.
+    let claimed = claim(store, T0.plus_millis(10), W0).await;
+    assert_eq!(ids(&claimed), ["h1-2-0", "h1-3-1", "h2-2-0"], "{b}: due order, n + 1 waits for n");
+    let token = claimed[0].lease_token.clone();
+    assert!(!token.is_empty() && claimed.iter().all(|c| c.lease_token == token), "{b}: one claim, one token");
+    let expected = ClaimedDelivery {
+        id: "h1-2-0".into(),
+        event_id: "h1-2".into(),
+        merchant_id: "m1".into(),
+        session_kind: SessionKind::Hpp,
+        session_id: "h1".into(),
+        seq: 2,
+        url: A.into(),
+        policy: Klarna,
+        attempts: 0,
+        body: opened.body.clone(),
+        webhook_secrets: vec![SECRET.into()],
+        lease_token: token.clone(),
+    };
+    assert_eq!(claimed[0], expected, "{b}: all that sending needs");
+    assert_eq!((claimed[1].seq, claimed[1].url.as_str(), claimed[1].policy), (3, B, Extended), "{b}");
+    assert!(claim(store, T0.plus_millis(10), W0.plus_millis(50)).await.is_empty(), "{b}: all leased or waiting");
+
+    // Delivered: the next event of the session at that target is due.
+    assert!(finish(store, &claimed[0], &attempt(Some(200), None), DeliveryNext::Delivered).await, "{b}");
+    assert_eq!(ids(&claim(store, T0.plus_millis(10), W0.plus_millis(1)).await), ["h1-3-0"], "{b}");
+
+    // To be retried: still pending, so the next event keeps waiting; due again at its time.
+    let retry_at = T0.plus_millis(1000);
+    let failed = attempt(Some(500), Some("HTTP 500"));
+    assert!(finish(store, &claimed[2], &failed, DeliveryNext::RetryAt(retry_at)).await, "{b}");
+    assert!(claim(store, T0.plus_millis(10), W0.plus_millis(2)).await.is_empty(), "{b}: h2 waits for the retry");
+    let retried = claim(store, retry_at, W0.plus_millis(2)).await;
+    assert_eq!(ids(&retried), ["h2-2-0"], "{b}");
+    assert_eq!(retried[0].attempts, 1, "{b}: the attempt was counted");
+
+    // Given up: no longer pending, so it holds nothing back.
+    assert!(finish(store, &retried[0], &attempt(Some(410), Some("HTTP 410")), DeliveryNext::Failed).await, "{b}");
+    assert_eq!(ids(&claim(store, retry_at, W0.plus_millis(3)).await), ["h2-3-0"], "{b}");
+}
+
+async fn a_lost_lease_is_taken_over_and_the_stale_holder_is_refused(b: &Backend) {
+    let store = b.store();
+    one_delivery(store).await;
+    let due = T0.plus_millis(10);
+    let lease = |from: i64, until: i64| window(due, W0.plus_millis(from), W0.plus_millis(until), 10);
+
+    let first = store.claim_deliveries(lease(0, 100)).await.unwrap();
+    assert_eq!(ids(&first), ["h1-2-0"], "{b}");
+    let (d, stale) = (&first[0].id, &first[0].lease_token);
+    assert!(store.renew_lease(d, stale, W0.plus_millis(200)).await.unwrap(), "{b}: held, so renewed");
+    assert!(!store.renew_lease(d, "not-the-token", W0.plus_millis(900)).await.unwrap(), "{b}: not its holder");
+    assert!(store.claim_deliveries(lease(150, 250)).await.unwrap().is_empty(), "{b}: the renewed lease holds");
+
+    // The lease runs out: another claimer takes the delivery over.
+    let second = store.claim_deliveries(lease(201, 300)).await.unwrap();
+    assert_eq!(ids(&second), ["h1-2-0"], "{b}");
+    let current = &second[0].lease_token;
+    assert_ne!(current, stale, "{b}");
+    assert!(!store.renew_lease(d, stale, W0.plus_millis(400)).await.unwrap(), "{b}: the lost lease is not renewed");
+
+    // The stale holder's attempt is recorded, its outcome is not.
+    let sent = attempt(Some(200), None);
+    assert!(!store.finish_attempt(d, stale, &sent, DeliveryNext::Delivered, due).await.unwrap(), "{b}: refused");
+    let ledger = store.session_deliveries("h1").await.unwrap();
+    assert_eq!((ledger[0].status, ledger[0].attempts.len()), (DeliveryStatus::Pending, 1), "{b}");
+    assert_eq!(ledger[0].next_attempt_at, Some(T0.plus_millis(1)), "{b}: still due as before");
+    assert!(store.claim_deliveries(lease(250, 350)).await.unwrap().is_empty(), "{b}: the new holder keeps it");
+
+    assert!(store.finish_attempt(d, current, &sent, DeliveryNext::Delivered, due).await.unwrap(), "{b}");
+    assert!(!store.finish_attempt(d, current, &sent, DeliveryNext::Delivered, due).await.unwrap(), "{b}: once");
+    assert!(!store.renew_lease(d, current, W0.plus_millis(900)).await.unwrap(), "{b}: delivered, nothing to hold");
+    let ledger = store.session_deliveries("h1").await.unwrap();
+    assert_eq!((ledger[0].status, ledger[0].next_attempt_at), (DeliveryStatus::Delivered, None), "{b}");
+    assert_eq!(ledger[0].attempts.len(), 3, "{b}: every attempt recorded, refused or not");
+    assert!(store.claim_deliveries(lease(10_000, 10_100)).await.unwrap().is_empty(), "{b}");
+}
+
+async fn a_released_claim_is_due_again(b: &Backend) {
+    let store = b.store();
+    one_delivery(store).await;
+    let job = Job {
+        id: "j".into(),
+        session_kind: SessionKind::Hpp,
+        session_id: "h1".into(),
+        action: JobKind::AutoCancel,
+        due_at: T0,
+        attempts: 0,
+        created_at: T0,
+    };
+    store.commit(Change::default().job(JobWrite::Schedule(job))).await.unwrap();
+    let due = T0.plus_millis(10);
+
+    let first = claim(store, due, W0).await;
+    store.release_claim("h1-2-0", "not-the-token").await.unwrap();
+    assert!(claim(store, due, W0.plus_millis(1)).await.is_empty(), "{b}: only the holder gives a claim back");
+    store.release_claim("h1-2-0", &first[0].lease_token).await.unwrap();
+    let again = claim(store, due, W0.plus_millis(1)).await;
+    assert_eq!((ids(&again), again[0].attempts), (vec!["h1-2-0"], 0), "{b}: due at once, no attempt counted");
+    assert_ne!(again[0].lease_token, first[0].lease_token, "{b}");
+
+    // At start-up a SQLite process gives back every claim (no other process can hold one); on
+    // PostgreSQL other nodes hold claims until their leases end.
+    let jobs = store.claim_jobs(window(due, W0, W0.plus_millis(100), 10)).await.unwrap();
+    assert_eq!(jobs.len(), 1, "{b}");
+    b.store.release_all_claims().await.unwrap();
+    let freed = usize::from(!b.is_postgres());
+    assert_eq!(claim(store, due, W0.plus_millis(2)).await.len(), freed, "{b}");
+    assert_eq!(
+        store.claim_jobs(window(due, W0.plus_millis(2), W0.plus_millis(100), 10)).await.unwrap().len(),
+        freed,
+        "{b}"
+    );
+}
+
+async fn the_ledger_lists_every_delivery_with_its_attempts(b: &Backend) {
+    let store = b.store();
+    merchant(store, "m1").await;
+    insert(store, &hpp("h1")).await;
+    insert(store, &hpp("h2")).await;
+    step(store, "h1", T0.plus_millis(1), &[(A, Klarna), (B, Extended)]).await;
+    step(store, "h1", T0.plus_millis(2), &[(A, Klarna)]).await;
+    step(store, "h2", T0.plus_millis(3), &[(A, Klarna)]).await;
+    let claimed = claim(store, T0.plus_millis(10), W0).await;
+    assert_eq!(ids(&claimed), ["h1-2-0", "h1-2-1", "h2-2-0"], "{b}");
+    let timed_out = Attempt { duration_ms: 3000, ..attempt(None, Some("timed out")) };
+    let gone = attempt(Some(410), Some("HTTP 410"));
+    assert!(finish(store, &claimed[0], &timed_out, DeliveryNext::RetryAt(T0.plus_millis(500))).await, "{b}");
+    assert!(finish(store, &claimed[1], &gone, DeliveryNext::Failed).await, "{b}");
+
+    let record =
+        |id: &str, seq: u64, url: &str, status, next: Option<i64>, at: i64, attempts: Vec<Attempt>| DeliveryRecord {
+            id: id.into(),
+            event_id: format!("h1-{seq}"),
+            seq,
+            url: url.into(),
+            policy: if url == B { Extended } else { Klarna },
+            status,
+            next_attempt_at: next.map(|n| T0.plus_millis(n)),
+            created_at: T0.plus_millis(at),
+            attempts,
+        };
+    let expected = [
+        record("h1-2-0", 2, A, DeliveryStatus::Pending, Some(500), 1, vec![timed_out]),
+        record("h1-2-1", 2, B, DeliveryStatus::Failed, None, 1, vec![gone]),
+        record("h1-3-0", 3, A, DeliveryStatus::Pending, Some(2), 2, vec![]),
+    ];
+    assert_eq!(store.session_deliveries("h1").await.unwrap(), expected, "{b}: oldest first, each with its attempts");
+    assert_eq!(store.event_deliveries("h1-2").await.unwrap(), expected[..2], "{b}: the targets of one event");
+    assert_eq!(store.event_deliveries("h1-3").await.unwrap(), expected[2..], "{b}");
+    assert!(store.event_deliveries("h1-1").await.unwrap().is_empty(), "{b}: creation calls nobody");
+    assert!(store.session_deliveries("h9").await.unwrap().is_empty(), "{b}");
+}

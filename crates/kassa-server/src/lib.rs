@@ -104,3 +104,57 @@ pub async fn serve(
     let _ = scheduler.await;
     served
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::error::ApiError;
+    use axum::body::Body;
+    use axum::http::Request;
+    use axum::routing::get;
+    use std::sync::{Arc, Mutex};
+    use tower::ServiceExt;
+
+    /// Collects what the subscriber writes.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failure_is_logged_once_with_its_cause_and_correlation_id() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        async fn fails() -> Result<(), ApiError> {
+            Err(ApiError::Internal("the disk is on fire".into()))
+        }
+        let app = observed(Router::new().route("/fails", get(fails)));
+        let response = app.oneshot(Request::get("/fails").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), 500);
+        let correlation_id = response.headers()[api::errors::CORRELATION_HEADER].to_str().unwrap().to_owned();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(body["correlation_id"], correlation_id.as_str());
+        assert!(!body.to_string().contains("disk"), "the client sees no internals: {body}");
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains("ERROR")).collect();
+        assert_eq!(lines.len(), 1, "one error line: {log}");
+        assert!(lines[0].contains("the disk is on fire"), "{log}");
+        assert!(lines[0].contains(&correlation_id), "{log}");
+        assert!(lines[0].contains("/fails"), "{log}");
+    }
+}

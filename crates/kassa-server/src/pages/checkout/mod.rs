@@ -10,7 +10,7 @@ mod subject;
 mod view;
 
 use super::{Chrome, PageError, PageForm, PageQuery, render, see_other};
-use crate::Mode;
+use crate::app::Mode;
 use crate::app::state::AppState;
 use crate::service::error::ServiceError;
 use crate::service::{hpp, instore};

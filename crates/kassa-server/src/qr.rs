@@ -1,6 +1,8 @@
 //! QR images of payment links, as SVG or PNG.
 
-use axum::http::{HeaderMap, header};
+use axum::extract::{FromRequestParts, Query};
+use axum::http::header;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use qrcode::render::svg;
 use qrcode::{Color, EcLevel, QrCode};
@@ -117,10 +119,31 @@ pub enum QrError {
     Render(String),
 }
 
-/// A QR image of `link` in the format the request asks for (the API's and the pages' QR images).
-pub async fn qr_image(link: String, query: &QrQuery, headers: &HeaderMap) -> Result<Response, QrError> {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
-    let format = Format::negotiate(query.format.as_deref(), accept).ok_or(QrError::UnknownFormat)?;
+/// Handlers take `Result<Asked, QrError>` and answer the error in their surface's own way; this is
+/// only the fallback.
+impl IntoResponse for QrError {
+    fn into_response(self) -> Response {
+        (axum::http::StatusCode::BAD_REQUEST, self.to_string()).into_response()
+    }
+}
+
+/// The image format a request asks for: `?format=`, else its `Accept` header.
+pub struct Asked(Format);
+
+impl<S: Send + Sync> FromRequestParts<S> for Asked {
+    type Rejection = QrError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, QrError> {
+        let Query(query) =
+            Query::<QrQuery>::from_request_parts(parts, state).await.map_err(|_| QrError::UnknownFormat)?;
+        let accept = parts.headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+        Format::negotiate(query.format.as_deref(), accept).map(Self).ok_or(QrError::UnknownFormat)
+    }
+}
+
+/// A QR image of `link` in the asked format (the API's and the pages' QR images).
+pub async fn qr_image(link: String, asked: Result<Asked, QrError>) -> Result<Response, QrError> {
+    let Asked(format) = asked?;
     let image = tokio::task::spawn_blocking(move || render(&link, format))
         .await
         .map_err(|e| QrError::Render(e.to_string()))?

@@ -59,11 +59,6 @@ impl ApiError {
         Self::BadValue { field: field.into(), reason: reason.into() }
     }
 
-    /// A malformed or missing field answered with Klarna's in-store code `BAD_REQUEST`.
-    pub fn bad_request(field: &str, reason: impl std::fmt::Display) -> Self {
-        Self::BadRequest(format!("{field}: {reason}"))
-    }
-
     pub fn not_found(what: impl Into<String>) -> Self {
         Self::NotFound(what.into())
     }

@@ -7,12 +7,11 @@ use super::json::JsonBody;
 use super::watch::{Follow, WaitQuery};
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
-use crate::qr::{QrQuery, qr_image};
+use crate::qr::{Asked, QrError, QrQuery, qr_image};
 use crate::service::{instore, views};
 use crate::wire::instore::{DistributionRequest, DistributionResult};
 use axum::Json;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use kassa_core::distribution::Distribution;
 use kassa_store::{StoreExt, Stored};
@@ -65,11 +64,10 @@ async fn retry(
 async fn qr(
     State(state): State<AppState>,
     Path((id, token)): Path<(String, String)>,
-    Query(query): Query<QrQuery>,
-    headers: HeaderMap,
+    format: Result<Asked, QrError>,
 ) -> Result<Response, ApiError> {
     let found: Option<Stored<Distribution>> = state.store.load(&id).await?;
     let shown = found.filter(|d| d.link_token.as_deref() == Some(token.as_str()) && d.shows_link());
     shown.ok_or_else(|| ApiError::not_found("No payment link to show for this distribution now"))?;
-    Ok(qr_image(views::payment_link(&state.config, &token), &query, &headers).await?)
+    Ok(qr_image(views::payment_link(&state.config, &token), format).await?)
 }

@@ -3,9 +3,9 @@
 use super::errors::ErrorResponse;
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
-use crate::qr::{QrQuery, qr_image};
-use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use crate::qr::{Asked, QrError, QrQuery, qr_image};
+use axum::extract::{Path, State};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use kassa_core::hpp::HppSession;
 use kassa_store::{StoreExt, Stored};
@@ -27,14 +27,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 async fn hpp_qr(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    Query(query): Query<QrQuery>,
-    headers: HeaderMap,
+    format: Result<Asked, QrError>,
 ) -> Result<Response, ApiError> {
     let session: Option<Stored<HppSession>> = state.store.load(&id).await?;
     let session = session
         .filter(|s| !s.is_expired(state.now()))
         .ok_or_else(|| ApiError::not_found("HPP session not found (unknown or expired)"))?;
-    Ok(qr_image(state.config.url(&format!("/hpp/payments/{}", session.id)), &query, &headers).await?)
+    Ok(qr_image(state.config.url(&format!("/hpp/payments/{}", session.id)), format).await?)
 }
 
 const BADGE: &str = include_str!("../../assets/badge.svg");

@@ -8,14 +8,13 @@
 use super::live::{self, Look};
 use super::{Chrome, PageError, render, see_other};
 use crate::app::state::AppState;
-use crate::qr::{QrQuery, qr_image};
+use crate::qr::{Asked, QrError, qr_image};
 use crate::service::error::ServiceError;
 use crate::service::{instore, views};
 use crate::wire::instore::ConsumerSessionRequest;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
@@ -58,11 +57,10 @@ async fn scan(State(state): State<AppState>, Path(store_id): Path<String>) -> Re
 async fn qr(
     State(state): State<AppState>,
     Path(store_id): Path<String>,
-    Query(query): Query<QrQuery>,
-    headers: HeaderMap,
+    format: Result<Asked, QrError>,
 ) -> Result<Response, PageError> {
     store(&state, &store_id).await?;
-    Ok(qr_image(state.config.url(&format!("/stores/{store_id}")), &query, &headers).await?)
+    Ok(qr_image(state.config.url(&format!("/stores/{store_id}")), format).await?)
 }
 
 /// Where a code stands.

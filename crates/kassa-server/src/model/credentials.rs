@@ -9,6 +9,7 @@ use kassa_core::retry::RetryPolicy;
 use kassa_core::signature::WebhookSecret;
 use kassa_store::Merchant;
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// A merchant as created, with the only copy of its secret in clear text.
 pub struct NewCredentials {
@@ -55,7 +56,7 @@ pub fn create(
 fn hash(salt: &str, secret: &str) -> String {
     let digest =
         Sha256::new().chain_update(salt.as_bytes()).chain_update(b":").chain_update(secret.as_bytes()).finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(digest)
 }
 
 /// A fresh Standard Webhooks signing secret (`whsec_` + 32 random bytes).
@@ -66,8 +67,7 @@ pub fn new_webhook_secret() -> String {
 /// Whether `secret` is the merchant's, compared in constant time.
 pub fn verify(merchant: &Merchant, secret: &str) -> bool {
     let computed = hash(&merchant.secret_salt, secret);
-    let (a, b) = (computed.as_bytes(), merchant.secret_hash.as_bytes());
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    computed.as_bytes().ct_eq(merchant.secret_hash.as_bytes()).into()
 }
 
 #[cfg(test)]

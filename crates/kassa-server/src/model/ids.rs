@@ -22,7 +22,7 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 
 /// `N` random bytes as lower-case hex.
 pub fn random_hex<const N: usize>() -> String {
-    random_bytes::<N>().iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(random_bytes::<N>())
 }
 
 /// 8 characters drawn uniformly from A–Z and 0–9 (rejection sampling: 252 = 7 × 36).

@@ -6,6 +6,7 @@ pub mod clock;
 pub mod events;
 pub mod hpp;
 pub mod instore;
+pub mod jobs;
 pub mod messages;
 pub mod orders;
 pub mod payments;

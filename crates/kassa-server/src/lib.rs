@@ -4,7 +4,7 @@
 //! Layers, top down (a module uses only the ones below it): this file composes the router and
 //! runs the server; [`api`] and [`pages`] are the two surfaces; [`runtime`] runs beside the
 //! requests; [`service`] holds the use cases; [`wire`] the JSON shapes; [`model`] and [`app`]
-//! (settings, clocks, state) are used by all.
+//! (settings, clocks, the change bus, state) are used by all.
 
 pub mod api;
 pub mod app;

@@ -5,10 +5,7 @@
 use crate::Timestamp;
 use crate::time::{HOUR, MINUTE, SECOND};
 use crate::wire_enum;
-use time::format_description::BorrowedFormatItem;
-use time::macros::format_description;
-use time::parsing::Parsed;
-use time::{OffsetDateTime, PrimitiveDateTime};
+use std::time::UNIX_EPOCH;
 
 wire_enum! {
     /// How a failed callback delivery is retried.
@@ -148,28 +145,28 @@ impl AttemptOutcome {
     }
 }
 
-const IMF_FIXDATE: &[BorrowedFormatItem<'_>] =
-    format_description!("[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT");
-const RFC850_DATE: &[BorrowedFormatItem<'_>] =
-    format_description!("[weekday], [day]-[month repr:short]-[year repr:last_two] [hour]:[minute]:[second] GMT");
-const ASCTIME_DATE: &[BorrowedFormatItem<'_>] =
-    format_description!("[weekday repr:short] [month repr:short] [day padding:space] [hour]:[minute]:[second] [year]");
-
 impl RetryAfter {
     /// Parses a header value: `delta-seconds` or an HTTP-date (IMF-fixdate, plus the obsolete
-    /// RFC 850 and asctime forms RFC 9110 makes recipients accept). `now` resolves RFC 850's
-    /// two-digit year. Absurdly large delays saturate; anything else malformed is `None`.
-    pub fn parse(header_value: &str, now: Timestamp) -> Option<Self> {
+    /// RFC 850 and asctime forms RFC 9110 makes recipients accept; an RFC 850 two-digit year is
+    /// 1970–2069). Absurdly large delays saturate; anything else malformed is `None`.
+    pub fn parse(header_value: &str) -> Option<Self> {
         let value = header_value.trim_matches([' ', '\t']);
         if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
             return Some(Self::Seconds(value.parse().unwrap_or(u64::MAX)));
         }
-        let parsed = parse_items(value, IMF_FIXDATE)
-            .or_else(|| parse_items(value, ASCTIME_DATE))
-            .or_else(|| parse_items(value, RFC850_DATE).and_then(|p| with_full_year(p, now)))?;
-        let instant = PrimitiveDateTime::try_from(parsed).ok()?.assume_utc();
-        let millis = i64::try_from(instant.unix_timestamp_nanos() / 1_000_000).ok()?;
-        Some(Self::At(Timestamp::from_millis(millis)))
+        let since_epoch = httpdate::parse_http_date(value).ok()?.duration_since(UNIX_EPOCH).ok()?;
+        Some(Self::At(Timestamp::from_millis(i64::try_from(since_epoch.as_millis()).ok()?)))
+    }
+
+    /// The same wish on another clock. An HTTP-date is a real instant: read against a clock that
+    /// showed `from` when the answer came, it keeps its distance from that moment on a clock that
+    /// showed `to` at the same time (so a sandbox clock moved ahead still waits as long as the
+    /// server asked). `Seconds` are relative and stay as they are.
+    pub fn rebased(self, from: Timestamp, to: Timestamp) -> Self {
+        match self {
+            Self::Seconds(_) => self,
+            Self::At(at) => Self::At(at.plus_millis(to.millis().saturating_sub(from.millis()))),
+        }
     }
 
     /// Milliseconds to wait from `now`; a date in the past means no wait.
@@ -179,22 +176,6 @@ impl RetryAfter {
             Self::At(at) => at.millis().saturating_sub(now.millis()).max(0),
         }
     }
-}
-
-/// Parses the whole of `value` (no trailing input) with `format`.
-fn parse_items(value: &str, format: &[BorrowedFormatItem<'_>]) -> Option<Parsed> {
-    let mut parsed = Parsed::new();
-    parsed.parse_items(value.as_bytes(), format).ok()?.is_empty().then_some(parsed)
-}
-
-/// RFC 9110 §5.6.7: a two-digit year more than 50 years in the future is in the past century.
-fn with_full_year(parsed: Parsed, now: Timestamp) -> Option<Parsed> {
-    let this_year = OffsetDateTime::from_unix_timestamp(now.millis().div_euclid(SECOND)).ok()?.year();
-    let mut year = this_year - this_year.rem_euclid(100) + i32::from(parsed.year_last_two()?);
-    if year > this_year + 50 {
-        year -= 100;
-    }
-    parsed.with_year(year)
 }
 
 #[cfg(test)]
@@ -274,18 +255,30 @@ mod tests {
 
     #[test]
     fn parses_retry_after() {
-        assert_eq!(RetryAfter::parse(" 120 ", NOW), Some(RetryAfter::Seconds(120)));
-        assert_eq!(RetryAfter::parse("99999999999999999999999", NOW), Some(RetryAfter::Seconds(u64::MAX)));
+        assert_eq!(RetryAfter::parse(" 120 "), Some(RetryAfter::Seconds(120)));
+        assert_eq!(RetryAfter::parse("99999999999999999999999"), Some(RetryAfter::Seconds(u64::MAX)));
         let at = Some(RetryAfter::At(NOW));
-        assert_eq!(RetryAfter::parse("Wed, 21 Oct 2015 07:28:00 GMT", NOW), at);
-        assert_eq!(RetryAfter::parse("Wednesday, 21-Oct-15 07:28:00 GMT", NOW), at);
-        assert_eq!(RetryAfter::parse("Wed Oct 21 07:28:00 2015", NOW), at);
-        let rfc850 = RetryAfter::parse("Sunday, 06-Nov-94 08:49:37 GMT", NOW);
+        assert_eq!(RetryAfter::parse("Wed, 21 Oct 2015 07:28:00 GMT"), at);
+        assert_eq!(RetryAfter::parse("Wednesday, 21-Oct-15 07:28:00 GMT"), at);
+        assert_eq!(RetryAfter::parse("Wed Oct 21 07:28:00 2015"), at);
+        let rfc850 = RetryAfter::parse("Sunday, 06-Nov-94 08:49:37 GMT");
         assert_eq!(rfc850, Some(RetryAfter::At(Timestamp::from_millis(784_111_777_000))));
         for bad in ["", "-5", "+5", "1.5", "soon", "Wed, 21 Oct 2015 07:28:00 UTC", "Wed, 21 Oct 2015 07:28:00 GMTx"] {
-            assert_eq!(RetryAfter::parse(bad, NOW), None, "{bad:?}");
+            assert_eq!(RetryAfter::parse(bad), None, "{bad:?}");
         }
         assert_eq!(RetryAfter::At(NOW.plus_millis(-5)).delay_millis(NOW), 0);
+    }
+
+    #[test]
+    fn an_http_date_keeps_its_distance_on_another_clock() {
+        let ahead = NOW.plus_hours(5);
+        let date = RetryAfter::At(NOW.plus_minutes(7)).rebased(NOW, ahead);
+        assert_eq!(date, RetryAfter::At(ahead.plus_minutes(7)));
+        assert_eq!(date.delay_millis(ahead), 420_000);
+        assert_eq!(RetryAfter::Seconds(9).rebased(NOW, ahead), RetryAfter::Seconds(9));
+        let e = RetryPolicy::Extended;
+        let busy = AttemptOutcome::HttpStatus { status: 503, retry_after: Some(date) };
+        assert_eq!(e.next_attempt(2, &busy, ahead, 0.5), Decision::RetryAt(ahead.plus_minutes(7)));
     }
 
     fn failure() -> impl Strategy<Value = AttemptOutcome> {

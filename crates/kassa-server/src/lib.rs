@@ -4,7 +4,7 @@
 //! Layers, top down (a module uses only the ones below it): this file composes the router and
 //! runs the server; [`api`] and [`pages`] are the two surfaces; [`runtime`] runs beside the
 //! requests; [`service`] holds the use cases; [`wire`] the JSON shapes; [`model`] and [`app`]
-//! (settings, clocks, state) are used by all.
+//! (settings, clocks, the change bus, state) are used by all.
 
 pub mod api;
 pub mod app;
@@ -35,7 +35,7 @@ use tower_http::trace::TraceLayer;
 pub fn app(state: AppState) -> Router {
     let (routes, doc) = api::routes(state.config.mode);
     let body_limit = state.config.body_limit;
-    let limit = RateLimit::new(RateLimiter::new(state.config.rate_limits), state.clock.clone());
+    let limit = RateLimit::new(RateLimiter::new(state.config.rate_limits), state.clocks.service.clone());
     let routes = routes
         .merge(pages::routes())
         // Innermost, so a 429 is rendered as Klarna's error body and traced like any response;
@@ -69,8 +69,9 @@ pub fn observed<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S
         .layer(middleware::from_fn(api::errors::render_errors))
 }
 
-/// Serves `state` on `listener`, and runs the delivery worker and the scheduler, until `shutdown` resolves; then
-/// finishes requests and callback attempts in flight and gives back unstarted claims.
+/// Serves `state` on `listener`, and runs the delivery worker, the scheduler and (PostgreSQL) the
+/// bridge from other nodes' commits, until `shutdown` resolves; then finishes requests and
+/// callback attempts in flight, gives back unstarted claims, and returns once all of them ended.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -79,29 +80,23 @@ pub async fn serve(
     let token = state.shutdown.clone();
     let worker = runtime::delivery::DeliveryWorker::new(state.clone(), state.config.delivery.clone())
         .map_err(std::io::Error::other)?;
-    let worker = tokio::spawn(worker.run(token.clone()));
-    let scheduler = tokio::spawn(runtime::scheduler::run(state.clone(), token.clone()));
+    let mut background = tokio::task::JoinSet::new();
+    background.spawn(worker.run());
+    background.spawn(runtime::scheduler::run(state.clone()));
     // Other nodes' commits wake this node's waiters and worker (PostgreSQL).
-    if let Some(mut notifications) = state.store.notifications().await.map_err(std::io::Error::other)? {
-        let state = state.clone();
-        tokio::spawn(async move {
-            while let Some(notification) = notifications.recv().await {
-                if notification.deliveries {
-                    state.deliveries_due.notify_one();
-                }
-                let _ = state.changes.send(app::state::SessionChanged { session_id: notification.session_id });
-            }
-        });
+    if let Some(notifications) = state.store.notifications().await.map_err(std::io::Error::other)? {
+        let bus = state.bus.clone();
+        background.spawn(async move { bus.bridge(notifications).await });
     }
     let stop = token.clone();
-    tokio::spawn(async move {
+    let signal = tokio::spawn(async move {
         shutdown.await;
         stop.cancel();
     });
     let served = axum::serve(listener, app(state)).with_graceful_shutdown(token.clone().cancelled_owned()).await;
     token.cancel();
-    let _ = worker.await;
-    let _ = scheduler.await;
+    signal.abort();
+    while background.join_next().await.is_some() {}
     served
 }
 

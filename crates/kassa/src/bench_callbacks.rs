@@ -152,7 +152,7 @@ pub async fn run(args: CallbackBenchArgs) -> Result<(), String> {
     let backlog = backlog_change(&state, &server.merchant_id, &target, args.backlog)?;
     store.commit(backlog).await.map_err(|e| e.to_string())?;
     let drained_from = Instant::now();
-    state.deliveries_due.notify_one();
+    state.bus.deliveries_due();
     arrivals.wait_for(before + args.backlog as usize, Duration::from_secs(300)).await?;
     let elapsed = drained_from.elapsed();
     println!(

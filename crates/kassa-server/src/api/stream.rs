@@ -2,6 +2,7 @@
 
 use super::auth::Call;
 use crate::api::error::ApiError;
+use crate::app::bus::{Follower, Woke};
 use crate::app::state::AppState;
 use crate::service::load;
 use axum::extract::Path;
@@ -11,13 +12,8 @@ use futures::Stream;
 use kassa_store::{SessionKind, StoredEvent};
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::time::Duration;
-use tokio::sync::broadcast;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
-
-/// How often a stream re-reads even without a wake-up (a missed one only delays).
-const RECHECK: Duration = Duration::from_secs(1);
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(hpp_stream))
@@ -52,7 +48,7 @@ struct Cursor {
     kind: SessionKind,
     session_id: String,
     last: u64,
-    changes: broadcast::Receiver<crate::app::state::SessionChanged>,
+    follower: Follower,
     queue: VecDeque<StoredEvent>,
 }
 
@@ -63,8 +59,8 @@ pub fn events(
     session_id: String,
     after: u64,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let changes = state.changes.subscribe();
-    let cursor = Cursor { state, kind, session_id, last: after, changes, queue: VecDeque::new() };
+    let follower = state.bus.follow(Some(&session_id));
+    let cursor = Cursor { state, kind, session_id, last: after, follower, queue: VecDeque::new() };
     futures::stream::unfold(cursor, |mut cursor| async move {
         loop {
             if let Some(next) = cursor.queue.pop_front() {
@@ -79,16 +75,8 @@ pub fn events(
                 continue;
             }
             // Wait for this session to change (other sessions' changes are skipped without a read).
-            let deadline = tokio::time::Instant::now() + RECHECK;
-            loop {
-                tokio::select! {
-                    received = cursor.changes.recv() => match received {
-                        Ok(change) if change.session_id != cursor.session_id => continue,
-                        _ => break,
-                    },
-                    () = tokio::time::sleep_until(deadline) => break,
-                    () = cursor.state.shutdown.cancelled() => return None,
-                }
+            if cursor.follower.next_change(None).await == Woke::Shutdown {
+                return None;
             }
         }
     })

@@ -4,16 +4,13 @@
 //! commit in this process (and, on PostgreSQL, on other nodes), re-checked every second in case a
 //! wake-up was missed.
 
+use crate::app::bus::Woke;
 use crate::app::state::AppState;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use serde::Deserialize;
 use std::convert::Infallible;
 use std::future::Future;
-use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
-
-const RECHECK: Duration = Duration::from_secs(1);
 
 /// The query of a live source: the fingerprint the page was rendered with.
 #[derive(Debug, Deserialize)]
@@ -63,7 +60,8 @@ where
         if watch.done {
             return None;
         }
-        let mut changes = watch.state.changes.subscribe();
+        // Follow before looking: a change between the look and the wait still wakes it.
+        let mut follower = watch.state.bus.follow(watch.only.as_deref());
         loop {
             let event = match (watch.look)(watch.state.clone()).await {
                 Look::Shows(now) if now == watch.shown => None,
@@ -87,18 +85,8 @@ where
             if let Some(event) = event {
                 return Some((Ok(event), watch));
             }
-            let deadline = tokio::time::Instant::now() + RECHECK;
-            loop {
-                tokio::select! {
-                    received = changes.recv() => match received {
-                        Ok(change) if watch.only.as_ref().is_some_and(|id| *id != change.session_id) => continue,
-                        Err(RecvError::Closed) => tokio::time::sleep_until(deadline).await,
-                        Ok(_) | Err(RecvError::Lagged(_)) => {}
-                    },
-                    () = tokio::time::sleep_until(deadline) => {}
-                    () = watch.state.shutdown.cancelled() => return None,
-                }
-                break;
+            if follower.next_change(None).await == Woke::Shutdown {
+                return None;
             }
         }
     });

@@ -18,7 +18,6 @@ use hmac::{Hmac, Mac};
 use kassa_store::Merchant;
 use serde::Deserialize;
 use sha2::Sha256;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 const COOKIE: &str = "kassa_login";
 const LIFETIME_SECS: u64 = 12 * 3600;
@@ -62,8 +61,9 @@ fn cookie(headers: &HeaderMap) -> Option<String> {
         .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('=').map(str::to_owned))
 }
 
-fn wall_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+/// Cookies expire in real time: the sandbox clock does not log anybody out.
+fn wall_secs(state: &AppState) -> u64 {
+    u64::try_from(state.wall_now().millis() / 1000).unwrap_or(0)
 }
 
 fn mac(merchant: &Merchant, expires: u64) -> Hmac<Sha256> {
@@ -73,8 +73,8 @@ fn mac(merchant: &Merchant, expires: u64) -> Hmac<Sha256> {
 }
 
 /// `<username>.<expiry, Unix seconds>.<HMAC>`, username and HMAC in URL-safe base64 (no `.`).
-fn issue(merchant: &Merchant) -> String {
-    let expires = wall_secs() + LIFETIME_SECS;
+fn issue(state: &AppState, merchant: &Merchant) -> String {
+    let expires = wall_secs(state) + LIFETIME_SECS;
     let tag = mac(merchant, expires).finalize().into_bytes();
     format!("{}.{expires}.{}", URL_SAFE_NO_PAD.encode(&merchant.username), URL_SAFE_NO_PAD.encode(tag))
 }
@@ -91,7 +91,7 @@ async fn verify(state: &AppState, value: &str) -> Result<Option<Merchant>, crate
     ) else {
         return Ok(None);
     };
-    if expires < wall_secs() {
+    if expires < wall_secs(state) {
         return Ok(None);
     }
     let Some(merchant) = state.store.merchant_by_username(&user).await? else { return Ok(None) };
@@ -150,8 +150,10 @@ async fn log_in(State(state): State<AppState>, PageForm(form): PageForm<Credenti
         return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
     };
     let secure = if state.config.public_url.starts_with("https://") { "; Secure" } else { "" };
-    let cookie =
-        format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={LIFETIME_SECS}{secure}", issue(&merchant));
+    let cookie = format!(
+        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={LIFETIME_SECS}{secure}",
+        issue(&state, &merchant)
+    );
     let cookie = HeaderValue::from_str(&cookie).map_err(|e| PageError::internal(e.to_string()))?;
     Ok(([(header::SET_COOKIE, cookie)], see_other(next)?).into_response())
 }

@@ -1,69 +1,23 @@
-//! Runs the durable timers ([`kassa_store::Job`]) that fall due on the service clock: claims
-//! them under a wall-clock lease, does each job's work, and postpones a job whose run failed
-//! (with backoff). Woken by commits that schedule jobs and by the sandbox clock; otherwise it
-//! looks every second, which is also how it sees jobs scheduled by other nodes.
+//! The scheduler: runs [`jobs::run_due`] whenever jobs may be due. Woken by commits that
+//! schedule jobs and by the sandbox clock; otherwise it looks every second, which is also how it
+//! sees jobs scheduled by other nodes. Ends at shutdown.
 
-use crate::app::clock::{Clock, SystemClock};
 use crate::app::state::AppState;
-use crate::service::instore::jobs;
-use kassa_store::{ClaimWindow, ClaimedJob};
+use crate::service::jobs;
 use std::time::Duration;
-use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 const POLL: Duration = Duration::from_secs(1);
-/// How long a claim holds a job: far longer than a run takes.
-const LEASE: Duration = Duration::from_secs(30);
-const BATCH: u32 = 64;
-/// Backoff after a failed run: 1 s, doubling, at most a minute.
-const MAX_BACKOFF_SECONDS: i64 = 60;
 
-pub async fn run(state: AppState, shutdown: CancellationToken) {
-    loop {
-        let claimed = run_due(&state).await;
-        if claimed == BATCH as usize {
+pub async fn run(state: AppState) {
+    while !state.shutdown.is_cancelled() {
+        if jobs::run_due(&state).await == jobs::BATCH {
+            // A full batch: more may be due at once.
             continue;
         }
         tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = state.jobs_due.notified() => {}
-            _ = tokio::time::sleep(POLL) => {}
+            () = state.shutdown.cancelled() => return,
+            () = state.bus.jobs_notified() => {}
+            () = tokio::time::sleep(POLL) => {}
         }
-    }
-}
-
-/// Claims one batch of due jobs and runs them to the end; answers how many it claimed. One
-/// batch at a time in this process: a call waits for the batch another call is running.
-pub async fn run_due(state: &AppState) -> usize {
-    let _one_batch_at_a_time = state.jobs_running.lock().await;
-    let wall_now = SystemClock.now();
-    let lease_until = wall_now.plus_millis(LEASE.as_millis() as i64);
-    let window = ClaimWindow { due_at: state.now(), wall_now, lease_until, limit: BATCH };
-    let claimed = match state.store.claim_jobs(window).await {
-        Ok(claimed) => claimed,
-        Err(error) => {
-            tracing::warn!(%error, "claiming due jobs failed");
-            return 0;
-        }
-    };
-    let count = claimed.len();
-    let mut running = JoinSet::new();
-    for job in claimed {
-        let state = state.clone();
-        running.spawn(async move { run_one(&state, job).await });
-    }
-    while running.join_next().await.is_some() {}
-    count
-}
-
-async fn run_one(state: &AppState, claimed: ClaimedJob) {
-    let job = &claimed.job;
-    let Err(error) = jobs::run(state, job).await else { return };
-    let backoff = (1i64 << job.attempts.min(6)).min(MAX_BACKOFF_SECONDS);
-    tracing::warn!(job = %job.id, action = %job.action, session = %job.session_id, attempts = job.attempts + 1,
-        %error, backoff_seconds = backoff, "job failed; it runs again later");
-    let due_at = state.now().plus_millis(backoff * 1000);
-    if let Err(error) = state.store.postpone_job(&job.id, &claimed.lease_token, due_at).await {
-        tracing::warn!(job = %job.id, %error, "postponing a failed job failed; its lease will run out");
     }
 }

@@ -26,8 +26,8 @@ pub async fn advance(state: &AppState, seconds: i64) -> Result<ClockNow, Service
     clock.advance(seconds * 1000);
     tracing::info!(seconds, now = %state.now(), "sandbox clock moved forward");
     // Waits for a batch the scheduler is running, then runs what is still due.
-    while crate::runtime::scheduler::run_due(state).await > 0 {}
-    state.deliveries_due.notify_one();
-    state.jobs_due.notify_one();
+    while super::jobs::run_due(state).await > 0 {}
+    state.bus.deliveries_due();
+    state.bus.jobs_due();
     now(state)
 }

@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod hpp;
 pub mod instore;
+pub mod jobs;
 pub mod load;
 pub mod messages;
 pub mod orders;

@@ -1,17 +1,16 @@
 //! Following a session without hammering the API: ETags, `If-None-Match` and long-poll waits
-//! that return as soon as the session changes (woken by [`AppState::commit`]) or the wait ends.
+//! that return as soon as the session changes (woken through the [bus](crate::app::bus)) or the
+//! wait ends.
 
+use crate::app::bus::Woke;
 use crate::app::state::AppState;
 use crate::service::error::ServiceError;
 use std::future::Future;
 use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 
 /// The longest wait a read accepts, in seconds.
 pub const MAX_WAIT_SECS: u64 = 60;
-/// How often a waiter re-reads even without a wake-up, so a missed one only delays.
-const RECHECK: Duration = Duration::from_secs(1);
 
 /// A body and the entity tag of its state.
 pub struct Tagged<T> {
@@ -61,8 +60,8 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Tagged<T>, ServiceError>>,
 {
-    // Subscribe before reading: a change between the read and the wait still wakes us.
-    let mut changes = state.changes.subscribe();
+    // Follow before reading: a change between the read and the wait still wakes us.
+    let mut follower = state.bus.follow(Some(session_id));
     let first = load().await?;
     let known = listed_tags(if_none_match);
     let baseline = if known.is_empty() { vec![first.etag.clone()] } else { known.clone() };
@@ -75,15 +74,8 @@ where
     }
     let deadline = Instant::now() + wait;
     loop {
-        let until = deadline.min(Instant::now() + RECHECK);
-        tokio::select! {
-            received = changes.recv() => match received {
-                Ok(change) if change.session_id != session_id => continue,
-                Ok(_) | Err(RecvError::Lagged(_)) => {}
-                Err(RecvError::Closed) => tokio::time::sleep_until(until).await,
-            },
-            () = tokio::time::sleep_until(until) => {}
-            () = state.shutdown.cancelled() => return load().await.map(answer),
+        if follower.next_change(Some(deadline)).await == Woke::Shutdown {
+            return load().await.map(answer);
         }
         let current = load().await?;
         if !baseline.contains(&current.etag) || Instant::now() >= deadline {

@@ -393,8 +393,8 @@ async fn with_two_nodes_each_auto_cancel_happens_once() {
         assert!(a.is_ok() && b.is_ok(), "the run that comes second finds the job done: {a:?} {b:?}");
     });
     let race = async {
-        tokio::join!(async { while kassa_server::runtime::scheduler::run_due(&app.state).await > 0 {} }, async {
-            while kassa_server::runtime::scheduler::run_due(&other).await > 0 {}
+        tokio::join!(async { while kassa_server::service::jobs::run_due(&app.state).await > 0 {} }, async {
+            while kassa_server::service::jobs::run_due(&other).await > 0 {}
         })
     };
     tokio::join!(join_all(run_twice), race);

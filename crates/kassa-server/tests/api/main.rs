@@ -13,3 +13,4 @@ mod public;
 mod rate_limits;
 mod receiver;
 mod schema;
+mod stepping;

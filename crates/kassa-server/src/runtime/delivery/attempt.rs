@@ -1,12 +1,13 @@
 //! One HTTP attempt of a callback: the body, the Standard Webhooks headers, the outcome.
 
+use crate::app::clock::Clocks;
 use crate::app::target::TargetPolicy;
-use kassa_core::Timestamp;
 use kassa_core::retry::{AttemptOutcome, RetryAfter};
 use kassa_core::signature::{WebhookSecret, sign};
 use kassa_store::{ClaimedDelivery, SessionKind};
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER, USER_AGENT};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
 
 /// The per-session sequence number of the event, so receivers can drop stale updates.
 pub const SEQUENCE_HEADER: &str = "kassa-event-sequence";
@@ -35,17 +36,19 @@ pub struct Sent {
 }
 
 /// Sends one attempt; never longer than `timeout` in all (connect, send, and reading the excerpt).
+/// The signature's timestamp is wall time; a `Retry-After` date comes back on the service clock
+/// (the one the retry is decided on), as far ahead of it as the date is of the wall clock.
 pub async fn send(
     client: &reqwest::Client,
     targets: &TargetPolicy,
     delivery: &ClaimedDelivery,
-    now: Timestamp,
+    clocks: &Clocks,
     timeout: Duration,
 ) -> Sent {
     let started = Instant::now();
     let body = callback_body(delivery);
     let secrets: Vec<WebhookSecret> = delivery.webhook_secrets.iter().filter_map(|s| s.parse().ok()).collect();
-    let timestamp = now.millis() / 1000;
+    let timestamp = clocks.wall.now().millis() / 1000;
     let mut request = client
         .post(&delivery.url)
         .header(CONTENT_TYPE, "application/json")
@@ -64,8 +67,11 @@ pub async fn send(
         }
         let response = request.body(body).send().await.map_err(Failure::Http)?;
         let status = response.status().as_u16();
-        let retry_after =
-            response.headers().get(RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| RetryAfter::parse(v, now));
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| RetryAfter::parse(v.to_str().ok()?))
+            .map(|wish| wish.rebased(clocks.wall.now(), clocks.service.now()));
         let bytes = response.bytes().await.unwrap_or_default();
         Ok((status, retry_after, bytes))
     };

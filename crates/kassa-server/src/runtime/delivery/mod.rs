@@ -1,7 +1,9 @@
 //! The delivery worker: claims due callbacks with a lease, sends them with no transaction open,
 //! records every attempt, and retries by the merchant's policy.
 //!
-//! Woken in-process right after a commit that adds deliveries, and polling for due retries.
+//! One step ([`DeliveryWorker::run_once`]) claims what is due and starts its attempts. The
+//! server's worker ([`DeliveryWorker::run`]) takes steps, woken in-process right after a commit
+//! that adds deliveries and polling for due retries; tests [drain](DeliveryWorker::drain_due).
 //! Concurrency is bounded globally and per receiving host, and every attempt runs in its own
 //! task, so a slow or hung receiver never delays the others. Per session and target, event n+1
 //! is only claimed once event n is delivered or given up (the claim query enforces it).
@@ -10,23 +12,32 @@ mod attempt;
 
 pub use attempt::{SEQUENCE_HEADER, SESSION_HEADER, callback_body};
 
-use crate::app::clock::{Clock, SystemClock};
 use crate::app::config::WorkerSettings;
 use crate::app::state::AppState;
 use kassa_core::Timestamp;
 use kassa_core::retry::Decision;
 use kassa_store::{Attempt, ClaimWindow, ClaimedDelivery, DeliveryNext};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
-use tokio_util::sync::CancellationToken;
 
 /// The most deliveries one claim takes.
 const MAX_CLAIM: usize = 128;
 /// Time a lease must still have left when an attempt starts, beyond the attempt's timeout.
 const LEASE_MARGIN: Duration = Duration::from_secs(5);
+
+/// What one step of the worker ([`DeliveryWorker::run_once`]) did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Claimed this many due deliveries and started an attempt of each, in its own task.
+    Started(usize),
+    /// Nothing is due (or claiming failed; it is logged and tried again at the next step).
+    Idle,
+    /// Every slot is taken by an attempt in flight, so nothing was claimed.
+    Full,
+}
 
 pub struct DeliveryWorker {
     state: AppState,
@@ -34,6 +45,8 @@ pub struct DeliveryWorker {
     settings: WorkerSettings,
     in_flight: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
+    /// The attempts this worker started and that have not been joined yet.
+    tasks: Mutex<JoinSet<()>>,
 }
 
 impl DeliveryWorker {
@@ -45,58 +58,114 @@ impl DeliveryWorker {
             .build()
             .map_err(|e| format!("cannot build the callback HTTP client: {e}"))?;
         let in_flight = Arc::new(Semaphore::new(settings.max_in_flight));
-        Ok(Arc::new(Self { state, client, settings, in_flight, hosts: Mutex::default() }))
+        Ok(Arc::new(Self { state, client, settings, in_flight, hosts: Mutex::default(), tasks: Mutex::default() }))
     }
 
-    /// Runs until `shutdown`; then lets attempts in flight finish and gives back claims that
-    /// did not start.
-    pub async fn run(self: Arc<Self>, shutdown: CancellationToken) {
-        let mut tasks = JoinSet::new();
+    /// Runs [steps](Self::run_once) until the server shuts down, waiting between them for a free
+    /// slot or, when nothing is due, for a wake-up or the poll interval; then lets attempts in
+    /// flight finish, and gives back claims that did not start.
+    pub async fn run(self: Arc<Self>) {
+        let shutdown = self.state.shutdown.clone();
         while !shutdown.is_cancelled() {
-            while tasks.try_join_next().is_some() {}
-            // Claim only what can be sent now: a slot is taken before its row is leased, so no
-            // lease runs while its delivery waits for a global slot.
-            let free = self.in_flight.available_permits().min(MAX_CLAIM);
-            let Some(mut slots) =
-                (free > 0).then(|| self.in_flight.clone().try_acquire_many_owned(free as u32).ok()).flatten()
-            else {
-                tokio::select! {
+            match self.run_once().await {
+                // More may be due at once.
+                Step::Started(_) => {}
+                Step::Full => tokio::select! {
                     permit = self.in_flight.clone().acquire_owned() => drop(permit),
                     () = shutdown.cancelled() => {}
-                }
-                continue;
-            };
-            let claimed = self.claim(free).await;
-            let idle = claimed.is_empty();
-            for delivery in claimed {
-                let Some(slot) = slots.split(1) else { break };
-                tasks.spawn(self.clone().deliver(delivery, slot, shutdown.clone()));
-            }
-            drop(slots);
-            if idle {
-                tokio::select! {
-                    () = self.state.deliveries_due.notified() => {}
+                },
+                Step::Idle => tokio::select! {
+                    () = self.state.bus.deliveries_notified() => {}
                     () = tokio::time::sleep(self.settings.poll_interval) => {}
                     () = shutdown.cancelled() => {}
-                }
+                },
             }
         }
-        while tasks.join_next().await.is_some() {}
+        self.settle().await;
         tracing::info!("delivery worker stopped");
     }
 
-    fn lease_until(&self) -> Timestamp {
-        SystemClock.now().plus_millis(self.settings.lease.as_millis() as i64)
+    /// One step: claims what is due now on the service clock, as many as there are free slots
+    /// (at most [`MAX_CLAIM`]), and starts an attempt of each in its own task, without waiting
+    /// for them. A slot is taken before its row is leased, so no lease runs while its delivery
+    /// waits for a global slot.
+    pub async fn run_once(self: &Arc<Self>) -> Step {
+        self.reap();
+        let free = self.in_flight.available_permits().min(MAX_CLAIM);
+        let Some(mut slots) =
+            (free > 0).then(|| self.in_flight.clone().try_acquire_many_owned(free as u32).ok()).flatten()
+        else {
+            return Step::Full;
+        };
+        let (claimed, lease_until) = self.claim(free).await;
+        if claimed.is_empty() {
+            return Step::Idle;
+        }
+        let started = claimed.len();
+        let mut tasks = self.tasks();
+        for delivery in claimed {
+            let Some(slot) = slots.split(1) else { break };
+            tasks.spawn(self.clone().deliver(delivery, slot, lease_until));
+        }
+        Step::Started(started)
     }
 
-    async fn claim(&self, limit: usize) -> Vec<ClaimedDelivery> {
-        let (due_at, wall_now) = (self.state.now(), SystemClock.now());
-        let window = ClaimWindow { due_at, wall_now, lease_until: self.lease_until(), limit: limit as u32 };
-        match self.state.store.claim_deliveries(window).await {
-            Ok(claimed) => claimed,
+    /// Runs steps until nothing is due and no attempt this worker started is in flight; answers
+    /// how many attempts it made. What an attempt made due later (a retry) stays pending: move
+    /// the clock, then drain again. Meant for tests and tools: with another worker on the same
+    /// database, "nothing due" can also mean "claimed by the other one".
+    pub async fn drain_due(self: &Arc<Self>) -> usize {
+        let mut made = 0;
+        loop {
+            match self.run_once().await {
+                Step::Started(count) => made += count,
+                // The attempts in flight can make the next event of their sessions due.
+                Step::Idle | Step::Full => {
+                    if !self.settle().await {
+                        return made;
+                    }
+                }
+            }
+        }
+    }
+
+    fn tasks(&self) -> MutexGuard<'_, JoinSet<()>> {
+        self.tasks.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Forgets the attempts that have ended.
+    fn reap(&self) {
+        let mut tasks = self.tasks();
+        while tasks.try_join_next().is_some() {}
+    }
+
+    /// Waits for every attempt this worker started; answers whether there were any.
+    async fn settle(&self) -> bool {
+        let mut any = false;
+        loop {
+            let mut tasks = std::mem::take(&mut *self.tasks());
+            if tasks.is_empty() {
+                return any;
+            }
+            any = true;
+            while tasks.join_next().await.is_some() {}
+        }
+    }
+
+    /// Claims up to `limit` due deliveries under a wall-clock lease; answers them and the lease's end.
+    async fn claim(&self, limit: usize) -> (Vec<ClaimedDelivery>, Timestamp) {
+        let (due_at, wall_now) = (self.state.now(), self.state.wall_now());
+        let lease_until = wall_now.plus_millis(self.settings.lease.as_millis() as i64);
+        match self
+            .state
+            .store
+            .claim_deliveries(ClaimWindow { due_at, wall_now, lease_until, limit: limit as u32 })
+            .await
+        {
+            Ok(claimed) => (claimed, lease_until),
             Err(error) => {
                 tracing::warn!(%error, "claiming deliveries failed; retrying shortly");
-                Vec::new()
+                (Vec::new(), lease_until)
             }
         }
     }
@@ -112,17 +181,11 @@ impl DeliveryWorker {
         hosts.entry(host).or_insert_with(|| Arc::new(Semaphore::new(self.settings.max_per_host))).clone()
     }
 
-    async fn deliver(
-        self: Arc<Self>,
-        delivery: ClaimedDelivery,
-        _slot: OwnedSemaphorePermit,
-        shutdown: CancellationToken,
-    ) {
-        let claimed_at = std::time::Instant::now();
+    async fn deliver(self: Arc<Self>, delivery: ClaimedDelivery, _slot: OwnedSemaphorePermit, lease_until: Timestamp) {
         let host = self.host_limit(&delivery.url);
         let permit = tokio::select! {
             permit = host.acquire_owned() => permit.ok(),
-            () = shutdown.cancelled() => None,
+            () = self.state.shutdown.cancelled() => None,
         };
         let Some(_host) = permit else {
             // Shutting down before sending: give the claim back for the next start.
@@ -135,10 +198,10 @@ impl DeliveryWorker {
         let timeout = Duration::from_millis(policy.timeout_millis() as u64);
         // Waited for the host long enough that the lease could end during the attempt: renew it,
         // or leave the delivery to whoever holds it now.
-        if claimed_at.elapsed() + timeout + LEASE_MARGIN > self.settings.lease {
+        let needed = (timeout + LEASE_MARGIN).as_millis() as i64;
+        if self.state.wall_now().plus_millis(needed) > lease_until {
             // At least as long as this attempt can take, whatever the configured lease.
-            let until =
-                SystemClock.now().plus_millis((timeout + LEASE_MARGIN).max(self.settings.lease).as_millis() as i64);
+            let until = self.state.wall_now().plus_millis(needed.max(self.settings.lease.as_millis() as i64));
             match self.state.store.renew_lease(&delivery.id, &delivery.lease_token, until).await {
                 Ok(true) => {}
                 Ok(false) => return,
@@ -150,7 +213,7 @@ impl DeliveryWorker {
         }
         let started_at = self.state.now();
         let sent =
-            attempt::send(&self.client, &self.state.config.callback_targets, &delivery, SystemClock.now(), timeout)
+            attempt::send(&self.client, &self.state.config.callback_targets, &delivery, &self.state.clocks, timeout)
                 .await;
         let now = self.state.now();
         let made = delivery.attempts + 1;
@@ -174,8 +237,14 @@ impl DeliveryWorker {
             Err(error) => tracing::error!(%error, delivery = %delivery.id, "could not record a callback attempt"),
         }
         // The next event of this session may be due now.
-        self.state.deliveries_due.notify_one();
+        self.state.bus.deliveries_due();
     }
+}
+
+/// A worker for `state` with its configured settings, [drained](DeliveryWorker::drain_due):
+/// answers how many attempts it made.
+pub async fn drain(state: &AppState) -> Result<usize, String> {
+    Ok(DeliveryWorker::new(state.clone(), state.config.delivery.clone())?.drain_due().await)
 }
 
 /// A uniform number in [0, 1) for retry jitter.

@@ -63,7 +63,7 @@ fn message(session: &HppSession, recipient: Recipient, link: String, now: kassa_
         Recipient::Token(access_id) => ("token", access_id, None, link),
     };
     Message {
-        id: ids::ordered_id(),
+        id: ids::ordered_id(now),
         merchant_id: session.merchant_id.clone(),
         session_id: session.id.clone(),
         method: method.to_owned(),

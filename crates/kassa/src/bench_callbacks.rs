@@ -14,7 +14,6 @@ use kassa_core::hpp::{HppAction, HppOptions, HppSession, MerchantUrls, NewHppSes
 use kassa_server::AppState;
 use kassa_server::model::ids;
 use kassa_server::wire::hpp::HppSessionV1;
-use kassa_store::sql::Durability;
 use kassa_store::{Change, NewDelivery, NewEvent, SessionKind, SessionWrite, Stored};
 use serde_json::json;
 use std::collections::HashMap;
@@ -72,7 +71,7 @@ fn percentile(sorted: &[Duration], q: f64) -> f64 {
 }
 
 pub async fn run(args: CallbackBenchArgs) -> Result<(), String> {
-    let durability = if args.durability == "normal" { Durability::Normal } else { Durability::Full };
+    let durability = args.durability;
     let server = local::start(durability, |config| {
         config.delivery.max_in_flight = args.in_flight.into();
         config.delivery.max_per_host = args.in_flight.into();
@@ -85,7 +84,8 @@ pub async fn run(args: CallbackBenchArgs) -> Result<(), String> {
     let auth = (server.username.clone(), server.secret.clone());
     println!(
         "kassa bench-callbacks: durability {}, {} in flight, everything in one process",
-        args.durability, args.in_flight
+        format!("{:?}", args.durability).to_lowercase(),
+        args.in_flight
     );
     println!();
     println!("| run | callbacks | rate | p50 | p99 | max |");

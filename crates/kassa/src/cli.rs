@@ -1,7 +1,9 @@
 //! Command-line arguments.
 
 use clap::{Args, Parser, Subcommand};
+use kassa_server::Mode;
 use kassa_server::app::config::RateLimits;
+use kassa_store::sql::Durability;
 use std::net::SocketAddr;
 
 #[derive(Debug, Parser)]
@@ -66,8 +68,8 @@ pub struct DatabaseArgs {
     pub max_connections: u32,
     /// `full`: every acknowledged change survives power loss; `normal`: survives a crash of the
     /// process, may lose the last changes on power loss (faster).
-    #[arg(long, env = "KASSA_DURABILITY", default_value = "full", value_parser = ["full", "normal"])]
-    pub durability: String,
+    #[arg(long, env = "KASSA_DURABILITY", default_value = "full", value_parser = durability)]
+    pub durability: Durability,
 }
 
 #[derive(Debug, Args)]
@@ -81,8 +83,8 @@ pub struct ServeArgs {
     #[arg(long, env = "KASSA_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// `sandbox` adds consumer-side controls and a sandbox merchant; `production` has neither.
-    #[arg(long, env = "KASSA_MODE", default_value = "sandbox", value_parser = ["sandbox", "production"])]
-    pub mode: String,
+    #[arg(long, env = "KASSA_MODE", default_value = "sandbox", value_parser = mode)]
+    pub mode: Mode,
     /// Credentials (`username:secret`) for the sandbox merchant created on an empty database;
     /// random when absent.
     #[arg(long, env = "KASSA_SANDBOX_CREDENTIALS")]
@@ -158,6 +160,20 @@ pub struct CallbackBenchArgs {
     #[arg(long, default_value_t = 32)]
     pub in_flight: u16,
     /// `full` or `normal` (see `serve --durability`).
-    #[arg(long, default_value = "full", value_parser = ["full", "normal"])]
-    pub durability: String,
+    #[arg(long, default_value = "full", value_parser = durability)]
+    pub durability: Durability,
+}
+
+/// `sandbox` or `production`.
+fn mode(text: &str) -> Result<Mode, String> {
+    Mode::parse(text).ok_or_else(|| format!("expected one of {}", Mode::expected()))
+}
+
+/// `full` or `normal`.
+fn durability(text: &str) -> Result<Durability, String> {
+    match text {
+        "full" => Ok(Durability::Full),
+        "normal" => Ok(Durability::Normal),
+        _ => Err("expected full or normal".into()),
+    }
 }

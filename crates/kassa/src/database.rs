@@ -2,7 +2,7 @@
 
 use crate::cli::DatabaseArgs;
 use kassa_store::Store;
-use kassa_store::sql::{Durability, SqlStore};
+use kassa_store::sql::SqlStore;
 use std::sync::Arc;
 
 /// The database for the server: as [`open`]. On SQLite this process also takes over every
@@ -23,7 +23,7 @@ async fn connect(args: &DatabaseArgs) -> Result<SqlStore, String> {
     let opened = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         SqlStore::open_postgres(url, args.max_connections).await
     } else if url.starts_with("sqlite:") {
-        let durability = if args.durability == "normal" { Durability::Normal } else { Durability::Full };
+        let durability = args.durability;
         SqlStore::open(url, durability).await
     } else {
         return Err(format!("unsupported database URL {url:?}: use sqlite://<path> or postgres://…"));

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {
-    let mode = Mode::parse(&args.mode).unwrap_or_default();
+    let mode = args.mode;
     let store = database::open_for_serving(&args.database).await?;
     let listener =
         TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

@@ -1,37 +1,17 @@
 //! Settings of a running server.
 
 use kassa_core::Timestamp;
-use std::fmt;
 use std::time::Duration;
 
 pub use crate::app::rate_limits::RateLimits;
 pub use crate::app::target::TargetPolicy;
 
-/// Sandbox mode adds the consumer-side controls (`/sandbox/v1/...`) and a sandbox merchant on an
-/// empty database; production mode has neither.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Mode {
-    #[default]
-    Sandbox,
-    Production,
-}
-
-impl Mode {
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "sandbox" => Some(Self::Sandbox),
-            "production" => Some(Self::Production),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Sandbox => "sandbox",
-            Self::Production => "production",
-        })
+kassa_core::wire_enum! {
+    /// Sandbox mode adds the consumer-side controls (`/sandbox/v1/...`) and a sandbox merchant on
+    /// an empty database; production mode has neither.
+    pub enum Mode {
+        Sandbox = "sandbox",
+        Production = "production",
     }
 }
 

@@ -22,6 +22,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// The API of this process as the merchant `(username, secret)`.
+    pub fn client(&self, (username, secret): (&str, &str)) -> kassa_testkit::Client {
+        kassa_testkit::Client::new(&self.url, kassa_testkit::Merchant::new(username, secret))
+    }
+
     /// The sandbox credentials the banner printed (`username:secret`), if any.
     pub fn credentials(&self) -> Option<String> {
         let field =

@@ -9,7 +9,7 @@ use kassa_server::app::clock::{Clock, SystemClock};
 use kassa_server::app::config::RateLimits;
 use kassa_server::service::instore::jobs;
 use kassa_store::SessionKind;
-use kassa_testkit::{PATIENCE, Receiver, Reply, TestApp, in_store, read, spawn, spawn_with};
+use kassa_testkit::{PATIENCE, Receiver, Reply, TestApp, eventually, in_store, read, spawn, spawn_with};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -34,21 +34,18 @@ pub(crate) async fn result(app: &TestApp, id: &str) -> Value {
 /// The result once the service has moved it on from WAITING (a long-poll on the result
 /// endpoint while it is WAITING).
 pub(crate) async fn distributed(app: &TestApp, id: &str) -> Value {
-    let url = format!("{}/iss/v1/distributions/{id}", app.url);
-    let mut reply = app.get(&format!("/iss/v1/distributions/{id}")).await;
-    for _ in 0..10 {
+    let path = format!("/iss/v1/distributions/{id}");
+    eventually(format!("{id} to move on from WAITING"), Duration::from_secs(50), || async {
+        let reply = app.get(&path).await;
         if reply.body["status"] != "WAITING" {
-            return reply.body;
+            return Ok(reply.body);
         }
         let etag = reply.headers["etag"].clone();
-        let request = app.client.get(format!("{url}?wait=5")).header("if-none-match", etag);
-        let request = request.basic_auth(&app.merchant.username, Some(&app.merchant.secret));
+        let request = app.api.request(Method::GET, &format!("{path}?wait=5")).header("if-none-match", etag);
         let answer = read(request.send().await.unwrap()).await;
-        if answer.status == 200 {
-            reply = answer;
-        }
-    }
-    panic!("{id} stayed WAITING");
+        if answer.status == 200 && answer.body["status"] != "WAITING" { Ok(answer.body) } else { Err(answer.status) }
+    })
+    .await
 }
 
 async fn act(app: &TestApp, id: &str, action: &str) -> Reply {

@@ -127,8 +127,9 @@ async fn the_clerk_retries_a_failed_code_and_the_dashboard_clock_auto_cancels() 
     clerk.type_into("#clock-amount", "4").await;
     clerk.click("#advance-clock").await;
     clerk.wait_for_element("table.sessions").await;
-    assert_eq!(distribution_status(&app, &id).await, "CANCELED");
+    // The page had the table before the click too: wait for what the click brings.
     clerk.wait_for_text("table.sessions", "CANCELED").await;
+    assert_eq!(distribution_status(&app, &id).await, "CANCELED");
     assert!(clerk.text("#clock-now").await.is_some());
     clerk.close().await;
 }

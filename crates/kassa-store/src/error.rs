@@ -21,10 +21,22 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// A failed write: a unique key taken, or PostgreSQL giving up one of two writers that wait
+    /// for each other's rows (deadlock, serialization failure), is a [`StoreError::Conflict`]:
+    /// nothing was written, and a second try decides afresh.
     pub(crate) fn from_write(error: sqlx::Error) -> Self {
-        match &error {
-            sqlx::Error::Database(db) if db.is_unique_violation() => Self::Conflict(db.message().to_owned()),
-            _ => Self::Database(error),
+        Self::Database(error).retryable()
+    }
+
+    /// The same error, a [`StoreError::Conflict`] where another writer was in the way.
+    pub(crate) fn retryable(self) -> Self {
+        match &self {
+            Self::Database(sqlx::Error::Database(db))
+                if db.is_unique_violation() || matches!(db.code().as_deref(), Some("40P01" | "40001")) =>
+            {
+                Self::Conflict(db.message().to_owned())
+            }
+            _ => self,
         }
     }
 }

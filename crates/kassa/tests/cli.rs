@@ -47,9 +47,9 @@ fn an_acknowledged_change_survives_sigkill() {
     let db = database(dir.path());
     let auth = "crash:crash-secret-123456789";
     let mut server = serve(&db, &["--sandbox-credentials", auth]);
-    let cart = r#"{"purchase_country":"SE","purchase_currency":"SEK","order_amount":100,"order_lines":[{"name":"x","quantity":1,"unit_price":100,"total_amount":100}]}"#;
+    let cart = kassa_testkit::cart().to_string();
     let created = Command::new("curl")
-        .args(["-sS", "--fail-with-body", "-u", auth, "-H", "Content-Type: application/json", "-d", cart])
+        .args(["-sS", "--fail-with-body", "-u", auth, "-H", "Content-Type: application/json", "-d", &cart])
         .arg(format!("{}/payments/v1/sessions", server.url))
         .output()
         .unwrap();

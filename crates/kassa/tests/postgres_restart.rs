@@ -2,10 +2,12 @@
 //! lost. The test runs its own throw-away cluster (initdb + pg_ctl on a spare port), so the shared
 //! server is never touched.
 
-use serde_json::{Value, json};
+use kassa_testkit::{Client, eventually};
+use reqwest::Method;
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 mod support;
 
@@ -85,21 +87,12 @@ fn node(database: &str) -> Server {
 }
 
 /// Creates a payment session; `Some(id)` when kassa acknowledged it.
-async fn create(client: &reqwest::Client, node: &Server) -> Option<String> {
-    let cart = json!({"purchase_country": "SE", "purchase_currency": "SEK", "order_amount": 100,
-                      "order_lines": [{"name": "x", "quantity": 1, "unit_price": 100, "total_amount": 100}]});
-    let response = client
-        .post(format!("{}/payments/v1/sessions", node.url))
-        .basic_auth(AUTH.0, Some(AUTH.1))
-        .json(&cart)
-        .send()
-        .await
-        .ok()?;
-    if !response.status().is_success() {
+async fn create(node: &Client) -> Option<String> {
+    let reply = node.try_call(Method::POST, "/payments/v1/sessions", Some(kassa_testkit::cart())).await.ok()?;
+    if !reply.status.is_success() {
         return None;
     }
-    let body: Value = response.json().await.ok()?;
-    body["session_id"].as_str().map(str::to_owned)
+    reply.body["session_id"].as_str().map(str::to_owned)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,37 +102,39 @@ async fn both_nodes_recover_and_nothing_acknowledged_is_lost() {
         assert!(!kassa_store::testing::postgres_required(), "PostgreSQL is required");
         return;
     };
-    let nodes = [node(&cluster.url()), node(&cluster.url())];
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let servers = [node(&cluster.url()), node(&cluster.url())];
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let nodes = servers.each_ref().map(|server| server.client(AUTH).with_http(http.clone()));
     let mut acknowledged = Vec::new();
     for i in 0..20 {
-        acknowledged.extend(create(&client, &nodes[i % 2]).await);
+        acknowledged.extend(create(&nodes[i % 2]).await);
     }
     assert_eq!(acknowledged.len(), 20);
     // An immediate stop: no clean shutdown, the restart recovers from the WAL.
     cluster.pg_ctl("-m immediate restart");
     // Requests during and right after the restart may fail (then they were not acknowledged);
     // within a few seconds both nodes serve again.
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut recovered = [false, false];
-    while !recovered.iter().all(|r| *r) {
-        assert!(Instant::now() < deadline, "nodes did not recover: {recovered:?}");
+    let acknowledged = RefCell::new(acknowledged);
+    let recovered = RefCell::new([false, false]);
+    eventually("both nodes to serve again", Duration::from_secs(30), || async {
         for (i, node) in nodes.iter().enumerate() {
-            if let Some(id) = create(&client, node).await {
-                acknowledged.push(id);
-                recovered[i] = true;
+            if let Some(id) = create(node).await {
+                acknowledged.borrow_mut().push(id);
+                recovered.borrow_mut()[i] = true;
             }
         }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        let recovered = *recovered.borrow();
+        if recovered.iter().all(|r| *r) { Ok(()) } else { Err(format!("recovered: {recovered:?}")) }
+    })
+    .await;
+    let mut acknowledged = acknowledged.into_inner();
     for i in 0..20 {
-        acknowledged.extend(create(&client, &nodes[i % 2]).await);
+        acknowledged.extend(create(&nodes[i % 2]).await);
     }
     // Every acknowledged session is there, on either node.
     for (i, id) in acknowledged.iter().enumerate() {
-        let url = format!("{}/payments/v1/sessions/{id}", nodes[i % 2].url);
-        let response = client.get(url).basic_auth(AUTH.0, Some(AUTH.1)).send().await.unwrap();
-        assert_eq!(response.status(), 200, "acknowledged session {id} is gone");
+        let reply = nodes[i % 2].get(&format!("/payments/v1/sessions/{id}")).await;
+        assert_eq!(reply.status, 200, "acknowledged session {id} is gone");
     }
     assert!(acknowledged.len() >= 42);
 }

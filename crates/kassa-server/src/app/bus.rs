@@ -104,6 +104,11 @@ impl Bus {
         self.inner.jobs_due.notified().await;
     }
 
+    /// How many followers wait on this node now (long-polls, streams, live pages).
+    pub fn followers(&self) -> usize {
+        self.inner.changes.receiver_count()
+    }
+
     /// Starts following session `only` (every session with `None`). Follow *before* reading what
     /// is followed: a change between the read and the wait then still wakes the wait.
     pub fn follow(&self, only: Option<&str>) -> Follower {

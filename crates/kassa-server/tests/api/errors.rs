@@ -1,6 +1,6 @@
 //! Every refusal answers with Klarna's error body and changes nothing.
 
-use crate::helpers::{TestApp, cart, read, spawn, spawn_in};
+use kassa_testkit::{TestApp, cart, read, spawn, spawn_in};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -14,9 +14,7 @@ async fn refused(app: &TestApp, request: reqwest::RequestBuilder, status: u16, c
 }
 
 fn authed(app: &TestApp, method: Method, path: &str) -> reqwest::RequestBuilder {
-    app.client
-        .request(method, format!("{}{path}", app.url))
-        .basic_auth(&app.merchant.username, Some(&app.merchant.secret))
+    app.api.request(method, path)
 }
 
 #[tokio::test]

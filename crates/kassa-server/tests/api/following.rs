@@ -1,15 +1,30 @@
 //! Following a session without hammering the API: ETag / 304, long-poll, Server-Sent Events, and
 //! the events feed.
 
-use crate::helpers::{TestApp, read, spawn};
 use kassa_core::hpp::{HppAction, HppSession};
 use kassa_store::{Change, NewEvent, SessionRecord, SessionWrite, StoreExt, Stored};
-use reqwest::StatusCode;
+use kassa_testkit::{Answer, PATIENCE, Receiver, TestApp, eventually, read, spawn};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
+/// How often kassa's waiters re-read a session even without a wake-up (`RECHECK` in
+/// `service/watch.rs`). A long-poll that answers a change sooner than that after it was sent
+/// can only have been woken by the change.
+const RECHECK: Duration = Duration::from_secs(1);
+
 fn get(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
-    app.client.get(format!("{}{path}", app.url)).basic_auth(&app.merchant.username, Some(&app.merchant.secret))
+    app.api.request(Method::GET, path)
+}
+
+/// Waits until `count` long-polls (or streams) of this process wait for changes: each
+/// subscribes to the change feed before its first read.
+async fn waiting(app: &TestApp, count: usize) {
+    eventually(format!("{count} waiters subscribed to changes"), PATIENCE, || async {
+        let now = app.state.bus.followers();
+        if now == count { Ok(()) } else { Err(format!("{now} subscribed")) }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -43,19 +58,21 @@ async fn a_long_poll_returns_as_soon_as_the_status_changes() {
     let app = spawn().await;
     let (hpp, _, _) = app.hpp_session(json!({}), json!({})).await;
     let path = format!("/hpp/v1/sessions/{hpp}?wait=30");
+    let sent = Instant::now();
     let poll = tokio::spawn(get(&app, &path).header("if-none-match", "\"v1\"").send());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    waiting(&app, 1).await;
     assert!(!poll.is_finished(), "the long-poll waits while nothing changes");
     app.act(&hpp, "open").await;
-    let acted = Instant::now();
     let reply = read(poll.await.unwrap().unwrap()).await;
-    let lag = acted.elapsed();
+    let answered = sent.elapsed();
+    // It answers with the change (so it was still waiting when the change came)...
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body["status"], "IN_PROGRESS");
-    assert!(lag < Duration::from_millis(50), "returned {lag:?} after the change was acknowledged");
+    // ...before its first re-read could have seen it: the change woke it.
+    assert!(answered < RECHECK, "answered {answered:?} after it was sent: not woken by the change");
     // Without If-None-Match, the wait is for the next change after the request arrived.
     let poll = tokio::spawn(get(&app, &path).send());
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    waiting(&app, 1).await;
     app.act(&hpp, "back").await;
     assert_eq!(read(poll.await.unwrap().unwrap()).await.body["status"], "BACK");
 }
@@ -179,8 +196,8 @@ async fn the_events_feed_pages_through_ten_thousand_events_without_gap_or_duplic
 #[tokio::test]
 async fn the_undelivered_filter_is_the_reconciliation_batch() {
     let app = spawn().await;
-    let receiver = crate::receiver::Receiver::start().await;
-    receiver.answer_always(crate::receiver::Answer::Status(500));
+    let receiver = Receiver::start().await;
+    receiver.answer_always(Answer::status(500));
     let urls = json!({"status_update": format!("{}/cb", receiver.url)});
     let (failing, _, _) = app.hpp_session(json!({}), urls).await;
     let (quiet, _, _) = app.hpp_session(json!({}), json!({})).await;

@@ -1,8 +1,8 @@
 //! Every HPP status path of seed 001, driven through the sandbox consumer actions.
 
-use crate::helpers::{Reply, TestApp, spawn};
 use crate::schema::{Spec, assert_valid};
 use kassa_core::order::KlarnaReference;
+use kassa_testkit::{Reply, TestApp, spawn};
 use serde_json::{Value, json};
 
 /// Applies `action`, checks the new status everywhere it shows, returns the sandbox reply.
@@ -136,7 +136,7 @@ async fn approve_with_place_order_mode_none_gives_a_token_the_merchant_orders_wi
     // The payment session is still incomplete until the merchant places the order.
     let read = app.get(&format!("/payments/v1/sessions/{payment}")).await;
     assert_eq!(read.body["status"], "incomplete");
-    let order = app.post(&format!("/payments/v1/authorizations/{token}/order"), crate::helpers::cart()).await;
+    let order = app.post(&format!("/payments/v1/authorizations/{token}/order"), kassa_testkit::cart()).await;
     assert_eq!(order.status, 200, "{}", order.body);
     assert_valid(Spec::Payments, "order", &order.body);
     assert_eq!(order.body["fraud_status"], "ACCEPTED");
@@ -146,7 +146,7 @@ async fn approve_with_place_order_mode_none_gives_a_token_the_merchant_orders_wi
     let stored = app.state.store.order(order.body["order_id"].as_str().unwrap()).await.unwrap().unwrap();
     assert_eq!((stored.status.as_str(), stored.captured_amount), ("AUTHORIZED", 0));
     // The token became the session's one order; it cannot be used again.
-    app.post(&format!("/payments/v1/authorizations/{token}/order"), crate::helpers::cart())
+    app.post(&format!("/payments/v1/authorizations/{token}/order"), kassa_testkit::cart())
         .await
         .assert_error(404, "NOT_FOUND");
 }

@@ -2,20 +2,18 @@
 //! call, the result endpoint, short codes, retry, cancel (partner, consumer, 3-hour auto-cancel),
 //! automatic orders and the callbacks that follow every status change.
 
-use crate::helpers::{Reply, TestApp, in_store, spawn, spawn_with};
 use crate::public::decode_png;
-use crate::receiver::Receiver;
 use futures::future::join_all;
 use kassa_server::Mode;
 use kassa_server::app::clock::{Clock, SystemClock};
 use kassa_server::app::config::RateLimits;
 use kassa_server::service::instore::jobs;
 use kassa_store::{ClaimWindow, SessionKind};
+use kassa_testkit::{PATIENCE, Receiver, Reply, TestApp, eventually, in_store, read, spawn, spawn_with};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(10);
 const THREE_HOURS: i64 = 3 * 3600;
 
 /// Creates an in-store session; returns its id after checking the response's `result_url`.
@@ -36,21 +34,18 @@ pub(crate) async fn result(app: &TestApp, id: &str) -> Value {
 /// The result once the service has moved it on from WAITING (a long-poll on the result
 /// endpoint while it is WAITING).
 pub(crate) async fn distributed(app: &TestApp, id: &str) -> Value {
-    let url = format!("{}/iss/v1/distributions/{id}", app.url);
-    let mut reply = app.get(&format!("/iss/v1/distributions/{id}")).await;
-    for _ in 0..10 {
+    let path = format!("/iss/v1/distributions/{id}");
+    eventually(format!("{id} to move on from WAITING"), Duration::from_secs(50), || async {
+        let reply = app.get(&path).await;
         if reply.body["status"] != "WAITING" {
-            return reply.body;
+            return Ok(reply.body);
         }
         let etag = reply.headers["etag"].clone();
-        let request = app.client.get(format!("{url}?wait=5")).header("if-none-match", etag);
-        let request = request.basic_auth(&app.merchant.username, Some(&app.merchant.secret));
-        let answer = crate::helpers::read(request.send().await.unwrap()).await;
-        if answer.status == 200 {
-            reply = answer;
-        }
-    }
-    panic!("{id} stayed WAITING");
+        let request = app.api.request(Method::GET, &format!("{path}?wait=5")).header("if-none-match", etag);
+        let answer = read(request.send().await.unwrap()).await;
+        if answer.status == 200 && answer.body["status"] != "WAITING" { Ok(answer.body) } else { Err(answer.status) }
+    })
+    .await
 }
 
 async fn act(app: &TestApp, id: &str, action: &str) -> Reply {
@@ -92,12 +87,13 @@ fn callback_url(receiver: &Receiver) -> String {
 }
 
 /// Waits for `expected.len()` callbacks and checks they carry exactly `expected`, in order, to
-/// the URL as given.
-async fn assert_callbacks(receiver: &Receiver, expected: &[Value]) {
-    let got = receiver.wait_for(expected.len(), WAIT).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let got_now = receiver.received();
-    assert_eq!(got_now.len(), expected.len(), "callbacks: {:?}", got_now.iter().map(|r| r.json()).collect::<Vec<_>>());
+/// the URL as given, and nothing more: once every delivery of `session` is settled nothing more
+/// is sent for it.
+async fn assert_callbacks(app: &TestApp, receiver: &Receiver, session: &str, expected: &[Value]) {
+    receiver.wait_for(expected.len(), PATIENCE).await;
+    app.settled(session).await;
+    let got = receiver.received();
+    assert_eq!(got.len(), expected.len(), "callbacks: {:?}", got.iter().map(|r| r.json()).collect::<Vec<_>>());
     for (received, body) in got.iter().zip(expected) {
         assert_eq!(&received.json(), body);
         assert_eq!(received.uri.path(), "/statsCallbackEndpoint");
@@ -157,7 +153,7 @@ async fn the_qr_flow_from_waiting_to_completed_with_an_automatic_order() {
     assert_eq!(payment.body["status"], "complete");
     assert_eq!(payment.body["acquiring_channel"], "IN_STORE");
 
-    assert_callbacks(&receiver, &expected).await;
+    assert_callbacks(&app, &receiver, &id, &expected).await;
     assert_eq!(distribution_statuses(&app, &id).await, ["WAITING", "DISTRIBUTED", "ACCESSED", "COMPLETED"]);
     // Final: nothing moves it any more.
     for action in ["open", "pay", "cancel"] {
@@ -198,7 +194,7 @@ async fn a_short_code_pushes_the_payment_to_the_consumer_session() {
     let id = create(&app, distribution).await;
     let shown = distributed(&app, &id).await;
     assert_eq!(shown["status"], "DISTRIBUTED");
-    assert_callbacks(&receiver, &[shown]).await;
+    assert_callbacks(&app, &receiver, &id, &[shown]).await;
 
     // The code is used up: a second payment with it cannot find a free consumer session.
     let second = create(&app, json!({"method": "one_qr", "short_code": "2005"})).await;
@@ -246,7 +242,7 @@ async fn an_unknown_code_fails_retryably_and_a_retry_with_the_right_code_complet
     assert_eq!(completed["status"], "COMPLETED");
     expected.push(completed);
     // WAITING (creation, and after the retry) is never called back.
-    assert_callbacks(&receiver, &expected).await;
+    assert_callbacks(&app, &receiver, &id, &expected).await;
     let statuses = distribution_statuses(&app, &id).await;
     assert_eq!(statuses, ["WAITING", "FAILED", "WAITING", "DISTRIBUTED", "ACCESSED", "COMPLETED"]);
 }
@@ -310,7 +306,7 @@ async fn the_partner_cancels_with_delete_and_the_consumer_from_the_page() {
     let canceled = result(&app, &by_partner).await;
     assert_eq!(canceled, json!({"status": "CANCELED"}));
     app.get(&format!("/payments/v1/sessions/{by_partner}")).await.assert_error(404, "NOT_FOUND");
-    assert_callbacks(&receiver, &[shown, canceled.clone()]).await;
+    assert_callbacks(&app, &receiver, &by_partner, &[shown, canceled.clone()]).await;
 
     let by_consumer = create(&app, distribution).await;
     distributed(&app, &by_consumer).await;
@@ -319,7 +315,8 @@ async fn the_partner_cancels_with_delete_and_the_consumer_from_the_page() {
     assert_eq!(act_ok(&app, &by_consumer, "decline").await["status"], "ACCESSED");
     assert_eq!(act_ok(&app, &by_consumer, "cancel").await, canceled);
     app.get(&format!("/payments/v1/sessions/{by_consumer}")).await.assert_error(404, "NOT_FOUND");
-    receiver.wait_for(5, WAIT).await;
+    receiver.wait_for(5, PATIENCE).await;
+    app.settled(&by_consumer).await;
     let statuses: Vec<Value> = receiver.received().iter().map(|r| r.json()["status"].clone()).collect();
     assert_eq!(statuses, ["DISTRIBUTED", "CANCELED", "DISTRIBUTED", "ACCESSED", "CANCELED"]);
     act(&app, &by_consumer, "decline").await.assert_error(409, "INVALID_OPERATION");
@@ -349,9 +346,14 @@ async fn an_unscanned_session_is_auto_canceled_after_three_hours_but_not_once_ac
     app.get(&format!("/payments/v1/sessions/{unscanned}")).await.assert_error(404, "NOT_FOUND");
     let payment = app.get(&format!("/payments/v1/sessions/{scanned}")).await;
     assert_eq!(payment.status, 200);
-    let received = receiver.wait_for(4, WAIT).await;
+    receiver.wait_for(4, PATIENCE).await;
+    for session in [&unscanned, &scanned] {
+        app.settled(session).await;
+    }
+    let received = receiver.received();
+    assert_eq!(received.len(), 4, "DISTRIBUTED and CANCELED of one, DISTRIBUTED and ACCESSED of the other");
     let unscanned_calls: Vec<Value> =
-        received.iter().filter(|r| r.header("kassa-session-id") == unscanned).map(|r| r.json()).collect();
+        received.iter().filter(|r| r.session_id() == unscanned).map(|r| r.json()).collect();
     assert_eq!(unscanned_calls, [shown, json!({"status": "CANCELED"})]);
 }
 
@@ -398,15 +400,18 @@ async fn with_two_nodes_each_auto_cancel_happens_once() {
         })
     };
     tokio::join!(join_all(run_twice), race);
-    receiver.wait_for(40, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    receiver.wait_for(40, PATIENCE).await;
+    for id in &ids {
+        app.settled(id).await;
+    }
+    assert_eq!(receiver.count(), 40);
     for id in &ids {
         let statuses: Vec<String> = app.events(id).await.into_iter().map(|(_, s, _)| s).collect();
         for status in ["CANCELED", "cancelled"] {
             let count = statuses.iter().filter(|s| *s == status).count();
             assert_eq!(count, 1, "{id}: {statuses:?} (the distribution's and the payment session's)");
         }
-        let calls = receiver.received().iter().filter(|r| r.header("kassa-session-id") == id).count();
+        let calls = receiver.received().iter().filter(|r| r.session_id() == id).count();
         assert_eq!(calls, 2, "{id}: DISTRIBUTED and CANCELED, once each");
     }
 }

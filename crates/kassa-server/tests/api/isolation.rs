@@ -1,6 +1,6 @@
 //! A merchant never sees another merchant's sessions.
 
-use crate::helpers::{cart, spawn};
+use kassa_testkit::{cart, spawn};
 use reqwest::Method;
 use serde_json::json;
 

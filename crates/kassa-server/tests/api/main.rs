@@ -3,7 +3,6 @@
 mod callbacks;
 mod errors;
 mod following;
-mod helpers;
 mod hpp_flows;
 mod instore;
 mod isolation;
@@ -11,6 +10,5 @@ mod pages;
 mod payments;
 mod public;
 mod rate_limits;
-mod receiver;
 mod schema;
 mod stepping;

@@ -2,8 +2,8 @@
 //! merchant-supplied text is escaped, merchant pages need a login and show only the merchant's
 //! own sessions. (The flows themselves are driven in a real browser: `tests/browser`.)
 
-use crate::helpers::{Merchant, TestApp, spawn};
 use crate::instore::{act_ok, create, distributed};
+use kassa_testkit::{Merchant, TestApp, spawn};
 use reqwest::redirect::Policy;
 use reqwest::{Client, StatusCode};
 use serde_json::json;
@@ -242,7 +242,7 @@ async fn the_dashboard_filters_sessions_by_kind_and_status() {
 
 #[tokio::test]
 async fn production_pages_do_not_advertise_the_sandbox_personas() {
-    let app = crate::helpers::spawn_in(kassa_server::Mode::Production).await;
+    let app = kassa_testkit::spawn_in(kassa_server::Mode::Production).await;
     let (hpp, _, _) = app.hpp_session(json!({}), json!({})).await;
     let page = fetch(browser().get(format!("{}/hpp/payments/{hpp}", app.url))).await;
     assert_eq!(page.status, 200);

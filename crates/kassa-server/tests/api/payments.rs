@@ -1,7 +1,7 @@
 //! Klarna Payments: sessions, updates, cancellation, authorizations and orders.
 
-use crate::helpers::{cart, spawn};
 use crate::schema::{Spec, assert_valid};
+use kassa_testkit::{cart, spawn};
 use serde_json::json;
 
 #[tokio::test]
@@ -176,6 +176,6 @@ async fn the_sandbox_clock_moves_forward_over_http() {
     for body in [json!({}), json!({"seconds": 0}), json!({"seconds": -5}), json!({"seconds": "soon"})] {
         app.post("/sandbox/v1/clock/advance", body).await.assert_error(400, "BAD_VALUE");
     }
-    let production = crate::helpers::spawn_in(kassa_server::Mode::Production).await;
+    let production = kassa_testkit::spawn_in(kassa_server::Mode::Production).await;
     production.post("/sandbox/v1/clock/advance", json!({"seconds": 1})).await.assert_error(404, "NOT_FOUND");
 }

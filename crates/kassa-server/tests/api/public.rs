@@ -1,7 +1,7 @@
 //! Unauthenticated resources, health and the API description.
 
-use crate::helpers::{read, spawn};
 use crate::schema::{Spec, assert_valid};
+use kassa_testkit::{read, spawn};
 use serde_json::json;
 
 pub(crate) fn decode_png(bytes: &[u8]) -> String {

@@ -4,9 +4,9 @@
 //! Windows start with a category's first request, so the tests that need several requests in one
 //! window send them at once; the sandbox clock moves to the next window.
 
-use crate::helpers::{Reply, TestApp, cart, spawn_with};
 use kassa_server::Mode;
 use kassa_server::app::config::RateLimits;
+use kassa_testkit::{Reply, TestApp, cart, spawn_with};
 use reqwest::Method;
 use serde_json::json;
 
@@ -169,13 +169,13 @@ async fn public_routes_are_never_limited() {
 #[tokio::test]
 async fn requests_without_valid_credentials_are_not_counted() {
     let app = spawn_limited("create=1".parse().unwrap()).await;
-    let wrong = crate::helpers::Merchant { username: app.merchant.username.clone(), secret: "not-the-secret".into() };
+    let wrong = kassa_testkit::Merchant { username: app.merchant.username.clone(), secret: "not-the-secret".into() };
     for _ in 0..3 {
         let reply = app.call_as(&wrong, Method::POST, "/payments/v1/sessions", Some(cart())).await;
         reply.assert_error(401, "UNAUTHORIZED");
         assert_unlimited(&reply, "wrong secret");
         let anonymous = app.client.post(format!("{}/payments/v1/sessions", app.url)).json(&cart()).send().await;
-        let anonymous = crate::helpers::read(anonymous.unwrap()).await;
+        let anonymous = kassa_testkit::read(anonymous.unwrap()).await;
         anonymous.assert_error(401, "UNAUTHORIZED");
         assert_unlimited(&anonymous, "no credentials");
     }
@@ -189,7 +189,7 @@ async fn a_long_poll_counts_as_one_request() {
     let app = spawn_limited("other=2".parse().unwrap()).await;
     let payment = app.payment_session().await;
     let path = format!("{}/payments/v1/sessions/{payment}", app.url);
-    let etag = crate::helpers::read(
+    let etag = kassa_testkit::read(
         app.client.get(&path).basic_auth(&app.merchant.username, Some(&app.merchant.secret)).send().await.unwrap(),
     )
     .await
@@ -208,7 +208,7 @@ async fn a_long_poll_counts_as_one_request() {
     let other = app.get(&format!("/payments/v1/sessions/{payment}")).await;
     assert_eq!(other.status, 200, "{}", other.body);
     assert_eq!(quota(&other).1, 0);
-    let polled = crate::helpers::read(poll.await.unwrap().unwrap()).await;
+    let polled = kassa_testkit::read(poll.await.unwrap().unwrap()).await;
     assert_eq!(polled.status, reqwest::StatusCode::NOT_MODIFIED);
     assert_eq!(quota(&polled).1, 1, "counted once, when it arrived");
 }

@@ -3,7 +3,6 @@
 //! out when the test drains, retries fall due when the test moves the sandbox clock, and every
 //! time the log shows is exact. Nothing here sleeps.
 
-use crate::helpers::{Reply, cart, read};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use kassa_core::Timestamp;
@@ -15,6 +14,7 @@ use kassa_server::runtime::delivery;
 use kassa_server::{AppState, Config, Mode};
 use kassa_store::Store;
 use kassa_store::testing::TestDatabase;
+use kassa_testkit::{Reply, cart, read};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::VecDeque;

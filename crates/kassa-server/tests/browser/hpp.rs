@@ -1,8 +1,8 @@
 //! The hosted payment page of HPP sessions: approve, decline and retry, back, error, cancel.
 
-use crate::helpers::{TestApp, spawn};
 use crate::merchant_site::MerchantSite;
 use crate::webdriver::{Browser, DESKTOP, Driver, PHONE};
+use kassa_testkit::{TestApp, spawn};
 use serde_json::{Value, json};
 
 /// An HPP session with the shop's look; returns its id and `redirect_url`.
@@ -90,7 +90,7 @@ async fn approving_lands_on_the_success_url_with_the_authorization_token() {
     assert_eq!(read.body["status"], "COMPLETED");
     let token = read.body["authorization_token"].as_str().unwrap();
     assert_eq!(landed, format!("{}/success?sid={hpp}&authorization_token={token}", site.url));
-    assert_eq!(site.callback_statuses(2, "/session/status").await, ["IN_PROGRESS", "COMPLETED"]);
+    assert_eq!(site.callback_statuses(&app, &hpp, 2, "/session/status").await, ["IN_PROGRESS", "COMPLETED"]);
 
     // Opening the link again explains that it is done.
     phone.goto(&redirect_url).await;
@@ -166,7 +166,7 @@ async fn back_error_and_a_confirmed_cancel_go_to_their_merchant_urls() {
     phone.goto(&redirect_url).await;
     phone.wait_for_text("#title", "Payment cancelled").await;
     phone.screenshots("hpp-cancelled", PHONE).await;
-    let statuses = site.callback_statuses(6, "/session/status").await;
+    let statuses = site.callback_statuses(&app, &hpp, 6, "/session/status").await;
     assert_eq!(statuses, ["IN_PROGRESS", "BACK", "IN_PROGRESS", "ERROR", "IN_PROGRESS", "CANCELLED"]);
     phone.close().await;
 }

@@ -1,9 +1,9 @@
 //! In store: the store page's short code, the POS, the consumer's page moving on by itself, the
 //! payment, and the clerk screen following along without a reload; then the dashboard.
 
-use crate::helpers::{TestApp, in_store, spawn};
 use crate::merchant_site::MerchantSite;
 use crate::webdriver::{Browser, DESKTOP, Driver, PHONE};
+use kassa_testkit::{TestApp, in_store, spawn};
 use serde_json::{Value, json};
 
 async fn log_in(app: &TestApp, clerk: &Browser, page: &str) {
@@ -82,7 +82,7 @@ async fn store_code_to_payment_with_the_clerk_screen_following_live() {
     let order_id = app.get(&format!("/iss/v1/distributions/{id}")).await.body["order_id"].as_str().unwrap().to_owned();
     assert_eq!(clerk.text("#order-id").await.as_deref(), Some(order_id.as_str()));
     clerk.screenshots("clerk-completed", DESKTOP).await;
-    assert_eq!(site.callback_statuses(3, "/status").await, ["DISTRIBUTED", "ACCESSED", "COMPLETED"]);
+    assert_eq!(site.callback_statuses(&app, &id, 3, "/status").await, ["DISTRIBUTED", "ACCESSED", "COMPLETED"]);
 
     // The dashboard: the session's timeline and callbacks, and a redelivery.
     clerk.goto(&format!("{}/dashboard", app.url)).await;
@@ -96,7 +96,7 @@ async fn store_code_to_payment_with_the_clerk_screen_following_live() {
     clerk.screenshots("session", DESKTOP).await;
     clerk.click(".redeliver").await;
     clerk.wait_until("a fourth delivery", || async { deliveries().await == 4 }).await;
-    assert_eq!(site.callback_statuses(4, "/status").await.len(), 4);
+    assert_eq!(site.callback_statuses(&app, &id, 4, "/status").await.len(), 4);
     phone.close().await;
     clerk.close().await;
 }
@@ -127,8 +127,9 @@ async fn the_clerk_retries_a_failed_code_and_the_dashboard_clock_auto_cancels() 
     clerk.type_into("#clock-amount", "4").await;
     clerk.click("#advance-clock").await;
     clerk.wait_for_element("table.sessions").await;
-    assert_eq!(distribution_status(&app, &id).await, "CANCELED");
+    // The page had the table before the click too: wait for what the click brings.
     clerk.wait_for_text("table.sessions", "CANCELED").await;
+    assert_eq!(distribution_status(&app, &id).await, "CANCELED");
     assert!(clerk.text("#clock-now").await.is_some());
     clerk.close().await;
 }

@@ -3,9 +3,6 @@
 //!
 //! Every page visited is also photographed at phone and desktop width into `target/screenshots`.
 
-#[path = "../api/helpers.rs"]
-#[allow(dead_code)]
-mod helpers;
 mod hpp;
 mod instore;
 mod merchant_site;

@@ -1,29 +1,22 @@
 //! A merchant's web site on loopback: pages the browser is sent back to (success, failure,
-//! back, cancel, error), and the status-callback endpoint kassa POSTs to.
+//! back, cancel, error), and the status-callback endpoint kassa POSTs to (the test kit's
+//! receiver, which records every POST).
 
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{Method, StatusCode, Uri};
+use axum::http::Uri;
 use axum::response::{Html, IntoResponse, Response};
+use kassa_testkit::{PATIENCE, Receiver, TestApp};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
 #[derive(Clone)]
 pub struct MerchantSite {
     pub url: String,
-    callbacks: Arc<Mutex<Vec<Value>>>,
+    receiver: Receiver,
 }
 
 impl MerchantSite {
     pub async fn start() -> Self {
-        let callbacks = Arc::new(Mutex::new(Vec::new()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let app = Router::new().fallback(serve).with_state(callbacks.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { url, callbacks }
+        let receiver = Receiver::start_with_pages(page).await;
+        Self { url: receiver.url.clone(), receiver }
     }
 
     /// Every merchant URL of an HPP session, each page named by its outcome.
@@ -39,30 +32,22 @@ impl MerchantSite {
         })
     }
 
-    /// The statuses the callbacks carried, in arrival order, once at least `count` arrived.
-    pub async fn callback_statuses(&self, count: usize, pointer: &str) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            let got: Vec<String> = self
-                .callbacks
-                .lock()
-                .unwrap()
-                .iter()
-                .map(|c| c.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_owned())
-                .collect();
-            if got.len() >= count || Instant::now() > deadline {
-                return got;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+    /// The statuses (at `pointer`) the callbacks of `session` carried, in arrival order, once
+    /// at least `count` arrived and every delivery of the session is settled: then they are
+    /// all it will get. Fails naming what it waited for when they do not arrive.
+    pub async fn callback_statuses(&self, app: &TestApp, session: &str, count: usize, pointer: &str) -> Vec<String> {
+        self.receiver.wait_for(count, PATIENCE).await;
+        app.settled(session).await;
+        self.receiver
+            .received()
+            .iter()
+            .map(|c| c.json().pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_owned())
+            .collect()
     }
 }
 
-async fn serve(State(callbacks): State<Arc<Mutex<Vec<Value>>>>, method: Method, uri: Uri, body: Bytes) -> Response {
-    if method == Method::POST {
-        callbacks.lock().unwrap().push(serde_json::from_slice(&body).unwrap_or(Value::Null));
-        return StatusCode::NO_CONTENT.into_response();
-    }
+/// The site's pages: the shop's images (the `.svg` paths), and a page named by its path.
+fn page(uri: &Uri) -> Response {
     if uri.path().ends_with(".svg") {
         let image = if uri.path().contains("background") { BACKGROUND } else { LOGO };
         return ([("content-type", "image/svg+xml")], image).into_response();

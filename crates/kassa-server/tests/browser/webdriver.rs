@@ -2,14 +2,12 @@
 //! navigate, find, click, type, read, run a script, resize, screenshot.
 
 use base64::Engine;
+use kassa_testkit::{PATIENCE, eventually, until};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-/// How long a wait for the page may take before the test fails.
-pub const PATIENCE: Duration = Duration::from_secs(15);
 
 /// A phone (CSS pixels) and a desktop window.
 pub const PHONE: (u32, u32) = (390, 844);
@@ -41,18 +39,19 @@ impl Driver {
             .spawn()
             .unwrap_or_else(|e| panic!("starting {path}: {e}"));
         let driver = Self { url: format!("http://127.0.0.1:{port}"), process, http: reqwest::Client::new() };
-        let deadline = Instant::now() + PATIENCE;
-        loop {
+        eventually("chromedriver to become ready", PATIENCE, || async {
             let ready = driver.http.get(format!("{}/status", driver.url)).send().await;
-            if let Ok(reply) = ready
-                && let Ok(body) = reply.json::<Value>().await
-                && body["value"]["ready"] == true
-            {
-                return driver;
+            match ready {
+                Ok(reply) => match reply.json::<Value>().await {
+                    Ok(body) if body["value"]["ready"] == true => Ok(()),
+                    Ok(body) => Err(body.to_string()),
+                    Err(error) => Err(error.to_string()),
+                },
+                Err(error) => Err(error.to_string()),
             }
-            assert!(Instant::now() < deadline, "chromedriver did not become ready");
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await;
+        driver
     }
 
     /// A new headless browser window of `size`.
@@ -186,19 +185,15 @@ impl Browser {
         self.url().await
     }
 
-    pub async fn wait_until<F, Fut>(&self, what: &str, mut condition: F)
+    pub async fn wait_until<F, Fut>(&self, what: &str, condition: F)
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = bool>,
     {
-        let deadline = Instant::now() + PATIENCE;
-        while !condition().await {
-            if Instant::now() > deadline {
-                let url = self.url().await;
-                let body = self.text("body").await.unwrap_or_default();
-                panic!("waited {PATIENCE:?} for {what}; at {url}:\n{body}");
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        if until(PATIENCE, condition).await.is_err() {
+            let url = self.url().await;
+            let body = self.text("body").await.unwrap_or_default();
+            panic!("waited {PATIENCE:?} for {what}; at {url}:\n{body}");
         }
     }
 

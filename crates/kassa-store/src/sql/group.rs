@@ -34,7 +34,7 @@ async fn commit_batch(writer: &AnyPool, dialect: Dialect, changes: &[Change]) ->
             }
             Err(error) => {
                 savepoint.rollback().await?;
-                results.push(Err(error));
+                results.push(Err(error.retryable()));
             }
         }
     }

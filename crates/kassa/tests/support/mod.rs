@@ -3,7 +3,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_kassa");
 
@@ -22,6 +22,11 @@ impl Drop for Server {
 }
 
 impl Server {
+    /// The API of this process as the merchant `(username, secret)`.
+    pub fn client(&self, (username, secret): (&str, &str)) -> kassa_testkit::Client {
+        kassa_testkit::Client::new(&self.url, kassa_testkit::Merchant::new(username, secret))
+    }
+
     /// The sandbox credentials the banner printed (`username:secret`), if any.
     pub fn credentials(&self) -> Option<String> {
         let field =
@@ -32,14 +37,12 @@ impl Server {
     /// Sends SIGTERM and returns whether the process exited cleanly within 10 s.
     pub fn terminate(&mut self) -> bool {
         Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status.success();
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
+        let child = std::cell::RefCell::new(&mut self.child);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let exited = runtime.block_on(kassa_testkit::until(Duration::from_secs(10), || async {
+            child.borrow_mut().try_wait().unwrap()
+        }));
+        exited.is_ok_and(|status| status.success())
     }
 }
 

@@ -273,7 +273,7 @@ impl DistributionCommand {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::laws::{check_laws, check_table, steps};
+    use crate::machine::laws::{check_machine, steps};
     use proptest::prelude::*;
 
     fn command(pick: usize) -> DistributionCommand {
@@ -297,16 +297,11 @@ mod tests {
     }
 
     #[test]
-    fn table_is_well_formed() {
-        check_table::<DistributionMachine>();
+    fn table_and_laws() {
+        check_machine::<DistributionMachine>(DistributionStatus::ALL, DistributionAction::ALL);
     }
 
     proptest! {
-        #[test]
-        fn distribution_machine_laws(start in 0usize..6, steps in steps()) {
-            check_laws::<DistributionMachine>(DistributionStatus::ALL[start], DistributionAction::ALL, &steps);
-        }
-
         /// The guarded retry on top of the table: only a retryable FAILED goes back to WAITING.
         #[test]
         fn retry_only_from_retryable_failure(picks in steps()) {

@@ -294,8 +294,7 @@ impl HppSession {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::machine::laws::{check_laws, check_table, steps};
-    use proptest::prelude::*;
+    use crate::machine::laws::check_machine;
 
     fn session(mode: PlaceOrderMode) -> HppSession {
         let options = HppOptions { place_order_mode: Some(mode), ..HppOptions::default() };
@@ -313,15 +312,8 @@ mod tests {
     }
 
     #[test]
-    fn table_is_well_formed() {
-        check_table::<HppMachine>();
-    }
-
-    proptest! {
-        #[test]
-        fn hpp_machine_laws(start in 0usize..8, steps in steps()) {
-            check_laws::<HppMachine>(HppStatus::ALL[start], HppAction::ALL, &steps);
-        }
+    fn table_and_laws() {
+        check_machine::<HppMachine>(HppStatus::ALL, HppAction::ALL);
     }
 
     #[test]

@@ -131,14 +131,23 @@ impl<S: Copy + Eq + Debug + Named> Lifecycle<S> {
 
 #[cfg(test)]
 pub(crate) mod laws {
-    //! Laws every machine must satisfy; each machine's tests call [`check_table`] and
-    //! [`check_laws`]. That a refused action changes nothing holds by construction here
-    //! (`apply` takes `&self`); the API tests check it against the database.
+    //! Laws every machine must satisfy; each machine's tests call [`check_machine`]. That a
+    //! refused action changes nothing holds by construction here (`apply` takes `&self`); the
+    //! API tests check it against the database.
     use super::*;
     use proptest::prelude::*;
 
+    /// Every law for `M`: the table's, then the lifecycle's from each of `statuses` under random
+    /// sequences of `actions` (pass the machine's `ALL` of both).
+    pub fn check_machine<M: StateMachine>(statuses: &[M::Status], actions: &[M::Action]) {
+        check_table::<M>();
+        proptest!(|(start in 0..statuses.len(), steps in steps())| {
+            check_laws::<M>(statuses[start], actions, &steps);
+        });
+    }
+
     /// The table itself: no row leaves a final status, and each (status, action) has one target.
-    pub fn check_table<M: StateMachine>() {
+    fn check_table<M: StateMachine>() {
         for (i, (from, action, _)) in M::TRANSITIONS.iter().enumerate() {
             assert!(!M::is_final(*from), "row {i} leaves final status {from:?}");
             let same = M::TRANSITIONS.iter().filter(|(f, a, _)| f == from && a == action).count();
@@ -148,7 +157,7 @@ pub(crate) mod laws {
 
     /// Random action sequences: every accepted action is a row of the table and yields exactly
     /// one event with the next sequence number; sequence numbers are gap-free from 1.
-    pub fn check_laws<M: StateMachine>(start: M::Status, all: &[M::Action], steps: &[usize]) {
+    fn check_laws<M: StateMachine>(start: M::Status, all: &[M::Action], steps: &[usize]) {
         let (mut life, first) = Lifecycle::start(start, Timestamp::from_millis(0));
         let mut events = vec![first];
         for (i, pick) in steps.iter().enumerate() {

@@ -37,9 +37,7 @@ fn payment_session_id(url: &str) -> Result<String, ServiceError> {
 }
 
 fn merchant_urls(urls: Option<MerchantUrlsV1>) -> Result<MerchantUrls, ServiceError> {
-    let urls = urls.unwrap_or_default();
-    let MerchantUrlsV1 { success, cancel, back, failure, error, status_update, terms: _, privacy_policy: _ } = urls;
-    let checked = MerchantUrls { success, cancel, back, failure, error, status_update };
+    let checked = MerchantUrls::from(urls.unwrap_or_default());
     for (key, value) in [
         ("success", &checked.success),
         ("cancel", &checked.cancel),
@@ -81,10 +79,7 @@ fn options(options: Option<OptionsV1>) -> Result<HppOptions, ServiceError> {
         validate::optional_url(&format!("options.background_images[{i}].url"), image.url.as_deref())?;
     }
     Ok(HppOptions {
-        background_images: background_images
-            .into_iter()
-            .map(|b| BackgroundImage { url: b.url, width: b.width })
-            .collect(),
+        background_images: background_images.into_iter().map(BackgroundImage::from).collect(),
         logo_url: o.logo_url,
         page_title: o.page_title,
         payment_method_categories: categories,

@@ -1,6 +1,6 @@
 //! Hosted Payment Page v1 request and response bodies.
 
-use kassa_core::hpp::{HppOutcome, HppSession};
+use kassa_core::hpp::{BackgroundImage, HppOutcome, HppSession, MerchantUrls};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -28,6 +28,14 @@ pub struct MerchantUrlsV1 {
     pub privacy_policy: Option<String>,
 }
 
+/// The URLs as kept (unchecked: the service validates them); the legacy keys are dropped.
+impl From<MerchantUrlsV1> for MerchantUrls {
+    fn from(urls: MerchantUrlsV1) -> Self {
+        let MerchantUrlsV1 { success, cancel, back, failure, error, status_update, terms: _, privacy_policy: _ } = urls;
+        Self { success, cancel, back, failure, error, status_update }
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 pub struct OptionsV1 {
     pub background_images: Option<Vec<BackgroundImageV1>>,
@@ -45,6 +53,12 @@ pub struct OptionsV1 {
 pub struct BackgroundImageV1 {
     pub url: Option<String>,
     pub width: Option<i64>,
+}
+
+impl From<BackgroundImageV1> for BackgroundImage {
+    fn from(BackgroundImageV1 { url, width }: BackgroundImageV1) -> Self {
+        Self { url, width }
+    }
 }
 
 /// `SessionCreationResponseV1`: every key is always present.

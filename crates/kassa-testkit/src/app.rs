@@ -3,6 +3,7 @@
 //! two merchants.
 
 use crate::client::{Client, Merchant, Reply};
+use kassa_server::app::clock::{Clock, Clocks, ManualClock};
 use kassa_server::app::config::RateLimits;
 use kassa_server::model::credentials;
 use kassa_server::{AppState, Config, Mode};
@@ -51,13 +52,24 @@ pub async fn spawn_in(mode: Mode) -> TestApp {
 /// A server with `Config::new`'s settings (Klarna's production rate limits included) as changed
 /// by `tweak`.
 pub async fn spawn_with(mode: Mode, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    spawn_over(Clocks::system().wall, mode, tweak).await
+}
+
+/// Like [`spawn_with`], on a wall clock that stands still (a [`ManualClock`] at 2026-01-01):
+/// time moves only when the test moves it (the sandbox clock over it, [`TestApp::advance`]).
+pub async fn spawn_frozen(mode: Mode, tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let wall = Arc::new(ManualClock::at(kassa_core::Timestamp::from_millis(1_767_225_600_000)));
+    spawn_over(wall, mode, tweak).await
+}
+
+async fn spawn_over(wall: Arc<dyn Clock>, mode: Mode, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let database = test_database().await;
     let store: Arc<dyn Store> = Arc::new(database.open().await);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let mut config = Config::new(&url, mode);
     tweak(&mut config);
-    let state = AppState::new(store.clone(), config);
+    let state = AppState::with_wall_clock(store.clone(), config, wall);
     let mut merchants = Vec::new();
     for name in ["Shop", "Other shop"] {
         let created = credentials::create(name, None, None, state.now()).unwrap();

@@ -1,17 +1,17 @@
 //! Rate limits (reference §1.5): counted per merchant and category in one-second windows, quota
 //! headers on every authenticated response, 429 `TOO_MANY_REQUESTS` over the limit.
 //!
-//! Windows start with a category's first request, so the tests that need several requests in one
-//! window send them at once; the sandbox clock moves to the next window.
+//! The server's wall clock stands still (`spawn_frozen`): a window ends only when a test moves the
+//! sandbox clock to the next one, however slow the machine.
 
 use kassa_server::Mode;
 use kassa_server::app::config::RateLimits;
-use kassa_testkit::{Reply, TestApp, cart, spawn_with};
+use kassa_testkit::{PATIENCE, Reply, TestApp, cart, eventually, spawn_frozen};
 use reqwest::Method;
 use serde_json::json;
 
 async fn spawn_limited(limits: RateLimits) -> TestApp {
-    spawn_with(Mode::Sandbox, |config| config.rate_limits = limits).await
+    spawn_frozen(Mode::Sandbox, |config| config.rate_limits = limits).await
 }
 
 /// (`X-Ratelimit-Limit`, `X-Ratelimit-Remaining`, `X-Ratelimit-Reset`).
@@ -39,7 +39,7 @@ fn payment_session_url(app: &TestApp, id: &str) -> serde_json::Value {
 #[tokio::test]
 async fn every_authenticated_response_carries_the_quota_headers() {
     // `Config::new`'s default: Klarna's production limits.
-    let app = spawn_with(Mode::Sandbox, |_| {}).await;
+    let app = spawn_frozen(Mode::Sandbox, |_| {}).await;
     let created = app.post("/payments/v1/sessions", cart()).await;
     assert_eq!(created.status, 200, "{}", created.body);
     assert_eq!(quota(&created), ("40, 40;w=1", 39, "1"));
@@ -74,7 +74,7 @@ async fn every_authenticated_response_carries_the_quota_headers() {
 
 #[tokio::test]
 async fn the_41st_session_create_within_a_second_gets_429() {
-    let app = spawn_with(Mode::Sandbox, |_| {}).await;
+    let app = spawn_frozen(Mode::Sandbox, |_| {}).await;
     let payment = app.payment_session().await;
     next_window(&app);
 
@@ -203,7 +203,8 @@ async fn a_long_poll_counts_as_one_request() {
         .header("if-none-match", etag)
         .basic_auth(&app.merchant.username, Some(&app.merchant.secret));
     let poll = tokio::spawn(request.send());
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let waiting = || async { app.state.bus.followers() == 1 };
+    eventually("the long poll waiting", PATIENCE, waiting).await;
     // ...leaves room for exactly one more request in its window.
     let other = app.get(&format!("/payments/v1/sessions/{payment}")).await;
     assert_eq!(other.status, 200, "{}", other.body);

@@ -1,6 +1,6 @@
 //! Merchants: the API users, their webhook secrets and callback retry policy.
 
-use super::rows::{at, get, name, words};
+use super::rows::{at, get, name, optional, words};
 use crate::{Merchant, StoreError, StoreResult};
 use kassa_core::retry::RetryPolicy;
 use sqlx::AnyPool;
@@ -26,13 +26,11 @@ pub(super) async fn insert(writer: &AnyPool, m: &Merchant) -> StoreResult<()> {
 }
 
 pub(super) async fn by_username(reader: &AnyPool, username: &str) -> StoreResult<Option<Merchant>> {
-    let row = sqlx::query("SELECT * FROM merchants WHERE username = $1").bind(username).fetch_optional(reader).await?;
-    row.map(|r| merchant(&r)).transpose()
+    optional(reader, sqlx::query("SELECT * FROM merchants WHERE username = $1").bind(username), merchant).await
 }
 
 pub(super) async fn by_id(reader: &AnyPool, id: &str) -> StoreResult<Option<Merchant>> {
-    let row = sqlx::query("SELECT * FROM merchants WHERE id = $1").bind(id).fetch_optional(reader).await?;
-    row.map(|r| merchant(&r)).transpose()
+    optional(reader, sqlx::query("SELECT * FROM merchants WHERE id = $1").bind(id), merchant).await
 }
 
 pub(super) async fn count(reader: &AnyPool) -> StoreResult<u64> {

@@ -1,6 +1,6 @@
 //! Distribution messages (SMS, email, token link) sent for a session.
 
-use super::rows::{at, get};
+use super::rows::{all, at, get};
 use crate::{Message, StoreError, StoreResult};
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
@@ -25,11 +25,8 @@ pub(super) async fn insert(writer: &AnyPool, m: &Message) -> StoreResult<()> {
 }
 
 pub(super) async fn of_session(reader: &AnyPool, session_id: &str) -> StoreResult<Vec<Message>> {
-    let found = sqlx::query("SELECT * FROM messages WHERE session_id = $1 ORDER BY created_at, id")
-        .bind(session_id)
-        .fetch_all(reader)
-        .await?;
-    found.iter().map(message).collect()
+    let query = sqlx::query("SELECT * FROM messages WHERE session_id = $1 ORDER BY created_at, id");
+    all(reader, query.bind(session_id), message).await
 }
 
 fn message(row: &AnyRow) -> StoreResult<Message> {

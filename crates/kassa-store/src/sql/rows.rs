@@ -3,8 +3,24 @@
 
 use crate::{StoreError, StoreResult};
 use kassa_core::Timestamp;
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::{Any, AnyPool, Row};
+
+/// A statement with its parameters bound.
+pub(super) type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments<'q>>;
+
+/// How one row becomes a value.
+pub(super) type Decode<T> = fn(&AnyRow) -> StoreResult<T>;
+
+/// The row `query` finds, if any, decoded.
+pub(super) async fn optional<T>(reader: &AnyPool, query: Query<'_>, decode: Decode<T>) -> StoreResult<Option<T>> {
+    query.fetch_optional(reader).await?.as_ref().map(decode).transpose()
+}
+
+/// Every row `query` finds, in its order, decoded.
+pub(super) async fn all<T>(reader: &AnyPool, query: Query<'_>, decode: Decode<T>) -> StoreResult<Vec<T>> {
+    query.fetch_all(reader).await?.iter().map(decode).collect()
+}
 
 pub(super) fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
     row: &'r AnyRow,

@@ -99,51 +99,35 @@ pub struct ConsumerSessionAttach {
     pub payment_session_id: String,
 }
 
-impl Change {
-    pub fn session(mut self, write: SessionWrite) -> Self {
-        self.sessions.push(write);
-        self
-    }
+/// The builder methods, one a list, each adding one write to it; and `merge`, which takes the
+/// other change apart whole, so that a list left out here does not compile.
+macro_rules! builder {
+    ($($method:ident($write:ty) => $list:ident,)*) => {
+        impl Change {
+            $(
+                #[doc = concat!("Adds `write` to [`Change::", stringify!($list), "`].")]
+                pub fn $method(mut self, write: $write) -> Self {
+                    self.$list.push(write);
+                    self
+                }
+            )*
 
-    pub fn event(mut self, event: NewEvent) -> Self {
-        self.events.push(event);
-        self
-    }
+            /// Both changes in one transaction (`self`'s writes first).
+            pub fn merge(mut self, other: Change) -> Self {
+                let Change { $($list),* } = other;
+                $(self.$list.extend($list);)*
+                self
+            }
+        }
+    };
+}
 
-    pub fn authorization(mut self, write: AuthorizationWrite) -> Self {
-        self.authorizations.push(write);
-        self
-    }
-
-    /// Both changes in one transaction (`self`'s writes first).
-    pub fn merge(mut self, other: Change) -> Self {
-        self.sessions.extend(other.sessions);
-        self.events.extend(other.events);
-        self.authorizations.extend(other.authorizations);
-        self.orders.extend(other.orders);
-        self.deliveries.extend(other.deliveries);
-        self.jobs.extend(other.jobs);
-        self.consumer_sessions.extend(other.consumer_sessions);
-        self
-    }
-
-    pub fn job(mut self, write: JobWrite) -> Self {
-        self.jobs.push(write);
-        self
-    }
-
-    pub fn consumer_session(mut self, attach: ConsumerSessionAttach) -> Self {
-        self.consumer_sessions.push(attach);
-        self
-    }
-
-    pub fn delivery(mut self, delivery: NewDelivery) -> Self {
-        self.deliveries.push(delivery);
-        self
-    }
-
-    pub fn order(mut self, order: Order) -> Self {
-        self.orders.push(order);
-        self
-    }
+builder! {
+    session(SessionWrite) => sessions,
+    event(NewEvent) => events,
+    authorization(AuthorizationWrite) => authorizations,
+    order(Order) => orders,
+    delivery(NewDelivery) => deliveries,
+    job(JobWrite) => jobs,
+    consumer_session(ConsumerSessionAttach) => consumer_sessions,
 }

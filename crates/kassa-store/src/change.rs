@@ -77,32 +77,20 @@ pub enum AuthorizationWrite {
     Transition { token: String, from: AuthorizationStatus, to: AuthorizationStatus },
 }
 
-/// Everything one accepted command writes, committed together or not at all.
-#[derive(Debug, Clone, Default)]
-pub struct Change {
-    pub sessions: Vec<SessionWrite>,
-    pub events: Vec<NewEvent>,
-    pub authorizations: Vec<AuthorizationWrite>,
-    pub orders: Vec<Order>,
-    pub deliveries: Vec<NewDelivery>,
-    /// Timers to schedule, and claimed ones whose work this change is.
-    pub jobs: Vec<JobWrite>,
-    /// Consumer sessions that a payment is pushed to (each only if still free).
-    pub consumer_sessions: Vec<ConsumerSessionAttach>,
-}
+/// Declares [`Change`]: its lists, each with the builder method that adds one write to it, and
+/// `merge`, which takes the other change apart whole (a list cannot be left out of it).
+macro_rules! change {
+    (
+        $(#[$attr:meta])*
+        pub struct Change {
+            $($(#[$doc:meta])* pub $list:ident: Vec<$write:ty> => $method:ident,)*
+        }
+    ) => {
+        $(#[$attr])*
+        pub struct Change {
+            $($(#[$doc])* pub $list: Vec<$write>,)*
+        }
 
-/// Ties a consumer session to the payment pushed to it; the change fails if another payment
-/// took the session first.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConsumerSessionAttach {
-    pub consumer_session_id: String,
-    pub payment_session_id: String,
-}
-
-/// The builder methods, one a list, each adding one write to it; and `merge`, which takes the
-/// other change apart whole, so that a list left out here does not compile.
-macro_rules! builder {
-    ($($method:ident($write:ty) => $list:ident,)*) => {
         impl Change {
             $(
                 #[doc = concat!("Adds `write` to [`Change::", stringify!($list), "`].")]
@@ -122,12 +110,26 @@ macro_rules! builder {
     };
 }
 
-builder! {
-    session(SessionWrite) => sessions,
-    event(NewEvent) => events,
-    authorization(AuthorizationWrite) => authorizations,
-    order(Order) => orders,
-    delivery(NewDelivery) => deliveries,
-    job(JobWrite) => jobs,
-    consumer_session(ConsumerSessionAttach) => consumer_sessions,
+change! {
+    /// Everything one accepted command writes, committed together or not at all.
+    #[derive(Debug, Clone, Default)]
+    pub struct Change {
+        pub sessions: Vec<SessionWrite> => session,
+        pub events: Vec<NewEvent> => event,
+        pub authorizations: Vec<AuthorizationWrite> => authorization,
+        pub orders: Vec<Order> => order,
+        pub deliveries: Vec<NewDelivery> => delivery,
+        /// Timers to schedule, and claimed ones whose work this change is.
+        pub jobs: Vec<JobWrite> => job,
+        /// Consumer sessions that a payment is pushed to (each only if still free).
+        pub consumer_sessions: Vec<ConsumerSessionAttach> => consumer_session,
+    }
+}
+
+/// Ties a consumer session to the payment pushed to it; the change fails if another payment
+/// took the session first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumerSessionAttach {
+    pub consumer_session_id: String,
+    pub payment_session_id: String,
 }

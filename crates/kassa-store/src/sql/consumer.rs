@@ -1,7 +1,7 @@
 //! Consumer sessions and their short codes.
 
 use super::dialect::Dialect;
-use super::rows::{at, get, optional};
+use super::rows::{Write, at, get, optional};
 use crate::{ConsumerSession, ConsumerSessionAttach, StoreError, StoreResult};
 use kassa_core::Timestamp;
 use sqlx::any::AnyRow;
@@ -34,9 +34,8 @@ pub(super) async fn insert(writer: &AnyPool, dialect: Dialect, s: &ConsumerSessi
     .bind(&s.merchant_id)
     .bind(&s.short_code)
     .bind(s.created_at.millis())
-    .execute(&mut *tx)
-    .await
-    .map_err(StoreError::from_write)?;
+    .write(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(inserted.rows_affected() == 1)
 }

@@ -1,7 +1,7 @@
 //! Durable timers: scheduling (inside a change), claiming due jobs, postponing failed ones.
 
 use super::lease::Claim;
-use super::rows::{at, get, name};
+use super::rows::{Write, at, get, name};
 use crate::{ClaimedJob, Job, JobKind, SessionKind, StoreError, StoreResult};
 use kassa_core::Timestamp;
 use sqlx::any::AnyRow;
@@ -20,9 +20,8 @@ pub(super) async fn schedule(tx: &mut AnyConnection, job: &Job) -> StoreResult<(
     .bind(job.due_at.millis())
     .bind(i64::from(job.attempts))
     .bind(job.created_at.millis())
-    .execute(&mut *tx)
-    .await
-    .map_err(StoreError::from_write)?;
+    .write(&mut *tx)
+    .await?;
     Ok(())
 }
 

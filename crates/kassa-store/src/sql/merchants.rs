@@ -1,7 +1,7 @@
 //! Merchants: the API users, their webhook secrets and callback retry policy.
 
-use super::rows::{at, get, name, optional, words};
-use crate::{Merchant, StoreError, StoreResult};
+use super::rows::{Write, at, get, name, optional, words};
+use crate::{Merchant, StoreResult};
 use kassa_core::retry::RetryPolicy;
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
@@ -19,9 +19,8 @@ pub(super) async fn insert(writer: &AnyPool, m: &Merchant) -> StoreResult<()> {
     .bind(m.created_at.millis())
     .bind(m.webhook_secrets.join(" "))
     .bind(m.retry_policy.as_str())
-    .execute(writer)
-    .await
-    .map_err(StoreError::from_write)?;
+    .write(writer)
+    .await?;
     Ok(())
 }
 
@@ -48,9 +47,8 @@ pub(super) async fn set_webhooks(
         .bind(secrets.join(" "))
         .bind(retry_policy.as_str())
         .bind(username)
-        .execute(writer)
-        .await
-        .map_err(StoreError::from_write)?;
+        .write(writer)
+        .await?;
     Ok(updated.rows_affected() == 1)
 }
 

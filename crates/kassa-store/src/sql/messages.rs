@@ -1,7 +1,7 @@
 //! Distribution messages (SMS, email, token link) sent for a session.
 
-use super::rows::{all, at, get};
-use crate::{Message, StoreError, StoreResult};
+use super::rows::{Write, all, at, get};
+use crate::{Message, StoreResult};
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 
@@ -18,9 +18,8 @@ pub(super) async fn insert(writer: &AnyPool, m: &Message) -> StoreResult<()> {
     .bind(&m.subject)
     .bind(&m.body)
     .bind(m.created_at.millis())
-    .execute(writer)
-    .await
-    .map_err(StoreError::from_write)?;
+    .write(writer)
+    .await?;
     Ok(())
 }
 

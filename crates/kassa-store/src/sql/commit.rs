@@ -2,6 +2,7 @@
 //! not hold fails the change (the caller rolls it back).
 
 use super::dialect::Dialect;
+use super::rows::Write;
 use crate::notify::{CHANNEL, Notification};
 use crate::{AuthorizationWrite, Change, JobWrite, NewEvent, SessionWrite, StoreError, StoreResult};
 use sqlx::AnyConnection;
@@ -55,9 +56,8 @@ pub(super) async fn apply(tx: &mut AnyConnection, change: &Change, dialect: Dial
         .bind(delivery.created_at.millis())
         .bind(delivery.created_at.millis())
         .bind(delivery.created_at.millis())
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from_write)?;
+        .write(&mut *tx)
+        .await?;
     }
     for write in &change.authorizations {
         write_authorization(tx, write).await?;
@@ -87,9 +87,8 @@ pub(super) async fn apply(tx: &mut AnyConnection, change: &Change, dialect: Dial
         .bind(order.order_amount)
         .bind(order.captured_amount)
         .bind(order.created_at.millis())
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from_write)?;
+        .write(&mut *tx)
+        .await?;
     }
     Ok(())
 }
@@ -114,9 +113,8 @@ async fn write_session(tx: &mut AnyConnection, w: &SessionWrite) -> StoreResult<
         .bind(expires_at)
         .bind(state)
         .bind(&w.token)
-        .execute(&mut *tx)
-        .await
-        .map_err(StoreError::from_write)?;
+        .write(&mut *tx)
+        .await?;
         return Ok(());
     };
     let updated = sqlx::query(
@@ -135,9 +133,8 @@ async fn write_session(tx: &mut AnyConnection, w: &SessionWrite) -> StoreResult<
     .bind(&w.id)
     .bind(expected_status)
     .bind(expected_revision as i64)
-    .execute(&mut *tx)
-    .await
-    .map_err(StoreError::from_write)?;
+    .write(&mut *tx)
+    .await?;
     if updated.rows_affected() != 1 {
         return Err(StoreError::Conflict(format!(
             "{} session {} changed since it was read (expected {expected_status} at revision {expected_revision})",
@@ -161,9 +158,8 @@ async fn write_authorization(tx: &mut AnyConnection, w: &AuthorizationWrite) -> 
             .bind(a.status.as_str())
             .bind(a.created_at.millis())
             .bind(a.expires_at.millis())
-            .execute(&mut *tx)
-            .await
-            .map_err(StoreError::from_write)?;
+            .write(&mut *tx)
+            .await?;
         }
         AuthorizationWrite::Transition { token, from, to } => {
             let updated = sqlx::query("UPDATE authorizations SET status = $1 WHERE token = $2 AND status = $3")
@@ -200,9 +196,8 @@ async fn append_event(tx: &mut AnyConnection, event: &NewEvent) -> StoreResult<(
     .bind(&event.session_id)
     .bind(event.seq as i64)
     .bind(event.status)
-    .execute(&mut *tx)
-    .await
-    .map_err(StoreError::from_write)?;
+    .write(&mut *tx)
+    .await?;
     if appended.rows_affected() != 1 {
         return Err(StoreError::Conflict(format!(
             "event {} of {} session {} is not its current version and status",

@@ -1,7 +1,7 @@
 //! Consumer sessions and their short codes.
 
 use super::dialect::Dialect;
-use super::rows::{at, get};
+use super::rows::{Write, at, get, optional};
 use crate::{ConsumerSession, ConsumerSessionAttach, StoreError, StoreResult};
 use kassa_core::Timestamp;
 use sqlx::any::AnyRow;
@@ -34,9 +34,8 @@ pub(super) async fn insert(writer: &AnyPool, dialect: Dialect, s: &ConsumerSessi
     .bind(&s.merchant_id)
     .bind(&s.short_code)
     .bind(s.created_at.millis())
-    .execute(&mut *tx)
-    .await
-    .map_err(StoreError::from_write)?;
+    .write(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(inserted.rows_affected() == 1)
 }
@@ -47,22 +46,16 @@ pub(super) async fn free(
     short_code: &str,
     now: Timestamp,
 ) -> StoreResult<Option<ConsumerSession>> {
-    let row = sqlx::query(
+    let query = sqlx::query(
         "SELECT * FROM consumer_sessions
          WHERE merchant_id = $1 AND short_code = $2 AND expires_at > $3 AND payment_session_id IS NULL
          ORDER BY created_at DESC LIMIT 1",
-    )
-    .bind(merchant_id)
-    .bind(short_code)
-    .bind(now.millis())
-    .fetch_optional(reader)
-    .await?;
-    row.map(|r| consumer_session(&r)).transpose()
+    );
+    optional(reader, query.bind(merchant_id).bind(short_code).bind(now.millis()), consumer_session).await
 }
 
 pub(super) async fn by_id(reader: &AnyPool, id: &str) -> StoreResult<Option<ConsumerSession>> {
-    let row = sqlx::query("SELECT * FROM consumer_sessions WHERE id = $1").bind(id).fetch_optional(reader).await?;
-    row.map(|r| consumer_session(&r)).transpose()
+    optional(reader, sqlx::query("SELECT * FROM consumer_sessions WHERE id = $1").bind(id), consumer_session).await
 }
 
 /// Inside a change's transaction: only a session that is still free takes the payment.

@@ -1,17 +1,14 @@
 //! The event log as it is read: one session's events, one event, and a merchant's feed. Events
 //! are appended inside a change (`commit.rs`).
 
-use super::rows::{at, get, json, name};
+use super::rows::{all, at, get, json, name, optional};
 use crate::{EventFilter, NewEvent, SessionKind, StoreError, StoreResult, StoredEvent};
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 
 pub(super) async fn of_session(reader: &AnyPool, session_id: &str) -> StoreResult<Vec<StoredEvent>> {
-    let found = sqlx::query("SELECT * FROM events WHERE session_id = $1 ORDER BY session_kind, seq")
-        .bind(session_id)
-        .fetch_all(reader)
-        .await?;
-    found.iter().map(event).collect()
+    let query = sqlx::query("SELECT * FROM events WHERE session_id = $1 ORDER BY session_kind, seq");
+    all(reader, query.bind(session_id), event).await
 }
 
 pub(super) async fn of_session_after(
@@ -20,19 +17,13 @@ pub(super) async fn of_session_after(
     session_id: &str,
     after: u64,
 ) -> StoreResult<Vec<StoredEvent>> {
-    let found =
-        sqlx::query("SELECT * FROM events WHERE session_kind = $1 AND session_id = $2 AND seq > $3 ORDER BY seq")
-            .bind(kind.as_str())
-            .bind(session_id)
-            .bind(after as i64)
-            .fetch_all(reader)
-            .await?;
-    found.iter().map(event).collect()
+    let query =
+        sqlx::query("SELECT * FROM events WHERE session_kind = $1 AND session_id = $2 AND seq > $3 ORDER BY seq");
+    all(reader, query.bind(kind.as_str()).bind(session_id).bind(after as i64), event).await
 }
 
 pub(super) async fn by_id(reader: &AnyPool, event_id: &str) -> StoreResult<Option<StoredEvent>> {
-    let row = sqlx::query("SELECT * FROM events WHERE event_id = $1").bind(event_id).fetch_optional(reader).await?;
-    row.map(|r| event(&r)).transpose()
+    optional(reader, sqlx::query("SELECT * FROM events WHERE event_id = $1").bind(event_id), event).await
 }
 
 pub(super) async fn of_merchant(
@@ -40,7 +31,7 @@ pub(super) async fn of_merchant(
     merchant_id: &str,
     filter: &EventFilter,
 ) -> StoreResult<Vec<StoredEvent>> {
-    let found = sqlx::query(
+    let query = sqlx::query(
         "SELECT * FROM events e
          WHERE e.merchant_id = $1 AND e.position > $2
            AND (CAST($3 AS TEXT) IS NULL OR e.session_id = $4)
@@ -54,10 +45,8 @@ pub(super) async fn of_merchant(
     .bind(&filter.session_id)
     .bind(&filter.session_id)
     .bind(i64::from(filter.undelivered))
-    .bind(i64::from(filter.limit))
-    .fetch_all(reader)
-    .await?;
-    found.iter().map(event).collect()
+    .bind(i64::from(filter.limit));
+    all(reader, query, event).await
 }
 
 fn event(row: &AnyRow) -> StoreResult<StoredEvent> {

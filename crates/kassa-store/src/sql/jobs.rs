@@ -1,9 +1,8 @@
 //! Durable timers: scheduling (inside a change), claiming due jobs, postponing failed ones.
 
-use super::dialect::Dialect;
-use super::lease::{self, Claim};
-use super::rows::{at, get, name};
-use crate::{ClaimWindow, ClaimedJob, Job, JobKind, SessionKind, StoreError, StoreResult};
+use super::lease::Claim;
+use super::rows::{Write, at, get, name};
+use crate::{ClaimedJob, Job, JobKind, SessionKind, StoreError, StoreResult};
 use kassa_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool};
@@ -21,9 +20,8 @@ pub(super) async fn schedule(tx: &mut AnyConnection, job: &Job) -> StoreResult<(
     .bind(job.due_at.millis())
     .bind(i64::from(job.attempts))
     .bind(job.created_at.millis())
-    .execute(&mut *tx)
-    .await
-    .map_err(StoreError::from_write)?;
+    .write(&mut *tx)
+    .await?;
     Ok(())
 }
 
@@ -37,23 +35,16 @@ pub(super) async fn done(tx: &mut AnyConnection, job_id: &str) -> StoreResult<()
     Ok(())
 }
 
-pub(super) async fn claim(
-    writer: &AnyPool,
-    dialect: Dialect,
-    window: &ClaimWindow,
-    token: &str,
-) -> StoreResult<Vec<ClaimedJob>> {
-    let claim = Claim {
-        table: "jobs",
-        due: "SELECT id FROM jobs
-              WHERE due_at <= $3 AND (lease_until IS NULL OR lease_until < $4)
-              ORDER BY due_at, id
-              LIMIT $5",
-        read: "SELECT * FROM jobs WHERE lease_token = $1 ORDER BY due_at, id",
-    };
-    let found = lease::claim(writer, dialect, claim, window, token).await?;
-    found.iter().map(|row| Ok(ClaimedJob { job: job(row)?, lease_token: token.to_owned() })).collect()
-}
+/// Due jobs: their time has come on the service clock, and no live lease (wall clock) holds them.
+pub(super) const CLAIM: Claim<ClaimedJob> = Claim {
+    table: "jobs",
+    due: "SELECT id FROM jobs
+          WHERE due_at <= $3 AND (lease_until IS NULL OR lease_until < $4)
+          ORDER BY due_at, id
+          LIMIT $5",
+    read: "SELECT * FROM jobs WHERE lease_token = $1 ORDER BY due_at, id",
+    decode: |row| Ok(ClaimedJob { job: job(row)?, lease_token: get(row, "lease_token")? }),
+};
 
 pub(super) async fn postpone(writer: &AnyPool, job_id: &str, token: &str, due_at: Timestamp) -> StoreResult<()> {
     sqlx::query(
@@ -65,13 +56,6 @@ pub(super) async fn postpone(writer: &AnyPool, job_id: &str, token: &str, due_at
     .bind(token)
     .execute(writer)
     .await?;
-    Ok(())
-}
-
-pub(super) async fn release_all(writer: &AnyPool) -> StoreResult<()> {
-    sqlx::query("UPDATE jobs SET lease_until = NULL, lease_token = NULL WHERE lease_token IS NOT NULL")
-        .execute(writer)
-        .await?;
     Ok(())
 }
 

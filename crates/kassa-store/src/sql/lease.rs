@@ -1,40 +1,50 @@
 //! Claiming due rows under a lease: the one mechanism behind delivery claims and job claims.
 
 use super::dialect::{Dialect, relax_transaction, relaxed, restore};
+use super::rows::Decode;
 use crate::{ClaimWindow, StoreResult};
 use sqlx::any::AnyRow;
 use sqlx::{Acquire, AnyConnection, AnyPool};
 
-/// What to lease and how to read it back.
-pub(super) struct Claim<'a> {
-    pub table: &'a str,
+/// What to lease, how to read it back, and what a row read back is.
+pub(super) struct Claim<T> {
+    pub table: &'static str,
     /// A `SELECT` of the ids of due rows, with `$3` = `due_at`, `$4` = `wall_now`, `$5` = the limit
     /// (the dialect's `SKIP LOCKED` is appended).
-    pub due: &'a str,
+    pub due: &'static str,
     /// A `SELECT` of what the claimed rows need, with `$1` = the lease token.
-    pub read: &'a str,
+    pub read: &'static str,
+    pub decode: Decode<T>,
 }
 
 /// Leases the due rows to `token` and reads them back, in one relaxed transaction (a claim is
 /// bookkeeping: a lost one only means the work is done again). Several PostgreSQL nodes claim at
 /// once: rows another claim has locked are skipped.
-pub(super) async fn claim(
+pub(super) async fn claim<T>(
     writer: &AnyPool,
     dialect: Dialect,
-    claim: Claim<'_>,
+    claim: &Claim<T>,
     window: &ClaimWindow,
     token: &str,
-) -> StoreResult<Vec<AnyRow>> {
+) -> StoreResult<Vec<T>> {
     let mut connection = relaxed(writer, dialect).await?;
-    let found = claim_on(&mut connection, dialect, &claim, window, token).await;
+    let found = claim_on(&mut connection, dialect, claim, window, token).await;
     restore(connection, dialect).await?;
-    found
+    found?.iter().map(claim.decode).collect()
 }
 
-async fn claim_on(
+/// Gives back every lease on `table` (a fixed table name). Only where one process serves the
+/// database (SQLite), at start-up: no claim can belong to a live worker then.
+pub(super) async fn release_all(writer: &AnyPool, table: &str) -> StoreResult<()> {
+    let release = format!("UPDATE {table} SET lease_until = NULL, lease_token = NULL WHERE lease_token IS NOT NULL");
+    sqlx::query(&release).execute(writer).await?;
+    Ok(())
+}
+
+async fn claim_on<T>(
     connection: &mut AnyConnection,
     dialect: Dialect,
-    claim: &Claim<'_>,
+    claim: &Claim<T>,
     window: &ClaimWindow,
     token: &str,
 ) -> StoreResult<Vec<AnyRow>> {

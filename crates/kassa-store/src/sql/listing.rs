@@ -1,6 +1,6 @@
 //! Listing a merchant's sessions (the dashboard), newest first.
 
-use super::rows::{at, get, name};
+use super::rows::{all, at, get, name};
 use crate::{SessionFilter, SessionKind, SessionSummary, StoreResult};
 use kassa_core::Timestamp;
 use sqlx::AnyPool;
@@ -42,7 +42,7 @@ pub(super) async fn merchant_sessions(
     if let Some(after) = &filter.after {
         query = query.bind(after.created_at.millis()).bind(after.id.as_str()).bind(after.kind.as_str());
     }
-    query.fetch_all(reader).await?.iter().map(summary).collect()
+    all(reader, query, summary).await
 }
 
 fn summary(row: &AnyRow) -> StoreResult<SessionSummary> {

@@ -1,7 +1,7 @@
 //! Merchants: the API users, their webhook secrets and callback retry policy.
 
-use super::rows::{at, get, name, words};
-use crate::{Merchant, StoreError, StoreResult};
+use super::rows::{Write, at, get, name, optional, words};
+use crate::{Merchant, StoreResult};
 use kassa_core::retry::RetryPolicy;
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
@@ -19,20 +19,17 @@ pub(super) async fn insert(writer: &AnyPool, m: &Merchant) -> StoreResult<()> {
     .bind(m.created_at.millis())
     .bind(m.webhook_secrets.join(" "))
     .bind(m.retry_policy.as_str())
-    .execute(writer)
-    .await
-    .map_err(StoreError::from_write)?;
+    .write(writer)
+    .await?;
     Ok(())
 }
 
 pub(super) async fn by_username(reader: &AnyPool, username: &str) -> StoreResult<Option<Merchant>> {
-    let row = sqlx::query("SELECT * FROM merchants WHERE username = $1").bind(username).fetch_optional(reader).await?;
-    row.map(|r| merchant(&r)).transpose()
+    optional(reader, sqlx::query("SELECT * FROM merchants WHERE username = $1").bind(username), merchant).await
 }
 
 pub(super) async fn by_id(reader: &AnyPool, id: &str) -> StoreResult<Option<Merchant>> {
-    let row = sqlx::query("SELECT * FROM merchants WHERE id = $1").bind(id).fetch_optional(reader).await?;
-    row.map(|r| merchant(&r)).transpose()
+    optional(reader, sqlx::query("SELECT * FROM merchants WHERE id = $1").bind(id), merchant).await
 }
 
 pub(super) async fn count(reader: &AnyPool) -> StoreResult<u64> {
@@ -50,9 +47,8 @@ pub(super) async fn set_webhooks(
         .bind(secrets.join(" "))
         .bind(retry_policy.as_str())
         .bind(username)
-        .execute(writer)
-        .await
-        .map_err(StoreError::from_write)?;
+        .write(writer)
+        .await?;
     Ok(updated.rows_affected() == 1)
 }
 

@@ -1,7 +1,7 @@
 //! Distribution messages (SMS, email, token link) sent for a session.
 
-use super::rows::{at, get};
-use crate::{Message, StoreError, StoreResult};
+use super::rows::{Write, all, at, get};
+use crate::{Message, StoreResult};
 use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 
@@ -18,18 +18,14 @@ pub(super) async fn insert(writer: &AnyPool, m: &Message) -> StoreResult<()> {
     .bind(&m.subject)
     .bind(&m.body)
     .bind(m.created_at.millis())
-    .execute(writer)
-    .await
-    .map_err(StoreError::from_write)?;
+    .write(writer)
+    .await?;
     Ok(())
 }
 
 pub(super) async fn of_session(reader: &AnyPool, session_id: &str) -> StoreResult<Vec<Message>> {
-    let found = sqlx::query("SELECT * FROM messages WHERE session_id = $1 ORDER BY created_at, id")
-        .bind(session_id)
-        .fetch_all(reader)
-        .await?;
-    found.iter().map(message).collect()
+    let query = sqlx::query("SELECT * FROM messages WHERE session_id = $1 ORDER BY created_at, id");
+    all(reader, query.bind(session_id), message).await
 }
 
 fn message(row: &AnyRow) -> StoreResult<Message> {

@@ -119,8 +119,8 @@ impl SqlStore {
         if !self.dialect.serves_one_process() {
             return Ok(());
         }
-        outbox::release_all(&self.writer).await?;
-        jobs::release_all(&self.writer).await
+        lease::release_all(&self.writer, "deliveries").await?;
+        lease::release_all(&self.writer, "jobs").await
     }
 
     fn lease_token(&self) -> String {
@@ -208,7 +208,7 @@ impl Store for SqlStore {
     }
 
     async fn claim_jobs(&self, window: ClaimWindow) -> StoreResult<Vec<ClaimedJob>> {
-        jobs::claim(&self.writer, self.dialect, &window, &self.lease_token()).await
+        lease::claim(&self.writer, self.dialect, &jobs::CLAIM, &window, &self.lease_token()).await
     }
 
     async fn postpone_job(&self, job_id: &str, lease_token: &str, due_at: Timestamp) -> StoreResult<()> {
@@ -249,7 +249,7 @@ impl Store for SqlStore {
     }
 
     async fn claim_deliveries(&self, window: ClaimWindow) -> StoreResult<Vec<ClaimedDelivery>> {
-        outbox::claim(&self.writer, self.dialect, &window, &self.lease_token()).await
+        lease::claim(&self.writer, self.dialect, &outbox::CLAIM, &window, &self.lease_token()).await
     }
 
     async fn renew_lease(&self, delivery_id: &str, lease_token: &str, lease_until: Timestamp) -> StoreResult<bool> {

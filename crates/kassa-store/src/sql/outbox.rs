@@ -2,43 +2,33 @@
 //! and the delivery ledger.
 
 use super::dialect::{Dialect, relaxed, restore};
-use super::lease::{self, Claim};
+use super::lease::Claim;
 use super::rows::{at, get, json, name, words};
-use crate::{
-    Attempt, ClaimWindow, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, SessionKind, StoreResult,
-};
+use crate::{Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, SessionKind, StoreResult};
 use kassa_core::Timestamp;
 use kassa_core::retry::RetryPolicy;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool};
 
-/// Leases due deliveries and reads what sending them needs. A delivery is due only when no
+/// Due deliveries, read back with what sending them needs. A delivery is due only when no
 /// earlier event of the same session is still pending for the same target.
-pub(super) async fn claim(
-    writer: &AnyPool,
-    dialect: Dialect,
-    window: &ClaimWindow,
-    token: &str,
-) -> StoreResult<Vec<ClaimedDelivery>> {
-    let claim = Claim {
-        table: "deliveries",
-        due: "SELECT d.id FROM deliveries d
-              WHERE d.status = 'pending' AND d.next_attempt_at <= $3
-                AND (d.lease_until IS NULL OR d.lease_until < $4)
-                AND NOT EXISTS (
-                    SELECT 1 FROM deliveries e
-                    WHERE e.session_id = d.session_id AND e.url = d.url AND e.status = 'pending'
-                      AND (e.seq < d.seq OR (e.seq = d.seq AND e.position < d.position)))
-              ORDER BY d.next_attempt_at, d.position
-              LIMIT $5",
-        read: "SELECT d.*, e.body, m.webhook_secrets FROM deliveries d
-               JOIN events e ON e.event_id = d.event_id
-               JOIN merchants m ON m.id = d.merchant_id
-               WHERE d.lease_token = $1 ORDER BY d.position",
-    };
-    let found = lease::claim(writer, dialect, claim, window, token).await?;
-    found.iter().map(claimed).collect()
-}
+pub(super) const CLAIM: Claim<ClaimedDelivery> = Claim {
+    table: "deliveries",
+    due: "SELECT d.id FROM deliveries d
+          WHERE d.status = 'pending' AND d.next_attempt_at <= $3
+            AND (d.lease_until IS NULL OR d.lease_until < $4)
+            AND NOT EXISTS (
+                SELECT 1 FROM deliveries e
+                WHERE e.session_id = d.session_id AND e.url = d.url AND e.status = 'pending'
+                  AND (e.seq < d.seq OR (e.seq = d.seq AND e.position < d.position)))
+          ORDER BY d.next_attempt_at, d.position
+          LIMIT $5",
+    read: "SELECT d.*, e.body, m.webhook_secrets FROM deliveries d
+           JOIN events e ON e.event_id = d.event_id
+           JOIN merchants m ON m.id = d.merchant_id
+           WHERE d.lease_token = $1 ORDER BY d.position",
+    decode: claimed,
+};
 
 pub(super) async fn renew(
     writer: &AnyPool,
@@ -125,14 +115,6 @@ pub(super) async fn release(writer: &AnyPool, delivery_id: &str, token: &str) ->
     sqlx::query("UPDATE deliveries SET lease_until = NULL, lease_token = NULL WHERE id = $1 AND lease_token = $2")
         .bind(delivery_id)
         .bind(token)
-        .execute(writer)
-        .await?;
-    Ok(())
-}
-
-/// SQLite serves one process: at start-up no claim can belong to a live worker.
-pub(super) async fn release_all(writer: &AnyPool) -> StoreResult<()> {
-    sqlx::query("UPDATE deliveries SET lease_until = NULL, lease_token = NULL WHERE lease_token IS NOT NULL")
         .execute(writer)
         .await?;
     Ok(())

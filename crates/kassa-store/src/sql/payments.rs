@@ -1,7 +1,7 @@
 //! Authorizations and orders as they are read back. Both are written inside a change
 //! (`commit.rs`).
 
-use super::rows::{at, get, name};
+use super::rows::{at, get, name, optional};
 use crate::StoreResult;
 use kassa_core::order::{KlarnaReference, Order, OrderStatus};
 use kassa_core::payment::{Authorization, AuthorizationStatus};
@@ -9,13 +9,11 @@ use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 
 pub(super) async fn authorization(reader: &AnyPool, token: &str) -> StoreResult<Option<Authorization>> {
-    let row = sqlx::query("SELECT * FROM authorizations WHERE token = $1").bind(token).fetch_optional(reader).await?;
-    row.map(|r| authorization_of(&r)).transpose()
+    optional(reader, sqlx::query("SELECT * FROM authorizations WHERE token = $1").bind(token), authorization_of).await
 }
 
 pub(super) async fn order(reader: &AnyPool, order_id: &str) -> StoreResult<Option<Order>> {
-    let row = sqlx::query("SELECT * FROM orders WHERE order_id = $1").bind(order_id).fetch_optional(reader).await?;
-    row.map(|r| order_of(&r)).transpose()
+    optional(reader, sqlx::query("SELECT * FROM orders WHERE order_id = $1").bind(order_id), order_of).await
 }
 
 fn authorization_of(row: &AnyRow) -> StoreResult<Authorization> {

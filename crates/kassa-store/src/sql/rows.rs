@@ -1,10 +1,39 @@
-//! Row → value decoding shared by both backends. Over sqlx's `Any` nothing is checked at compile
-//! time: every column is read by name, and a value outside its closed set is an error.
+//! Row → value decoding shared by both backends, and the one way a write reports a taken key.
+//! Over sqlx's `Any` nothing is checked at compile time: every column is read by name, and a
+//! value outside its closed set is an error.
 
 use crate::{StoreError, StoreResult};
 use kassa_core::Timestamp;
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
+use sqlx::{Any, AnyPool, Executor, Row};
+
+/// A statement with its parameters bound.
+pub(super) type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments<'q>>;
+
+/// How one row becomes a value.
+pub(super) type Decode<T> = fn(&AnyRow) -> StoreResult<T>;
+
+/// The row `query` finds, if any, decoded.
+pub(super) async fn optional<T>(reader: &AnyPool, query: Query<'_>, decode: Decode<T>) -> StoreResult<Option<T>> {
+    query.fetch_optional(reader).await?.as_ref().map(decode).transpose()
+}
+
+/// Every row `query` finds, in its order, decoded.
+pub(super) async fn all<T>(reader: &AnyPool, query: Query<'_>, decode: Decode<T>) -> StoreResult<Vec<T>> {
+    query.fetch_all(reader).await?.iter().map(decode).collect()
+}
+
+/// A statement that writes.
+pub(super) trait Write {
+    /// Executes the statement; a unique key it would take twice is a [`StoreError::Conflict`].
+    async fn write<'c, E: Executor<'c, Database = Any>>(self, on: E) -> StoreResult<AnyQueryResult>;
+}
+
+impl Write for Query<'_> {
+    async fn write<'c, E: Executor<'c, Database = Any>>(self, on: E) -> StoreResult<AnyQueryResult> {
+        self.execute(on).await.map_err(StoreError::from_write)
+    }
+}
 
 pub(super) fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
     row: &'r AnyRow,

@@ -22,27 +22,10 @@ async fn transport_level_errors() {
     let app = spawn().await;
     let hpp_path = "/hpp/v1/sessions";
     let json_header = ("content-type", "application/json");
-    refused(
-        &app,
-        authed(&app, Method::POST, hpp_path).header(json_header.0, json_header.1).body("{\"payment_session_url\":"),
-        400,
-        "BAD_REQUEST",
-    )
-    .await;
-    refused(
-        &app,
-        authed(&app, Method::POST, hpp_path).header(json_header.0, json_header.1).body("{} trailing"),
-        400,
-        "BAD_REQUEST",
-    )
-    .await;
-    refused(
-        &app,
-        authed(&app, Method::POST, hpp_path).header(json_header.0, json_header.1).body("[1,2]"),
-        400,
-        "BAD_REQUEST",
-    )
-    .await;
+    for malformed in ["{\"payment_session_url\":", "{} trailing", "[1,2]"] {
+        let request = authed(&app, Method::POST, hpp_path).header(json_header.0, json_header.1).body(malformed);
+        refused(&app, request, 400, "BAD_REQUEST").await;
+    }
     let message = refused(
         &app,
         authed(&app, Method::POST, hpp_path).header("content-type", "text/plain").body("{}"),

@@ -2,7 +2,7 @@
 //! JSON body where a person is looking.
 
 use super::{Chrome, render};
-use crate::service::error::ServiceError;
+use crate::service::error::{Refusal, Rule, ServiceError};
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -48,13 +48,24 @@ impl From<ServiceError> for PageError {
                 Self::new(StatusCode::BAD_REQUEST, "That did not work", format!("{field}: {reason}"))
             }
             ServiceError::Malformed(message) => Self::new(StatusCode::BAD_REQUEST, "That did not work", message),
-            ServiceError::Refused(refusal) => {
-                Self::new(StatusCode::CONFLICT, "That cannot be done now", refusal.message)
-            }
+            ServiceError::Refused(refusal) => refused(refusal),
             ServiceError::Conflict(message) => Self::new(StatusCode::CONFLICT, "That cannot be done now", message),
             ServiceError::Internal(cause) => Self::internal(cause),
         }
     }
+}
+
+/// A refusal as a page, with the status the API gives the same rule: a merchant's request the
+/// session's state refuses is 400, one a complete payment refuses 403, the rest 409.
+fn refused(Refusal { rule, message }: Refusal) -> PageError {
+    let status = match rule {
+        Rule::HppMerchantAction | Rule::NoCallbackTarget | Rule::NotRetryable => StatusCode::BAD_REQUEST,
+        Rule::PaymentClosed | Rule::AuthorizationUsed => StatusCode::FORBIDDEN,
+        Rule::HppConsumerAction | Rule::PaymentUnavailable | Rule::DistributionStatus | Rule::ShortCodeTaken => {
+            return PageError::new(StatusCode::CONFLICT, "That cannot be done now", message);
+        }
+    };
+    PageError::new(status, "That did not work", message)
 }
 
 impl From<crate::qr::QrError> for PageError {
@@ -79,5 +90,20 @@ impl IntoResponse for PageError {
             Ok(html) => (self.status, html).into_response(),
             Err(_) => (self.status, self.message).into_response(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_gets_the_status_the_api_gives_its_rule() {
+        let page = |rule: Rule| PageError::from(ServiceError::Refused(rule.refuses("no"))).status;
+        assert_eq!(page(Rule::NotRetryable), StatusCode::BAD_REQUEST);
+        assert_eq!(page(Rule::HppMerchantAction), StatusCode::BAD_REQUEST);
+        assert_eq!(page(Rule::PaymentClosed), StatusCode::FORBIDDEN);
+        assert_eq!(page(Rule::DistributionStatus), StatusCode::CONFLICT);
+        assert_eq!(page(Rule::ShortCodeTaken), StatusCode::CONFLICT);
     }
 }

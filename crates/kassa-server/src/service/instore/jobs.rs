@@ -5,10 +5,10 @@
 use super::owner;
 use crate::app::state::AppState;
 use crate::model::ids;
-use crate::service::case::{Context, PaymentCase, cancel_distribution, distribute, fail_waiting};
+use crate::service::case::{Context, PaymentCase, cancel_distribution, distribute, distribution_command, fail_waiting};
 use crate::service::error::ServiceResult;
 use crate::service::retry_on_conflict;
-use kassa_core::distribution::Distribution;
+use kassa_core::distribution::{Distribution, DistributionCommand, DistributionStatus};
 use kassa_store::{Change, Job, JobKind, JobWrite, StoreError, StoreExt};
 
 /// Runs of a distribute job that may fail (database trouble) before the distribution is given
@@ -49,18 +49,22 @@ pub async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
             }
             JobKind::Distribute => {
                 let consumer = match &before.short_code {
-                    Some(code) => state.store.free_consumer_session(&merchant.id, code, ctx.now).await?,
-                    None => None,
+                    Some(code) if before.status() == DistributionStatus::Waiting => {
+                        state.store.free_consumer_session(&merchant.id, code, ctx.now).await?
+                    }
+                    _ => None,
                 };
                 distribute(ctx, before, consumer, ids::random_hex::<16>())?
             }
-            JobKind::AutoCancel => match case.as_ref().filter(|_| before.is_unscanned()) {
-                Some(case) => {
-                    tracing::info!(session = %before.session_id, "auto-cancelling an unscanned in-store session");
-                    cancel_distribution(ctx, case)?.0
+            JobKind::AutoCancel if !before.is_unscanned() => Change::default(),
+            JobKind::AutoCancel => {
+                tracing::info!(session = %before.session_id, "auto-cancelling an unscanned in-store session");
+                match &case {
+                    Some(case) => cancel_distribution(ctx, case)?.0,
+                    // No payment session row (never expected): the distribution still ends.
+                    None => distribution_command(ctx, before, DistributionCommand::Cancel)?.0,
                 }
-                None => Change::default(),
-            },
+            }
         };
         finish(state, job, change).await
     })

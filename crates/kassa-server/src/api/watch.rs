@@ -50,34 +50,20 @@ impl Follow {
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<Tagged<T>, ServiceError>>,
     {
-        respond(state, &self.id, self.wait, self.if_none_match.as_deref(), load).await
+        let wait = watch::parse_wait(self.wait)?;
+        let if_none_match = self.if_none_match.as_deref();
+        let (status, etag, body) = match watch::read(state, &self.id, wait, if_none_match, load).await? {
+            Read::Fresh(tagged) => (StatusCode::OK, tagged.etag, Some(tagged.body)),
+            Read::NotModified(etag) => (StatusCode::NOT_MODIFIED, etag, None),
+        };
+        let mut response = match body {
+            Some(body) => Json(body).into_response(),
+            None => status.into_response(),
+        };
+        if let Ok(value) = HeaderValue::from_str(&etag) {
+            response.headers_mut().insert(header::ETAG, value);
+        }
+        response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        Ok(response)
     }
-}
-
-async fn respond<T, F, Fut>(
-    state: &AppState,
-    session_id: &str,
-    wait: Option<u64>,
-    if_none_match: Option<&str>,
-    load: F,
-) -> Result<Response, ApiError>
-where
-    T: Serialize,
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<Tagged<T>, ServiceError>>,
-{
-    let wait = watch::parse_wait(wait)?;
-    let (status, etag, body) = match watch::read(state, session_id, wait, if_none_match, load).await? {
-        Read::Fresh(tagged) => (StatusCode::OK, tagged.etag, Some(tagged.body)),
-        Read::NotModified(etag) => (StatusCode::NOT_MODIFIED, etag, None),
-    };
-    let mut response = match body {
-        Some(body) => Json(body).into_response(),
-        None => status.into_response(),
-    };
-    if let Ok(value) = HeaderValue::from_str(&etag) {
-        response.headers_mut().insert(header::ETAG, value);
-    }
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(response)
 }

@@ -1,9 +1,9 @@
 //! Hosted Payment Page sessions: create, read, disable, and the consumer's actions.
 
-use super::case::{Context, PaymentCase, approve_hpp, event_row, hpp_action};
+use super::case::{PaymentCase, approve_hpp, event_row, hpp_action};
 use super::error::{Rule, ServiceError, ServiceResult};
 use super::watch::{Tagged, etag};
-use super::{load, retry_on_conflict, validate, views};
+use super::{context, load, retry_on_conflict, validate, views};
 use crate::app::state::AppState;
 use crate::model::ids;
 use crate::model::payment::PaymentRecord;
@@ -163,10 +163,6 @@ pub async fn create(state: &AppState, merchant: &Merchant, request: HppCreateReq
 pub async fn read(state: &AppState, merchant: &Merchant, id: &str) -> ServiceResult<Tagged<HppSessionV1>> {
     let session = load::hpp_session(state, merchant, id).await?;
     Ok(Tagged { etag: etag(session.lifecycle.version), body: HppSessionV1::from(&session.record) })
-}
-
-fn context<'a>(state: &'a AppState, merchant: &'a Merchant) -> Context<'a> {
-    Context { now: state.now(), merchant, config: &state.config }
 }
 
 pub async fn disable(state: &AppState, merchant: &Merchant, id: &str) -> ServiceResult<()> {

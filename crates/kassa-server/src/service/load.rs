@@ -11,7 +11,7 @@ use kassa_core::machine::StateMachine;
 use kassa_store::{Merchant, StoreExt, Stored};
 
 const HPP_NOT_FOUND: &str = "HPP session not found (unknown or expired)";
-pub const PAYMENT_NOT_FOUND: &str = "Payment session not found (unknown, expired or cancelled)";
+const PAYMENT_NOT_FOUND: &str = "Payment session not found (unknown, expired or cancelled)";
 const DISTRIBUTION_NOT_FOUND: &str = "Distribution not found (unknown session, or not an in-store payment session)";
 
 /// The merchant's HPP session, unless it has expired.

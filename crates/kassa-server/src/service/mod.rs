@@ -18,8 +18,16 @@ pub mod validate;
 pub mod views;
 pub mod watch;
 
+use crate::app::state::AppState;
+use case::Context;
 use error::{ServiceError, ServiceResult};
+use kassa_store::Merchant;
 use std::future::Future;
+
+/// What a builder of `case` needs to act for `merchant` now.
+pub(crate) fn context<'a>(state: &'a AppState, merchant: &'a Merchant) -> Context<'a> {
+    Context { now: state.now(), merchant, config: &state.config }
+}
 
 /// Runs a load-decide-commit step again when another request won the race for the same rows;
 /// the step reloads, so the second try decides on fresh state.

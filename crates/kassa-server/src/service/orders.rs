@@ -1,8 +1,8 @@
 //! Authorizations and orders.
 
-use super::case::{Context, place_order as order_change};
+use super::case::place_order as order_change;
 use super::error::{Rule, ServiceError, ServiceResult};
-use super::{load, retry_on_conflict};
+use super::{context, load, retry_on_conflict};
 use crate::app::state::AppState;
 use crate::wire::payments::{AuthorizedPaymentMethod, CreateOrderRequest, OrderCreated, OrderV1};
 use kassa_core::cart::Cart;
@@ -53,7 +53,7 @@ pub async fn place_order(
             from: AuthorizationStatus::Valid,
             to: AuthorizationStatus::Ordered,
         };
-        let ctx = Context { now, merchant, config: &state.config };
+        let ctx = context(state, merchant);
         let capture = request.auto_capture.unwrap_or(false);
         let (change, order) = order_change(ctx, &case, used, token, capture, None)?;
         state.commit(change).await?;

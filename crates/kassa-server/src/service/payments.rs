@@ -1,10 +1,10 @@
 //! Klarna Payments sessions: create, read, update, cancel.
 
-use super::case::{Context, cancel_payment, event_row, start_distribution};
+use super::case::{cancel_payment, event_row, start_distribution};
 use super::error::{Rule, ServiceError, ServiceResult};
 use super::validate::{self, instore};
 use super::watch::{Tagged, etag};
-use super::{load, retry_on_conflict, views};
+use super::{context, load, retry_on_conflict, views};
 use crate::app::state::AppState;
 use crate::model::ids;
 use crate::model::payment::PaymentRecord;
@@ -70,7 +70,7 @@ pub async fn create(
 ) -> ServiceResult<MerchantSession> {
     let (request, channel) = validated(request)?;
     let in_store = instore::setup(&state.config, &request, channel).await?;
-    let ctx = Context { now: state.now(), merchant, config: &state.config };
+    let ctx = context(state, merchant);
     let id = ids::new_id();
     let (session, event) = PaymentSession::create(id.clone(), merchant.id.clone(), channel, ctx.now);
     let record =
@@ -125,7 +125,7 @@ pub async fn update(state: &AppState, merchant: &Merchant, id: &str, patch: Paym
 pub async fn cancel(state: &AppState, merchant: &Merchant, id: &str) -> ServiceResult<()> {
     retry_on_conflict(|| async {
         let case = load::live_case(state, merchant, id).await?;
-        state.commit(cancel_payment(Context { now: state.now(), merchant, config: &state.config }, &case)?).await?;
+        state.commit(cancel_payment(context(state, merchant), &case)?).await?;
         Ok(())
     })
     .await

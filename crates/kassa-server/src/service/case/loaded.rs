@@ -7,7 +7,7 @@ use crate::service::error::{Rule, ServiceError, ServiceResult};
 use kassa_core::distribution::Distribution;
 use kassa_core::hpp::HppSession;
 use kassa_core::machine::Named;
-use kassa_core::payment::AcquiringChannel;
+use kassa_core::payment::{AcquiringChannel, PaymentStatus};
 use kassa_core::{Event, Timestamp};
 use kassa_store::{Merchant, NewEvent, SessionRecord, Store, StoreExt, StoreResult, Stored};
 
@@ -46,7 +46,7 @@ impl PaymentCase {
         if !payment.session.is_live(now) {
             return Err(Rule::PaymentUnavailable.refuses("The payment session is no longer live").into());
         }
-        if !payment.is_open(now) {
+        if payment.session.status() != PaymentStatus::Incomplete {
             let message = "An order has already been placed for the payment session";
             return Err(Rule::PaymentUnavailable.refuses(message).into());
         }

@@ -2,10 +2,11 @@
 //! payment link, paying (the order is placed and captured automatically), being declined,
 //! canceling. The sandbox controls and the payment page drive the same functions.
 
-use super::{context, owner};
+use super::owner;
 use crate::app::state::AppState;
 use crate::model::ids;
 use crate::service::case::{cancel_distribution, distribution_command, pay_distribution, require_open_page};
+use crate::service::context;
 use crate::service::error::{Rule, ServiceError, ServiceResult};
 use crate::service::load;
 use crate::service::validate::instore::is_short_code;

@@ -5,7 +5,8 @@
 use super::owner;
 use crate::app::state::AppState;
 use crate::model::ids;
-use crate::service::case::{Context, PaymentCase, cancel_distribution, distribute, distribution_command, fail_waiting};
+use crate::service::case::{PaymentCase, cancel_distribution, distribute, distribution_command, fail_waiting};
+use crate::service::context;
 use crate::service::error::ServiceResult;
 use crate::service::retry_on_conflict;
 use kassa_core::distribution::{Distribution, DistributionCommand, DistributionStatus};
@@ -41,7 +42,7 @@ pub async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
             return finish(state, job, Change::default()).await;
         };
         let merchant = owner(state, before).await?;
-        let ctx = Context { now: state.now(), merchant: &merchant, config: &state.config };
+        let ctx = context(state, &merchant);
         let change = match action {
             JobKind::Distribute if job.attempts >= DISTRIBUTE_ATTEMPTS => {
                 tracing::error!(session = %before.session_id, "distribution kept failing; it is FAILED with UNKNOWN");

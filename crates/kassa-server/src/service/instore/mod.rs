@@ -8,7 +8,6 @@ mod retry;
 pub use consumer::{ConsumerAction, consumer_action, create_consumer_session, open_link};
 pub use retry::retry;
 
-use super::case::Context;
 use super::error::{ServiceError, ServiceResult};
 use super::watch::{Tagged, etag};
 use super::{load, views};
@@ -28,8 +27,4 @@ pub async fn read(state: &AppState, merchant: &Merchant, id: &str) -> ServiceRes
 async fn owner(state: &AppState, d: &Distribution) -> ServiceResult<Merchant> {
     let merchant = state.store.merchant(&d.merchant_id).await?;
     merchant.ok_or_else(|| ServiceError::internal(format!("no merchant {}", d.merchant_id)))
-}
-
-fn context<'a>(state: &'a AppState, merchant: &'a Merchant) -> Context<'a> {
-    Context { now: state.now(), merchant, config: &state.config }
 }

@@ -2,9 +2,9 @@
 //! FAILED whose error is retryable; back to WAITING with the new `distribution`, and distributed
 //! again by the scheduler.
 
-use super::context;
 use crate::app::state::AppState;
 use crate::service::case::{distribution_command, schedule};
+use crate::service::context;
 use crate::service::error::{Rule, ServiceError, ServiceResult};
 use crate::service::load;
 use crate::service::validate::instore::distribution_setup;

@@ -45,9 +45,7 @@ pub async fn place_order(
             .filter(|a| a.merchant_id == merchant.id && a.is_usable(now))
             .ok_or_else(|| ServiceError::not_found(NO_AUTHORIZATION))?;
         let case = load::live_case(state, merchant, &authorization.payment_session_id).await?;
-        let authorized =
-            case.payment.request.cart().parse().map_err(|e| ServiceError::internal(format!("stored cart: {e}")))?;
-        check_matches(&authorized, &cart)?;
+        check_matches(&case.cart()?, &cart)?;
         let used = AuthorizationWrite::Transition {
             token: token.to_owned(),
             from: AuthorizationStatus::Valid,

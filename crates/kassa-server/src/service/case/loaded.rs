@@ -4,6 +4,7 @@ use crate::app::config::Config;
 use crate::model::ids;
 use crate::model::payment::PaymentRecord;
 use crate::service::error::{Rule, ServiceError, ServiceResult};
+use kassa_core::cart::Cart;
 use kassa_core::distribution::Distribution;
 use kassa_core::hpp::HppSession;
 use kassa_core::machine::Named;
@@ -51,6 +52,11 @@ impl PaymentCase {
             return Err(Rule::PaymentUnavailable.refuses(message).into());
         }
         Ok(payment)
+    }
+
+    /// The cart of the payment session, as validated when it was stored.
+    pub fn cart(&self) -> ServiceResult<Cart> {
+        self.payment.request.cart().parse().map_err(|e| ServiceError::internal(format!("stored cart: {e}")))
     }
 
     /// The distribution, which an in-store case has.

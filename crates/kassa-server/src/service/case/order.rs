@@ -6,7 +6,7 @@ use super::loaded::{Context, PaymentCase, event_row};
 use super::transition::{disable_hosted, distribution_command, hpp_transition};
 use crate::model::ids;
 use crate::model::payment::PaymentRecord;
-use crate::service::error::{Rule, ServiceError, ServiceResult};
+use crate::service::error::{Rule, ServiceResult};
 use crate::service::views;
 use kassa_core::distribution::{Distribution, DistributionCommand, DistributionStatus, PlacedOrder};
 use kassa_core::hpp::{HppAction, HppMachine, HppOutcome, HppSession, PlaceOrderMode};
@@ -30,7 +30,7 @@ pub fn place_order(
         .session
         .apply(PaymentAction::PlaceOrder, ctx.now)
         .map_err(|_| Rule::PaymentClosed.refuses("An order has already been placed for this payment session"))?;
-    let cart = payment.request.cart().parse().map_err(|e| ServiceError::internal(format!("stored cart: {e}")))?;
+    let cart = case.cart()?;
     let after = PaymentRecord { session, ..payment.record.clone() };
     let order = Order {
         order_id: ids::new_id(),

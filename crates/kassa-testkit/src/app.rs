@@ -3,7 +3,7 @@
 //! two merchants.
 
 use crate::client::{Client, Merchant, Reply};
-use kassa_server::app::clock::{Clock, Clocks, ManualClock};
+use kassa_server::app::clock::{Clock, ManualClock, SystemClock};
 use kassa_server::app::config::RateLimits;
 use kassa_server::model::credentials;
 use kassa_server::{AppState, Config, Mode};
@@ -52,7 +52,7 @@ pub async fn spawn_in(mode: Mode) -> TestApp {
 /// A server with `Config::new`'s settings (Klarna's production rate limits included) as changed
 /// by `tweak`.
 pub async fn spawn_with(mode: Mode, tweak: impl FnOnce(&mut Config)) -> TestApp {
-    spawn_over(Clocks::system().wall, mode, tweak).await
+    spawn_over(Arc::new(SystemClock), mode, tweak).await
 }
 
 /// Like [`spawn_with`], on a wall clock that stands still (a [`ManualClock`] at 2026-01-01):

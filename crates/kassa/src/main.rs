@@ -42,7 +42,7 @@ fn init_tracing() {
 
 async fn add_merchant(args: cli::MerchantAdd) -> Result<(), String> {
     let store = database::open(&args.database).await?;
-    let now = kassa_server::app::clock::Clocks::system().wall.now();
+    let now = kassa_server::app::clock::Clock::now(&kassa_server::app::clock::SystemClock);
     let mut created =
         kassa_server::model::credentials::create(&args.name, args.username.as_deref(), args.secret.as_deref(), now)?;
     created.merchant.retry_policy = retry_policy(&args.retry_policy)?;

@@ -25,12 +25,6 @@ pub struct Clocks {
 }
 
 impl Clocks {
-    /// Both clocks on the system clock (production, and tools outside a server).
-    pub fn system() -> Self {
-        let wall: Arc<dyn Clock> = Arc::new(SystemClock);
-        Self { service: wall.clone(), wall }
-    }
-
     /// A server's clocks over `wall`: in sandbox mode the service clock is a sandbox clock over
     /// it (returned too, to be moved), otherwise `wall` itself.
     pub fn over(wall: Arc<dyn Clock>, sandbox: bool) -> (Self, Option<Arc<SandboxClock>>) {
@@ -57,13 +51,6 @@ impl Clock for SystemClock {
 pub struct SandboxClock {
     base: Arc<dyn Clock>,
     offset_millis: AtomicI64,
-}
-
-impl Default for SandboxClock {
-    /// Over the system clock.
-    fn default() -> Self {
-        Self::over(Arc::new(SystemClock))
-    }
 }
 
 impl SandboxClock {

@@ -1,7 +1,7 @@
 //! What every handler can reach.
 
 use crate::app::bus::{Bus, Wakes};
-use crate::app::clock::{Clock, Clocks, SandboxClock};
+use crate::app::clock::{Clock, Clocks, SandboxClock, SystemClock};
 use crate::app::config::{Config, Mode};
 use crate::app::sender::{MessageSender, RecordingSender};
 use kassa_store::{Change, Store, StoreError};
@@ -30,7 +30,7 @@ pub struct AppState {
 impl AppState {
     /// The standard wiring: the system clock as the wall clock (see [`AppState::with_wall_clock`]).
     pub fn new(store: Arc<dyn Store>, config: Config) -> Self {
-        Self::with_wall_clock(store, config, Clocks::system().wall)
+        Self::with_wall_clock(store, config, Arc::new(SystemClock))
     }
 
     /// A server whose real time is `wall` (a test may give a

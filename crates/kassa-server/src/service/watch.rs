@@ -60,15 +60,16 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<Tagged<T>, ServiceError>>,
 {
-    // Follow before reading: a change between the read and the wait still wakes us.
-    let mut follower = state.bus.follow(Some(session_id));
+    // A waiting read follows before reading: a change between the read and the wait still
+    // wakes it. A plain read follows nothing.
+    let mut follower = wait.map(|_| state.bus.follow(Some(session_id)));
     let first = load().await?;
     let known = listed_tags(if_none_match);
     let baseline = if known.is_empty() { vec![first.etag.clone()] } else { known.clone() };
     let answer = |current: Tagged<T>| {
         if known.contains(&current.etag) { Read::NotModified(current.etag) } else { Read::Fresh(current) }
     };
-    let Some(wait) = wait else { return Ok(answer(first)) };
+    let (Some(wait), Some(follower)) = (wait, follower.as_mut()) else { return Ok(answer(first)) };
     if !baseline.contains(&first.etag) {
         return Ok(Read::Fresh(first));
     }

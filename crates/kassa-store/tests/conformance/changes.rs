@@ -74,7 +74,7 @@ async fn a_change_is_all_or_nothing(b: &Backend) {
     // The second session's insert is fine, but the duplicate event id fails the change.
     let second = hpp("h2");
     let change = Change::default().session(SessionWrite::insert(&second).unwrap()).event(event(&second, 1, "e1"));
-    assert!(store.commit(change).await.is_err(), "{b}");
+    assert!(matches!(store.commit(change).await, Err(StoreError::Conflict(_))), "{b}");
     assert!(store.load::<HppSession>("h2").await.unwrap().is_none(), "{b}");
     assert!(store.session_events("h2").await.unwrap().is_empty(), "{b}");
     // An event must carry its session's new version: neither a repeated nor a skipped number.
@@ -83,7 +83,7 @@ async fn a_change_is_all_or_nothing(b: &Backend) {
     for (seq, id) in [(1, "e8"), (3, "e9")] {
         let change =
             Change::default().session(SessionWrite::update(&first, &opened).unwrap()).event(event(&opened, seq, id));
-        assert!(store.commit(change).await.is_err(), "{b}: seq {seq}");
+        assert!(matches!(store.commit(change).await, Err(StoreError::Conflict(_))), "{b}: seq {seq}");
         assert_eq!(load(store, "h1").await, first, "{b}: rolled back");
     }
 }

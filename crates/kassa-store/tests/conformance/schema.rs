@@ -17,10 +17,12 @@ const TYPES: &[(&str, &str, &str)] = &[("INTEGER", "bigint", "int64"), ("TEXT", 
 /// AUTOINCREMENT`, PostgreSQL's `BIGSERIAL` (`nextval(…)`). Both only ever increase.
 const AUTOINCREMENT: &str = "<autoincrement>";
 
-/// Tables or indexes that are deliberately not the same on both sides, with the reason. None
-/// today: the one difference this test found (`events_by_session`, on PostgreSQL only) was a gap
-/// in SQLite, closed by its migration 0004.
-const ACCEPTED: &[(&str, &str)] = &[];
+/// Tables or indexes that are deliberately not the same on both sides, with the reason.
+const ACCEPTED: &[(&str, &str)] = &[(
+    "events_by_session",
+    "PostgreSQL's only; on SQLite a session's events are read through UNIQUE (session_kind, \
+     session_id, seq) with every kind listed (sql/events.rs), so event inserts keep one index less",
+)];
 
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Table {

@@ -77,52 +77,68 @@ pub enum AuthorizationWrite {
     Transition { token: String, from: AuthorizationStatus, to: AuthorizationStatus },
 }
 
-/// Declares [`Change`]: its lists, each with the builder method that adds one write to it, and
-/// `merge`, which takes the other change apart whole (a list cannot be left out of it).
-macro_rules! change {
-    (
-        $(#[$attr:meta])*
-        pub struct Change {
-            $($(#[$doc:meta])* pub $list:ident: Vec<$write:ty> => $method:ident,)*
-        }
-    ) => {
-        $(#[$attr])*
-        pub struct Change {
-            $($(#[$doc])* pub $list: Vec<$write>,)*
-        }
-
-        impl Change {
-            $(
-                #[doc = concat!("Adds `write` to [`Change::", stringify!($list), "`].")]
-                pub fn $method(mut self, write: $write) -> Self {
-                    self.$list.push(write);
-                    self
-                }
-            )*
-
-            /// Both changes in one transaction (`self`'s writes first).
-            pub fn merge(mut self, other: Change) -> Self {
-                let Change { $($list),* } = other;
-                $(self.$list.extend($list);)*
-                self
-            }
-        }
-    };
+/// Everything one accepted command writes, committed together or not at all.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    pub sessions: Vec<SessionWrite>,
+    pub events: Vec<NewEvent>,
+    pub authorizations: Vec<AuthorizationWrite>,
+    pub orders: Vec<Order>,
+    pub deliveries: Vec<NewDelivery>,
+    /// Timers to schedule, and claimed ones whose work this change is.
+    pub jobs: Vec<JobWrite>,
+    /// Consumer sessions that a payment is pushed to (each only if still free).
+    pub consumer_sessions: Vec<ConsumerSessionAttach>,
 }
 
-change! {
-    /// Everything one accepted command writes, committed together or not at all.
-    #[derive(Debug, Clone, Default)]
-    pub struct Change {
-        pub sessions: Vec<SessionWrite> => session,
-        pub events: Vec<NewEvent> => event,
-        pub authorizations: Vec<AuthorizationWrite> => authorization,
-        pub orders: Vec<Order> => order,
-        pub deliveries: Vec<NewDelivery> => delivery,
-        /// Timers to schedule, and claimed ones whose work this change is.
-        pub jobs: Vec<JobWrite> => job,
-        /// Consumer sessions that a payment is pushed to (each only if still free).
-        pub consumer_sessions: Vec<ConsumerSessionAttach> => consumer_session,
+impl Change {
+    pub fn session(mut self, write: SessionWrite) -> Self {
+        self.sessions.push(write);
+        self
+    }
+
+    pub fn event(mut self, event: NewEvent) -> Self {
+        self.events.push(event);
+        self
+    }
+
+    pub fn authorization(mut self, write: AuthorizationWrite) -> Self {
+        self.authorizations.push(write);
+        self
+    }
+
+    pub fn order(mut self, order: Order) -> Self {
+        self.orders.push(order);
+        self
+    }
+
+    pub fn delivery(mut self, delivery: NewDelivery) -> Self {
+        self.deliveries.push(delivery);
+        self
+    }
+
+    pub fn job(mut self, write: JobWrite) -> Self {
+        self.jobs.push(write);
+        self
+    }
+
+    pub fn consumer_session(mut self, attach: ConsumerSessionAttach) -> Self {
+        self.consumer_sessions.push(attach);
+        self
+    }
+
+    /// Both changes in one transaction (`self`'s writes first). The other change is taken apart
+    /// whole, so a list added to `Change` cannot be left out here.
+    pub fn merge(mut self, other: Change) -> Self {
+        let Change { sessions, events, authorizations, orders, deliveries, jobs, consumer_sessions } = other;
+        self.sessions.extend(sessions);
+        self.events.extend(events);
+        self.authorizations.extend(authorizations);
+        self.orders.extend(orders);
+        self.deliveries.extend(deliveries);
+        self.jobs.extend(jobs);
+        self.consumer_sessions.extend(consumer_sessions);
+        self
     }
 }
 

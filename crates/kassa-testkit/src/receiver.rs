@@ -65,7 +65,6 @@ pub struct Received {
     pub uri: Uri,
     pub headers: HeaderMap,
     pub body: Bytes,
-    pub arrived_at: Instant,
     /// When the answer was handed back (`None` while it is still being held, or never given).
     pub answered_at: Option<Instant>,
 }
@@ -192,7 +191,7 @@ async fn receive(
     }
     let index = {
         let mut received = inner.received.lock().unwrap();
-        received.push(Received { method, uri, headers, body, arrived_at: Instant::now(), answered_at: None });
+        received.push(Received { method, uri, headers, body, answered_at: None });
         received.len() - 1
     };
     let scripted = inner.script.lock().unwrap().pop_front();

@@ -2,6 +2,7 @@
 //! callbacks go out once per successful delivery and in order, and a dead node's claimed
 //! callbacks are sent by another once its leases end.
 
+use kassa_server::app::bus::RECHECK;
 use kassa_store::testing::TestDatabase;
 use kassa_testkit::{Answer, Client, PATIENCE, Receiver, eventually};
 use reqwest::Method;
@@ -13,11 +14,6 @@ mod support;
 use support::Server as Node;
 
 const AUTH: (&str, &str) = ("nodes", "nodes-secret-0123456789");
-
-/// How often kassa's waiters re-read a session even without a wake-up (`RECHECK` in
-/// `service/watch.rs`). A long-poll that answers a change sooner than that after it was sent
-/// can only have been woken by the change.
-const RECHECK: Duration = Duration::from_secs(1);
 
 fn node(database: &str) -> Node {
     let credentials = format!("{}:{}", AUTH.0, AUTH.1);

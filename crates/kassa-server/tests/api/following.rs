@@ -2,16 +2,12 @@
 //! the events feed.
 
 use kassa_core::hpp::{HppAction, HppSession};
+use kassa_server::app::bus::RECHECK;
 use kassa_store::{Change, NewEvent, SessionRecord, SessionWrite, StoreExt, Stored};
 use kassa_testkit::{Answer, PATIENCE, Receiver, TestApp, eventually, read, spawn};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-
-/// How often kassa's waiters re-read a session even without a wake-up (`RECHECK` in
-/// `service/watch.rs`). A long-poll that answers a change sooner than that after it was sent
-/// can only have been woken by the change.
-const RECHECK: Duration = Duration::from_secs(1);
 
 fn get(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
     app.api.request(Method::GET, path)

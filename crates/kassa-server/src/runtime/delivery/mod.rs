@@ -199,9 +199,10 @@ impl DeliveryWorker {
         // Waited for the host long enough that the lease could end during the attempt: renew it,
         // or leave the delivery to whoever holds it now.
         let needed = (timeout + LEASE_MARGIN).as_millis() as i64;
-        if self.state.wall_now().plus_millis(needed) > lease_until {
+        let wall_now = self.state.wall_now();
+        if wall_now.plus_millis(needed) > lease_until {
             // At least as long as this attempt can take, whatever the configured lease.
-            let until = self.state.wall_now().plus_millis(needed.max(self.settings.lease.as_millis() as i64));
+            let until = wall_now.plus_millis(needed.max(self.settings.lease.as_millis() as i64));
             match self.state.store.renew_lease(&delivery.id, &delivery.lease_token, until).await {
                 Ok(true) => {}
                 Ok(false) => return,

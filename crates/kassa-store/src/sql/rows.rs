@@ -43,7 +43,7 @@ pub(super) fn get<'r, T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>>(
 }
 
 /// Decodes a column that must hold one of a closed set of names.
-pub(super) fn parse_name<T>(value: &str, parse: fn(&str) -> Option<T>, what: &str) -> StoreResult<T> {
+fn parse_name<T>(value: &str, parse: fn(&str) -> Option<T>, what: &str) -> StoreResult<T> {
     parse(value).ok_or_else(|| StoreError::Corrupt(format!("unknown {what} {value:?}")))
 }
 

@@ -45,6 +45,15 @@ impl Dialect {
         }
     }
 
+    /// First in a read transaction whose statements must see one snapshot (PostgreSQL's default,
+    /// read committed, gives each statement its own; a SQLite read transaction has one already).
+    pub(super) fn snapshot(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite { .. } => None,
+            Self::Postgres => Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+        }
+    }
+
     /// After a claim's `LIMIT`: nodes claiming at once skip each other's rows.
     pub(super) fn skip_locked(self) -> &'static str {
         match self {

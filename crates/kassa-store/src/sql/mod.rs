@@ -279,11 +279,11 @@ impl Store for SqlStore {
     }
 
     async fn session_deliveries(&self, session_id: &str) -> StoreResult<Vec<DeliveryRecord>> {
-        outbox::records(&self.reader, "session_id", session_id).await
+        outbox::records(&self.reader, self.dialect, "session_id", session_id).await
     }
 
     async fn event_deliveries(&self, event_id: &str) -> StoreResult<Vec<DeliveryRecord>> {
-        outbox::records(&self.reader, "event_id", event_id).await
+        outbox::records(&self.reader, self.dialect, "event_id", event_id).await
     }
 
     async fn event(&self, event_id: &str) -> StoreResult<Option<StoredEvent>> {

@@ -122,15 +122,29 @@ pub(super) async fn release(writer: &AnyPool, delivery_id: &str, token: &str) ->
 
 /// The deliveries where `column` (a fixed column name) is `value`, each with its attempts: two
 /// queries in all.
-pub(super) async fn records(reader: &AnyPool, column: &str, value: &str) -> StoreResult<Vec<DeliveryRecord>> {
+/// The deliveries whose `column` is `value`, each with its attempts, as of one moment: a delivery
+/// and its attempts are read in one snapshot, so an attempt being recorded meanwhile shows with its
+/// delivery's new state or not at all.
+pub(super) async fn records(
+    reader: &AnyPool,
+    dialect: Dialect,
+    column: &str,
+    value: &str,
+) -> StoreResult<Vec<DeliveryRecord>> {
+    let mut tx = reader.begin().await?;
+    if let Some(snapshot) = dialect.snapshot() {
+        sqlx::query(snapshot).execute(&mut *tx).await?;
+    }
     let deliveries = format!("SELECT * FROM deliveries WHERE {column} = $1 ORDER BY position");
-    let found = sqlx::query(&deliveries).bind(value).fetch_all(reader).await?;
+    let found = sqlx::query(&deliveries).bind(value).fetch_all(&mut *tx).await?;
     let attempts = format!(
         "SELECT a.* FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
          WHERE d.{column} = $1 ORDER BY a.delivery_id, a.attempt, a.id"
     );
     let mut by_delivery: std::collections::HashMap<String, Vec<Attempt>> = std::collections::HashMap::new();
-    for row in sqlx::query(&attempts).bind(value).fetch_all(reader).await? {
+    let attempt_rows = sqlx::query(&attempts).bind(value).fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    for row in attempt_rows {
         by_delivery.entry(get(&row, "delivery_id")?).or_default().push(attempt(&row)?);
     }
     let mut out = Vec::with_capacity(found.len());

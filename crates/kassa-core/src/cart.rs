@@ -45,23 +45,30 @@ pub struct Cart {
     pub lines: Vec<Line>,
 }
 
-/// An order line that keeps every rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An order line that keeps every rule (as Klarna spells it on the wire: `kind` is `type`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Line {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     pub quantity: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quantity_unit: Option<String>,
     pub unit_price: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tax_rate: Option<i64>,
     /// `quantity × unit_price − total_discount_amount`.
     pub total_amount: i64,
     pub total_discount_amount: i64,
     /// The line's tax (a US `sales_tax` line's whole amount when it gives none).
     pub total_tax_amount: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub product_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub merchant_data: Option<String>,
 }
 

@@ -11,6 +11,7 @@ pub struct Timestamp(i64);
 pub const SECOND: i64 = 1_000;
 pub const MINUTE: i64 = 60 * SECOND;
 pub const HOUR: i64 = 60 * MINUTE;
+pub const DAY: i64 = 24 * HOUR;
 
 impl Timestamp {
     pub const fn from_millis(millis: i64) -> Self {
@@ -31,6 +32,15 @@ impl Timestamp {
 
     pub const fn plus_minutes(self, minutes: i64) -> Self {
         self.plus_millis(minutes * MINUTE)
+    }
+
+    pub const fn plus_days(self, days: i64) -> Self {
+        self.plus_millis(days * DAY)
+    }
+
+    /// Midnight UTC of this instant's day.
+    pub const fn start_of_day(self) -> Self {
+        Self(self.0.div_euclid(DAY) * DAY)
     }
 }
 

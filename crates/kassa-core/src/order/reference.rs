@@ -1,6 +1,5 @@
-//! Orders placed from an authorization.
+//! Klarna's human-readable order reference.
 
-use crate::{Timestamp, wire_enum};
 use serde::{Deserialize, Serialize};
 
 /// Klarna's human-readable order reference: 8 upper-case alphanumeric characters (`X438HG0Q`).
@@ -25,29 +24,6 @@ impl KlarnaReference {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-wire_enum! {
-    pub enum OrderStatus {
-        Authorized = "AUTHORIZED",
-        Captured = "CAPTURED",
-    }
-}
-
-/// An order: placed once from one authorization of a payment session.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Order {
-    /// A UUID.
-    pub order_id: String,
-    pub klarna_reference: KlarnaReference,
-    pub merchant_id: String,
-    pub payment_session_id: String,
-    pub authorization_token: String,
-    pub status: OrderStatus,
-    pub purchase_currency: String,
-    pub order_amount: i64,
-    pub captured_amount: i64,
-    pub created_at: Timestamp,
 }
 
 #[cfg(test)]

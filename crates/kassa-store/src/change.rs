@@ -77,13 +77,54 @@ pub enum AuthorizationWrite {
     Transition { token: String, from: AuthorizationStatus, to: AuthorizationStatus },
 }
 
+/// An order's row in the `orders` ledger: the database keeps one order per authorization and per
+/// payment session, and amounts within Klarna's rules (refunded ≤ captured ≤ authorized), whatever
+/// the code above it does. The order itself is a session of kind `order`, written beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderLedger {
+    pub order_id: String,
+    pub klarna_reference: String,
+    pub merchant_id: String,
+    pub payment_session_id: Option<String>,
+    pub authorization_token: Option<String>,
+    pub purchase_currency: String,
+    pub order_amount: i64,
+    pub captured_amount: i64,
+    pub refunded_amount: i64,
+    pub created_at: Timestamp,
+}
+
+impl OrderLedger {
+    pub fn of(order: &Order) -> Self {
+        Self {
+            order_id: order.order_id.clone(),
+            klarna_reference: order.klarna_reference.as_str().to_owned(),
+            merchant_id: order.merchant_id.clone(),
+            payment_session_id: Some(order.payment_session_id.clone()),
+            authorization_token: Some(order.authorization_token.clone()),
+            purchase_currency: order.purchase_currency.clone(),
+            order_amount: order.order_amount,
+            captured_amount: order.captured_amount(),
+            refunded_amount: order.refunded_amount(),
+            created_at: order.created_at,
+        }
+    }
+}
+
+/// A new order's ledger row, or new amounts for an existing one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderWrite {
+    Place(OrderLedger),
+    Amounts(OrderLedger),
+}
+
 /// Everything one accepted command writes, committed together or not at all.
 #[derive(Debug, Clone, Default)]
 pub struct Change {
     pub sessions: Vec<SessionWrite>,
     pub events: Vec<NewEvent>,
     pub authorizations: Vec<AuthorizationWrite>,
-    pub orders: Vec<Order>,
+    pub orders: Vec<OrderWrite>,
     pub deliveries: Vec<NewDelivery>,
     /// Timers to schedule, and claimed ones whose work this change is.
     pub jobs: Vec<JobWrite>,
@@ -107,9 +148,18 @@ impl Change {
         self
     }
 
-    pub fn order(mut self, order: Order) -> Self {
-        self.orders.push(order);
-        self
+    /// Places `order`: its session and its ledger row.
+    pub fn order_placed(mut self, order: &Order) -> Result<Self, StoreError> {
+        self.sessions.push(SessionWrite::insert(order)?);
+        self.orders.push(OrderWrite::Place(OrderLedger::of(order)));
+        Ok(self)
+    }
+
+    /// Moves `before` to `after`: the session (guarded on its revision) and the ledger's amounts.
+    pub fn order_moved(mut self, before: &Stored<Order>, after: &Order) -> Result<Self, StoreError> {
+        self.sessions.push(SessionWrite::update(before, after)?);
+        self.orders.push(OrderWrite::Amounts(OrderLedger::of(after)));
+        Ok(self)
     }
 
     pub fn delivery(mut self, delivery: NewDelivery) -> Self {

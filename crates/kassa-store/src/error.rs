@@ -21,9 +21,10 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// A failed write: a unique key taken, or PostgreSQL giving up one of two writers that wait
-    /// for each other's rows (deadlock, serialization failure), is a [`StoreError::Conflict`]:
-    /// nothing was written, and a second try decides afresh.
+    /// A failed write: a unique key taken, a CHECK that the rows read no longer allow (an order's
+    /// amounts), or PostgreSQL giving up one of two writers that wait for each other's rows
+    /// (deadlock, serialization failure), is a [`StoreError::Conflict`]: nothing was written, and
+    /// a second try decides afresh.
     pub(crate) fn from_write(error: sqlx::Error) -> Self {
         Self::Database(error).retryable()
     }
@@ -32,7 +33,9 @@ impl StoreError {
     pub(crate) fn retryable(self) -> Self {
         match &self {
             Self::Database(sqlx::Error::Database(db))
-                if db.is_unique_violation() || matches!(db.code().as_deref(), Some("40P01" | "40001")) =>
+                if db.is_unique_violation()
+                    || db.is_check_violation()
+                    || matches!(db.code().as_deref(), Some("40P01" | "40001")) =>
             {
                 Self::Conflict(db.message().to_owned())
             }

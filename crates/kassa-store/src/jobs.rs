@@ -16,6 +16,8 @@ kassa_core::wire_enum! {
         Distribute = "distribute",
         /// Cancel a distribution if nobody has scanned or canceled it.
         AutoCancel = "auto_cancel",
+        /// Expire an order whose authorization ran out.
+        ExpireOrder = "expire_order",
     }
 }
 

@@ -17,7 +17,7 @@ pub mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use change::{AuthorizationWrite, Change, ConsumerSessionAttach, SessionWrite};
+pub use change::{AuthorizationWrite, Change, ConsumerSessionAttach, OrderLedger, OrderWrite, SessionWrite};
 pub use claim::ClaimWindow;
 pub use consumer::ConsumerSession;
 pub use delivery::{Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, NewDelivery};
@@ -28,7 +28,6 @@ pub use record::{SessionRecord, Stored};
 
 use async_trait::async_trait;
 use kassa_core::Timestamp;
-use kassa_core::order::Order;
 use kassa_core::payment::Authorization;
 use kassa_core::retry::RetryPolicy;
 
@@ -95,7 +94,6 @@ pub trait Store: Send + Sync + 'static {
     async fn postpone_job(&self, job_id: &str, lease_token: &str, due_at: Timestamp) -> StoreResult<()>;
 
     async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>>;
-    async fn order(&self, order_id: &str) -> StoreResult<Option<Order>>;
 
     /// Applies `change` atomically. Any guard that does not hold rolls everything back and
     /// answers [`StoreError::Conflict`].

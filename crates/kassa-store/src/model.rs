@@ -3,6 +3,7 @@
 use kassa_core::Timestamp;
 use kassa_core::distribution::DistributionStatus;
 use kassa_core::hpp::HppStatus;
+use kassa_core::order::OrderStatus;
 use kassa_core::payment::PaymentStatus;
 use kassa_core::retry::RetryPolicy;
 use serde::{Deserialize, Serialize};
@@ -13,6 +14,7 @@ kassa_core::wire_enum! {
         Payment = "payment",
         Hpp = "hpp",
         Distribution = "distribution",
+        Order = "order",
     }
 }
 
@@ -24,6 +26,7 @@ impl SessionKind {
             Self::Payment => PaymentStatus::parse(name).map(PaymentStatus::as_str),
             Self::Hpp => HppStatus::parse(name).map(HppStatus::as_str),
             Self::Distribution => DistributionStatus::parse(name).map(DistributionStatus::as_str),
+            Self::Order => OrderStatus::parse(name).map(OrderStatus::as_str),
         }
     }
 }

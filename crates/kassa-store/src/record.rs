@@ -5,6 +5,7 @@ use crate::{SessionKind, StoreError};
 use kassa_core::Timestamp;
 use kassa_core::distribution::Distribution;
 use kassa_core::hpp::HppSession;
+use kassa_core::order::Order;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -113,4 +114,14 @@ session_record!(Distribution, SessionKind::Distribution, |s| {
     created: s.created_at,
     expires: None,
     token: s.link_token.as_deref(),
+});
+
+session_record!(Order, SessionKind::Order, |o| {
+    id: &o.order_id,
+    merchant: &o.merchant_id,
+    parent: Some(&o.payment_session_id),
+    lifecycle: o.lifecycle,
+    created: o.created_at,
+    expires: Some(o.expires_at),
+    token: None,
 });

@@ -4,7 +4,7 @@
 use super::dialect::Dialect;
 use super::rows::Write;
 use crate::notify::{CHANNEL, Notification};
-use crate::{AuthorizationWrite, Change, JobWrite, NewEvent, SessionWrite, StoreError, StoreResult};
+use crate::{AuthorizationWrite, Change, JobWrite, NewEvent, OrderWrite, SessionWrite, StoreError, StoreResult};
 use sqlx::AnyConnection;
 
 /// Writes one change into the open transaction on `tx`.
@@ -71,24 +71,8 @@ pub(super) async fn apply(tx: &mut AnyConnection, change: &Change, dialect: Dial
     for attach in &change.consumer_sessions {
         super::consumer::attach(tx, attach).await?;
     }
-    for order in &change.orders {
-        sqlx::query(
-            "INSERT INTO orders (order_id, klarna_reference, merchant_id, payment_session_id, authorization_token,
-                                 status, purchase_currency, order_amount, captured_amount, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&order.order_id)
-        .bind(order.klarna_reference.as_str())
-        .bind(&order.merchant_id)
-        .bind(&order.payment_session_id)
-        .bind(&order.authorization_token)
-        .bind(order.status.as_str())
-        .bind(&order.purchase_currency)
-        .bind(order.order_amount)
-        .bind(order.captured_amount)
-        .bind(order.created_at.millis())
-        .write(&mut *tx)
-        .await?;
+    for write in &change.orders {
+        write_order(tx, write).await?;
     }
     Ok(())
 }
@@ -205,6 +189,45 @@ async fn append_event(tx: &mut AnyConnection, event: &NewEvent) -> StoreResult<(
             event.session_kind.as_str(),
             event.session_id
         )));
+    }
+    Ok(())
+}
+
+async fn write_order(tx: &mut AnyConnection, write: &OrderWrite) -> StoreResult<()> {
+    match write {
+        OrderWrite::Place(o) => {
+            sqlx::query(
+                "INSERT INTO orders (order_id, klarna_reference, merchant_id, payment_session_id, authorization_token,
+                                     purchase_currency, order_amount, captured_amount, refunded_amount, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&o.order_id)
+            .bind(&o.klarna_reference)
+            .bind(&o.merchant_id)
+            .bind(&o.payment_session_id)
+            .bind(&o.authorization_token)
+            .bind(&o.purchase_currency)
+            .bind(o.order_amount)
+            .bind(o.captured_amount)
+            .bind(o.refunded_amount)
+            .bind(o.created_at.millis())
+            .write(&mut *tx)
+            .await?;
+        }
+        OrderWrite::Amounts(o) => {
+            let updated = sqlx::query(
+                "UPDATE orders SET order_amount = $1, captured_amount = $2, refunded_amount = $3 WHERE order_id = $4",
+            )
+            .bind(o.order_amount)
+            .bind(o.captured_amount)
+            .bind(o.refunded_amount)
+            .bind(&o.order_id)
+            .write(&mut *tx)
+            .await?;
+            if updated.rows_affected() != 1 {
+                return Err(StoreError::Conflict(format!("order {} has no ledger row", o.order_id)));
+            }
+        }
     }
     Ok(())
 }

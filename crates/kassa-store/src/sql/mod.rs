@@ -36,7 +36,6 @@ use async_trait::async_trait;
 use dialect::Dialect;
 pub use dialect::Durability;
 use kassa_core::Timestamp;
-use kassa_core::order::Order;
 use kassa_core::payment::Authorization;
 use kassa_core::retry::RetryPolicy;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -76,8 +75,18 @@ impl SqlStore {
             .synchronous(level)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let mut migrating = native.connect().await?;
+        // SQLite changes a table's CHECK only by rebuilding the table, which needs foreign keys off
+        // (a rebuilt table is dropped and renamed while others refer to it); the migrations run
+        // so, and the keys are checked once they have.
+        let mut migrating = native.clone().foreign_keys(false).connect().await?;
         sqlx::migrate!("./migrations/sqlite").run(&mut migrating).await?;
+        let broken: Vec<(String,)> =
+            sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(&mut migrating).await?;
+        if let Some((table,)) = broken.first() {
+            return Err(crate::StoreError::Corrupt(format!(
+                "after the migrations, table {table} breaks a foreign key"
+            )));
+        }
         migrating.close().await?;
         let setup =
             format!("PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000; PRAGMA synchronous = {synchronous};");
@@ -217,10 +226,6 @@ impl Store for SqlStore {
 
     async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>> {
         payments::authorization(&self.reader, token).await
-    }
-
-    async fn order(&self, order_id: &str) -> StoreResult<Option<Order>> {
-        payments::order(&self.reader, order_id).await
     }
 
     async fn commit(&self, change: crate::Change) -> StoreResult<()> {

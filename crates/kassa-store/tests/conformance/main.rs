@@ -24,9 +24,10 @@
 //! | `claim_jobs`                | jobs::jobs_are_claimed_once_while_leased_and_done_once,            |
 //! |                             | outbox::a_released_claim_is_due_again, decoding::unknown_job_…     |
 //! | `postpone_job`              | jobs::jobs_are_claimed_once_while_leased_and_done_once             |
-//! | `authorization`, `order`    | payments::one_order_per_payment_session_and_guarded_authorizations |
+//! | `authorization`             | payments::one_order_per_payment_session_and_guarded_authorizations |
 //! | `commit`                    | changes::* (guards, all or nothing, group commit), and the         |
-//! |                             | writes of jobs, consumer sessions, payments, deliveries, events    |
+//! |                             | writes of jobs, consumer sessions, payments, deliveries, events,   |
+//! |                             | orders (payments::order_amounts_are_guarded_in_sql)                |
 //! | `session_events`            | changes::*, events::events_are_found_by_id_and_by_session          |
 //! | `session_events_after`      | events::events_are_found_by_id_and_by_session                      |
 //! | `insert_message`,           | sessions::messages_are_kept_in_order                               |
@@ -50,7 +51,8 @@
 //! another handle on the same database (changes::another_handle_sees_every_commit), a reopened
 //! SQLite file (changes::sqlite_a_reopened_database_keeps_every_commit), strict decoding of
 //! stored values (decoding), and the two migrations building one schema
-//! (schema::both_backends_migrate_to_the_same_schema).
+//! (schema::both_backends_migrate_to_the_same_schema), and a database of an earlier kassa
+//! upgraded with nothing lost (upgrade).
 
 #[macro_use]
 mod support;
@@ -67,3 +69,4 @@ mod outbox;
 mod payments;
 mod schema;
 mod sessions;
+mod upgrade;

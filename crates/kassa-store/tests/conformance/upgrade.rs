@@ -1,0 +1,71 @@
+//! Upgrades: a database written by an earlier kassa opens in this one with nothing lost.
+
+use kassa_core::order::{Order, OrderStatus};
+use kassa_store::StoreExt;
+use kassa_store::testing::{Backend, TestDatabase};
+use sqlx::Connection;
+use sqlx::migrate::Migrator;
+
+#[tokio::test]
+async fn sqlite_orders_placed_before_order_management_become_orders() {
+    orders_become_order_sessions(TestDatabase::sqlite()).await;
+}
+
+#[tokio::test]
+async fn postgres_orders_placed_before_order_management_become_orders() {
+    let Some(database) = TestDatabase::postgres().await else { return };
+    orders_become_order_sessions(database).await;
+}
+
+/// The database as kassa left it before Order Management: every migration up to that one.
+async fn migrated_before_order_management(database: &TestDatabase) -> sqlx::AnyConnection {
+    sqlx::any::install_default_drivers();
+    let mut migrator: Migrator = match database.backend {
+        Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
+        Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
+    };
+    let earlier: Vec<_> =
+        migrator.migrations.iter().filter(|m| !m.description.contains("order management")).cloned().collect();
+    assert!(earlier.len() < migrator.migrations.len(), "the Order Management migration is found by its name");
+    migrator.migrations = earlier.into();
+    let url = match database.backend {
+        Backend::Sqlite => format!("{}?mode=rwc", database.url),
+        Backend::Postgres => database.url.clone(),
+    };
+    let mut connection = sqlx::AnyConnection::connect(&url).await.expect("a connection");
+    migrator.run(&mut connection).await.expect("the earlier migrations");
+    connection
+}
+
+async fn orders_become_order_sessions(database: TestDatabase) {
+    let mut db = migrated_before_order_management(&database).await;
+    let rows = [
+        "INSERT INTO merchants (id, name, username, secret_salt, secret_hash, created_at)
+         VALUES ('m1', 'Shop', 'shop', 's', 'h', 0)",
+        "INSERT INTO sessions (kind, id, merchant_id, status, version, revision, created_at, updated_at, state)
+         VALUES ('payment', 'p1', 'm1', 'complete', 2, 2, 0, 0, '{\"request\":{\"purchase_country\":\"se\"}}')",
+        "INSERT INTO authorizations (token, merchant_id, payment_session_id, status, created_at, expires_at)
+         VALUES ('a1', 'm1', 'p1', 'ordered', 0, 3600000)",
+        "INSERT INTO orders (order_id, klarna_reference, merchant_id, payment_session_id, authorization_token, status,
+                             purchase_currency, order_amount, captured_amount, created_at)
+         VALUES ('o1', 'ABCD1234', 'm1', 'p1', 'a1', 'CAPTURED', 'SEK', 18000, 18000, 1657273696680)",
+    ];
+    for row in rows {
+        sqlx::query(row).execute(&mut db).await.expect(row);
+    }
+    db.close().await.unwrap();
+
+    let store = database.open().await;
+    let order = store.load::<Order>("o1").await.unwrap().expect("the order, as an order session").record;
+    let backend = database.backend;
+    assert_eq!(
+        (order.status(), order.order_amount, order.captured_amount()),
+        (OrderStatus::Captured, 18_000, 18_000),
+        "{backend:?}"
+    );
+    assert_eq!(order.captures.len(), 1, "{backend:?}: its one capture");
+    assert_eq!(order.captures[0].klarna_reference, "ABCD1234-1", "{backend:?}");
+    assert_eq!(order.purchase_country, "SE", "{backend:?}");
+    assert_eq!(order.expires_at.to_string(), "2022-08-05T00:00:00.000Z", "{backend:?}: 28 days, to midnight");
+    assert_eq!(order.lifecycle.version, 2, "{backend:?}");
+}

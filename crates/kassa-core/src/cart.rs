@@ -130,6 +130,16 @@ fn max_len(value: &Option<String>, field: &str, min: usize, max: usize) -> Resul
     }
 }
 
+/// Lines given with an Order Management call (a capture, a refund, a new authorization), at
+/// JSON path `field`: each keeps the line rules; how many and what they add up to is the
+/// order's business.
+pub fn parse_lines(lines: &[LineInput], field: &str) -> Result<Vec<Line>, CartError> {
+    if lines.len() > MAX_ORDER_LINES {
+        return Err(bad(field, format!("must hold at most {MAX_ORDER_LINES} lines")));
+    }
+    lines.iter().enumerate().map(|(i, line)| line.parse(&format!("{field}[{i}]"))).collect()
+}
+
 impl CartInput {
     /// The cart, if it keeps every rule; else the first broken one.
     pub fn parse(&self) -> Result<Cart, CartError> {
@@ -188,7 +198,8 @@ impl CartInput {
 }
 
 impl LineInput {
-    fn parse(&self, at: &str) -> Result<Line, CartError> {
+    /// The line, if it keeps every rule; `at` is its JSON path (`order_lines[0]`).
+    pub fn parse(&self, at: &str) -> Result<Line, CartError> {
         let field = |name: &str| format!("{at}.{name}");
         let name = required(&self.name, &field("name"))?;
         max_len(&Some(name.clone()), &field("name"), 1, 255)?;

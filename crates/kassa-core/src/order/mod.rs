@@ -73,8 +73,8 @@ impl OrderRefusal {
     }
 }
 
-/// An accepted operation: the order after it, and the event it yields.
-pub type Step = Result<(Order, Event<OrderStatus>), OrderRefusal>;
+/// An accepted operation: the order after it, the event it yields, and the action it was.
+pub type Step = Result<(Order, Event<OrderStatus>, OrderAction), OrderRefusal>;
 
 /// An order, with everything Order Management shows of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,24 +172,18 @@ impl Order {
         (order, event)
     }
 
-    /// Places an order and captures all of it at once (automatic capture, an HPP session in
-    /// CAPTURE_ORDER mode, an in-store payment): the placement and the capture are two events.
-    pub fn place_captured(
-        new: NewOrder,
-        capture_id: String,
-        now: Timestamp,
-    ) -> Result<(Self, [Event<OrderStatus>; 2]), OrderRefusal> {
-        let (order, placed) = Self::place(new, now);
+    /// Captures all that remains, with the order's lines: what automatic capture does (an
+    /// order placed with `auto_capture`, by an HPP session in CAPTURE_ORDER mode, in store).
+    pub fn capture_all(&self, capture_id: String, now: Timestamp) -> Step {
         let whole = NewCapture {
             capture_id,
-            captured_amount: order.order_amount,
+            captured_amount: self.remaining_authorized_amount(),
             description: String::new(),
-            order_lines: order.order_lines.clone(),
+            order_lines: if self.captures.is_empty() { self.order_lines.clone() } else { Vec::new() },
             reference: None,
             shipping_info: Vec::new(),
         };
-        let (order, captured) = order.capture(whole, now)?;
-        Ok((order, [placed, captured]))
+        self.capture(whole, now)
     }
 
     pub fn status(&self) -> OrderStatus {
@@ -484,7 +478,7 @@ impl Order {
             })?;
         let mut next = Self { lifecycle, ..self.clone() };
         change(&mut next);
-        Ok((next, event))
+        Ok((next, event, action))
     }
 }
 

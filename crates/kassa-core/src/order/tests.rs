@@ -1,4 +1,5 @@
 use super::*;
+use crate::machine::StateMachine;
 use crate::machine::laws::check_machine;
 use proptest::prelude::*;
 
@@ -63,14 +64,14 @@ fn authorization_runs_28_days_to_midnight() {
 #[test]
 fn two_partial_captures_then_a_refund() {
     let (order, _) = Order::place(new_order(10_000), at(0));
-    let (order, first) = order.capture(capture("c1", 4_000), at(1)).unwrap();
+    let (order, first, _) = order.capture(capture("c1", 4_000), at(1)).unwrap();
     assert_eq!((order.status(), order.remaining_authorized_amount()), (OrderStatus::PartCaptured, 6_000));
-    let (order, second) = order.capture(capture("c2", 6_000), at(2)).unwrap();
+    let (order, second, _) = order.capture(capture("c2", 6_000), at(2)).unwrap();
     assert_eq!((order.status(), order.remaining_authorized_amount()), (OrderStatus::Captured, 0));
     assert_eq!((first.seq, second.seq), (2, 3));
     assert_eq!(order.captures[1].klarna_reference, "X438HG0Q-2");
     // A refund larger than the first capture spills over into the second.
-    let (order, _) = order.refund(refund("r1", 5_000), at(3)).unwrap();
+    let (order, ..) = order.refund(refund("r1", 5_000), at(3)).unwrap();
     assert_eq!(order.status(), OrderStatus::Captured);
     assert_eq!((order.captures[0].refunded_amount, order.captures[1].refunded_amount), (4_000, 1_000));
     assert_eq!(order.refunds[0].allocation, [("c1".to_owned(), 4_000), ("c2".to_owned(), 1_000)]);
@@ -83,12 +84,12 @@ fn refusals_name_klarnas_codes() {
     assert_eq!(order.refund(refund("r", 1), at(1)).unwrap_err().code, OrderErrorCode::RefundNotAllowed);
     assert_eq!(order.release_remaining(at(1)).unwrap_err().code, OrderErrorCode::NotAllowed);
     assert_eq!(order.capture(capture("c", 0), at(1)).unwrap_err().code, OrderErrorCode::BadValue);
-    let (captured, _) = order.capture(capture("c", 400), at(1)).unwrap();
+    let (captured, ..) = order.capture(capture("c", 400), at(1)).unwrap();
     assert_eq!(captured.cancel(at(2)).unwrap_err().code, OrderErrorCode::CancelNotAllowed);
     assert_eq!(captured.refund(refund("r", 401), at(2)).unwrap_err().code, OrderErrorCode::RefundNotAllowed);
     assert_eq!(captured.update_authorization(399, Vec::new(), at(2)).unwrap_err().code, OrderErrorCode::NotAllowed);
     assert_eq!(captured.trigger_send_out("nope", at(2)).unwrap_err().code, OrderErrorCode::NoSuchCapture);
-    let (cancelled, _) = order.cancel(at(1)).unwrap();
+    let (cancelled, ..) = order.cancel(at(1)).unwrap();
     assert_eq!(cancelled.capture(capture("c", 1), at(2)).unwrap_err().code, OrderErrorCode::CaptureNotAllowed);
     assert_eq!(cancelled.remaining_authorized_amount(), 0);
 }
@@ -96,13 +97,13 @@ fn refusals_name_klarnas_codes() {
 #[test]
 fn release_and_settle_end_a_part_captured_order() {
     let (order, _) = Order::place(new_order(1_000), at(0));
-    let (part, _) = order.capture(capture("c", 300), at(1)).unwrap();
-    let (released, _) = part.release_remaining(at(2)).unwrap();
+    let (part, ..) = order.capture(capture("c", 300), at(1)).unwrap();
+    let (released, ..) = part.release_remaining(at(2)).unwrap();
     assert_eq!(
         (released.status(), released.remaining_authorized_amount(), released.order_amount),
         (OrderStatus::Captured, 0, 1_000)
     );
-    let (settled, _) = part.update_authorization(300, Vec::new(), at(2)).unwrap();
+    let (settled, ..) = part.update_authorization(300, Vec::new(), at(2)).unwrap();
     assert_eq!(
         (settled.status(), settled.order_amount, settled.original_order_amount),
         (OrderStatus::Captured, 300, 1_000)
@@ -113,24 +114,26 @@ fn release_and_settle_end_a_part_captured_order() {
 fn expiry_and_extension() {
     let (order, _) = Order::place(new_order(1_000), at(0));
     assert!(order.expire(at(0)).is_err(), "not before expires_at");
-    let (extended, _) = order.extend_authorization(at(20 * crate::time::DAY + 5)).unwrap();
+    let (extended, ..) = order.extend_authorization(at(20 * crate::time::DAY + 5)).unwrap();
     assert_eq!(extended.expires_at, at(48 * crate::time::DAY));
-    let (again, _) = extended.extend_authorization(at(20 * crate::time::DAY + 9)).unwrap();
+    let (again, ..) = extended.extend_authorization(at(20 * crate::time::DAY + 9)).unwrap();
     assert_eq!(again.expires_at, extended.expires_at, "a second call the same day changes nothing");
     let late = at(400 * crate::time::DAY);
-    let (expired, _) = order.expire(late).unwrap();
+    let (expired, ..) = order.expire(late).unwrap();
     assert_eq!((expired.status(), expired.remaining_authorized_amount()), (OrderStatus::Expired, 0));
     assert!(order.capture(capture("c", 1), late).is_err());
-    let (part, _) = order.capture(capture("c", 10), at(1)).unwrap();
-    let (ended, _) = part.expire(late).unwrap();
+    let (part, ..) = order.capture(capture("c", 10), at(1)).unwrap();
+    let (ended, ..) = part.expire(late).unwrap();
     assert_eq!((ended.status(), ended.captured_amount()), (OrderStatus::Captured, 10));
 }
 
 #[test]
-fn auto_capture_is_placement_and_capture() {
-    let (order, [placed, captured]) = Order::place_captured(new_order(500), "c".into(), at(0)).unwrap();
-    assert_eq!((placed.seq, captured.seq, order.status()), (1, 2, OrderStatus::Captured));
+fn auto_capture_takes_the_whole_order_in_one_capture() {
+    let (order, _) = Order::place(new_order(500), at(0));
+    let (order, captured, action) = order.capture_all("c".into(), at(0)).unwrap();
+    assert_eq!((captured.seq, action, order.status()), (2, OrderAction::CaptureRest, OrderStatus::Captured));
     assert_eq!(order.captures[0].klarna_reference, "X438HG0Q-1");
+    assert_eq!(order.captures[0].captured_amount, 500);
     assert_eq!(order.captures[0].shipping_address, order.shipping_address);
 }
 
@@ -138,7 +141,7 @@ fn auto_capture_is_placement_and_capture() {
 fn customer_details_merge_and_cannot_clear_the_street() {
     let (order, _) = Order::place(new_order(500), at(0));
     let change = Address { city: Some("Stockholm".into()), ..Address::default() };
-    let (changed, _) = order.update_customer_details(change, at(1)).unwrap();
+    let (changed, ..) = order.update_customer_details(change, at(1)).unwrap();
     let address = changed.shipping_address.unwrap();
     assert_eq!((address.street_address.as_deref(), address.city.as_deref()), (Some("Sveavägen 46"), Some("Stockholm")));
     let clear = Address { street_address: Some(String::new()), ..Address::default() };
@@ -222,7 +225,8 @@ proptest! {
         let (mut order, first) = Order::place(new_order(1_000), at(0));
         let mut events = vec![first];
         for (i, op) in ops.iter().enumerate() {
-            if let Ok((next, event)) = apply(&order, op, i) {
+            if let Ok((next, event, action)) = apply(&order, op, i) {
+                prop_assert!(OrderMachine::TRANSITIONS.iter().any(|(f, a, _)| *f == order.status() && *a == action));
                 prop_assert_eq!(event.seq, order.lifecycle.version + 1);
                 prop_assert_eq!(event.to, next.status());
                 events.push(event);

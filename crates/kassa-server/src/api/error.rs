@@ -3,7 +3,7 @@
 //! [`crate::api::errors`], which knows the request's correlation id. [`From<ServiceError>`] is
 //! the one table from the use cases' refusals to Klarna's statuses.
 
-use crate::service::error::{Refusal, Rule, ServiceError};
+use crate::service::error::{Absent, Refusal, Rule, ServiceError};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kassa_core::cart::CartError;
@@ -25,6 +25,12 @@ pub enum ApiError {
     InvalidOperation { status: StatusCode, message: String },
     #[error("{0}")]
     NotFound(String),
+    /// Something Order Management does not find, with its own code (`NO_SUCH_ORDER`, …).
+    #[error("{message}")]
+    Missing { code: &'static str, message: String },
+    /// Order Management refuses the operation (403) with its code (`CAPTURE_NOT_ALLOWED`, …).
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
     #[error("missing or wrong credentials")]
     Unauthorized,
     #[error("{0}")]
@@ -68,7 +74,8 @@ impl ApiError {
             Self::BadRequest(_) | Self::BadValue { .. } => StatusCode::BAD_REQUEST,
             Self::Mismatch { .. } => StatusCode::CONFLICT,
             Self::InvalidOperation { status, .. } => *status,
-            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::NotFound(_) | Self::Missing { .. } => StatusCode::NOT_FOUND,
+            Self::Forbidden { .. } => StatusCode::FORBIDDEN,
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -87,6 +94,7 @@ impl ApiError {
             }
             Self::InvalidOperation { message, .. } => ("INVALID_OPERATION", vec![message.clone()]),
             Self::NotFound(m) => ("NOT_FOUND", vec![m.clone()]),
+            Self::Missing { code, message } | Self::Forbidden { code, message } => (*code, vec![message.clone()]),
             Self::Unauthorized => (
                 "UNAUTHORIZED",
                 vec!["Missing or invalid credentials: use HTTP Basic auth with your API username and secret".into()],
@@ -158,6 +166,14 @@ impl From<ServiceError> for ApiError {
             ServiceError::Malformed(message) => Self::BadRequest(message),
             ServiceError::Mismatch { field, reason } => Self::Mismatch { field, reason },
             ServiceError::NotFound(message) => Self::NotFound(message),
+            ServiceError::Absent { what, message } => {
+                let code = match what {
+                    Absent::Order => "NO_SUCH_ORDER",
+                    Absent::Capture => "NO_SUCH_CAPTURE",
+                    Absent::Refund => "NOT_FOUND",
+                };
+                Self::Missing { code, message }
+            }
             ServiceError::Refused(refusal) => refusal.into(),
             ServiceError::Conflict(message) => Self::Conflict(message),
             ServiceError::Internal(cause) => Self::Internal(cause),
@@ -167,10 +183,11 @@ impl From<ServiceError> for ApiError {
 
 /// Klarna's answer to each rule: HPP refuses a merchant's action with 400 and a consumer's with
 /// 409; Payments refuses with 403; in store, a refused status is 409 and a refused retry is a
-/// `BAD_REQUEST`.
+/// `BAD_REQUEST`; Order Management refuses with 403 and its own code.
 impl From<Refusal> for ApiError {
     fn from(Refusal { rule, message }: Refusal) -> Self {
         let status = match rule {
+            Rule::Order(code) => return Self::Forbidden { code: code.as_str(), message },
             Rule::NotRetryable => return Self::BadRequest(message),
             Rule::HppMerchantAction | Rule::NoCallbackTarget => StatusCode::BAD_REQUEST,
             Rule::PaymentClosed | Rule::AuthorizationUsed => StatusCode::FORBIDDEN,

@@ -16,6 +16,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&BasicAuth),
     tags(
         (name = "Payments", description = "Klarna Payments v1: the cart and the authorization behind a session"),
+        (name = "Order Management", description = "Klarna Order Management v1: captures, refunds and changes to placed orders"),
         (name = "HPP", description = "Hosted Payment Page v1 (seed 001)"),
         (name = "Public", description = "Unauthenticated resources handed to consumers"),
         (name = "kassa", description = "kassa's own extensions"),

@@ -1,22 +1,276 @@
-//! Order Management: reading the orders kassa placed.
+//! Klarna Order Management v1: the order, its captures and refunds, and every operation on them.
+//! Writes answer 204 without a body, creations 201 with `Location` and the new id as a header;
+//! body-less POSTs take no body, `{}` or anything else (it is ignored).
 
 use super::auth::Call;
+use super::errors::ErrorResponse;
+use super::json::JsonBody;
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
-use crate::service::orders;
-use crate::wire::payments::OrderV1;
+use crate::service::orders::manage;
+use crate::wire::orders::{
+    CaptureRead, CaptureRequest, CustomerDetailsRequest, DueDateOption, DueDateOptions, ExtendDueDateRequest,
+    MerchantReferencesRequest, OrderRead, RefundRead, RefundRequest, ShippingInfoRequest, UpdateAuthorizationRequest,
+};
 use axum::Json;
 use axum::extract::Path;
+use axum::http::{HeaderName, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kassa_core::order::DUE_DATE_EXTENSIONS;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(read_order))
+    OpenApiRouter::new()
+        .routes(routes!(read_order))
+        .routes(routes!(acknowledge))
+        .routes(routes!(cancel))
+        .routes(routes!(update_authorization))
+        .routes(routes!(extend_authorization_time))
+        .routes(routes!(release_remaining_authorization))
+        .routes(routes!(update_merchant_references))
+        .routes(routes!(update_customer_details))
+        .routes(routes!(add_shipping_info))
+        .routes(routes!(create_capture, list_captures))
+        .routes(routes!(read_capture))
+        .routes(routes!(add_capture_shipping_info))
+        .routes(routes!(trigger_send_out))
+        .routes(routes!(extend_due_date))
+        .routes(routes!(due_date_options))
+        .routes(routes!(create_refund))
+        .routes(routes!(read_refund))
 }
 
-/// Read an order: status, amounts, captured amount.
-#[utoipa::path(get, path = "/ordermanagement/v1/orders/{order_id}", tag = "Payments", security(("basic" = [])),
-    responses((status = 200, body = OrderV1)))]
-async fn read_order(Call { state, merchant }: Call, Path(order_id): Path<String>) -> Result<Json<OrderV1>, ApiError> {
-    Ok(Json(orders::read(&state, &merchant, &order_id).await?))
+const NO_CONTENT: StatusCode = StatusCode::NO_CONTENT;
+
+/// 201 with the new resource's absolute URL and its id under `id_header`.
+fn created(state: &AppState, path: String, id_header: &'static str, id: &str) -> Result<Response, ApiError> {
+    let location = state.config.url(&path);
+    let headers = [(header::LOCATION, location), (HeaderName::from_static(id_header), id.to_owned())];
+    Ok((StatusCode::CREATED, headers).into_response())
+}
+
+/// Read an order: status, amounts, lines, addresses, captures and refunds.
+#[utoipa::path(get, path = "/ordermanagement/v1/orders/{order_id}", tag = "Order Management", security(("basic" = [])),
+    responses(
+        (status = 200, body = OrderRead),
+        (status = 404, description = "`NO_SUCH_ORDER`", body = ErrorResponse),
+    ))]
+async fn read_order(Call { state, merchant }: Call, Path(order_id): Path<String>) -> Result<Json<OrderRead>, ApiError> {
+    Ok(Json(OrderRead::from(&manage::read(&state, &merchant, &order_id).await?)))
+}
+
+/// Acknowledge an order (idempotent; no field of the order shows it).
+#[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/acknowledge", tag = "Order Management", security(("basic" = [])),
+    responses((status = 204, description = "Acknowledged"), (status = 404, description = "`NO_SUCH_ORDER`", body = ErrorResponse)))]
+async fn acknowledge(Call { state, merchant }: Call, Path(order_id): Path<String>) -> Result<StatusCode, ApiError> {
+    manage::acknowledge(&state, &merchant, &order_id).await?;
+    Ok(NO_CONTENT)
+}
+
+/// Cancel an order that has no captures: the whole authorization is released.
+#[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/cancel", tag = "Order Management", security(("basic" = [])),
+    responses(
+        (status = 204, description = "Cancelled"),
+        (status = 403, description = "`CANCEL_NOT_ALLOWED`: the order has captures, or is not open", body = ErrorResponse),
+        (status = 404, description = "`NO_SUCH_ORDER`", body = ErrorResponse),
+    ))]
+async fn cancel(Call { state, merchant }: Call, Path(order_id): Path<String>) -> Result<StatusCode, ApiError> {
+    manage::cancel(&state, &merchant, &order_id).await?;
+    Ok(NO_CONTENT)
+}
+
+/// Set a new authorized amount; the lines given replace the order's.
+#[utoipa::path(patch, path = "/ordermanagement/v1/orders/{order_id}/authorization", tag = "Order Management", security(("basic" = [])),
+    request_body = UpdateAuthorizationRequest,
+    responses(
+        (status = 204, description = "Updated"),
+        (status = 403, description = "`NOT_ALLOWED`: below the captured amount, or the order is not open", body = ErrorResponse),
+    ))]
+async fn update_authorization(
+    Call { state, merchant }: Call,
+    Path(order_id): Path<String>,
+    JsonBody(request): JsonBody<UpdateAuthorizationRequest>,
+) -> Result<StatusCode, ApiError> {
+    manage::update_authorization(&state, &merchant, &order_id, request).await?;
+    Ok(NO_CONTENT)
+}
+
+/// Extend the authorization by the merchant's period (28 days) from today, at most 180 days
+/// after the purchase.
+#[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/extend-authorization-time", tag = "Order Management", security(("basic" = [])),
+    responses((status = 204, description = "Extended"), (status = 403, description = "`NOT_ALLOWED`", body = ErrorResponse)))]
+async fn extend_authorization_time(
+    Call { state, merchant }: Call,
+    Path(order_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    manage::extend_authorization(&state, &merchant, &order_id).await?;
+    Ok(NO_CONTENT)
+}
+
+/// Release what remains uncaptured of a part-captured order.
+#[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/release-remaining-authorization", tag = "Order Management", security(("basic" = [])),
+    responses((status = 204, description = "Released"), (status = 403, description = "`NOT_ALLOWED`", body = ErrorResponse)))]
+async fn release_remaining_authorization(
+    Call { state, merchant }: Call,
+    Path(order_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    manage::release_remaining(&state, &merchant, &order_id).await?;
+    Ok(NO_CONTENT)
+}
+
+/// Replace the merchant references (`""` clears one, an absent one stays).
+#[utoipa::path(patch, path = "/ordermanagement/v1/orders/{order_id}/merchant-references", tag = "Order Management", security(("basic" = [])),
+    request_body = MerchantReferencesRequest,
+    responses((status = 204, description = "Updated"), (status = 403, description = "`NOT_ALLOWED`", body = ErrorResponse)))]
+async fn update_merchant_references(
+    Call { state, merchant }: Call,
+    Path(order_id): Path<String>,
+    JsonBody(request): JsonBody<MerchantReferencesRequest>,
+) -> Result<StatusCode, ApiError> {
+    manage::update_merchant_references(&state, &merchant, &order_id, request).await?;
+    Ok(NO_CONTENT)
+}
+
+/// Update the shipping address (the billing address can no longer change).
+#[utoipa::path(patch, path = "/ordermanagement/v1/orders/{order_id}/customer-details", tag = "Order Management", security(("basic" = [])),
+    request_body = CustomerDetailsRequest,
+    responses((status = 204, description = "Updated"), (status = 403, description = "`NOT_ALLOWED`", body = ErrorResponse)))]
+async fn update_customer_details(
+    Call { state, merchant }: Call,
+    Path(order_id): Path<String>,
+    JsonBody(request): JsonBody<CustomerDetailsRequest>,
+) -> Result<StatusCode, ApiError> {
+    manage::update_customer_details(&state, &merchant, &order_id, request).await?;
+    Ok(NO_CONTENT)
+}
+
+/// Add shipping information to the order.
+#[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/shipping-info", tag = "Order Management", security(("basic" = [])),
+    request_body = ShippingInfoRequest,
+    responses((status = 204, description = "Added"), (status = 404, description = "`NO_SUCH_ORDER`", body = ErrorResponse)))]
+async fn add_shipping_info(
+    Call { state, merchant }: Call,
+    Path(order_id): Path<String>,
+    JsonBody(request): JsonBody<ShippingInfoRequest>,
+) -> Result<StatusCode, ApiError> {
+    manage::add_shipping_info(&state, &merchant, &order_id, request.shipping_info).await?;
+    Ok(NO_CONTENT)
+}
+
+/// Capture part or all of the remaining authorized amount.
+#[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/captures", tag = "Order Management", security(("basic" = [])),
+    request_body = CaptureRequest,
+    responses(
+        (status = 201, description = "Captured", headers(("Location" = String), ("Capture-Id" = String))),
+        (status = 403, description = "`CAPTURE_NOT_ALLOWED`: more than remains, or the order is not open", body = ErrorResponse),
+        (status = 404, description = "`NO_SUCH_ORDER`", body = ErrorResponse),
+    ))]
+async fn create_capture(
+    Call { state, merchant }: Call,
+    Path(order_id): Path<String>,
+    JsonBody(request): JsonBody<CaptureRequest>,
+) -> Result<Response, ApiError> {
+    let capture = manage::capture(&state, &merchant, &order_id, request).await?;
+    let path = format!("/ordermanagement/v1/orders/{order_id}/captures/{}", capture.capture_id);
+    created(&state, path, "capture-id", &capture.capture_id)
+}
+
+/// The order's captures, oldest first.
+#[utoipa::path(get, path = "/ordermanagement/v1/orders/{order_id}/captures", tag = "Order Management", security(("basic" = [])),
+    responses((status = 200, body = Vec<CaptureRead>), (status = 404, description = "`NO_SUCH_ORDER`", body = ErrorResponse)))]
+async fn list_captures(
+    Call { state, merchant }: Call,
+    Path(order_id): Path<String>,
+) -> Result<Json<Vec<CaptureRead>>, ApiError> {
+    let order = manage::read(&state, &merchant, &order_id).await?;
+    Ok(Json(order.captures.iter().map(CaptureRead::from).collect()))
+}
+
+/// One capture.
+#[utoipa::path(get, path = "/ordermanagement/v1/orders/{order_id}/captures/{capture_id}", tag = "Order Management", security(("basic" = [])),
+    responses((status = 200, body = CaptureRead), (status = 404, description = "`NO_SUCH_ORDER` or `NO_SUCH_CAPTURE`", body = ErrorResponse)))]
+async fn read_capture(
+    Call { state, merchant }: Call,
+    Path((order_id, capture_id)): Path<(String, String)>,
+) -> Result<Json<CaptureRead>, ApiError> {
+    Ok(Json(CaptureRead::from(&manage::capture_of(&state, &merchant, &order_id, &capture_id).await?)))
+}
+
+/// Add shipping information to a capture.
+#[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/captures/{capture_id}/shipping-info", tag = "Order Management", security(("basic" = [])),
+    request_body = ShippingInfoRequest,
+    responses((status = 204, description = "Added"), (status = 404, description = "`NO_SUCH_CAPTURE`", body = ErrorResponse)))]
+async fn add_capture_shipping_info(
+    Call { state, merchant }: Call,
+    Path((order_id, capture_id)): Path<(String, String)>,
+    JsonBody(request): JsonBody<ShippingInfoRequest>,
+) -> Result<StatusCode, ApiError> {
+    manage::add_capture_shipping_info(&state, &merchant, &order_id, &capture_id, request.shipping_info).await?;
+    Ok(NO_CONTENT)
+}
+
+/// Send the consumer the capture's payment instructions again (recorded on the capture).
+#[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/captures/{capture_id}/trigger-send-out", tag = "Order Management", security(("basic" = [])),
+    responses((status = 204, description = "Sent"), (status = 404, description = "`NO_SUCH_CAPTURE`", body = ErrorResponse)))]
+async fn trigger_send_out(
+    Call { state, merchant }: Call,
+    Path((order_id, capture_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    manage::trigger_send_out(&state, &merchant, &order_id, &capture_id).await?;
+    Ok(NO_CONTENT)
+}
+
+/// Extend a capture's due date by one of the offered numbers of days.
+#[utoipa::path(patch, path = "/ordermanagement/v1/orders/{order_id}/captures/{capture_id}/extend-due-date", tag = "Order Management", security(("basic" = [])),
+    request_body = ExtendDueDateRequest,
+    responses((status = 204, description = "Extended"), (status = 403, description = "`NOT_ALLOWED`: not an offered option", body = ErrorResponse)))]
+async fn extend_due_date(
+    Call { state, merchant }: Call,
+    Path((order_id, capture_id)): Path<(String, String)>,
+    JsonBody(request): JsonBody<ExtendDueDateRequest>,
+) -> Result<StatusCode, ApiError> {
+    manage::extend_due_date(&state, &merchant, &order_id, &capture_id, request.number_of_days).await?;
+    Ok(NO_CONTENT)
+}
+
+/// The due-date extensions a capture offers (kassa charges no fee).
+#[utoipa::path(get, path = "/ordermanagement/v1/orders/{order_id}/captures/{capture_id}/extend-due-date-options", tag = "Order Management", security(("basic" = [])),
+    responses((status = 200, body = DueDateOptions), (status = 404, description = "`NO_SUCH_CAPTURE`", body = ErrorResponse)))]
+async fn due_date_options(
+    Call { state, merchant }: Call,
+    Path((order_id, capture_id)): Path<(String, String)>,
+) -> Result<Json<DueDateOptions>, ApiError> {
+    manage::capture_of(&state, &merchant, &order_id, &capture_id).await?;
+    let order = manage::read(&state, &merchant, &order_id).await?;
+    let options = DUE_DATE_EXTENSIONS.iter().map(|&number_of_days| DueDateOption { amount: 0, number_of_days });
+    Ok(Json(DueDateOptions { currency: order.purchase_currency.to_ascii_lowercase(), options: options.collect() }))
+}
+
+/// Refund part or all of what was captured.
+#[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/refunds", tag = "Order Management", security(("basic" = [])),
+    request_body = RefundRequest,
+    responses(
+        (status = 201, description = "Refunded", headers(("Location" = String), ("Refund-Id" = String))),
+        (status = 403, description = "`REFUND_NOT_ALLOWED`: no captures, or more than was captured", body = ErrorResponse),
+        (status = 404, description = "`NOT_FOUND`", body = ErrorResponse),
+    ))]
+async fn create_refund(
+    Call { state, merchant }: Call,
+    Path(order_id): Path<String>,
+    JsonBody(request): JsonBody<RefundRequest>,
+) -> Result<Response, ApiError> {
+    let refund = manage::refund(&state, &merchant, &order_id, request).await?;
+    let path = format!("/ordermanagement/v1/orders/{order_id}/refunds/{}", refund.refund_id);
+    created(&state, path, "refund-id", &refund.refund_id)
+}
+
+/// One refund.
+#[utoipa::path(get, path = "/ordermanagement/v1/orders/{order_id}/refunds/{refund_id}", tag = "Order Management", security(("basic" = [])),
+    responses((status = 200, body = RefundRead), (status = 404, description = "`NOT_FOUND`", body = ErrorResponse)))]
+async fn read_refund(
+    Call { state, merchant }: Call,
+    Path((order_id, refund_id)): Path<(String, String)>,
+) -> Result<Json<RefundRead>, ApiError> {
+    Ok(Json(RefundRead::from(&manage::refund_of(&state, &merchant, &order_id, &refund_id).await?)))
 }

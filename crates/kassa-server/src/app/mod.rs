@@ -9,6 +9,7 @@ pub mod rate_limits;
 pub mod sender;
 pub mod state;
 pub mod target;
+pub mod turns;
 
 pub use config::{Config, Mode};
 pub use state::AppState;

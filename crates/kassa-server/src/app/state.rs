@@ -4,6 +4,7 @@ use crate::app::bus::{Bus, Wakes};
 use crate::app::clock::{Clock, Clocks, SandboxClock, SystemClock};
 use crate::app::config::{Config, Mode};
 use crate::app::sender::{MessageSender, RecordingSender};
+use crate::app::turns::Turns;
 use kassa_store::{Change, Store, StoreError};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
@@ -25,6 +26,8 @@ pub struct AppState {
     /// Held while this node claims and runs a batch of due jobs: one batch at a time, so the
     /// sandbox clock can wait for the jobs a scheduler run already claimed.
     pub jobs_gate: Arc<tokio::sync::Mutex<()>>,
+    /// Operations on one order take turns on this node.
+    pub order_turns: Arc<Turns>,
 }
 
 impl AppState {
@@ -50,6 +53,7 @@ impl AppState {
             bus: Bus::new(shutdown.clone()),
             shutdown,
             jobs_gate: Arc::default(),
+            order_turns: Arc::default(),
         }
     }
 

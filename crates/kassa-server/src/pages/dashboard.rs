@@ -19,6 +19,7 @@ use axum::routing::{get, post};
 use kassa_core::Timestamp;
 use kassa_core::distribution::{Distribution, DistributionStatus};
 use kassa_core::hpp::{HppSession, HppStatus};
+use kassa_core::order::Order;
 use kassa_core::payment::PaymentStatus;
 use kassa_store::{
     DeliveryRecord, Merchant, SessionCursor, SessionFilter, SessionKind, SessionSummary, StoreExt, StoredEvent,
@@ -253,6 +254,22 @@ async fn heading(state: &AppState, merchant: &Merchant, kind: SessionKind, id: &
                 ("Payment session".to_owned(), session_link(SessionKind::Payment, id)),
             ];
             Heading { status: d.status().to_string(), created_at: at(d.created_at), expires_at: None, links }
+        }
+        SessionKind::Order => {
+            let o = store.load::<Order>(id).await?;
+            let o = o.filter(|o| o.merchant_id == merchant.id).ok_or_else(unknown)?;
+            let links = vec![("Payment session".to_owned(), session_link(SessionKind::Payment, &o.payment_session_id))];
+            let status = format!(
+                "{} — {} {} authorized, {} captured in {} captures, {} refunded, {} remaining",
+                o.status(),
+                o.order_amount,
+                o.purchase_currency,
+                o.captured_amount(),
+                o.captures.len(),
+                o.refunded_amount(),
+                o.remaining_authorized_amount()
+            );
+            Heading { status, created_at: at(o.created_at), expires_at: Some(at(o.expires_at)), links }
         }
     })
 }

@@ -43,7 +43,7 @@ impl PageError {
 impl From<ServiceError> for PageError {
     fn from(error: ServiceError) -> Self {
         match error {
-            ServiceError::NotFound(message) => Self::not_found(message),
+            ServiceError::NotFound(message) | ServiceError::Absent { message, .. } => Self::not_found(message),
             ServiceError::BadValue { field, reason } | ServiceError::Mismatch { field, reason } => {
                 Self::new(StatusCode::BAD_REQUEST, "That did not work", format!("{field}: {reason}"))
             }
@@ -56,11 +56,11 @@ impl From<ServiceError> for PageError {
 }
 
 /// A refusal as a page, with the status the API gives the same rule: a merchant's request the
-/// session's state refuses is 400, one a complete payment refuses 403, the rest 409.
+/// session's state refuses is 400, one a complete payment or an order refuses 403, the rest 409.
 fn refused(Refusal { rule, message }: Refusal) -> PageError {
     let status = match rule {
         Rule::HppMerchantAction | Rule::NoCallbackTarget | Rule::NotRetryable => StatusCode::BAD_REQUEST,
-        Rule::PaymentClosed | Rule::AuthorizationUsed => StatusCode::FORBIDDEN,
+        Rule::PaymentClosed | Rule::AuthorizationUsed | Rule::Order(_) => StatusCode::FORBIDDEN,
         Rule::HppConsumerAction | Rule::PaymentUnavailable | Rule::DistributionStatus | Rule::ShortCodeTaken => {
             return PageError::new(StatusCode::CONFLICT, "That cannot be done now", message);
         }

@@ -4,6 +4,7 @@
 
 use kassa_core::Rejected;
 use kassa_core::cart::CartError;
+use kassa_core::order::OrderErrorCode;
 use kassa_store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +21,10 @@ pub enum ServiceError {
     Mismatch { field: String, reason: String },
     #[error("{0}")]
     NotFound(String),
+    /// An order, or a capture or refund of one, that the merchant does not have (Order
+    /// Management names which).
+    #[error("{message}")]
+    Absent { what: Absent, message: String },
     /// A rule of the resource's current state refuses the request.
     #[error("{0}")]
     Refused(#[from] Refusal),
@@ -29,6 +34,14 @@ pub enum ServiceError {
     /// A fault of kassa or its database; the cause is for the log, not for the client.
     #[error("{0}")]
     Internal(String),
+}
+
+/// What Order Management could not find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Absent {
+    Order,
+    Capture,
+    Refund,
 }
 
 /// A refusal: which rule refused, and why in words.
@@ -65,6 +78,8 @@ pub enum Rule {
     ShortCodeTaken,
     /// A redelivery of an event that has no callback target.
     NoCallbackTarget,
+    /// An order's status or amounts refuse the operation; Order Management's code says which.
+    Order(OrderErrorCode),
 }
 
 impl Rule {

@@ -1,12 +1,13 @@
 //! Durable timers ([`kassa_store::Job`]) that fall due on the service clock. One step
-//! ([`run_due`]) claims a batch under a wall-clock lease, does each job's work (every job today
-//! belongs to an in-store distribution: [`instore::jobs`]) and postpones a job whose run failed,
-//! with backoff. The scheduler (`runtime::scheduler`) runs the step in a loop; the sandbox clock
+//! ([`run_due`]) claims a batch under a wall-clock lease, does each job's work (a job belongs to
+//! an in-store distribution, [`instore::jobs`], or to an order, [`orders::jobs`]) and postpones a
+//! job whose run failed, with backoff. The scheduler (`runtime::scheduler`) runs the step in a loop; the sandbox clock
 //! runs it after moving, so what fell due has run when it answers.
 
 use crate::app::state::AppState;
-use crate::service::instore;
-use kassa_store::{ClaimWindow, ClaimedJob};
+use crate::service::error::ServiceResult;
+use crate::service::{instore, orders};
+use kassa_store::{Change, ClaimWindow, ClaimedJob, Job, JobKind, JobWrite, StoreError};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -45,9 +46,22 @@ pub async fn run_due(state: &AppState) -> usize {
     count
 }
 
+/// Commits a job's effect with its deletion; a run that finds the job already done (another run
+/// committed first) has nothing left to do.
+pub(crate) async fn finish(state: &AppState, job: &Job, effect: Change) -> ServiceResult<()> {
+    match state.commit(effect.job(JobWrite::Done { job_id: job.id.clone() })).await {
+        Err(StoreError::JobDone(_)) => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 async fn run_one(state: &AppState, claimed: ClaimedJob) {
     let job = &claimed.job;
-    let Err(error) = instore::jobs::run(state, job).await else { return };
+    let done = match job.action {
+        JobKind::ExpireOrder => orders::jobs::run(state, job).await,
+        JobKind::Distribute | JobKind::AutoCancel => instore::jobs::run(state, job).await,
+    };
+    let Err(error) = done else { return };
     let backoff = (1i64 << job.attempts.min(6)).min(MAX_BACKOFF_SECONDS);
     tracing::warn!(job = %job.id, action = %job.action, session = %job.session_id, attempts = job.attempts + 1,
         %error, backoff_seconds = backoff, "job failed; it runs again later");

@@ -5,4 +5,5 @@ pub mod events;
 pub mod hpp;
 pub mod instore;
 pub mod kassa;
+pub mod orders;
 pub mod payments;

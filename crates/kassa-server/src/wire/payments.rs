@@ -114,7 +114,7 @@ impl PaymentSessionRequest {
 }
 
 impl OrderLine {
-    fn input(&self) -> LineInput {
+    pub fn input(&self) -> LineInput {
         LineInput {
             kind: self.kind.clone(),
             name: self.name.clone(),
@@ -242,20 +242,4 @@ pub struct AuthorizedPaymentMethod {
     pub kind: String,
     pub number_of_days: i32,
     pub number_of_installments: i32,
-}
-
-/// An order as Order Management reads it (the fields kassa keeps).
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
-pub struct OrderV1 {
-    pub order_id: String,
-    /// `AUTHORIZED` or `CAPTURED`.
-    pub status: String,
-    pub klarna_reference: String,
-    pub purchase_currency: String,
-    pub order_amount: i64,
-    pub original_order_amount: i64,
-    pub captured_amount: i64,
-    pub refunded_amount: i64,
-    pub remaining_authorized_amount: i64,
-    pub created_at: String,
 }

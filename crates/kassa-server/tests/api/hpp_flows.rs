@@ -2,6 +2,8 @@
 
 use crate::schema::{Spec, assert_valid};
 use kassa_core::order::KlarnaReference;
+use kassa_core::order::Order;
+use kassa_store::StoreExt;
 use kassa_testkit::{Reply, TestApp, spawn};
 use serde_json::{Value, json};
 
@@ -143,8 +145,8 @@ async fn approve_with_place_order_mode_none_gives_a_token_the_merchant_orders_wi
     let read = app.get(&format!("/payments/v1/sessions/{payment}")).await;
     assert_eq!(read.body["status"], "complete");
     assert_valid(Spec::Payments, "session_read", &read.body);
-    let stored = app.state.store.order(order.body["order_id"].as_str().unwrap()).await.unwrap().unwrap();
-    assert_eq!((stored.status.as_str(), stored.captured_amount), ("AUTHORIZED", 0));
+    let stored = app.state.store.load::<Order>(order.body["order_id"].as_str().unwrap()).await.unwrap().unwrap();
+    assert_eq!((stored.status().as_str(), stored.captured_amount()), ("AUTHORIZED", 0));
     // The token became the session's one order; it cannot be used again.
     app.post(&format!("/payments/v1/authorizations/{token}/order"), kassa_testkit::cart())
         .await
@@ -168,8 +170,8 @@ async fn approve_with_place_order_and_capture_order_places_the_order() {
                 "https://shop.example/ok?sid={hpp}&token={{{{authorization_token}}}}&order={order_id}&typo={{{{oder_id}}}}"
             )
         );
-        let order = app.state.store.order(order_id).await.unwrap().unwrap();
-        assert_eq!((order.status.as_str(), order.captured_amount, order.order_amount), (status, captured, 18000));
+        let order = app.state.store.load::<Order>(order_id).await.unwrap().unwrap();
+        assert_eq!((order.status().as_str(), order.captured_amount(), order.order_amount), (status, captured, 18000));
         assert_eq!(order.klarna_reference.as_str(), reference);
         assert_eq!(order.payment_session_id, payment);
         let read = app.get(&format!("/payments/v1/sessions/{payment}")).await;

@@ -1,6 +1,8 @@
 //! Klarna Payments: sessions, updates, cancellation, authorizations and orders.
 
 use crate::schema::{Spec, assert_valid};
+use kassa_core::order::Order;
+use kassa_store::StoreExt;
 use kassa_testkit::{cart, spawn};
 use serde_json::json;
 
@@ -77,8 +79,8 @@ async fn several_authorizations_one_order() {
     assert_eq!(order.status, 200, "{}", order.body);
     assert_valid(Spec::Payments, "order", &order.body);
     assert_eq!(order.body["redirect_url"], "https://shop.example/thanks");
-    let stored = app.state.store.order(order.body["order_id"].as_str().unwrap()).await.unwrap().unwrap();
-    assert_eq!((stored.status.as_str(), stored.captured_amount), ("CAPTURED", 18000));
+    let stored = app.state.store.load::<Order>(order.body["order_id"].as_str().unwrap()).await.unwrap().unwrap();
+    assert_eq!((stored.status().as_str(), stored.captured_amount()), ("CAPTURED", 18000));
     app.delete(&format!("/payments/v1/authorizations/{}", tokens[1])).await.assert_error(403, "INVALID_OPERATION");
     // The session is complete: no update, no cancel, no further approval.
     app.post(&format!("/payments/v1/sessions/{payment}"), json!({"locale": "sv-SE"}))
@@ -158,8 +160,8 @@ async fn order_management_reads_the_placed_order() {
     assert_eq!(order.body["purchase_currency"], "SEK");
     app.call_as(&app.other, reqwest::Method::GET, &format!("/ordermanagement/v1/orders/{order_id}"), None)
         .await
-        .assert_error(404, "NOT_FOUND");
-    app.get("/ordermanagement/v1/orders/unknown").await.assert_error(404, "NOT_FOUND");
+        .assert_error(404, "NO_SUCH_ORDER");
+    app.get("/ordermanagement/v1/orders/unknown").await.assert_error(404, "NO_SUCH_ORDER");
 }
 
 #[tokio::test]

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 pub enum Spec {
     Hpp,
     Payments,
+    OrderManagement,
 }
 
 fn load(file: &str) -> Value {
@@ -19,15 +20,37 @@ fn load(file: &str) -> Value {
 fn components(spec: Spec) -> &'static Value {
     static HPP: OnceLock<Value> = OnceLock::new();
     static PAYMENTS: OnceLock<Value> = OnceLock::new();
+    static ORDER_MANAGEMENT: OnceLock<Value> = OnceLock::new();
     let (cell, file) = match spec {
         Spec::Hpp => (&HPP, "hosted-payment-page-api-openapi.original.yml"),
         Spec::Payments => (&PAYMENTS, "klarna-payments-api-openapi.yml"),
+        Spec::OrderManagement => (&ORDER_MANAGEMENT, "order-management-api-openapi.original.yml"),
     };
     cell.get_or_init(|| {
         let mut components = load(file)["components"].clone();
         make_strict(&mut components);
+        split_joined_enums(&mut components);
         components
     })
+}
+
+/// Order Management's spec writes `order_line.type` as an enum of one string,
+/// `"physical|discount|…"` (its pattern, pasted): read as the list it means, or no real line
+/// type would validate.
+fn split_joined_enums(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::Array(values)) = map.get_mut("enum")
+                && let [Value::String(joined)] = values.as_slice()
+                && joined.contains('|')
+            {
+                *values = joined.trim().split('|').map(|v| Value::String(v.to_owned())).collect();
+            }
+            map.values_mut().for_each(split_joined_enums);
+        }
+        Value::Array(items) => items.iter_mut().for_each(split_joined_enums),
+        _ => {}
+    }
 }
 
 fn make_strict(value: &mut Value) {

@@ -26,7 +26,8 @@ fn order(id: &str, token: &str, reference: &str) -> Order {
         shipping_address: None,
         initial_payment_method: PaymentMethod::invoice(),
     };
-    Order::place_captured(new, format!("{id}-c1"), T0).unwrap().0
+    let (placed, _) = Order::place(new, T0);
+    placed.capture_all(format!("{id}-c1"), T0).unwrap().0
 }
 
 fn placed(order: &Order) -> Change {

@@ -6,13 +6,16 @@ use super::loaded::{Context, PaymentCase, event_row};
 use super::transition::{disable_hosted, distribution_command, hpp_transition};
 use crate::model::ids;
 use crate::model::payment::PaymentRecord;
-use crate::service::error::{Rule, ServiceResult};
+use crate::service::error::{Absent, Rule, ServiceError, ServiceResult};
 use crate::service::views;
+use crate::wire::orders::{OrderEventBody, OrderRead};
+use crate::wire::payments::PaymentSessionRequest;
+use kassa_core::Timestamp;
 use kassa_core::distribution::{Distribution, DistributionCommand, DistributionStatus, PlacedOrder};
 use kassa_core::hpp::{HppAction, HppMachine, HppOutcome, HppSession, PlaceOrderMode};
-use kassa_core::order::{Order, OrderStatus};
+use kassa_core::order::{NewOrder, Order, OrderErrorCode, OrderRefusal, PaymentMethod};
 use kassa_core::payment::{Authorization, AuthorizationStatus, PaymentAction};
-use kassa_store::{AuthorizationWrite, Change, SessionWrite, Stored};
+use kassa_store::{AuthorizationWrite, Change, Job, JobKind, JobWrite, SessionKind, SessionWrite, Stored};
 
 /// Everything placing an order writes: the payment session completes, the authorization is
 /// used up (`authorization`), the order exists, and the session's open HPP sessions end but
@@ -30,26 +33,79 @@ pub fn place_order(
         .session
         .apply(PaymentAction::PlaceOrder, ctx.now)
         .map_err(|_| Rule::PaymentClosed.refuses("An order has already been placed for this payment session"))?;
-    let cart = case.cart()?;
     let after = PaymentRecord { session, ..payment.record.clone() };
-    let order = Order {
-        order_id: ids::new_id(),
-        klarna_reference: ids::klarna_reference(),
-        merchant_id: payment.session.merchant_id.clone(),
-        payment_session_id: payment.session.id.clone(),
-        authorization_token: token.to_owned(),
-        status: if capture { OrderStatus::Captured } else { OrderStatus::Authorized },
-        purchase_currency: cart.currency(),
-        order_amount: cart.order_amount,
-        captured_amount: if capture { cart.order_amount } else { 0 },
-        created_at: ctx.now,
-    };
-    let change = Change::default()
+    let (placed, placed_event) = Order::place(new_order(case, token, &payment.request)?, ctx.now);
+    let event_body = |order: &Order, event_type| OrderEventBody { event_type, order: OrderRead::from(order) };
+    let mut change = Change::default()
         .session(SessionWrite::update(payment, &after)?)
         .event(event_row(&after, &event, &views::payment_read(&after, ctx.config))?)
         .authorization(authorization)
-        .order(order.clone());
+        .order_placed(&placed)?
+        .event(event_row(&placed, &placed_event, &event_body(&placed, "place"))?);
+    let order = if capture {
+        // Placed, then captured whole: two writes of the order in this change, an event each.
+        let (captured, event, action) = placed.capture_all(ids::new_id(), ctx.now).map_err(order_refused)?;
+        let just_placed = Stored { record: placed, revision: 1 };
+        change = change.order_moved(&just_placed, &captured)?.event(event_row(
+            &captured,
+            &event,
+            &event_body(&captured, action.as_str()),
+        )?);
+        captured
+    } else {
+        placed
+    };
+    if order.status().is_open() {
+        change = change.job(JobWrite::Schedule(expiry_job(&order, ctx.now)));
+    }
     Ok((change.merge(disable_hosted(ctx, &case.hosted, hosted_by)?), order))
+}
+
+/// The order `case`'s authorization `token` becomes: the authorized cart, with the addresses
+/// and references of `details` (the payment session's request).
+fn new_order(case: &PaymentCase, token: &str, details: &PaymentSessionRequest) -> ServiceResult<NewOrder> {
+    let cart = case.cart()?;
+    let address = |value: &Option<serde_json::Value>| value.clone().and_then(|v| serde_json::from_value(v).ok());
+    Ok(NewOrder {
+        order_id: ids::new_id(),
+        klarna_reference: ids::klarna_reference(),
+        merchant_id: case.payment.session.merchant_id.clone(),
+        payment_session_id: case.payment.session.id.clone(),
+        authorization_token: token.to_owned(),
+        purchase_country: cart.country(),
+        purchase_currency: cart.currency(),
+        locale: cart.locale.clone(),
+        order_amount: cart.order_amount,
+        order_lines: cart.lines,
+        merchant_reference1: details.merchant_reference1.clone(),
+        merchant_reference2: details.merchant_reference2.clone(),
+        merchant_data: details.merchant_data.clone(),
+        billing_address: address(&details.billing_address),
+        shipping_address: address(&details.shipping_address),
+        initial_payment_method: PaymentMethod::invoice(),
+    })
+}
+
+/// The timer that expires `order` when its authorization runs out.
+pub fn expiry_job(order: &Order, now: Timestamp) -> Job {
+    Job {
+        id: ids::new_id(),
+        session_kind: SessionKind::Order,
+        session_id: order.order_id.clone(),
+        action: JobKind::ExpireOrder,
+        due_at: order.expires_at,
+        attempts: 0,
+        created_at: now,
+    }
+}
+
+/// A refusal of the order's rules, in the use cases' words.
+pub fn order_refused(refusal: OrderRefusal) -> ServiceError {
+    match refusal.code {
+        OrderErrorCode::BadValue => ServiceError::bad_value(refusal.field.unwrap_or("body"), refusal.message),
+        OrderErrorCode::NoSuchCapture => ServiceError::Absent { what: Absent::Capture, message: refusal.message },
+        code => Rule::Order(code).refuses(refusal.message).into(),
+    }
 }
 
 /// The consumer approves HPP session `before` of `case`: COMPLETED with an authorization token

@@ -8,9 +8,11 @@ use crate::wire::payments::{OrderLine, PaymentSessionRequest};
 use kassa_core::Timestamp;
 use kassa_core::distribution::{Distribution, DistributionCommand, DistributionStatus};
 use kassa_core::hpp::{HppAction, HppOptions, HppSession, HppStatus, MerchantUrls, NewHppSession, PlaceOrderMode};
-use kassa_core::order::OrderStatus;
+use kassa_core::order::{Order, OrderStatus};
 use kassa_core::payment::{AcquiringChannel, PaymentSession};
-use kassa_store::{AuthorizationWrite, Change, ConsumerSession, Merchant, Stored};
+use kassa_store::{
+    AuthorizationWrite, Change, ConsumerSession, Merchant, OrderLedger, OrderWrite, SessionKind, Stored,
+};
 
 const T0: Timestamp = Timestamp::from_millis(1_700_000_000_000);
 
@@ -97,8 +99,20 @@ fn refused_by(result: Result<impl std::fmt::Debug, ServiceError>) -> Rule {
     }
 }
 
+/// The sessions a change writes, but the order it places (see [`placed`]).
 fn statuses(change: &Change) -> Vec<(String, &'static str)> {
-    change.sessions.iter().map(|w| (w.id.clone(), w.status)).collect()
+    change.sessions.iter().filter(|w| w.kind != SessionKind::Order).map(|w| (w.id.clone(), w.status)).collect()
+}
+
+/// The one order a change places, as the change leaves it (placed, maybe captured at once), with
+/// its ledger row.
+fn placed(change: &Change) -> Order {
+    let Some(OrderWrite::Place(_)) = change.orders.first() else { panic!("an order placed: {:?}", change.orders) };
+    let (OrderWrite::Place(ledger) | OrderWrite::Amounts(ledger)) = change.orders.last().unwrap();
+    let write = change.sessions.iter().rfind(|w| w.kind == SessionKind::Order).expect("the order's session");
+    let order: Order = serde_json::from_value(write.state.clone()).unwrap();
+    assert_eq!(ledger, &OrderLedger::of(&order), "the ledger row is the order's");
+    order
 }
 
 fn run<T>(f: impl FnOnce(Context<'_>) -> T) -> T {
@@ -163,8 +177,9 @@ fn approving_in_capture_mode_places_a_captured_order_and_ends_the_other_sessions
         distribution: None,
     };
     let (change, after) = run(|ctx| approve_hpp(ctx, &case, &before)).unwrap();
-    let [order] = &change.orders[..] else { panic!("one order: {:?}", change.orders) };
-    assert_eq!((order.status, order.order_amount, order.captured_amount), (OrderStatus::Captured, 18_000, 18_000));
+    let order = placed(&change);
+    assert_eq!((order.status(), order.order_amount, order.captured_amount()), (OrderStatus::Captured, 18_000, 18_000));
+    assert_eq!(order.captures.len(), 1, "captured in one capture of the whole amount");
     assert_eq!(order.purchase_currency, "SEK");
     assert!(
         matches!(&after.outcome, Some(kassa_core::hpp::HppOutcome::Order { order_id, .. }) if *order_id == order.order_id)
@@ -190,8 +205,8 @@ fn paying_in_store_completes_the_distribution_with_a_captured_order() {
         PaymentCase { payment: payment(AcquiringChannel::InStore), hosted: vec![], distribution: Some(accessed()) };
     let (change, after) = run(|ctx| pay_distribution(ctx, &case)).unwrap();
     assert_eq!(after.status(), DistributionStatus::Completed);
-    let [order] = &change.orders[..] else { panic!("one order") };
-    assert_eq!(order.status, OrderStatus::Captured);
+    let order = placed(&change);
+    assert_eq!(order.status(), OrderStatus::Captured);
     assert_eq!(after.order.as_ref().map(|o| o.order_id.as_str()), Some(order.order_id.as_str()));
     assert_eq!(change.deliveries.len(), 1, "the COMPLETED callback");
     // Only on the open page.

@@ -1,10 +1,10 @@
-//! Authorizations and orders.
+//! Placing orders from authorization tokens, and releasing unused authorizations (Payments v1).
 
-use super::case::place_order as order_change;
-use super::error::{Rule, ServiceError, ServiceResult};
-use super::{context, load, retry_on_conflict};
 use crate::app::state::AppState;
-use crate::wire::payments::{AuthorizedPaymentMethod, CreateOrderRequest, OrderCreated, OrderV1};
+use crate::service::case::place_order as order_change;
+use crate::service::error::{Rule, ServiceError, ServiceResult};
+use crate::service::{context, load, retry_on_conflict};
+use crate::wire::payments::{AuthorizedPaymentMethod, CreateOrderRequest, OrderCreated};
 use kassa_core::cart::Cart;
 use kassa_core::payment::AuthorizationStatus;
 use kassa_store::{AuthorizationWrite, Change, Merchant};
@@ -92,22 +92,4 @@ pub async fn release_authorization(state: &AppState, merchant: &Merchant, token:
         }
     })
     .await
-}
-
-/// An order of the merchant (`GET /ordermanagement/v1/orders/{order_id}`).
-pub async fn read(state: &AppState, merchant: &Merchant, order_id: &str) -> ServiceResult<OrderV1> {
-    let order = state.store.order(order_id).await?.filter(|o| o.merchant_id == merchant.id);
-    let order = order.ok_or_else(|| ServiceError::not_found("Order not found"))?;
-    Ok(OrderV1 {
-        status: order.status.as_str().to_owned(),
-        klarna_reference: order.klarna_reference.as_str().to_owned(),
-        purchase_currency: order.purchase_currency,
-        order_amount: order.order_amount,
-        original_order_amount: order.order_amount,
-        captured_amount: order.captured_amount,
-        refunded_amount: 0,
-        remaining_authorized_amount: order.order_amount - order.captured_amount,
-        created_at: order.created_at.to_string(),
-        order_id: order.order_id,
-    })
 }

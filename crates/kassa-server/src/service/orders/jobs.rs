@@ -1,0 +1,35 @@
+//! An order's timer: when its authorization runs out, an open order expires (nothing captured:
+//! EXPIRED; part captured: CAPTURED, the rest released). An extension moves `expires_at`; the
+//! timer that finds the order not yet lapsed sets itself again for the new time.
+
+use crate::app::state::AppState;
+use crate::service::case::{event_row, expiry_job};
+use crate::service::error::ServiceResult;
+use crate::service::jobs::finish;
+use crate::service::retry_on_conflict;
+use crate::wire::orders::{OrderEventBody, OrderRead};
+use kassa_core::order::Order;
+use kassa_store::{Change, Job, JobWrite, StoreExt, Stored};
+
+pub async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
+    let _turn = state.order_turns.take(&job.session_id).await;
+    retry_on_conflict(|| async {
+        let now = state.now();
+        let order: Option<Stored<Order>> = state.store.load(&job.session_id).await?;
+        let change = match order {
+            Some(before) if before.is_lapsed(now) => {
+                let (after, event, action) = before.expire(now).map_err(crate::service::case::order_refused)?;
+                tracing::info!(order = %after.order_id, status = %after.status(), "the order's authorization ran out");
+                let body = OrderEventBody { event_type: action.as_str(), order: OrderRead::from(&after) };
+                Change::default().order_moved(&before, &after)?.event(event_row(&after, &event, &body)?)
+            }
+            // Extended since the timer was set: it runs again when the new time comes.
+            Some(order) if order.status().is_open() => {
+                Change::default().job(JobWrite::Schedule(expiry_job(&order, now)))
+            }
+            _ => Change::default(),
+        };
+        finish(state, job, change).await
+    })
+    .await
+}

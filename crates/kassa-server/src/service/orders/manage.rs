@@ -1,0 +1,240 @@
+//! Order Management v1: reading a merchant's order and every operation on it. Each operation
+//! loads the order, lets the domain decide (`kassa_core::order`), and commits the order with its
+//! event, guarded on the order's revision (and by the ledger's CHECK on the amounts).
+
+use crate::app::state::AppState;
+use crate::model::ids;
+use crate::service::case::{event_row, order_refused};
+use crate::service::error::{Absent, ServiceError, ServiceResult};
+use crate::service::retry_on_conflict;
+use crate::wire::orders::{
+    CaptureRequest, CustomerDetailsRequest, MerchantReferencesRequest, OrderEventBody, OrderRead, RefundRequest,
+    UpdateAuthorizationRequest, lines,
+};
+use kassa_core::Timestamp;
+use kassa_core::order::{
+    Capture, NewCapture, NewRefund, Order, OrderErrorCode, OrderRefusal, Refund, ShippingInfo, Step,
+};
+use kassa_store::{Change, Merchant, StoreExt, Stored};
+
+/// The merchant's order `order_id`.
+pub async fn read(state: &AppState, merchant: &Merchant, order_id: &str) -> ServiceResult<Order> {
+    Ok(load(state, merchant, order_id).await?.record)
+}
+
+/// One capture of the merchant's order.
+pub async fn capture_of(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    capture_id: &str,
+) -> ServiceResult<Capture> {
+    let order = read(state, merchant, order_id).await?;
+    order.capture_by_id(capture_id).cloned().ok_or_else(|| no_capture(&order, capture_id))
+}
+
+/// One refund of the merchant's order.
+pub async fn refund_of(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    refund_id: &str,
+) -> ServiceResult<Refund> {
+    let order = load(state, merchant, order_id)
+        .await
+        .map_err(|_| absent(Absent::Refund, format!("Refund {refund_id} cannot be found for order {order_id}")))?;
+    order
+        .refund_by_id(refund_id)
+        .cloned()
+        .ok_or_else(|| absent(Absent::Refund, format!("Refund {refund_id} cannot be found for order {order_id}")))
+}
+
+/// A new capture (`POST …/captures`); answers it, for its id.
+pub async fn capture(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    request: CaptureRequest,
+) -> ServiceResult<Capture> {
+    let new = NewCapture {
+        capture_id: ids::new_id(),
+        captured_amount: request.captured_amount,
+        description: request.description.unwrap_or_default(),
+        order_lines: lines(&request.order_lines, "order_lines")?,
+        reference: request.reference,
+        shipping_info: request.shipping_info,
+    };
+    let order = operate(state, merchant, order_id, |order, now| order.capture(new.clone(), now)).await?;
+    order.capture_by_id(&new.capture_id).cloned().ok_or_else(|| ServiceError::internal("the new capture is missing"))
+}
+
+/// A new refund (`POST …/refunds`); answers it, for its id. An unknown order is `NOT_FOUND`
+/// here, as Klarna's refund endpoints answer.
+pub async fn refund(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    request: RefundRequest,
+) -> ServiceResult<Refund> {
+    let new = NewRefund {
+        refund_id: ids::new_id(),
+        refunded_amount: request.refunded_amount,
+        description: request.description.unwrap_or_default(),
+        order_lines: lines(&request.order_lines, "order_lines")?,
+        reference: request.reference,
+    };
+    let moved = operate(state, merchant, order_id, |order, now| order.refund(new.clone(), now)).await;
+    let order = moved.map_err(|error| match error {
+        ServiceError::Absent { what: Absent::Order, message } => absent(Absent::Refund, message),
+        other => other,
+    })?;
+    order.refund_by_id(&new.refund_id).cloned().ok_or_else(|| ServiceError::internal("the new refund is missing"))
+}
+
+pub async fn cancel(state: &AppState, merchant: &Merchant, order_id: &str) -> ServiceResult<()> {
+    operate(state, merchant, order_id, |order, now| order.cancel(now)).await.map(drop)
+}
+
+pub async fn release_remaining(state: &AppState, merchant: &Merchant, order_id: &str) -> ServiceResult<()> {
+    operate(state, merchant, order_id, |order, now| order.release_remaining(now)).await.map(drop)
+}
+
+pub async fn acknowledge(state: &AppState, merchant: &Merchant, order_id: &str) -> ServiceResult<()> {
+    operate(state, merchant, order_id, |order, now| order.acknowledge(now)).await.map(drop)
+}
+
+pub async fn extend_authorization(state: &AppState, merchant: &Merchant, order_id: &str) -> ServiceResult<()> {
+    operate(state, merchant, order_id, |order, now| order.extend_authorization(now)).await.map(drop)
+}
+
+pub async fn update_authorization(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    request: UpdateAuthorizationRequest,
+) -> ServiceResult<()> {
+    let order_lines = lines(&request.order_lines, "order_lines")?;
+    operate(state, merchant, order_id, |order, now| {
+        order.update_authorization(request.order_amount, order_lines.clone(), now)
+    })
+    .await
+    .map(drop)
+}
+
+pub async fn update_merchant_references(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    request: MerchantReferencesRequest,
+) -> ServiceResult<()> {
+    for (field, value) in
+        [("merchant_reference1", &request.merchant_reference1), ("merchant_reference2", &request.merchant_reference2)]
+    {
+        if value.as_ref().is_some_and(|v| v.chars().count() > 255) {
+            return Err(ServiceError::bad_value(field, "must be at most 255 characters long"));
+        }
+    }
+    operate(state, merchant, order_id, |order, now| {
+        order.update_merchant_references(request.merchant_reference1.clone(), request.merchant_reference2.clone(), now)
+    })
+    .await
+    .map(drop)
+}
+
+pub async fn update_customer_details(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    request: CustomerDetailsRequest,
+) -> ServiceResult<()> {
+    if request.billing_address.is_some() {
+        let message = "Billing address cannot be updated for user account order. Customer details cannot be updated.";
+        return Err(order_refused(not_allowed(message)));
+    }
+    let address = request.shipping_address.unwrap_or_default();
+    operate(state, merchant, order_id, |order, now| order.update_customer_details(address.clone(), now)).await.map(drop)
+}
+
+pub async fn add_shipping_info(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    shipping_info: Vec<ShippingInfo>,
+) -> ServiceResult<()> {
+    operate(state, merchant, order_id, |order, now| order.add_shipping_info(shipping_info.clone(), now)).await.map(drop)
+}
+
+pub async fn add_capture_shipping_info(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    capture_id: &str,
+    shipping_info: Vec<ShippingInfo>,
+) -> ServiceResult<()> {
+    operate(state, merchant, order_id, |order, now| {
+        order.add_capture_shipping_info(capture_id, shipping_info.clone(), now)
+    })
+    .await
+    .map(drop)
+}
+
+pub async fn trigger_send_out(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    capture_id: &str,
+) -> ServiceResult<()> {
+    operate(state, merchant, order_id, |order, now| order.trigger_send_out(capture_id, now)).await.map(drop)
+}
+
+pub async fn extend_due_date(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    capture_id: &str,
+    number_of_days: i64,
+) -> ServiceResult<()> {
+    operate(state, merchant, order_id, |order, now| order.extend_due_date(capture_id, number_of_days, now))
+        .await
+        .map(drop)
+}
+
+/// Loads the merchant's order, lets `decide` move it, and commits the move with its event;
+/// answers the order after it. Operations on one order take turns on this node; between
+/// nodes, the order's revision guard decides (and the loser decides again on fresh state).
+async fn operate(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    decide: impl Fn(&Order, Timestamp) -> Step,
+) -> ServiceResult<Order> {
+    let _turn = state.order_turns.take(order_id).await;
+    retry_on_conflict(|| async {
+        let before = load(state, merchant, order_id).await?;
+        let (after, event, action) = decide(&before, state.now()).map_err(order_refused)?;
+        let body = OrderEventBody { event_type: action.as_str(), order: OrderRead::from(&after) };
+        let change = Change::default().order_moved(&before, &after)?.event(event_row(&after, &event, &body)?);
+        state.commit(change).await?;
+        Ok(after)
+    })
+    .await
+}
+
+async fn load(state: &AppState, merchant: &Merchant, order_id: &str) -> ServiceResult<Stored<Order>> {
+    let order: Option<Stored<Order>> = state.store.load(order_id).await?;
+    order
+        .filter(|o| o.merchant_id == merchant.id)
+        .ok_or_else(|| absent(Absent::Order, format!("Order {order_id} cannot be found")))
+}
+
+fn absent(what: Absent, message: String) -> ServiceError {
+    ServiceError::Absent { what, message }
+}
+
+fn no_capture(order: &Order, capture_id: &str) -> ServiceError {
+    absent(Absent::Capture, format!("Capture {capture_id} could not be found for order {}", order.order_id))
+}
+
+fn not_allowed(message: &str) -> OrderRefusal {
+    OrderRefusal { code: OrderErrorCode::NotAllowed, message: message.into(), field: None }
+}

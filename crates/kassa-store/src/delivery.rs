@@ -40,14 +40,8 @@ impl NewDelivery {
 /// A delivery claimed by a worker: everything needed to send it, with no further reads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedDelivery {
-    pub id: String,
-    pub event_id: String,
-    pub merchant_id: String,
-    pub session_kind: SessionKind,
-    pub session_id: String,
-    pub seq: u64,
-    pub url: String,
-    pub policy: RetryPolicy,
+    /// The delivery as it was inserted.
+    pub delivery: NewDelivery,
     /// Attempts made before this one.
     pub attempts: u32,
     /// The event's body (the read body at the time of the change).

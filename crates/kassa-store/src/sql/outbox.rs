@@ -4,7 +4,9 @@
 use super::dialect::{Dialect, relaxed, restore};
 use super::lease::Claim;
 use super::rows::{at, get, json, name, words};
-use crate::{Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, SessionKind, StoreResult};
+use crate::{
+    Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, NewDelivery, SessionKind, StoreResult,
+};
 use kassa_core::Timestamp;
 use kassa_core::retry::RetryPolicy;
 use sqlx::any::AnyRow;
@@ -50,9 +52,20 @@ pub(super) async fn renew(
 }
 
 fn claimed(row: &AnyRow) -> StoreResult<ClaimedDelivery> {
-    let seq: i64 = get(row, "seq")?;
     let attempts: i64 = get(row, "attempts")?;
     Ok(ClaimedDelivery {
+        delivery: delivery(row)?,
+        attempts: attempts as u32,
+        body: json(row, "body")?,
+        webhook_secrets: words(row, "webhook_secrets")?,
+        lease_token: get(row, "lease_token")?,
+    })
+}
+
+/// A `deliveries` row as it was inserted.
+fn delivery(row: &AnyRow) -> StoreResult<NewDelivery> {
+    let seq: i64 = get(row, "seq")?;
+    Ok(NewDelivery {
         id: get(row, "id")?,
         event_id: get(row, "event_id")?,
         merchant_id: get(row, "merchant_id")?,
@@ -61,10 +74,7 @@ fn claimed(row: &AnyRow) -> StoreResult<ClaimedDelivery> {
         seq: seq as u64,
         url: get(row, "url")?,
         policy: name(row, "policy", RetryPolicy::parse, "retry policy")?,
-        attempts: attempts as u32,
-        body: json(row, "body")?,
-        webhook_secrets: words(row, "webhook_secrets")?,
-        lease_token: get(row, "lease_token")?,
+        created_at: at(row, "created_at")?,
     })
 }
 

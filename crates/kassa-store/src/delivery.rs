@@ -51,6 +51,30 @@ pub struct ClaimedDelivery {
     pub lease_token: String,
 }
 
+impl ClaimedDelivery {
+    /// `attempt`, made under this claim, and what becomes of the delivery at `now`.
+    pub fn finished(&self, attempt: Attempt, next: DeliveryNext, now: Timestamp) -> FinishedAttempt {
+        FinishedAttempt {
+            delivery_id: self.delivery.id.clone(),
+            lease_token: self.lease_token.clone(),
+            attempt,
+            next,
+            now,
+        }
+    }
+}
+
+/// An attempt of a claimed delivery, to be recorded under the claim it was made under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedAttempt {
+    pub delivery_id: String,
+    pub lease_token: String,
+    pub attempt: Attempt,
+    /// What becomes of the delivery.
+    pub next: DeliveryNext,
+    pub now: Timestamp,
+}
+
 /// One HTTP attempt, as it went.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {

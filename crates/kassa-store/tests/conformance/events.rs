@@ -39,7 +39,7 @@ async fn feed(store: &dyn Store) {
     };
     let now = T0.plus_millis(20);
     for (claim, next) in [(&claimed[0], DeliveryNext::Delivered), (&claimed[1], DeliveryNext::Failed)] {
-        assert!(store.finish_attempt(&claim.delivery.id, &claim.lease_token, &attempt, next, now).await.unwrap());
+        assert!(store.finish_attempt(claim.finished(attempt.clone(), next, now)).await.unwrap());
     }
     store.release_claim(&claimed[2].delivery.id, &claimed[2].lease_token).await.unwrap();
 }

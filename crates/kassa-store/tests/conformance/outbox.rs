@@ -40,7 +40,7 @@ async fn claim(store: &dyn Store, due_at: Timestamp, wall_now: Timestamp) -> Vec
 }
 
 async fn finish(store: &dyn Store, d: &ClaimedDelivery, attempt: &Attempt, next: DeliveryNext) -> bool {
-    store.finish_attempt(&d.delivery.id, &d.lease_token, attempt, next, T0.plus_millis(20)).await.unwrap()
+    store.finish_attempt(d.finished(attempt.clone(), next, T0.plus_millis(20))).await.unwrap()
 }
 
 /// One session `h1` with one delivery of its event 2 (`h1-2-0`, to A, due at T0 + 1).
@@ -128,14 +128,17 @@ async fn a_lost_lease_is_taken_over_and_the_stale_holder_is_refused(b: &Backend)
 
     // The stale holder's attempt is recorded, its outcome is not.
     let sent = attempt(Some(200), None);
-    assert!(!store.finish_attempt(d, stale, &sent, DeliveryNext::Delivered, due).await.unwrap(), "{b}: refused");
+    assert!(
+        !store.finish_attempt(first[0].finished(sent.clone(), DeliveryNext::Delivered, due)).await.unwrap(),
+        "{b}: refused"
+    );
     let ledger = store.session_deliveries("h1").await.unwrap();
     assert_eq!((ledger[0].status, ledger[0].attempts.len()), (DeliveryStatus::Pending, 1), "{b}");
     assert_eq!(ledger[0].next_attempt_at, Some(T0.plus_millis(1)), "{b}: still due as before");
     assert!(store.claim_deliveries(lease(250, 350)).await.unwrap().is_empty(), "{b}: the new holder keeps it");
 
-    assert!(store.finish_attempt(d, current, &sent, DeliveryNext::Delivered, due).await.unwrap(), "{b}");
-    assert!(!store.finish_attempt(d, current, &sent, DeliveryNext::Delivered, due).await.unwrap(), "{b}: once");
+    assert!(store.finish_attempt(second[0].finished(sent.clone(), DeliveryNext::Delivered, due)).await.unwrap(), "{b}");
+    assert!(!store.finish_attempt(second[0].finished(sent, DeliveryNext::Delivered, due)).await.unwrap(), "{b}: once");
     assert!(!store.renew_lease(d, current, W0.plus_millis(900)).await.unwrap(), "{b}: delivered, nothing to hold");
     let ledger = store.session_deliveries("h1").await.unwrap();
     assert_eq!((ledger[0].status, ledger[0].next_attempt_at), (DeliveryStatus::Delivered, None), "{b}");

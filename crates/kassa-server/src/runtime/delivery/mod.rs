@@ -233,7 +233,7 @@ impl DeliveryWorker {
             response_excerpt: sent.excerpt,
         };
         tracing::debug!(delivery = %delivery.id, event = %delivery.event_id, attempt = made, status = ?record.status_code, ?next, "callback attempt");
-        match self.state.store.finish_attempt(&delivery.id, &claimed.lease_token, &record, next, now).await {
+        match self.state.store.finish_attempt(claimed.finished(record, next, now)).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!(delivery = %delivery.id, "claim lost before the attempt was recorded"),
             Err(error) => tracing::error!(%error, delivery = %delivery.id, "could not record a callback attempt"),

@@ -40,14 +40,8 @@ impl NewDelivery {
 /// A delivery claimed by a worker: everything needed to send it, with no further reads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ClaimedDelivery {
-    pub id: String,
-    pub event_id: String,
-    pub merchant_id: String,
-    pub session_kind: SessionKind,
-    pub session_id: String,
-    pub seq: u64,
-    pub url: String,
-    pub policy: RetryPolicy,
+    /// The delivery as it was inserted.
+    pub delivery: NewDelivery,
     /// Attempts made before this one.
     pub attempts: u32,
     /// The event's body (the read body at the time of the change).
@@ -55,6 +49,30 @@ pub struct ClaimedDelivery {
     pub webhook_secrets: Vec<String>,
     /// Identifies this claim; finishing an attempt needs it.
     pub lease_token: String,
+}
+
+impl ClaimedDelivery {
+    /// `attempt`, made under this claim, and what becomes of the delivery at `now`.
+    pub fn finished(&self, attempt: Attempt, next: DeliveryNext, now: Timestamp) -> FinishedAttempt {
+        FinishedAttempt {
+            delivery_id: self.delivery.id.clone(),
+            lease_token: self.lease_token.clone(),
+            attempt,
+            next,
+            now,
+        }
+    }
+}
+
+/// An attempt of a claimed delivery, to be recorded under the claim it was made under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FinishedAttempt {
+    pub delivery_id: String,
+    pub lease_token: String,
+    pub attempt: Attempt,
+    /// What becomes of the delivery.
+    pub next: DeliveryNext,
+    pub now: Timestamp,
 }
 
 /// One HTTP attempt, as it went.

@@ -20,7 +20,9 @@ pub mod testing;
 pub use change::{AuthorizationWrite, Change, ConsumerSessionAttach, OrderLedger, OrderWrite, SessionWrite};
 pub use claim::ClaimWindow;
 pub use consumer::ConsumerSession;
-pub use delivery::{Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, NewDelivery};
+pub use delivery::{
+    Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, FinishedAttempt, NewDelivery,
+};
 pub use error::StoreError;
 pub use jobs::{ClaimedJob, Job, JobKind, JobWrite};
 pub use model::{Merchant, Message, NewEvent, SessionCursor, SessionFilter, SessionKind, SessionSummary, StoredEvent};
@@ -123,14 +125,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records an attempt of a claimed delivery and what becomes of it. Answers `false` when the
     /// claim was lost (lease expired and taken over): the attempt is recorded, the outcome not.
-    async fn finish_attempt(
-        &self,
-        delivery_id: &str,
-        lease_token: &str,
-        attempt: &Attempt,
-        next: DeliveryNext,
-        now: Timestamp,
-    ) -> StoreResult<bool>;
+    async fn finish_attempt(&self, finished: FinishedAttempt) -> StoreResult<bool>;
 
     /// Gives claimed deliveries back without an attempt (shutdown before sending).
     async fn release_claim(&self, delivery_id: &str, lease_token: &str) -> StoreResult<()>;

@@ -141,6 +141,11 @@ impl Receiver {
         Self { url, inner }
     }
 
+    /// An HPP session's `merchant_urls` that send its status callbacks here (to `/cb`).
+    pub fn merchant_urls(&self) -> serde_json::Value {
+        serde_json::json!({"status_update": format!("{}/cb", self.url)})
+    }
+
     /// Answers the next requests in this order, then as [`Receiver::answer_always`] says.
     pub fn script(&self, answers: impl IntoIterator<Item = Answer>) {
         self.inner.script.lock().unwrap().extend(answers);

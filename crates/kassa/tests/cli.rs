@@ -1,21 +1,16 @@
 //! The `kassa` binary as a user runs it: start-up banner, the README walkthrough, merchants,
 //! graceful shutdown.
 
-use std::path::Path;
 use std::process::Command;
 
 mod support;
 
-use support::{BIN, serve};
-
-fn database(dir: &Path) -> String {
-    format!("sqlite://{}", dir.join("kassa.db").display())
-}
+use support::{BIN, DatabaseFile, serve};
 
 #[test]
 fn serve_prints_where_to_look_and_the_sandbox_credentials_then_stops_on_sigterm() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = serve(&database(dir.path()), &[]);
+    let database = DatabaseFile::new();
+    let mut server = serve(&database.url, &[]);
     assert!(server.url.starts_with("http://127.0.0.1:"), "{:?}", server.banner);
     assert!(server.banner.iter().any(|l| l.contains("/openapi.json")), "{:?}", server.banner);
     let credentials = server.credentials().expect("sandbox credentials on a new database");
@@ -36,17 +31,17 @@ fn serve_prints_where_to_look_and_the_sandbox_credentials_then_stops_on_sigterm(
     assert!(server.terminate(), "kassa must exit cleanly on SIGTERM");
 
     // A second start on the same database creates no second sandbox merchant.
-    let server = serve(&database(dir.path()), &[]);
+    let server = serve(&database.url, &[]);
     assert!(server.credentials().is_none());
     assert!(server.banner.iter().any(|l| l.contains("1 merchant(s)")), "{:?}", server.banner);
 }
 
 #[test]
 fn an_acknowledged_change_survives_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path());
+    let database = DatabaseFile::new();
+    let db = database.url.as_str();
     let auth = "crash:crash-secret-123456789";
-    let mut server = serve(&db, &["--sandbox-credentials", auth]);
+    let mut server = serve(db, &["--sandbox-credentials", auth]);
     let cart = kassa_testkit::cart().to_string();
     let created = Command::new("curl")
         .args(["-sS", "--fail-with-body", "-u", auth, "-H", "Content-Type: application/json", "-d", &cart])
@@ -59,7 +54,7 @@ fn an_acknowledged_change_survives_sigkill() {
     // SIGKILL right after the acknowledgement: no shutdown code runs.
     server.child.kill().unwrap();
     server.child.wait().unwrap();
-    let server = serve(&db, &[]);
+    let server = serve(db, &[]);
     let read = Command::new("curl")
         .args(["-sS", "--fail-with-body", "-u", auth])
         .arg(format!("{}/payments/v1/sessions/{id}", server.url))
@@ -120,8 +115,8 @@ fn walk_through(script: &str, database: &str) {
 
 #[test]
 fn merchant_add_creates_credentials_that_serve_accepts() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = database(dir.path());
+    let database = DatabaseFile::new();
+    let db = database.url.as_str();
     let output = Command::new(BIN)
         .args([
             "merchant",
@@ -133,7 +128,7 @@ fn merchant_add_creates_credentials_that_serve_accepts() {
             "--secret",
             "bikes-secret-123456",
             "--database",
-            &db,
+            db,
         ])
         .output()
         .unwrap();
@@ -141,17 +136,17 @@ fn merchant_add_creates_credentials_that_serve_accepts() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("username: bikes") && stdout.contains("secret:   bikes-secret-123456"), "{stdout}");
     let again = Command::new(BIN)
-        .args(["merchant", "add", "--name", "Dup", "--username", "bikes", "--database", &db])
+        .args(["merchant", "add", "--name", "Dup", "--username", "bikes", "--database", db])
         .output()
         .unwrap();
     assert!(!again.status.success(), "a taken username is refused");
     let short = Command::new(BIN)
-        .args(["merchant", "add", "--name", "S", "--secret", "short", "--database", &db])
+        .args(["merchant", "add", "--name", "S", "--secret", "short", "--database", db])
         .output()
         .unwrap();
     assert!(!short.status.success() && String::from_utf8_lossy(&short.stderr).contains("at least 16"));
 
-    let server = serve(&db, &["--mode", "production"]);
+    let server = serve(db, &["--mode", "production"]);
     assert!(server.credentials().is_none(), "no sandbox merchant when one exists (and none in production)");
     let status = Command::new("curl")
         .args([

@@ -1,6 +1,6 @@
 //! Callbacks survive SIGKILL: every committed event is delivered once the process is back.
 
-use kassa_testkit::{Answer, Client, PATIENCE, Receiver, eventually};
+use kassa_testkit::{Answer, PATIENCE, Receiver, eventually};
 use serde_json::json;
 use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 mod support;
 
-use support::Server;
+use support::{DatabaseFile, Server};
 
 const AUTH: (&str, &str) = ("crash", "crash-secret-0123456789");
 
@@ -23,29 +23,19 @@ async fn slow_receiver(delay: Duration) -> Receiver {
     receiver
 }
 
-/// An HPP session whose callbacks go to `receiver`.
-async fn hpp_session(api: &Client, receiver: &Receiver) -> String {
-    api.hpp_session(json!({}), json!({"status_update": format!("{}/cb", receiver.url)})).await.0
-}
-
-async fn act(api: &Client, hpp: &str, action: &str) {
-    api.act(hpp, action).await.assert_success();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_committed_event_is_delivered_after_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite://{}", dir.path().join("kassa.db").display());
+    let database = DatabaseFile::new();
     let receiver = slow_receiver(Duration::from_millis(200)).await;
-    let mut first = serve(&database);
+    let mut first = serve(&database.url);
     let api = first.client(AUTH);
     let mut sessions = Vec::new();
     for _ in 0..20 {
-        sessions.push(hpp_session(&api, &receiver).await);
+        sessions.push(api.hpp_session(json!({}), receiver.merchant_urls()).await.0);
     }
     for action in ["open", "back", "open"] {
         for hpp in &sessions {
-            act(&api, hpp, action).await;
+            api.act(hpp, action).await.assert_success();
         }
     }
     // 60 status changes are committed; once a callback is in flight (arrived, not yet
@@ -57,7 +47,7 @@ async fn every_committed_event_is_delivered_after_sigkill() {
     assert!(arrived > done, "attempts were in flight at the kill ({arrived} arrived, {done} answered)");
     assert!(done < 60, "the crash must interrupt deliveries ({done} already answered)");
 
-    let second = serve(&database);
+    let second = serve(&database.url);
     let api = second.client(AUTH);
     let feed = api.get("/kassa/v1/events?limit=1000").await.assert_success().body;
     let committed: BTreeSet<String> = feed["events"]
@@ -100,13 +90,12 @@ async fn every_committed_event_is_delivered_after_sigkill() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_the_attempt_in_flight_finish() {
-    let dir = tempfile::tempdir().unwrap();
-    let database = format!("sqlite://{}", dir.path().join("kassa.db").display());
+    let database = DatabaseFile::new();
     let receiver = slow_receiver(Duration::from_millis(1500)).await;
-    let mut server = serve(&database);
+    let mut server = serve(&database.url);
     let api = server.client(AUTH);
-    let hpp = hpp_session(&api, &receiver).await;
-    act(&api, &hpp, "open").await;
+    let hpp = api.hpp_session(json!({}), receiver.merchant_urls()).await.0;
+    api.act(&hpp, "open").await.assert_success();
     receiver.wait_for(1, PATIENCE).await; // the attempt is now in flight
     Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
     let status = tokio::task::spawn_blocking(move || server.child.wait().unwrap()).await.unwrap();
@@ -118,7 +107,7 @@ async fn sigterm_lets_the_attempt_in_flight_finish() {
     assert_eq!(receiver.count(), 1);
     // The attempt was recorded before the exit: after a restart it is settled (delivered), so
     // it is never sent again.
-    let again = serve(&database);
+    let again = serve(&database.url);
     let log = again.client(AUTH).deliveries(&hpp).await;
     assert_eq!(log.len(), 1, "{log:#?}");
     assert_eq!(log[0]["status"], "delivered", "{log:#?}");

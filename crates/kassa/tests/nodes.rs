@@ -4,7 +4,7 @@
 
 use kassa_server::app::bus::RECHECK;
 use kassa_store::testing::TestDatabase;
-use kassa_testkit::{Answer, Client, PATIENCE, Receiver, eventually};
+use kassa_testkit::{Answer, PATIENCE, Receiver, eventually};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -20,22 +20,13 @@ fn node(database: &str) -> Node {
     support::serve(database, &["--rate-limits", "off", "--callback-lease", "10", "--sandbox-credentials", &credentials])
 }
 
-/// An HPP session created on `node` whose callbacks go to `receiver`.
-async fn hpp_session(node: &Client, receiver: &Receiver) -> String {
-    node.hpp_session(json!({}), json!({"status_update": format!("{}/cb", receiver.url)})).await.0
-}
-
-async fn act(node: &Client, hpp: &str, action: &str) {
-    node.act(hpp, action).await.assert_success();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_sessions_wake_ups_and_callbacks() {
     let Some(database) = TestDatabase::postgres().await else { return };
     let (node_a, node_b) = (node(&database.url), node(&database.url));
     let (a, b) = (node_a.client(AUTH), node_b.client(AUTH));
     let receiver = Receiver::start().await;
-    let hpp = hpp_session(&a, &receiver).await;
+    let hpp = a.hpp_session(json!({}), receiver.merchant_urls()).await.0;
     // A long-poll on node A…
     let sent = Instant::now();
     let poll = tokio::spawn({
@@ -48,13 +39,13 @@ async fn two_nodes_share_sessions_wake_ups_and_callbacks() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     // …wakes when node B commits the change: it answers with the change before its own first
     // re-read could have found it.
-    act(&b, &hpp, "open").await;
+    b.act(&hpp, "open").await.assert_success();
     let body = poll.await.unwrap();
     let answered = sent.elapsed();
     assert_eq!(body["status"], "IN_PROGRESS");
     assert!(answered < RECHECK, "node A's long-poll answered {answered:?} after it was sent: not woken by node B");
     for action in ["decline", "open", "approve"] {
-        act(&b, &hpp, action).await;
+        b.act(&hpp, action).await.assert_success();
     }
     receiver.wait_for(4, PATIENCE).await;
     // Once every delivery is settled nothing more is sent: what arrived is all there is.
@@ -74,10 +65,10 @@ async fn a_killed_nodes_claimed_callbacks_are_sent_by_another() {
     receiver.answer_always(Answer::ok().after(Duration::from_millis(1500)));
     let mut sessions = Vec::new();
     for _ in 0..5 {
-        sessions.push(hpp_session(&a, &receiver).await);
+        sessions.push(a.hpp_session(json!({}), receiver.merchant_urls()).await.0);
     }
     for hpp in &sessions {
-        act(&a, hpp, "open").await;
+        a.act(hpp, "open").await.assert_success();
     }
     receiver.wait_for(1, PATIENCE).await;
     node_a.child.kill().unwrap();

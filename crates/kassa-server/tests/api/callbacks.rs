@@ -178,7 +178,7 @@ async fn extended_policy_follows_its_schedule_honours_retry_after_and_stops_at_4
     let patient = app.as_merchant(&Merchant::new(created.merchant.username.clone(), created.secret.clone()));
     let receiver = Receiver::start().await;
     receiver.script([Answer::status(500), Answer::too_many(600), Answer::status(410)]);
-    let (hpp, _, _) = patient.hpp_session(json!({}), json!({"status_update": format!("{}/cb", receiver.url)})).await;
+    let (hpp, _, _) = patient.hpp_session(json!({}), receiver.merchant_urls()).await;
     patient.act(&hpp, "open").await;
     receiver.wait_for(1, PATIENCE).await;
     // After the first failure: 5 s ± 20 %.

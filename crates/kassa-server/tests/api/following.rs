@@ -194,8 +194,7 @@ async fn the_undelivered_filter_is_the_reconciliation_batch() {
     let app = spawn().await;
     let receiver = Receiver::start().await;
     receiver.answer_always(Answer::status(500));
-    let urls = json!({"status_update": format!("{}/cb", receiver.url)});
-    let (failing, _, _) = app.hpp_session(json!({}), urls).await;
+    let (failing, _, _) = app.hpp_session(json!({}), receiver.merchant_urls()).await;
     let (quiet, _, _) = app.hpp_session(json!({}), json!({})).await;
     app.act(&failing, "open").await;
     app.act(&quiet, "open").await;

@@ -29,8 +29,8 @@ mod sessions;
 
 use crate::notify::Notification;
 use crate::{
-    Attempt, ClaimWindow, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryNext, DeliveryRecord, EventFilter,
-    Merchant, Message, SessionFilter, SessionKind, SessionSummary, Store, StoreResult, StoredEvent,
+    ClaimWindow, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryRecord, EventFilter, FinishedAttempt, Merchant,
+    Message, SessionFilter, SessionKind, SessionSummary, Store, StoreResult, StoredEvent,
 };
 use async_trait::async_trait;
 use dialect::Dialect;
@@ -261,22 +261,8 @@ impl Store for SqlStore {
         outbox::renew(&self.writer, self.dialect, delivery_id, lease_token, lease_until).await
     }
 
-    async fn finish_attempt(
-        &self,
-        delivery_id: &str,
-        lease_token: &str,
-        attempt: &Attempt,
-        next: DeliveryNext,
-        now: Timestamp,
-    ) -> StoreResult<bool> {
-        let finish = finisher::Finish {
-            delivery_id: delivery_id.to_owned(),
-            token: lease_token.to_owned(),
-            attempt: attempt.clone(),
-            next,
-            now,
-        };
-        self.finisher.submit(finish).await
+    async fn finish_attempt(&self, finished: FinishedAttempt) -> StoreResult<bool> {
+        self.finisher.submit(finished).await
     }
 
     async fn release_claim(&self, delivery_id: &str, lease_token: &str) -> StoreResult<()> {

@@ -4,7 +4,10 @@
 use super::dialect::{Dialect, relaxed, restore};
 use super::lease::Claim;
 use super::rows::{at, get, json, name, words};
-use crate::{Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, SessionKind, StoreResult};
+use crate::{
+    Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, FinishedAttempt, NewDelivery, SessionKind,
+    StoreResult,
+};
 use kassa_core::Timestamp;
 use kassa_core::retry::RetryPolicy;
 use sqlx::any::AnyRow;
@@ -50,9 +53,20 @@ pub(super) async fn renew(
 }
 
 fn claimed(row: &AnyRow) -> StoreResult<ClaimedDelivery> {
-    let seq: i64 = get(row, "seq")?;
     let attempts: i64 = get(row, "attempts")?;
     Ok(ClaimedDelivery {
+        delivery: delivery(row)?,
+        attempts: attempts as u32,
+        body: json(row, "body")?,
+        webhook_secrets: words(row, "webhook_secrets")?,
+        lease_token: get(row, "lease_token")?,
+    })
+}
+
+/// A `deliveries` row as it was inserted.
+fn delivery(row: &AnyRow) -> StoreResult<NewDelivery> {
+    let seq: i64 = get(row, "seq")?;
+    Ok(NewDelivery {
         id: get(row, "id")?,
         event_id: get(row, "event_id")?,
         merchant_id: get(row, "merchant_id")?,
@@ -61,22 +75,13 @@ fn claimed(row: &AnyRow) -> StoreResult<ClaimedDelivery> {
         seq: seq as u64,
         url: get(row, "url")?,
         policy: name(row, "policy", RetryPolicy::parse, "retry policy")?,
-        attempts: attempts as u32,
-        body: json(row, "body")?,
-        webhook_secrets: words(row, "webhook_secrets")?,
-        lease_token: get(row, "lease_token")?,
+        created_at: at(row, "created_at")?,
     })
 }
 
 /// Records one attempt and its outcome inside the caller's open transaction.
-pub(super) async fn finish_on(
-    tx: &mut AnyConnection,
-    delivery_id: &str,
-    token: &str,
-    attempt: &Attempt,
-    next: DeliveryNext,
-    now: Timestamp,
-) -> StoreResult<bool> {
+pub(super) async fn finish_on(tx: &mut AnyConnection, finished: &FinishedAttempt) -> StoreResult<bool> {
+    let FinishedAttempt { delivery_id, lease_token, attempt, next, now } = finished;
     sqlx::query(
         "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, response_excerpt)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -90,10 +95,10 @@ pub(super) async fn finish_on(
     .bind(&attempt.response_excerpt)
     .execute(&mut *tx)
     .await?;
-    let (status, next_at) = match next {
-        DeliveryNext::Delivered => (DeliveryStatus::Delivered, now),
+    let (status, next_at) = match *next {
+        DeliveryNext::Delivered => (DeliveryStatus::Delivered, *now),
         DeliveryNext::RetryAt(at) => (DeliveryStatus::Pending, at),
-        DeliveryNext::Failed => (DeliveryStatus::Failed, now),
+        DeliveryNext::Failed => (DeliveryStatus::Failed, *now),
     };
     let updated = sqlx::query(
         "UPDATE deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, last_error = $3,
@@ -105,7 +110,7 @@ pub(super) async fn finish_on(
     .bind(&attempt.error)
     .bind(now.millis())
     .bind(delivery_id)
-    .bind(token)
+    .bind(lease_token)
     .execute(&mut *tx)
     .await?;
     Ok(updated.rows_affected() == 1)

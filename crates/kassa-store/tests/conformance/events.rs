@@ -27,7 +27,7 @@ async fn feed(store: &dyn Store) {
     step(store, "h1", T0.plus_millis(3), &[(A, Klarna)]).await;
     step(store, "h2", T0.plus_millis(4), &[]).await;
     let claimed = store.claim_deliveries(window(T0.plus_millis(10), W0, W0.plus_millis(100), 10)).await.unwrap();
-    let ids: Vec<&str> = claimed.iter().map(|c| c.id.as_str()).collect();
+    let ids: Vec<&str> = claimed.iter().map(|c| c.delivery.id.as_str()).collect();
     assert_eq!(ids, ["h1-2-0", "h2-2-0", "h2-2-1"]);
     let attempt = Attempt {
         attempt: 1,
@@ -38,10 +38,10 @@ async fn feed(store: &dyn Store) {
         response_excerpt: None,
     };
     let now = T0.plus_millis(20);
-    for (delivery, next) in [(&claimed[0], DeliveryNext::Delivered), (&claimed[1], DeliveryNext::Failed)] {
-        assert!(store.finish_attempt(&delivery.id, &delivery.lease_token, &attempt, next, now).await.unwrap());
+    for (claim, next) in [(&claimed[0], DeliveryNext::Delivered), (&claimed[1], DeliveryNext::Failed)] {
+        assert!(store.finish_attempt(claim.finished(attempt.clone(), next, now)).await.unwrap());
     }
-    store.release_claim(&claimed[2].id, &claimed[2].lease_token).await.unwrap();
+    store.release_claim(&claimed[2].delivery.id, &claimed[2].lease_token).await.unwrap();
 }
 
 async fn events_are_found_by_id_and_by_session(b: &Backend) {

@@ -7,7 +7,7 @@ use kassa_core::Timestamp;
 use kassa_core::retry::RetryPolicy::{Extended, Klarna};
 use kassa_store::{
     Attempt, Change, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, Job, JobKind, JobWrite,
-    SessionKind, Store,
+    NewDelivery, SessionKind, Store,
 };
 
 backend_tests!(
@@ -32,7 +32,7 @@ fn attempt(status_code: Option<u16>, error: Option<&str>) -> Attempt {
 }
 
 fn ids(claimed: &[ClaimedDelivery]) -> Vec<&str> {
-    claimed.iter().map(|c| c.id.as_str()).collect()
+    claimed.iter().map(|c| c.delivery.id.as_str()).collect()
 }
 
 async fn claim(store: &dyn Store, due_at: Timestamp, wall_now: Timestamp) -> Vec<ClaimedDelivery> {
@@ -40,7 +40,7 @@ async fn claim(store: &dyn Store, due_at: Timestamp, wall_now: Timestamp) -> Vec
 }
 
 async fn finish(store: &dyn Store, d: &ClaimedDelivery, attempt: &Attempt, next: DeliveryNext) -> bool {
-    store.finish_attempt(&d.id, &d.lease_token, attempt, next, T0.plus_millis(20)).await.unwrap()
+    store.finish_attempt(d.finished(attempt.clone(), next, T0.plus_millis(20))).await.unwrap()
 }
 
 /// One session `h1` with one delivery of its event 2 (`h1-2-0`, to A, due at T0 + 1).
@@ -67,21 +67,25 @@ async fn deliveries_are_claimed_when_due_one_event_after_the_other(b: &Backend) 
     let token = claimed[0].lease_token.clone();
     assert!(!token.is_empty() && claimed.iter().all(|c| c.lease_token == token), "{b}: one claim, one token");
     let expected = ClaimedDelivery {
-        id: "h1-2-0".into(),
-        event_id: "h1-2".into(),
-        merchant_id: "m1".into(),
-        session_kind: SessionKind::Hpp,
-        session_id: "h1".into(),
-        seq: 2,
-        url: A.into(),
-        policy: Klarna,
+        delivery: NewDelivery {
+            id: "h1-2-0".into(),
+            event_id: "h1-2".into(),
+            merchant_id: "m1".into(),
+            session_kind: SessionKind::Hpp,
+            session_id: "h1".into(),
+            seq: 2,
+            url: A.into(),
+            policy: Klarna,
+            created_at: T0.plus_millis(1),
+        },
         attempts: 0,
         body: opened.body.clone(),
         webhook_secrets: vec![SECRET.into()],
         lease_token: token.clone(),
     };
     assert_eq!(claimed[0], expected, "{b}: all that sending needs");
-    assert_eq!((claimed[1].seq, claimed[1].url.as_str(), claimed[1].policy), (3, B, Extended), "{b}");
+    let second = &claimed[1].delivery;
+    assert_eq!((second.seq, second.url.as_str(), second.policy), (3, B, Extended), "{b}");
     assert!(claim(store, T0.plus_millis(10), W0.plus_millis(50)).await.is_empty(), "{b}: all leased or waiting");
 
     // Delivered: the next event of the session at that target is due.
@@ -110,7 +114,7 @@ async fn a_lost_lease_is_taken_over_and_the_stale_holder_is_refused(b: &Backend)
 
     let first = store.claim_deliveries(lease(0, 100)).await.unwrap();
     assert_eq!(ids(&first), ["h1-2-0"], "{b}");
-    let (d, stale) = (&first[0].id, &first[0].lease_token);
+    let (d, stale) = (&first[0].delivery.id, &first[0].lease_token);
     assert!(store.renew_lease(d, stale, W0.plus_millis(200)).await.unwrap(), "{b}: held, so renewed");
     assert!(!store.renew_lease(d, "not-the-token", W0.plus_millis(900)).await.unwrap(), "{b}: not its holder");
     assert!(store.claim_deliveries(lease(150, 250)).await.unwrap().is_empty(), "{b}: the renewed lease holds");
@@ -124,14 +128,17 @@ async fn a_lost_lease_is_taken_over_and_the_stale_holder_is_refused(b: &Backend)
 
     // The stale holder's attempt is recorded, its outcome is not.
     let sent = attempt(Some(200), None);
-    assert!(!store.finish_attempt(d, stale, &sent, DeliveryNext::Delivered, due).await.unwrap(), "{b}: refused");
+    assert!(
+        !store.finish_attempt(first[0].finished(sent.clone(), DeliveryNext::Delivered, due)).await.unwrap(),
+        "{b}: refused"
+    );
     let ledger = store.session_deliveries("h1").await.unwrap();
     assert_eq!((ledger[0].status, ledger[0].attempts.len()), (DeliveryStatus::Pending, 1), "{b}");
     assert_eq!(ledger[0].next_attempt_at, Some(T0.plus_millis(1)), "{b}: still due as before");
     assert!(store.claim_deliveries(lease(250, 350)).await.unwrap().is_empty(), "{b}: the new holder keeps it");
 
-    assert!(store.finish_attempt(d, current, &sent, DeliveryNext::Delivered, due).await.unwrap(), "{b}");
-    assert!(!store.finish_attempt(d, current, &sent, DeliveryNext::Delivered, due).await.unwrap(), "{b}: once");
+    assert!(store.finish_attempt(second[0].finished(sent.clone(), DeliveryNext::Delivered, due)).await.unwrap(), "{b}");
+    assert!(!store.finish_attempt(second[0].finished(sent, DeliveryNext::Delivered, due)).await.unwrap(), "{b}: once");
     assert!(!store.renew_lease(d, current, W0.plus_millis(900)).await.unwrap(), "{b}: delivered, nothing to hold");
     let ledger = store.session_deliveries("h1").await.unwrap();
     assert_eq!((ledger[0].status, ledger[0].next_attempt_at), (DeliveryStatus::Delivered, None), "{b}");

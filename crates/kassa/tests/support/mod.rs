@@ -7,6 +7,20 @@ use std::time::Duration;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_kassa");
 
+/// A SQLite database file in a temporary directory: it outlives the processes that use it
+/// and is removed when dropped.
+pub struct DatabaseFile {
+    pub url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl DatabaseFile {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        Self { url: format!("sqlite://{}", dir.path().join("kassa.db").display()), _dir: dir }
+    }
+}
+
 /// A `kassa serve` process, killed when dropped.
 pub struct Server {
     pub child: Child,

@@ -158,60 +158,69 @@ fn leave<T>(
     }
 }
 
-async fn identify(
+/// The form's two steps: the email alone, then the email with the one-time code.
+#[derive(Clone, Copy)]
+enum Step {
+    Identify,
+    Confirm,
+}
+
+async fn identify(state: State<AppState>, key: Path<String>, form: PageForm<Identity>) -> Result<Response, PageError> {
+    submit(state, key, form, Step::Identify).await
+}
+
+async fn confirm(state: State<AppState>, key: Path<String>, form: PageForm<Identity>) -> Result<Response, PageError> {
+    submit(state, key, form, Step::Confirm).await
+}
+
+/// A step of the form: what cannot be used is shown again beside its field; a known email
+/// asks for the code; a code decides.
+async fn submit(
     State(state): State<AppState>,
     Path(key): Path<String>,
     PageForm(form): PageForm<Identity>,
+    step: Step,
 ) -> Result<Response, PageError> {
     let (state, key) = (&state, key.as_str());
     when_open(state, key, |subject| async move {
         let email = form.email.trim();
-        match persona::check_email(email) {
-            Ok(()) => checkout(state, key, &subject, "code", email, None).await,
-            Err(error) => checkout(state, key, &subject, "email", email, Some(error)).await,
+        let verdict = match step {
+            Step::Identify => persona::check_email(email).map(|()| None),
+            Step::Confirm => persona::decide(email, form.code.trim()).map(Some),
+        };
+        match verdict {
+            Ok(Some(verdict)) => pay(state, key, &subject, verdict).await,
+            Ok(None) => checkout(state, key, &subject, "code", email, None).await,
+            Err(error @ InputError::Email(_)) => checkout(state, key, &subject, "email", email, Some(error)).await,
+            Err(error @ InputError::Code(_)) => checkout(state, key, &subject, "code", email, Some(error)).await,
         }
     })
     .await
 }
 
-async fn confirm(
-    State(state): State<AppState>,
-    Path(key): Path<String>,
-    PageForm(form): PageForm<Identity>,
-) -> Result<Response, PageError> {
-    let (state, key) = (&state, key.as_str());
-    when_open(state, key, |subject| async move {
-        let email = form.email.trim();
-        let verdict = match persona::decide(email, form.code.trim()) {
-            Ok(verdict) => verdict,
-            Err(error @ InputError::Email(_)) => {
-                return checkout(state, key, &subject, "email", email, Some(error)).await;
-            }
-            Err(error) => return checkout(state, key, &subject, "code", email, Some(error)).await,
-        };
-        let merchant = subject.merchant(state).await?;
-        match (&subject, verdict) {
-            (Subject::Hpp(session), verdict) => {
-                let action = match verdict {
-                    Verdict::Approve => HppAction::Approve,
-                    Verdict::Decline => HppAction::Decline,
-                    Verdict::Error => HppAction::Error,
-                };
-                let done = hpp::consumer_action(state, &merchant, &session.id, action).await;
-                // A decline is explained on kassa's page first (it links on to the merchant's).
-                leave(key, done, |o| o.redirect_url.filter(|_| action != HppAction::Decline))
-            }
-            // In store a technical error changes nothing: the consumer may simply try again.
-            (Subject::InStore(_), Verdict::Error) => see_other(&format!("{}/result?outcome=error", base(key))),
-            (Subject::InStore(d), verdict) => {
-                let declined = verdict == Verdict::Decline;
-                let action = if declined { ConsumerAction::Decline } else { ConsumerAction::Pay };
-                let done = instore::consumer_action(state, &merchant, &d.session_id, action).await;
-                leave(key, done, |_| declined.then(|| format!("{}/result?outcome=declined", base(key))))
-            }
+/// Carries out the persona's verdict on an open subject.
+async fn pay(state: &AppState, key: &str, subject: &Subject, verdict: Verdict) -> Result<Response, PageError> {
+    let merchant = subject.merchant(state).await?;
+    match (subject, verdict) {
+        (Subject::Hpp(session), verdict) => {
+            let action = match verdict {
+                Verdict::Approve => HppAction::Approve,
+                Verdict::Decline => HppAction::Decline,
+                Verdict::Error => HppAction::Error,
+            };
+            let done = hpp::consumer_action(state, &merchant, &session.id, action).await;
+            // A decline is explained on kassa's page first (it links on to the merchant's).
+            leave(key, done, |o| o.redirect_url.filter(|_| action != HppAction::Decline))
         }
-    })
-    .await
+        // In store a technical error changes nothing: the consumer may simply try again.
+        (Subject::InStore(_), Verdict::Error) => see_other(&format!("{}/result?outcome=error", base(key))),
+        (Subject::InStore(d), verdict) => {
+            let declined = verdict == Verdict::Decline;
+            let action = if declined { ConsumerAction::Decline } else { ConsumerAction::Pay };
+            let done = instore::consumer_action(state, &merchant, &d.session_id, action).await;
+            leave(key, done, |_| declined.then(|| format!("{}/result?outcome=declined", base(key))))
+        }
+    }
 }
 
 async fn back(State(state): State<AppState>, Path(key): Path<String>) -> Result<Response, PageError> {

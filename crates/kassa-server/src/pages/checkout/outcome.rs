@@ -122,12 +122,7 @@ pub async fn status_page(state: &AppState, key: &str, subject: &Subject) -> Resu
                     "This payment is no longer available",
                     "The shop withdrew this payment link. Go back to the shop to start again.",
                 ),
-                HppStatus::Waiting | HppStatus::InProgress => OutcomePage::new(
-                    "info",
-                    "Ready to pay",
-                    "Your purchase is waiting for you.",
-                )
-                .action("Continue to payment", again, true),
+                HppStatus::Waiting | HppStatus::InProgress => ready(again),
             }
         }
         Subject::InStore(d) => match d.status() {
@@ -156,12 +151,7 @@ pub async fn status_page(state: &AppState, key: &str, subject: &Subject) -> Resu
                 "This payment link can no longer be used",
                 "Ask the cashier to start the payment again.",
             ),
-            DistributionStatus::Distributed | DistributionStatus::Accessed => OutcomePage::new(
-                "info",
-                "Ready to pay",
-                "Your purchase is waiting for you.",
-            )
-            .action("Continue to payment", again, true),
+            DistributionStatus::Distributed | DistributionStatus::Accessed => ready(again),
         },
     };
     page.respond(state, subject).await

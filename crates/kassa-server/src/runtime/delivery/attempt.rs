@@ -18,10 +18,10 @@ const EXCERPT_BYTES: usize = 512;
 
 /// The callback body: HPP sends `{event_id, session}` with `session` exactly the read body at
 /// the time of the change; an in-store distribution sends its result payload as it is.
-pub fn callback_body(delivery: &ClaimedDelivery) -> Vec<u8> {
-    let body = match delivery.session_kind {
-        SessionKind::Hpp => serde_json::json!({ "event_id": delivery.event_id, "session": delivery.body }),
-        _ => delivery.body.clone(),
+pub fn callback_body(claimed: &ClaimedDelivery) -> Vec<u8> {
+    let body = match claimed.delivery.session_kind {
+        SessionKind::Hpp => serde_json::json!({ "event_id": claimed.delivery.event_id, "session": claimed.body }),
+        _ => claimed.body.clone(),
     };
     serde_json::to_vec(&body).unwrap_or_default()
 }
@@ -41,13 +41,14 @@ pub struct Sent {
 pub async fn send(
     client: &reqwest::Client,
     targets: &TargetPolicy,
-    delivery: &ClaimedDelivery,
+    claimed: &ClaimedDelivery,
     clocks: &Clocks,
     timeout: Duration,
 ) -> Sent {
     let started = Instant::now();
-    let body = callback_body(delivery);
-    let secrets: Vec<WebhookSecret> = delivery.webhook_secrets.iter().filter_map(|s| s.parse().ok()).collect();
+    let body = callback_body(claimed);
+    let delivery = &claimed.delivery;
+    let secrets: Vec<WebhookSecret> = claimed.webhook_secrets.iter().filter_map(|s| s.parse().ok()).collect();
     let timestamp = clocks.wall.now().millis() / 1000;
     let mut request = client
         .post(&delivery.url)

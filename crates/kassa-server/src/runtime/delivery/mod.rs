@@ -181,7 +181,8 @@ impl DeliveryWorker {
         hosts.entry(host).or_insert_with(|| Arc::new(Semaphore::new(self.settings.max_per_host))).clone()
     }
 
-    async fn deliver(self: Arc<Self>, delivery: ClaimedDelivery, _slot: OwnedSemaphorePermit, lease_until: Timestamp) {
+    async fn deliver(self: Arc<Self>, claimed: ClaimedDelivery, _slot: OwnedSemaphorePermit, lease_until: Timestamp) {
+        let delivery = &claimed.delivery;
         let host = self.host_limit(&delivery.url);
         let permit = tokio::select! {
             permit = host.acquire_owned() => permit.ok(),
@@ -189,7 +190,7 @@ impl DeliveryWorker {
         };
         let Some(_host) = permit else {
             // Shutting down before sending: give the claim back for the next start.
-            if let Err(error) = self.state.store.release_claim(&delivery.id, &delivery.lease_token).await {
+            if let Err(error) = self.state.store.release_claim(&delivery.id, &claimed.lease_token).await {
                 tracing::warn!(%error, delivery = %delivery.id, "could not release a claim");
             }
             return;
@@ -203,7 +204,7 @@ impl DeliveryWorker {
         if wall_now.plus_millis(needed) > lease_until {
             // At least as long as this attempt can take, whatever the configured lease.
             let until = wall_now.plus_millis(needed.max(self.settings.lease.as_millis() as i64));
-            match self.state.store.renew_lease(&delivery.id, &delivery.lease_token, until).await {
+            match self.state.store.renew_lease(&delivery.id, &claimed.lease_token, until).await {
                 Ok(true) => {}
                 Ok(false) => return,
                 Err(error) => {
@@ -214,10 +215,10 @@ impl DeliveryWorker {
         }
         let started_at = self.state.now();
         let sent =
-            attempt::send(&self.client, &self.state.config.callback_targets, &delivery, &self.state.clocks, timeout)
+            attempt::send(&self.client, &self.state.config.callback_targets, &claimed, &self.state.clocks, timeout)
                 .await;
         let now = self.state.now();
-        let made = delivery.attempts + 1;
+        let made = claimed.attempts + 1;
         let next = match policy.next_attempt(made, &sent.outcome, now, jitter()) {
             Decision::Delivered => DeliveryNext::Delivered,
             Decision::RetryAt(at) => DeliveryNext::RetryAt(at),
@@ -232,7 +233,7 @@ impl DeliveryWorker {
             response_excerpt: sent.excerpt,
         };
         tracing::debug!(delivery = %delivery.id, event = %delivery.event_id, attempt = made, status = ?record.status_code, ?next, "callback attempt");
-        match self.state.store.finish_attempt(&delivery.id, &delivery.lease_token, &record, next, now).await {
+        match self.state.store.finish_attempt(claimed.finished(record, next, now)).await {
             Ok(true) => {}
             Ok(false) => tracing::warn!(delivery = %delivery.id, "claim lost before the attempt was recorded"),
             Err(error) => tracing::error!(%error, delivery = %delivery.id, "could not record a callback attempt"),

@@ -2,7 +2,7 @@
 
 use crate::jobs::JobWrite;
 use crate::record::{SessionRecord, Stored};
-use crate::{NewDelivery, NewEvent, SessionKind, StoreError};
+use crate::{IdempotencyRecord, NewDelivery, NewEvent, SessionKind, StoreError};
 use kassa_core::Timestamp;
 use kassa_core::order::Order;
 use kassa_core::payment::{Authorization, AuthorizationStatus};
@@ -130,6 +130,8 @@ pub struct Change {
     pub jobs: Vec<JobWrite>,
     /// Consumer sessions that a payment is pushed to (each only if still free).
     pub consumer_sessions: Vec<ConsumerSessionAttach>,
+    /// Idempotency keys this change is the work of (each fails the change if live already).
+    pub idempotency: Vec<IdempotencyRecord>,
 }
 
 impl Change {
@@ -172,6 +174,11 @@ impl Change {
         self
     }
 
+    pub fn idempotency(mut self, record: IdempotencyRecord) -> Self {
+        self.idempotency.push(record);
+        self
+    }
+
     pub fn consumer_session(mut self, attach: ConsumerSessionAttach) -> Self {
         self.consumer_sessions.push(attach);
         self
@@ -180,7 +187,8 @@ impl Change {
     /// Both changes in one transaction (`self`'s writes first). The other change is taken apart
     /// whole, so a list added to `Change` cannot be left out here.
     pub fn merge(mut self, other: Change) -> Self {
-        let Change { sessions, events, authorizations, orders, deliveries, jobs, consumer_sessions } = other;
+        let Change { sessions, events, authorizations, orders, deliveries, jobs, consumer_sessions, idempotency } =
+            other;
         self.sessions.extend(sessions);
         self.events.extend(events);
         self.authorizations.extend(authorizations);
@@ -188,6 +196,7 @@ impl Change {
         self.deliveries.extend(deliveries);
         self.jobs.extend(jobs);
         self.consumer_sessions.extend(consumer_sessions);
+        self.idempotency.extend(idempotency);
         self
     }
 }

@@ -9,6 +9,7 @@ mod claim;
 mod consumer;
 mod delivery;
 mod error;
+mod idempotency;
 mod jobs;
 mod model;
 pub mod notify;
@@ -24,6 +25,7 @@ pub use delivery::{
     Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, FinishedAttempt, NewDelivery,
 };
 pub use error::StoreError;
+pub use idempotency::{IDEMPOTENCY_HOURS, IdempotencyRecord, IdempotentOutcome};
 pub use jobs::{ClaimedJob, Job, JobKind, JobWrite};
 pub use model::{Merchant, Message, NewEvent, SessionCursor, SessionFilter, SessionKind, SessionSummary, StoredEvent};
 pub use record::{SessionRecord, Stored};
@@ -96,6 +98,16 @@ pub trait Store: Send + Sync + 'static {
     async fn postpone_job(&self, job_id: &str, lease_token: &str, due_at: Timestamp) -> StoreResult<()>;
 
     async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>>;
+
+    /// The merchant's live record (younger than [`IDEMPOTENCY_HOURS`] at `now`) of `key` used
+    /// for `scope`.
+    async fn idempotency(
+        &self,
+        merchant_id: &str,
+        scope: &str,
+        key: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<IdempotencyRecord>>;
 
     /// Applies `change` atomically. Any guard that does not hold rolls everything back and
     /// answers [`StoreError::Conflict`].

@@ -74,6 +74,9 @@ pub(super) async fn apply(tx: &mut AnyConnection, change: &Change, dialect: Dial
     for write in &change.orders {
         write_order(tx, write).await?;
     }
+    for record in &change.idempotency {
+        super::idempotency::insert(tx, record).await?;
+    }
     Ok(())
 }
 

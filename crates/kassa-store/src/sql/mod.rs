@@ -16,6 +16,7 @@ mod dialect;
 mod events;
 mod finisher;
 mod group;
+mod idempotency;
 mod jobs;
 mod lease;
 mod listen;
@@ -226,6 +227,16 @@ impl Store for SqlStore {
 
     async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>> {
         payments::authorization(&self.reader, token).await
+    }
+
+    async fn idempotency(
+        &self,
+        merchant_id: &str,
+        scope: &str,
+        key: &str,
+        now: Timestamp,
+    ) -> StoreResult<Option<crate::IdempotencyRecord>> {
+        idempotency::find(&self.reader, merchant_id, scope, key, now).await
     }
 
     async fn commit(&self, change: crate::Change) -> StoreResult<()> {

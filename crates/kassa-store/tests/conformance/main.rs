@@ -25,6 +25,7 @@
 //! |                             | outbox::a_released_claim_is_due_again, decoding::unknown_job_…     |
 //! | `postpone_job`              | jobs::jobs_are_claimed_once_while_leased_and_done_once             |
 //! | `authorization`             | payments::one_order_per_payment_session_and_guarded_authorizations |
+//! | `idempotency`               | idempotency::a_key_is_recorded_once_for_24_hours                   |
 //! | `commit`                    | changes::* (guards, all or nothing, group commit), and the         |
 //! |                             | writes of jobs, consumer sessions, payments, deliveries, events,   |
 //! |                             | orders (payments::order_amounts_are_guarded_in_sql)                |
@@ -61,6 +62,7 @@ mod changes;
 mod consumer;
 mod decoding;
 mod events;
+mod idempotency;
 mod jobs;
 mod listing;
 mod merchants;

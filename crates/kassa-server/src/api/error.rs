@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kassa_core::cart::CartError;
 use kassa_store::StoreError;
+use std::borrow::Cow;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -49,12 +50,16 @@ pub enum ApiError {
     /// A dependency (the database) cannot serve now.
     #[error("{0}")]
     Unavailable(String),
+    /// The answer a refused request got the first time, given again for a repeated
+    /// `Klarna-Idempotency-Key`.
+    #[error("{}", messages.join(" | "))]
+    Replayed { status: StatusCode, code: String, messages: Vec<String> },
 }
 
 /// What [`crate::api::errors`] renders: status, code and messages (no correlation id yet).
 #[derive(Debug, Clone)]
 pub struct ErrorDetails {
-    pub code: &'static str,
+    pub code: Cow<'static, str>,
     pub messages: Vec<String>,
     /// What went wrong inside kassa (5xx only): for the log, never for the client.
     pub cause: Option<String>,
@@ -83,27 +88,30 @@ impl ApiError {
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Replayed { status, .. } => *status,
         }
     }
 
-    fn details(&self) -> ErrorDetails {
-        let (code, messages) = match self {
-            Self::BadRequest(m) => ("BAD_REQUEST", vec![m.clone()]),
+    pub(crate) fn details(&self) -> ErrorDetails {
+        let (code, messages): (Cow<'static, str>, Vec<String>) = match self {
+            Self::BadRequest(m) => ("BAD_REQUEST".into(), vec![m.clone()]),
             Self::BadValue { field, reason } | Self::Mismatch { field, reason } => {
-                ("BAD_VALUE", vec![format!("Bad value: {field}"), format!("{field} {reason}")])
+                ("BAD_VALUE".into(), vec![format!("Bad value: {field}"), format!("{field} {reason}")])
             }
-            Self::InvalidOperation { message, .. } => ("INVALID_OPERATION", vec![message.clone()]),
-            Self::NotFound(m) => ("NOT_FOUND", vec![m.clone()]),
-            Self::Missing { code, message } | Self::Forbidden { code, message } => (*code, vec![message.clone()]),
+            Self::InvalidOperation { message, .. } => ("INVALID_OPERATION".into(), vec![message.clone()]),
+            Self::NotFound(m) => ("NOT_FOUND".into(), vec![m.clone()]),
+            Self::Missing { code, message } | Self::Forbidden { code, message } => {
+                ((*code).into(), vec![message.clone()])
+            }
             Self::Unauthorized => (
-                "UNAUTHORIZED",
+                "UNAUTHORIZED".into(),
                 vec!["Missing or invalid credentials: use HTTP Basic auth with your API username and secret".into()],
             ),
-            Self::UnsupportedMediaType(m) => ("UNSUPPORTED_MEDIA_TYPE", vec![m.clone()]),
-            Self::PayloadTooLarge => ("PAYLOAD_TOO_LARGE", vec![self.to_string()]),
-            Self::Conflict(m) => ("CONFLICT", vec![m.clone()]),
+            Self::UnsupportedMediaType(m) => ("UNSUPPORTED_MEDIA_TYPE".into(), vec![m.clone()]),
+            Self::PayloadTooLarge => ("PAYLOAD_TOO_LARGE".into(), vec![self.to_string()]),
+            Self::Conflict(m) => ("CONFLICT".into(), vec![m.clone()]),
             Self::TooManyRequests { retry_after_secs } => (
-                "TOO_MANY_REQUESTS",
+                "TOO_MANY_REQUESTS".into(),
                 vec![format!(
                     "Rate limit exceeded: too many requests of this kind for this merchant; retry in \
                      {retry_after_secs} s (see the X-Ratelimit-* and Retry-After headers)"
@@ -112,10 +120,11 @@ impl ApiError {
             // The cause is logged once, in the request's span (`api::errors::log_failure`); the
             // client sees no internals.
             Self::Internal(_) => (
-                "INTERNAL_SERVER_ERROR",
+                "INTERNAL_SERVER_ERROR".into(),
                 vec!["Internal server error; retry, and quote the correlation_id if it persists".into()],
             ),
-            Self::Unavailable(m) => ("SERVICE_UNAVAILABLE", vec![m.clone()]),
+            Self::Unavailable(m) => ("SERVICE_UNAVAILABLE".into(), vec![m.clone()]),
+            Self::Replayed { code, messages, .. } => (code.clone().into(), messages.clone()),
         };
         let cause = match self {
             Self::Internal(cause) | Self::Unavailable(cause) => Some(cause.clone()),

@@ -41,7 +41,7 @@ pub async fn render_errors(mut request: Request, next: Next) -> Response {
             None => fallback_details(status),
         };
         let body = ErrorResponse {
-            error_code: details.code.into(),
+            error_code: details.code.into_owned(),
             error_messages: details.messages,
             correlation_id: correlation_id.clone(),
         };
@@ -82,7 +82,7 @@ fn fallback_details(status: StatusCode) -> ErrorDetails {
         }
         _ => ("BAD_REQUEST", "The request could not be understood"),
     };
-    ErrorDetails { code, messages: vec![message.to_owned()], cause: None }
+    ErrorDetails { code: code.into(), messages: vec![message.to_owned()], cause: None }
 }
 
 /// Logs a failed request once, inside its span (which carries the correlation id, the route and
@@ -95,7 +95,7 @@ pub async fn log_failure(request: Request, next: Next) -> Response {
         return response;
     }
     let details = response.extensions().get::<ErrorDetails>();
-    let code = details.map_or("", |d| d.code);
+    let code = details.map_or("", |d| d.code.as_ref());
     if status.is_server_error() {
         let cause = details.and_then(|d| d.cause.as_deref()).unwrap_or("no cause recorded (a panic or a layer)");
         tracing::error!(%status, code, cause, "request failed");
@@ -114,6 +114,10 @@ pub async fn route_not_found(request: Request) -> impl IntoResponse {
 pub async fn method_not_allowed(request: Request) -> Response {
     let mut response = StatusCode::METHOD_NOT_ALLOWED.into_response();
     let message = format!("{} is not supported on {}", request.method(), request.uri().path());
-    response.extensions_mut().insert(ErrorDetails { code: "METHOD_NOT_ALLOWED", messages: vec![message], cause: None });
+    response.extensions_mut().insert(ErrorDetails {
+        code: "METHOD_NOT_ALLOWED".into(),
+        messages: vec![message],
+        cause: None,
+    });
     response
 }

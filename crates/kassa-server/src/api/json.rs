@@ -5,7 +5,7 @@ use crate::api::error::ApiError;
 use crate::wire::decode;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
 pub struct JsonBody<T>(pub T);
@@ -14,19 +14,33 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        let content_type = request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json")) {
-            let shown = if content_type.is_empty() { "none".to_owned() } else { format!("{content_type:?}") };
-            return Err(ApiError::UnsupportedMediaType(format!("Content-Type must be application/json (got {shown})")));
-        }
-        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
-            if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge
-            } else {
-                ApiError::BadRequest(format!("Could not read the request body: {rejection}"))
-            }
-        })?;
-        Ok(JsonBody(decode::parse(&bytes)?))
+        let content_type = content_type(request.headers()).to_owned();
+        let bytes = read_body(request, state).await?;
+        Ok(JsonBody(decode_json(&content_type, &bytes)?))
     }
+}
+
+pub(crate) fn content_type(headers: &HeaderMap) -> &str {
+    headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+/// The whole body, or Klarna's error for one too large to read.
+pub(crate) async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state).await.map_err(|rejection| {
+        if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::PayloadTooLarge
+        } else {
+            ApiError::BadRequest(format!("Could not read the request body: {rejection}"))
+        }
+    })
+}
+
+/// A JSON body of `content_type`: refused unless it is JSON, then read as [`decode::parse`] does.
+pub(crate) fn decode_json<T: DeserializeOwned>(content_type: &str, bytes: &[u8]) -> Result<T, ApiError> {
+    let mime = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    if mime != "application/json" && !(mime.starts_with("application/") && mime.ends_with("+json")) {
+        let shown = if content_type.is_empty() { "none".to_owned() } else { format!("{content_type:?}") };
+        return Err(ApiError::UnsupportedMediaType(format!("Content-Type must be application/json (got {shown})")));
+    }
+    Ok(decode::parse(bytes)?)
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod errors;
 mod health;
 mod hpp;
+mod idempotency;
 mod instore;
 pub mod json;
 mod kassa;

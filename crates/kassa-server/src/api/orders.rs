@@ -1,12 +1,15 @@
 //! Klarna Order Management v1: the order, its captures and refunds, and every operation on them.
 //! Writes answer 204 without a body, creations 201 with `Location` and the new id as a header;
-//! body-less POSTs take no body, `{}` or anything else (it is ignored).
+//! body-less POSTs take no body, `{}` or anything else (it is ignored). Every write honours
+//! `Klarna-Idempotency-Key`: a repeat gets the first answer and does nothing again.
 
 use super::auth::Call;
 use super::errors::ErrorResponse;
-use super::json::JsonBody;
+use super::idempotency::{Body, Keyed, once};
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
+use crate::service::error::ServiceResult;
+use crate::service::idempotency::{IdempotencyKey, Receipt};
 use crate::service::orders::manage;
 use crate::wire::orders::{
     CaptureRead, CaptureRequest, CustomerDetailsRequest, DueDateOption, DueDateOptions, ExtendDueDateRequest,
@@ -17,6 +20,7 @@ use axum::extract::Path;
 use axum::http::{HeaderName, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kassa_core::order::DUE_DATE_EXTENSIONS;
+use std::future::Future;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -41,12 +45,28 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(read_refund))
 }
 
-const NO_CONTENT: StatusCode = StatusCode::NO_CONTENT;
+/// 204 once the work is done (or was, under the same idempotency key).
+async fn done(
+    Call { state, merchant }: &Call,
+    key: Option<&IdempotencyKey>,
+    work: impl Future<Output = ServiceResult<Receipt>>,
+) -> Result<StatusCode, ApiError> {
+    once(state, merchant, key, async { Ok(work.await?) }).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
 
-/// 201 with the new resource's absolute URL and its id under `id_header`.
-fn created(state: &AppState, path: String, id_header: &'static str, id: &str) -> Result<Response, ApiError> {
-    let location = state.config.url(&path);
-    let headers = [(header::LOCATION, location), (HeaderName::from_static(id_header), id.to_owned())];
+/// 201 with the created resource's absolute URL (under `collection`) and its id as `id_header`.
+async fn created(
+    Call { state, merchant }: &Call,
+    key: Option<&IdempotencyKey>,
+    collection: String,
+    id_header: &'static str,
+    work: impl Future<Output = ServiceResult<Receipt>>,
+) -> Result<Response, ApiError> {
+    let receipt = once(state, merchant, key, async { Ok(work.await?) }).await?;
+    let id = receipt.resource_id.ok_or_else(|| ApiError::Internal("the work created nothing".into()))?;
+    let location = state.config.url(&format!("{collection}/{id}"));
+    let headers = [(header::LOCATION, location), (HeaderName::from_static(id_header), id)];
     Ok((StatusCode::CREATED, headers).into_response())
 }
 
@@ -63,9 +83,12 @@ async fn read_order(Call { state, merchant }: Call, Path(order_id): Path<String>
 /// Acknowledge an order (idempotent; no field of the order shows it).
 #[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/acknowledge", tag = "Order Management", security(("basic" = [])),
     responses((status = 204, description = "Acknowledged"), (status = 404, description = "`NO_SUCH_ORDER`", body = ErrorResponse)))]
-async fn acknowledge(Call { state, merchant }: Call, Path(order_id): Path<String>) -> Result<StatusCode, ApiError> {
-    manage::acknowledge(&state, &merchant, &order_id).await?;
-    Ok(NO_CONTENT)
+async fn acknowledge(
+    call: Call,
+    Path(order_id): Path<String>,
+    Keyed { key, .. }: Keyed<()>,
+) -> Result<StatusCode, ApiError> {
+    done(&call, key.as_ref(), manage::acknowledge(&call.state, &call.merchant, &order_id, key.as_ref())).await
 }
 
 /// Cancel an order that has no captures: the whole authorization is released.
@@ -75,9 +98,12 @@ async fn acknowledge(Call { state, merchant }: Call, Path(order_id): Path<String
         (status = 403, description = "`CANCEL_NOT_ALLOWED`: the order has captures, or is not open", body = ErrorResponse),
         (status = 404, description = "`NO_SUCH_ORDER`", body = ErrorResponse),
     ))]
-async fn cancel(Call { state, merchant }: Call, Path(order_id): Path<String>) -> Result<StatusCode, ApiError> {
-    manage::cancel(&state, &merchant, &order_id).await?;
-    Ok(NO_CONTENT)
+async fn cancel(
+    call: Call,
+    Path(order_id): Path<String>,
+    Keyed { key, .. }: Keyed<()>,
+) -> Result<StatusCode, ApiError> {
+    done(&call, key.as_ref(), manage::cancel(&call.state, &call.merchant, &order_id, key.as_ref())).await
 }
 
 /// Set a new authorized amount; the lines given replace the order's.
@@ -88,12 +114,16 @@ async fn cancel(Call { state, merchant }: Call, Path(order_id): Path<String>) ->
         (status = 403, description = "`NOT_ALLOWED`: below the captured amount, or the order is not open", body = ErrorResponse),
     ))]
 async fn update_authorization(
-    Call { state, merchant }: Call,
+    call: Call,
     Path(order_id): Path<String>,
-    JsonBody(request): JsonBody<UpdateAuthorizationRequest>,
+    Keyed { key, body: Body(request) }: Keyed<Body<UpdateAuthorizationRequest>>,
 ) -> Result<StatusCode, ApiError> {
-    manage::update_authorization(&state, &merchant, &order_id, request).await?;
-    Ok(NO_CONTENT)
+    done(
+        &call,
+        key.as_ref(),
+        manage::update_authorization(&call.state, &call.merchant, &order_id, key.as_ref(), request),
+    )
+    .await
 }
 
 /// Extend the authorization by the merchant's period (28 days) from today, at most 180 days
@@ -101,22 +131,22 @@ async fn update_authorization(
 #[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/extend-authorization-time", tag = "Order Management", security(("basic" = [])),
     responses((status = 204, description = "Extended"), (status = 403, description = "`NOT_ALLOWED`", body = ErrorResponse)))]
 async fn extend_authorization_time(
-    Call { state, merchant }: Call,
+    call: Call,
     Path(order_id): Path<String>,
+    Keyed { key, .. }: Keyed<()>,
 ) -> Result<StatusCode, ApiError> {
-    manage::extend_authorization(&state, &merchant, &order_id).await?;
-    Ok(NO_CONTENT)
+    done(&call, key.as_ref(), manage::extend_authorization(&call.state, &call.merchant, &order_id, key.as_ref())).await
 }
 
 /// Release what remains uncaptured of a part-captured order.
 #[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/release-remaining-authorization", tag = "Order Management", security(("basic" = [])),
     responses((status = 204, description = "Released"), (status = 403, description = "`NOT_ALLOWED`", body = ErrorResponse)))]
 async fn release_remaining_authorization(
-    Call { state, merchant }: Call,
+    call: Call,
     Path(order_id): Path<String>,
+    Keyed { key, .. }: Keyed<()>,
 ) -> Result<StatusCode, ApiError> {
-    manage::release_remaining(&state, &merchant, &order_id).await?;
-    Ok(NO_CONTENT)
+    done(&call, key.as_ref(), manage::release_remaining(&call.state, &call.merchant, &order_id, key.as_ref())).await
 }
 
 /// Replace the merchant references (`""` clears one, an absent one stays).
@@ -124,12 +154,16 @@ async fn release_remaining_authorization(
     request_body = MerchantReferencesRequest,
     responses((status = 204, description = "Updated"), (status = 403, description = "`NOT_ALLOWED`", body = ErrorResponse)))]
 async fn update_merchant_references(
-    Call { state, merchant }: Call,
+    call: Call,
     Path(order_id): Path<String>,
-    JsonBody(request): JsonBody<MerchantReferencesRequest>,
+    Keyed { key, body: Body(request) }: Keyed<Body<MerchantReferencesRequest>>,
 ) -> Result<StatusCode, ApiError> {
-    manage::update_merchant_references(&state, &merchant, &order_id, request).await?;
-    Ok(NO_CONTENT)
+    done(
+        &call,
+        key.as_ref(),
+        manage::update_merchant_references(&call.state, &call.merchant, &order_id, key.as_ref(), request),
+    )
+    .await
 }
 
 /// Update the shipping address (the billing address can no longer change).
@@ -137,12 +171,16 @@ async fn update_merchant_references(
     request_body = CustomerDetailsRequest,
     responses((status = 204, description = "Updated"), (status = 403, description = "`NOT_ALLOWED`", body = ErrorResponse)))]
 async fn update_customer_details(
-    Call { state, merchant }: Call,
+    call: Call,
     Path(order_id): Path<String>,
-    JsonBody(request): JsonBody<CustomerDetailsRequest>,
+    Keyed { key, body: Body(request) }: Keyed<Body<CustomerDetailsRequest>>,
 ) -> Result<StatusCode, ApiError> {
-    manage::update_customer_details(&state, &merchant, &order_id, request).await?;
-    Ok(NO_CONTENT)
+    done(
+        &call,
+        key.as_ref(),
+        manage::update_customer_details(&call.state, &call.merchant, &order_id, key.as_ref(), request),
+    )
+    .await
 }
 
 /// Add shipping information to the order.
@@ -150,12 +188,16 @@ async fn update_customer_details(
     request_body = ShippingInfoRequest,
     responses((status = 204, description = "Added"), (status = 404, description = "`NO_SUCH_ORDER`", body = ErrorResponse)))]
 async fn add_shipping_info(
-    Call { state, merchant }: Call,
+    call: Call,
     Path(order_id): Path<String>,
-    JsonBody(request): JsonBody<ShippingInfoRequest>,
+    Keyed { key, body: Body(request) }: Keyed<Body<ShippingInfoRequest>>,
 ) -> Result<StatusCode, ApiError> {
-    manage::add_shipping_info(&state, &merchant, &order_id, request.shipping_info).await?;
-    Ok(NO_CONTENT)
+    done(
+        &call,
+        key.as_ref(),
+        manage::add_shipping_info(&call.state, &call.merchant, &order_id, key.as_ref(), request.shipping_info),
+    )
+    .await
 }
 
 /// Capture part or all of the remaining authorized amount.
@@ -167,13 +209,13 @@ async fn add_shipping_info(
         (status = 404, description = "`NO_SUCH_ORDER`", body = ErrorResponse),
     ))]
 async fn create_capture(
-    Call { state, merchant }: Call,
+    call: Call,
     Path(order_id): Path<String>,
-    JsonBody(request): JsonBody<CaptureRequest>,
+    Keyed { key, body: Body(request) }: Keyed<Body<CaptureRequest>>,
 ) -> Result<Response, ApiError> {
-    let capture = manage::capture(&state, &merchant, &order_id, request).await?;
-    let path = format!("/ordermanagement/v1/orders/{order_id}/captures/{}", capture.capture_id);
-    created(&state, path, "capture-id", &capture.capture_id)
+    let collection = format!("/ordermanagement/v1/orders/{order_id}/captures");
+    let work = manage::capture(&call.state, &call.merchant, &order_id, key.as_ref(), request);
+    created(&call, key.as_ref(), collection, "capture-id", work).await
 }
 
 /// The order's captures, oldest first.
@@ -202,23 +244,33 @@ async fn read_capture(
     request_body = ShippingInfoRequest,
     responses((status = 204, description = "Added"), (status = 404, description = "`NO_SUCH_CAPTURE`", body = ErrorResponse)))]
 async fn add_capture_shipping_info(
-    Call { state, merchant }: Call,
+    call: Call,
     Path((order_id, capture_id)): Path<(String, String)>,
-    JsonBody(request): JsonBody<ShippingInfoRequest>,
+    Keyed { key, body: Body(request) }: Keyed<Body<ShippingInfoRequest>>,
 ) -> Result<StatusCode, ApiError> {
-    manage::add_capture_shipping_info(&state, &merchant, &order_id, &capture_id, request.shipping_info).await?;
-    Ok(NO_CONTENT)
+    let (state, merchant, shipping) = (&call.state, &call.merchant, request.shipping_info);
+    done(
+        &call,
+        key.as_ref(),
+        manage::add_capture_shipping_info(state, merchant, &order_id, key.as_ref(), &capture_id, shipping),
+    )
+    .await
 }
 
 /// Send the consumer the capture's payment instructions again (recorded on the capture).
 #[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/captures/{capture_id}/trigger-send-out", tag = "Order Management", security(("basic" = [])),
     responses((status = 204, description = "Sent"), (status = 404, description = "`NO_SUCH_CAPTURE`", body = ErrorResponse)))]
 async fn trigger_send_out(
-    Call { state, merchant }: Call,
+    call: Call,
     Path((order_id, capture_id)): Path<(String, String)>,
+    Keyed { key, .. }: Keyed<()>,
 ) -> Result<StatusCode, ApiError> {
-    manage::trigger_send_out(&state, &merchant, &order_id, &capture_id).await?;
-    Ok(NO_CONTENT)
+    done(
+        &call,
+        key.as_ref(),
+        manage::trigger_send_out(&call.state, &call.merchant, &order_id, key.as_ref(), &capture_id),
+    )
+    .await
 }
 
 /// Extend a capture's due date by one of the offered numbers of days.
@@ -226,12 +278,13 @@ async fn trigger_send_out(
     request_body = ExtendDueDateRequest,
     responses((status = 204, description = "Extended"), (status = 403, description = "`NOT_ALLOWED`: not an offered option", body = ErrorResponse)))]
 async fn extend_due_date(
-    Call { state, merchant }: Call,
+    call: Call,
     Path((order_id, capture_id)): Path<(String, String)>,
-    JsonBody(request): JsonBody<ExtendDueDateRequest>,
+    Keyed { key, body: Body(request) }: Keyed<Body<ExtendDueDateRequest>>,
 ) -> Result<StatusCode, ApiError> {
-    manage::extend_due_date(&state, &merchant, &order_id, &capture_id, request.number_of_days).await?;
-    Ok(NO_CONTENT)
+    let (state, merchant, days) = (&call.state, &call.merchant, request.number_of_days);
+    done(&call, key.as_ref(), manage::extend_due_date(state, merchant, &order_id, key.as_ref(), &capture_id, days))
+        .await
 }
 
 /// The due-date extensions a capture offers (kassa charges no fee).
@@ -256,13 +309,13 @@ async fn due_date_options(
         (status = 404, description = "`NOT_FOUND`", body = ErrorResponse),
     ))]
 async fn create_refund(
-    Call { state, merchant }: Call,
+    call: Call,
     Path(order_id): Path<String>,
-    JsonBody(request): JsonBody<RefundRequest>,
+    Keyed { key, body: Body(request) }: Keyed<Body<RefundRequest>>,
 ) -> Result<Response, ApiError> {
-    let refund = manage::refund(&state, &merchant, &order_id, request).await?;
-    let path = format!("/ordermanagement/v1/orders/{order_id}/refunds/{}", refund.refund_id);
-    created(&state, path, "refund-id", &refund.refund_id)
+    let collection = format!("/ordermanagement/v1/orders/{order_id}/refunds");
+    let work = manage::refund(&call.state, &call.merchant, &order_id, key.as_ref(), request);
+    created(&call, key.as_ref(), collection, "refund-id", work).await
 }
 
 /// One refund.

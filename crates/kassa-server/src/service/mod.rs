@@ -8,6 +8,7 @@ pub mod clock;
 pub mod error;
 pub mod events;
 pub mod hpp;
+pub mod idempotency;
 pub mod instore;
 pub mod jobs;
 pub mod load;

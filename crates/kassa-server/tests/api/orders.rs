@@ -237,3 +237,71 @@ async fn an_uncaptured_order_expires_after_28_days() {
     let late = app.post(&format!("{}/captures", order_path(&order_id)), json!({"captured_amount": 1})).await;
     late.assert_error(403, "CAPTURE_NOT_ALLOWED");
 }
+
+/// `Klarna-Idempotency-Key`: a repeat gets the first answer and does nothing again, also after a
+/// restart and when the repeats race; a different body under the same key is refused.
+#[tokio::test]
+async fn a_repeated_idempotency_key_does_nothing_twice() {
+    let mut app = spawn().await;
+    let order_id = placed_order(&app).await;
+    let captures = format!("{}/captures", order_path(&order_id));
+    let keyed = |key: &'static str, body: Value| {
+        app.api.request(Method::POST, &captures).header("Klarna-Idempotency-Key", key).json(&body).send()
+    };
+    let first = kassa_testkit::read(keyed("k-1", json!({"captured_amount": 5_000})).await.unwrap()).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let before = app.snapshot().await;
+    // The same JSON spaced otherwise is the same request.
+    let spaced = app
+        .api
+        .request(Method::POST, &captures)
+        .header("Klarna-Idempotency-Key", "k-1")
+        .header("Content-Type", "application/json")
+        .body("{ \"captured_amount\" :  5000 }");
+    let again = kassa_testkit::read(spaced.send().await.unwrap()).await;
+    assert_eq!(again.status, 201);
+    for header in ["capture-id", "location"] {
+        assert_eq!(again.headers[header], first.headers[header], "{header}");
+    }
+    assert_eq!(app.snapshot().await, before, "the repeat changed nothing");
+    let other = kassa_testkit::read(keyed("k-1", json!({"captured_amount": 6_000})).await.unwrap()).await;
+    other.assert_error(409, "CONFLICT");
+    assert_eq!(app.snapshot().await, before, "a different body under the key changed nothing");
+
+    // A refusal is answered again as it was.
+    let over = kassa_testkit::read(keyed("k-2", json!({"captured_amount": 99_000})).await.unwrap()).await;
+    let message = over.assert_error(403, "CAPTURE_NOT_ALLOWED")["error_messages"].clone();
+    let over_again = kassa_testkit::read(keyed("k-2", json!({"captured_amount": 99_000})).await.unwrap()).await;
+    assert_eq!(over_again.assert_error(403, "CAPTURE_NOT_ALLOWED")["error_messages"], message);
+
+    // Racing repeats of one key: one capture, one answer.
+    let racing = (0..8).map(|_| keyed("k-3", json!({"captured_amount": 1_000})));
+    let replies = futures::future::join_all(racing).await;
+    let mut ids = Vec::new();
+    for reply in replies {
+        let reply = kassa_testkit::read(reply.unwrap()).await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+        ids.push(reply.headers["capture-id"].to_str().unwrap().to_owned());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "every repeat names the one capture");
+
+    // Keys outlive a restart; body-less POSTs take keys too.
+    app.restart().await;
+    let after_restart = app
+        .api
+        .request(Method::POST, &captures)
+        .header("Klarna-Idempotency-Key", "k-1")
+        .json(&json!({"captured_amount": 5_000}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(after_restart.headers()["capture-id"], first.headers["capture-id"]);
+    let order = read_order(&app, &order_id).await;
+    assert_eq!((order["captured_amount"].as_i64(), order["captures"].as_array().unwrap().len()), (Some(6_000), 2));
+    let release = format!("{}/release-remaining-authorization", order_path(&order_id));
+    for _ in 0..2 {
+        let reply = app.api.request(Method::POST, &release).header("Klarna-Idempotency-Key", "k-4").send().await;
+        assert_eq!(reply.unwrap().status(), 204, "the repeat answers as the first did");
+    }
+}

@@ -6,6 +6,7 @@ use crate::app::state::AppState;
 use crate::model::ids;
 use crate::service::case::{event_row, order_refused};
 use crate::service::error::{Absent, ServiceError, ServiceResult};
+use crate::service::idempotency::{self, IdempotencyKey, Receipt};
 use crate::service::retry_on_conflict;
 use crate::wire::orders::{
     CaptureRequest, CustomerDetailsRequest, MerchantReferencesRequest, OrderEventBody, OrderRead, RefundRequest,
@@ -13,9 +14,9 @@ use crate::wire::orders::{
 };
 use kassa_core::Timestamp;
 use kassa_core::order::{
-    Capture, NewCapture, NewRefund, Order, OrderErrorCode, OrderRefusal, Refund, ShippingInfo, Step,
+    Capture, NewCapture, NewRefund, Order, OrderAction, OrderErrorCode, OrderRefusal, Refund, ShippingInfo, Step,
 };
-use kassa_store::{Change, Merchant, StoreExt, Stored};
+use kassa_store::{Change, IdempotentOutcome, Merchant, StoreExt, Stored};
 
 /// The merchant's order `order_id`.
 pub async fn read(state: &AppState, merchant: &Merchant, order_id: &str) -> ServiceResult<Order> {
@@ -49,13 +50,14 @@ pub async fn refund_of(
         .ok_or_else(|| absent(Absent::Refund, format!("Refund {refund_id} cannot be found for order {order_id}")))
 }
 
-/// A new capture (`POST …/captures`); answers it, for its id.
+/// A new capture (`POST …/captures`); the receipt names it.
 pub async fn capture(
     state: &AppState,
     merchant: &Merchant,
     order_id: &str,
+    key: Option<&IdempotencyKey>,
     request: CaptureRequest,
-) -> ServiceResult<Capture> {
+) -> ServiceResult<Receipt> {
     let new = NewCapture {
         capture_id: ids::new_id(),
         captured_amount: request.captured_amount,
@@ -64,18 +66,18 @@ pub async fn capture(
         reference: request.reference,
         shipping_info: request.shipping_info,
     };
-    let order = operate(state, merchant, order_id, |order, now| order.capture(new.clone(), now)).await?;
-    order.capture_by_id(&new.capture_id).cloned().ok_or_else(|| ServiceError::internal("the new capture is missing"))
+    operate(state, merchant, order_id, key, |order, now| order.capture(new.clone(), now)).await
 }
 
-/// A new refund (`POST …/refunds`); answers it, for its id. An unknown order is `NOT_FOUND`
+/// A new refund (`POST …/refunds`); the receipt names it. An unknown order is `NOT_FOUND`
 /// here, as Klarna's refund endpoints answer.
 pub async fn refund(
     state: &AppState,
     merchant: &Merchant,
     order_id: &str,
+    key: Option<&IdempotencyKey>,
     request: RefundRequest,
-) -> ServiceResult<Refund> {
+) -> ServiceResult<Receipt> {
     let new = NewRefund {
         refund_id: ids::new_id(),
         refunded_amount: request.refunded_amount,
@@ -83,50 +85,70 @@ pub async fn refund(
         order_lines: lines(&request.order_lines, "order_lines")?,
         reference: request.reference,
     };
-    let moved = operate(state, merchant, order_id, |order, now| order.refund(new.clone(), now)).await;
-    let order = moved.map_err(|error| match error {
+    let moved = operate(state, merchant, order_id, key, |order, now| order.refund(new.clone(), now)).await;
+    moved.map_err(|error| match error {
         ServiceError::Absent { what: Absent::Order, message } => absent(Absent::Refund, message),
         other => other,
-    })?;
-    order.refund_by_id(&new.refund_id).cloned().ok_or_else(|| ServiceError::internal("the new refund is missing"))
+    })
 }
 
-pub async fn cancel(state: &AppState, merchant: &Merchant, order_id: &str) -> ServiceResult<()> {
-    operate(state, merchant, order_id, |order, now| order.cancel(now)).await.map(drop)
+pub async fn cancel(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    key: Option<&IdempotencyKey>,
+) -> ServiceResult<Receipt> {
+    operate(state, merchant, order_id, key, |order, now| order.cancel(now)).await
 }
 
-pub async fn release_remaining(state: &AppState, merchant: &Merchant, order_id: &str) -> ServiceResult<()> {
-    operate(state, merchant, order_id, |order, now| order.release_remaining(now)).await.map(drop)
+pub async fn release_remaining(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    key: Option<&IdempotencyKey>,
+) -> ServiceResult<Receipt> {
+    operate(state, merchant, order_id, key, |order, now| order.release_remaining(now)).await
 }
 
-pub async fn acknowledge(state: &AppState, merchant: &Merchant, order_id: &str) -> ServiceResult<()> {
-    operate(state, merchant, order_id, |order, now| order.acknowledge(now)).await.map(drop)
+pub async fn acknowledge(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    key: Option<&IdempotencyKey>,
+) -> ServiceResult<Receipt> {
+    operate(state, merchant, order_id, key, |order, now| order.acknowledge(now)).await
 }
 
-pub async fn extend_authorization(state: &AppState, merchant: &Merchant, order_id: &str) -> ServiceResult<()> {
-    operate(state, merchant, order_id, |order, now| order.extend_authorization(now)).await.map(drop)
+pub async fn extend_authorization(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    key: Option<&IdempotencyKey>,
+) -> ServiceResult<Receipt> {
+    operate(state, merchant, order_id, key, |order, now| order.extend_authorization(now)).await
 }
 
 pub async fn update_authorization(
     state: &AppState,
     merchant: &Merchant,
     order_id: &str,
+    key: Option<&IdempotencyKey>,
     request: UpdateAuthorizationRequest,
-) -> ServiceResult<()> {
+) -> ServiceResult<Receipt> {
     let order_lines = lines(&request.order_lines, "order_lines")?;
-    operate(state, merchant, order_id, |order, now| {
+    operate(state, merchant, order_id, key, |order, now| {
         order.update_authorization(request.order_amount, order_lines.clone(), now)
     })
     .await
-    .map(drop)
 }
 
 pub async fn update_merchant_references(
     state: &AppState,
     merchant: &Merchant,
     order_id: &str,
+    key: Option<&IdempotencyKey>,
     request: MerchantReferencesRequest,
-) -> ServiceResult<()> {
+) -> ServiceResult<Receipt> {
     for (field, value) in
         [("merchant_reference1", &request.merchant_reference1), ("merchant_reference2", &request.merchant_reference2)]
     {
@@ -134,90 +156,112 @@ pub async fn update_merchant_references(
             return Err(ServiceError::bad_value(field, "must be at most 255 characters long"));
         }
     }
-    operate(state, merchant, order_id, |order, now| {
+    operate(state, merchant, order_id, key, |order, now| {
         order.update_merchant_references(request.merchant_reference1.clone(), request.merchant_reference2.clone(), now)
     })
     .await
-    .map(drop)
 }
 
 pub async fn update_customer_details(
     state: &AppState,
     merchant: &Merchant,
     order_id: &str,
+    key: Option<&IdempotencyKey>,
     request: CustomerDetailsRequest,
-) -> ServiceResult<()> {
+) -> ServiceResult<Receipt> {
     if request.billing_address.is_some() {
         let message = "Billing address cannot be updated for user account order. Customer details cannot be updated.";
         return Err(order_refused(not_allowed(message)));
     }
     let address = request.shipping_address.unwrap_or_default();
-    operate(state, merchant, order_id, |order, now| order.update_customer_details(address.clone(), now)).await.map(drop)
+    operate(state, merchant, order_id, key, |order, now| order.update_customer_details(address.clone(), now)).await
 }
 
 pub async fn add_shipping_info(
     state: &AppState,
     merchant: &Merchant,
     order_id: &str,
+    key: Option<&IdempotencyKey>,
     shipping_info: Vec<ShippingInfo>,
-) -> ServiceResult<()> {
-    operate(state, merchant, order_id, |order, now| order.add_shipping_info(shipping_info.clone(), now)).await.map(drop)
+) -> ServiceResult<Receipt> {
+    operate(state, merchant, order_id, key, |order, now| order.add_shipping_info(shipping_info.clone(), now)).await
 }
 
 pub async fn add_capture_shipping_info(
     state: &AppState,
     merchant: &Merchant,
     order_id: &str,
+    key: Option<&IdempotencyKey>,
     capture_id: &str,
     shipping_info: Vec<ShippingInfo>,
-) -> ServiceResult<()> {
-    operate(state, merchant, order_id, |order, now| {
+) -> ServiceResult<Receipt> {
+    operate(state, merchant, order_id, key, |order, now| {
         order.add_capture_shipping_info(capture_id, shipping_info.clone(), now)
     })
     .await
-    .map(drop)
 }
 
 pub async fn trigger_send_out(
     state: &AppState,
     merchant: &Merchant,
     order_id: &str,
+    key: Option<&IdempotencyKey>,
     capture_id: &str,
-) -> ServiceResult<()> {
-    operate(state, merchant, order_id, |order, now| order.trigger_send_out(capture_id, now)).await.map(drop)
+) -> ServiceResult<Receipt> {
+    operate(state, merchant, order_id, key, |order, now| order.trigger_send_out(capture_id, now)).await
 }
 
 pub async fn extend_due_date(
     state: &AppState,
     merchant: &Merchant,
     order_id: &str,
+    key: Option<&IdempotencyKey>,
     capture_id: &str,
     number_of_days: i64,
-) -> ServiceResult<()> {
-    operate(state, merchant, order_id, |order, now| order.extend_due_date(capture_id, number_of_days, now))
-        .await
-        .map(drop)
+) -> ServiceResult<Receipt> {
+    operate(state, merchant, order_id, key, |order, now| order.extend_due_date(capture_id, number_of_days, now)).await
 }
 
-/// Loads the merchant's order, lets `decide` move it, and commits the move with its event;
-/// answers the order after it. Operations on one order take turns on this node; between
-/// nodes, the order's revision guard decides (and the loser decides again on fresh state).
+/// Loads the merchant's order, lets `decide` move it, and commits the move with its event (and
+/// the record of `key`, if given: a repeat then answers the same receipt without doing it again).
+/// Operations on one order take turns on this node; between nodes, the order's revision guard
+/// decides (and the loser decides again on fresh state).
 async fn operate(
     state: &AppState,
     merchant: &Merchant,
     order_id: &str,
+    key: Option<&IdempotencyKey>,
     decide: impl Fn(&Order, Timestamp) -> Step,
-) -> ServiceResult<Order> {
+) -> ServiceResult<Receipt> {
     let _turn = state.order_turns.take(order_id).await;
     retry_on_conflict(|| async {
+        if let Some(key) = key
+            && let Some(IdempotentOutcome::Done { resource_id }) = idempotency::recorded(state, merchant, key).await?
+        {
+            return Ok(Receipt { resource_id });
+        }
         let before = load(state, merchant, order_id).await?;
         let (after, event, action) = decide(&before, state.now()).map_err(order_refused)?;
+        let resource_id = created(&after, action);
         let body = OrderEventBody { event_type: action.as_str(), order: OrderRead::from(&after) };
-        let change = Change::default().order_moved(&before, &after)?.event(event_row(&after, &event, &body)?);
+        let mut change = Change::default().order_moved(&before, &after)?.event(event_row(&after, &event, &body)?);
+        if let Some(key) = key {
+            let done = IdempotentOutcome::Done { resource_id: resource_id.clone() };
+            change = change.idempotency(key.record(merchant, done, state));
+        }
         state.commit(change).await?;
-        Ok(after)
+        Ok(Receipt { resource_id })
     })
     .await
+}
+
+/// What `action` created on `order`: its newest capture or refund.
+fn created(order: &Order, action: OrderAction) -> Option<String> {
+    match action {
+        OrderAction::CapturePart | OrderAction::CaptureRest => order.captures.last().map(|c| c.capture_id.clone()),
+        OrderAction::Refund => order.refunds.last().map(|r| r.refund_id.clone()),
+        _ => None,
+    }
 }
 
 async fn load(state: &AppState, merchant: &Merchant, order_id: &str) -> ServiceResult<Stored<Order>> {

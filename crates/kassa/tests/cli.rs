@@ -101,6 +101,9 @@ fn walk_through(script: &str, database: &str) {
         "\"order_id\"",
         "\"complete\"",
         "\"result_url\"",
+        "\"status\":\"PART_CAPTURED\",\"captured_amount\":8000,\"remaining_authorized_amount\":10000",
+        "\"status\":\"CAPTURED\",\"order_amount\":18000,\"captured_amount\":18000,\"refunded_amount\":2000",
+        "\"refunds\":1",
         "\"status\":\"DISTRIBUTED\"",
         "\"status\":\"COMPLETED\"",
         "\"klarna_reference\"",
@@ -111,6 +114,7 @@ fn walk_through(script: &str, database: &str) {
         );
     }
     assert!(stderr.contains("\"redirect_url\":\"https://shop.example/ok?sid="), "{stderr}");
+    assert!(stdout.to_ascii_lowercase().contains("capture-id: "), "the capture's id header\n{stdout}");
 }
 
 #[test]

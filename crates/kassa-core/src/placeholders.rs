@@ -1,5 +1,6 @@
-//! `{{placeholder}}` substitution in merchant URLs. Unknown placeholders (including Klarna's own
-//! `{{oder_id}}` typo seen in the wild) are left exactly as they are.
+//! Placeholder substitution in merchant URLs: HPP's `{{placeholder}}`s, and Klarna Payments'
+//! `{session.id}` / `{order.id}` in an order's confirmation URL. Unknown placeholders (including
+//! Klarna's own `{{oder_id}}` typo seen in the wild) are left exactly as they are.
 
 /// Values known at the moment a URL is used; `None` leaves that placeholder untouched.
 #[derive(Debug, Default, Clone, Copy)]
@@ -41,6 +42,12 @@ impl Placeholders<'_> {
     }
 }
 
+/// Klarna Payments' placeholders of an order's confirmation URL, in single braces (its own
+/// spelling, unlike HPP's): `{session.id}` and `{order.id}`. Anything else in braces is kept.
+pub fn fill_confirmation(template: &str, session_id: &str, order_id: &str) -> String {
+    template.replace("{session.id}", session_id).replace("{order.id}", order_id)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,6 +62,18 @@ mod tests {
         );
         assert_eq!(p.fill("a{{session_id"), "a{{session_id");
         assert_eq!(p.fill("{single}"), "{single}");
+    }
+
+    #[test]
+    fn fills_the_confirmation_placeholders() {
+        assert_eq!(
+            fill_confirmation(
+                "https://e.com/c?s={session.id}&o={order.id}&x={checkout.order.id}&y={{order_id}}",
+                "S",
+                "O"
+            ),
+            "https://e.com/c?s=S&o=O&x={checkout.order.id}&y={{order_id}}"
+        );
     }
 
     proptest! {

@@ -74,11 +74,17 @@ async fn several_authorizations_one_order() {
     // The other becomes the order, captured at once.
     let mut order_request = cart();
     order_request["auto_capture"] = json!(true);
-    order_request["merchant_urls"] = json!({"confirmation": "https://shop.example/thanks"});
+    order_request["merchant_urls"] =
+        json!({"confirmation": "https://shop.example/thanks?s={session.id}&o={order.id}&k={checkout.order.id}"});
     let order = app.post(&format!("/payments/v1/authorizations/{}/order", tokens[1]), order_request).await;
     assert_eq!(order.status, 200, "{}", order.body);
     assert_valid(Spec::Payments, "order", &order.body);
-    assert_eq!(order.body["redirect_url"], "https://shop.example/thanks");
+    let order_id = order.body["order_id"].as_str().unwrap();
+    assert_eq!(
+        order.body["redirect_url"],
+        format!("https://shop.example/thanks?s={payment}&o={order_id}&k={{checkout.order.id}}"),
+        "Klarna's placeholders filled, others kept"
+    );
     let stored = app.state.store.load::<Order>(order.body["order_id"].as_str().unwrap()).await.unwrap().unwrap();
     assert_eq!((stored.status().as_str(), stored.captured_amount()), ("CAPTURED", 18000));
     app.delete(&format!("/payments/v1/authorizations/{}", tokens[1])).await.assert_error(403, "INVALID_OPERATION");

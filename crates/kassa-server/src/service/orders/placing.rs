@@ -7,6 +7,7 @@ use crate::service::{context, load, retry_on_conflict};
 use crate::wire::payments::{AuthorizedPaymentMethod, CreateOrderRequest, OrderCreated};
 use kassa_core::cart::Cart;
 use kassa_core::payment::AuthorizationStatus;
+use kassa_core::placeholders::fill_confirmation;
 use kassa_store::{AuthorizationWrite, Change, Merchant};
 
 const NO_AUTHORIZATION: &str = "No usable authorization with this token (unknown, expired, released or already used)";
@@ -55,9 +56,12 @@ pub async fn place_order(
         let capture = request.auto_capture.unwrap_or(false);
         let (change, order) = order_change(ctx, &case, used, token, capture, None)?;
         state.commit(change).await?;
+        let redirect_url = request
+            .confirmation_url()
+            .map(|url| fill_confirmation(&url, &authorization.payment_session_id, &order.order_id));
         Ok(OrderCreated {
             order_id: order.order_id,
-            redirect_url: request.confirmation_url(),
+            redirect_url,
             fraud_status: "ACCEPTED".into(),
             authorized_payment_method: AuthorizedPaymentMethod {
                 kind: "invoice".into(),

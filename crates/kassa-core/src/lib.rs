@@ -5,6 +5,7 @@
 //! Payments session behind both). Nothing here performs I/O or reads a clock: time is a parameter.
 
 pub mod cart;
+pub mod customer_token;
 pub mod distribution;
 pub mod hpp;
 pub mod machine;

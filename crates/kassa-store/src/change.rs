@@ -95,13 +95,16 @@ pub struct OrderLedger {
 }
 
 impl OrderLedger {
+    /// The row of `order`. A recurring order (placed with a customer token) is one of many of
+    /// its payment session and authorization: it claims neither.
     pub fn of(order: &Order) -> Self {
+        let placed_directly = order.customer_token_id.is_none();
         Self {
             order_id: order.order_id.clone(),
             klarna_reference: order.klarna_reference.as_str().to_owned(),
             merchant_id: order.merchant_id.clone(),
-            payment_session_id: Some(order.payment_session_id.clone()),
-            authorization_token: Some(order.authorization_token.clone()),
+            payment_session_id: placed_directly.then(|| order.payment_session_id.clone()),
+            authorization_token: placed_directly.then(|| order.authorization_token.clone()),
             purchase_currency: order.purchase_currency.clone(),
             order_amount: order.order_amount,
             captured_amount: order.captured_amount(),

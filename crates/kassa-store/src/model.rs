@@ -1,6 +1,7 @@
 //! Rows that are not sessions.
 
 use kassa_core::Timestamp;
+use kassa_core::customer_token::TokenStatus;
 use kassa_core::distribution::DistributionStatus;
 use kassa_core::hpp::HppStatus;
 use kassa_core::order::OrderStatus;
@@ -15,6 +16,7 @@ kassa_core::wire_enum! {
         Hpp = "hpp",
         Distribution = "distribution",
         Order = "order",
+        CustomerToken = "customer_token",
     }
 }
 
@@ -27,6 +29,7 @@ impl SessionKind {
             Self::Hpp => HppStatus::parse(name).map(HppStatus::as_str),
             Self::Distribution => DistributionStatus::parse(name).map(DistributionStatus::as_str),
             Self::Order => OrderStatus::parse(name).map(OrderStatus::as_str),
+            Self::CustomerToken => TokenStatus::parse(name).map(TokenStatus::as_str),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::{SessionKind, StoreError};
 use kassa_core::Timestamp;
+use kassa_core::customer_token::CustomerToken;
 use kassa_core::distribution::Distribution;
 use kassa_core::hpp::HppSession;
 use kassa_core::order::Order;
@@ -124,4 +125,15 @@ session_record!(Order, SessionKind::Order, |o| {
     created: o.created_at,
     expires: Some(o.expires_at),
     token: None,
+});
+
+session_record!(CustomerToken, SessionKind::CustomerToken, |t| {
+    id: &t.token_id,
+    merchant: &t.merchant_id,
+    parent: Some(&t.payment_session_id),
+    lifecycle: t.lifecycle,
+    created: t.created_at,
+    expires: None,
+    // The authorization it was made from: the unique index keeps one token per authorization.
+    token: Some(&t.authorization_token),
 });

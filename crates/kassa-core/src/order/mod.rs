@@ -84,8 +84,11 @@ pub struct Order {
     pub klarna_reference: KlarnaReference,
     pub merchant_id: String,
     pub payment_session_id: String,
-    /// The authorization the order was placed with.
+    /// The authorization the order was placed with (a token order: the token's authorization).
     pub authorization_token: String,
+    /// The customer token a recurring order was placed with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer_token_id: Option<String>,
     pub lifecycle: Lifecycle<OrderStatus>,
     pub fraud_status: FraudStatus,
     pub purchase_country: String,
@@ -124,6 +127,7 @@ pub struct NewOrder {
     pub merchant_id: String,
     pub payment_session_id: String,
     pub authorization_token: String,
+    pub customer_token_id: Option<String>,
     pub purchase_country: String,
     pub purchase_currency: String,
     pub locale: Option<String>,
@@ -148,6 +152,7 @@ impl Order {
             merchant_id: new.merchant_id,
             payment_session_id: new.payment_session_id,
             authorization_token: new.authorization_token,
+            customer_token_id: new.customer_token_id,
             lifecycle,
             fraud_status: FraudStatus::Accepted,
             purchase_country: new.purchase_country,

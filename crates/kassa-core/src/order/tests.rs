@@ -10,6 +10,7 @@ fn new_order(amount: i64) -> NewOrder {
         merchant_id: "m".into(),
         payment_session_id: "p".into(),
         authorization_token: "t".into(),
+        customer_token_id: None,
         purchase_country: "SE".into(),
         purchase_currency: "SEK".into(),
         locale: Some("sv-SE".into()),

@@ -7,6 +7,7 @@ use crate::service::error::{Absent, Refusal, Rule, ServiceError};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kassa_core::cart::CartError;
+use kassa_core::customer_token::TokenUnusable;
 use kassa_store::StoreError;
 use std::borrow::Cow;
 
@@ -180,6 +181,7 @@ impl From<ServiceError> for ApiError {
                     Absent::Order => "NO_SUCH_ORDER",
                     Absent::Capture => "NO_SUCH_CAPTURE",
                     Absent::Refund => "NOT_FOUND",
+                    Absent::Token => "TOKEN_NOT_FOUND",
                 };
                 Self::Missing { code, message }
             }
@@ -197,9 +199,15 @@ impl From<Refusal> for ApiError {
     fn from(Refusal { rule, message }: Refusal) -> Self {
         let status = match rule {
             Rule::Order(code) => return Self::Forbidden { code: code.as_str(), message },
+            Rule::TokenUnusable(TokenUnusable::Cancelled) => {
+                return Self::Forbidden { code: "TOKEN_CANCELED", message };
+            }
+            Rule::TokenUnusable(TokenUnusable::Suspended) => {
+                return Self::Forbidden { code: "TOKEN_SUSPENDED", message };
+            }
             Rule::NotRetryable => return Self::BadRequest(message),
             Rule::HppMerchantAction | Rule::NoCallbackTarget => StatusCode::BAD_REQUEST,
-            Rule::PaymentClosed | Rule::AuthorizationUsed => StatusCode::FORBIDDEN,
+            Rule::PaymentClosed | Rule::AuthorizationUsed | Rule::NotTokenizable => StatusCode::FORBIDDEN,
             Rule::HppConsumerAction | Rule::PaymentUnavailable | Rule::DistributionStatus | Rule::ShortCodeTaken => {
                 StatusCode::CONFLICT
             }

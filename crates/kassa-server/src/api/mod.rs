@@ -18,6 +18,7 @@ pub mod public;
 pub mod rate_limit;
 mod sandbox;
 mod stream;
+mod tokens;
 mod watch;
 
 use crate::app::config::Mode;
@@ -33,6 +34,7 @@ pub fn routes(mode: Mode) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let mut api = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(payments::routes())
         .merge(orders::routes())
+        .merge(tokens::routes())
         .merge(hpp::routes())
         .merge(instore::routes())
         .merge(stream::routes())

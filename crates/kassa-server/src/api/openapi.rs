@@ -17,6 +17,7 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "Payments", description = "Klarna Payments v1: the cart and the authorization behind a session"),
         (name = "Order Management", description = "Klarna Order Management v1: captures, refunds and changes to placed orders"),
+        (name = "Customer tokens", description = "Recurring payments: a customer token from an authorization, and orders placed with it"),
         (name = "HPP", description = "Hosted Payment Page v1 (seed 001)"),
         (name = "Public", description = "Unauthenticated resources handed to consumers"),
         (name = "kassa", description = "kassa's own extensions"),

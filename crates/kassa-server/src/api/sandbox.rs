@@ -7,7 +7,7 @@ use super::json::JsonBody;
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
 use crate::service::instore::ConsumerAction;
-use crate::service::{hpp, instore, validate};
+use crate::service::{hpp, instore, tokens, validate};
 use crate::wire::decode as json;
 use crate::wire::instore::{ConsumerSessionRequest, ConsumerSessionV1, DistributionResult, ForcedFailure};
 use crate::wire::kassa::SandboxOutcome;
@@ -15,6 +15,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::Path;
 use axum::http::StatusCode;
+use kassa_core::customer_token::TokenAction;
 use kassa_core::distribution::DistributionErrorCode;
 use kassa_core::hpp::HppAction;
 use utoipa_axum::router::OpenApiRouter;
@@ -25,6 +26,30 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(consumer_action))
         .routes(routes!(create_consumer_session))
         .routes(routes!(distribution_action))
+        .routes(routes!(customer_token_action))
+}
+
+/// Act as Klarna on a customer token: `suspend` it (its orders are refused with
+/// `TOKEN_SUSPENDED`) or `resume` it.
+#[utoipa::path(post, path = "/sandbox/v1/customer-tokens/{customer_token}/{action}", tag = "Sandbox", security(("basic" = [])),
+    params(
+        ("customer_token" = String, Path),
+        ("action" = String, Path, description = "suspend or resume"),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 404, description = "Unknown token or action", body = ErrorResponse),
+        (status = 403, description = "Not allowed in the token's status (a cancelled token)", body = ErrorResponse),
+    ))]
+async fn customer_token_action(
+    Call { state, merchant }: Call,
+    Path((token_id, action)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let action = TokenAction::parse(&action)
+        .filter(|a| *a != TokenAction::Cancel)
+        .ok_or_else(|| ApiError::not_found(format!("Unknown token action {action:?}: use suspend or resume")))?;
+    tokens::change_status(&state, &merchant, &token_id, action).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Act as the consumer on an HPP session: `open` (enter the page, also after a decline, back or

@@ -26,8 +26,8 @@ pub struct AppState {
     /// Held while this node claims and runs a batch of due jobs: one batch at a time, so the
     /// sandbox clock can wait for the jobs a scheduler run already claimed.
     pub jobs_gate: Arc<tokio::sync::Mutex<()>>,
-    /// Operations on one order take turns on this node.
-    pub order_turns: Arc<Turns>,
+    /// Operations on one order or customer token take turns on this node.
+    pub turns: Arc<Turns>,
 }
 
 impl AppState {
@@ -53,7 +53,7 @@ impl AppState {
             bus: Bus::new(shutdown.clone()),
             shutdown,
             jobs_gate: Arc::default(),
-            order_turns: Arc::default(),
+            turns: Arc::default(),
         }
     }
 

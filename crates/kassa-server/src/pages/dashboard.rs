@@ -17,6 +17,7 @@ use axum::extract::Path;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use kassa_core::Timestamp;
+use kassa_core::customer_token::CustomerToken;
 use kassa_core::distribution::{Distribution, DistributionStatus};
 use kassa_core::hpp::{HppSession, HppStatus};
 use kassa_core::order::Order;
@@ -270,6 +271,13 @@ async fn heading(state: &AppState, merchant: &Merchant, kind: SessionKind, id: &
                 o.remaining_authorized_amount()
             );
             Heading { status, created_at: at(o.created_at), expires_at: Some(at(o.expires_at)), links }
+        }
+        SessionKind::CustomerToken => {
+            let t = store.load::<CustomerToken>(id).await?;
+            let t = t.filter(|t| t.merchant_id == merchant.id).ok_or_else(unknown)?;
+            let links = vec![("Payment session".to_owned(), session_link(SessionKind::Payment, &t.payment_session_id))];
+            let status = format!("{} — {} ({} {})", t.status(), t.description, t.purchase_country, t.purchase_currency);
+            Heading { status, created_at: at(t.created_at), expires_at: None, links }
         }
     })
 }

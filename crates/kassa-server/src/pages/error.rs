@@ -60,7 +60,11 @@ impl From<ServiceError> for PageError {
 fn refused(Refusal { rule, message }: Refusal) -> PageError {
     let status = match rule {
         Rule::HppMerchantAction | Rule::NoCallbackTarget | Rule::NotRetryable => StatusCode::BAD_REQUEST,
-        Rule::PaymentClosed | Rule::AuthorizationUsed | Rule::Order(_) => StatusCode::FORBIDDEN,
+        Rule::PaymentClosed
+        | Rule::AuthorizationUsed
+        | Rule::Order(_)
+        | Rule::NotTokenizable
+        | Rule::TokenUnusable(_) => StatusCode::FORBIDDEN,
         Rule::HppConsumerAction | Rule::PaymentUnavailable | Rule::DistributionStatus | Rule::ShortCodeTaken => {
             return PageError::new(StatusCode::CONFLICT, "That cannot be done now", message);
         }

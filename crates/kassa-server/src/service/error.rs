@@ -4,6 +4,7 @@
 
 use kassa_core::Rejected;
 use kassa_core::cart::CartError;
+use kassa_core::customer_token::TokenUnusable;
 use kassa_core::order::OrderErrorCode;
 use kassa_store::StoreError;
 
@@ -42,6 +43,8 @@ pub enum Absent {
     Order,
     Capture,
     Refund,
+    /// A customer token, as its order call names it (`TOKEN_NOT_FOUND`).
+    Token,
 }
 
 /// A refusal: which rule refused, and why in words.
@@ -80,6 +83,11 @@ pub enum Rule {
     NoCallbackTarget,
     /// An order's status or amounts refuse the operation; Order Management's code says which.
     Order(OrderErrorCode),
+    /// A customer token is asked of a session that was not created to tokenize (intent `buy`),
+    /// or of an authorization that already has one.
+    NotTokenizable,
+    /// A customer token that is cancelled or suspended places no order.
+    TokenUnusable(TokenUnusable),
 }
 
 impl Rule {

@@ -7,3 +7,4 @@ pub mod instore;
 pub mod kassa;
 pub mod orders;
 pub mod payments;
+pub mod tokens;

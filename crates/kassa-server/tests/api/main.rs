@@ -13,3 +13,4 @@ mod public;
 mod rate_limits;
 mod schema;
 mod stepping;
+mod tokens;

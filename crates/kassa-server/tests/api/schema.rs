@@ -9,6 +9,7 @@ pub enum Spec {
     Hpp,
     Payments,
     OrderManagement,
+    CustomerToken,
 }
 
 fn load(file: &str) -> Value {
@@ -21,10 +22,12 @@ fn components(spec: Spec) -> &'static Value {
     static HPP: OnceLock<Value> = OnceLock::new();
     static PAYMENTS: OnceLock<Value> = OnceLock::new();
     static ORDER_MANAGEMENT: OnceLock<Value> = OnceLock::new();
+    static CUSTOMER_TOKEN: OnceLock<Value> = OnceLock::new();
     let (cell, file) = match spec {
         Spec::Hpp => (&HPP, "hosted-payment-page-api-openapi.original.yml"),
         Spec::Payments => (&PAYMENTS, "klarna-payments-api-openapi.yml"),
         Spec::OrderManagement => (&ORDER_MANAGEMENT, "order-management-api-openapi.original.yml"),
+        Spec::CustomerToken => (&CUSTOMER_TOKEN, "klarna-customer-token-api-openapi.yml"),
     };
     cell.get_or_init(|| {
         let mut components = load(file)["components"].clone();

@@ -1,10 +1,10 @@
--- Order Management: an order is a session of kind 'order' (its status machine, its events in the
--- feed, its timers), and the orders table keeps what the database itself guards: one order per
+-- Order Management and customer tokens: an order is a session of kind 'order' (its status machine, its events in the
+-- feed, its timers), so is a customer token ('customer_token'), and the orders table keeps what the database itself guards: one order per
 -- authorization and per payment session, and amounts that never break Klarna's rules. The same
 -- schema as migrations/sqlite/0004_order_management.sql.
 
 ALTER TABLE sessions DROP CONSTRAINT sessions_kind_check;
-ALTER TABLE sessions ADD CONSTRAINT sessions_kind_check CHECK (kind IN ('payment', 'hpp', 'distribution', 'order'));
+ALTER TABLE sessions ADD CONSTRAINT sessions_kind_check CHECK (kind IN ('payment', 'hpp', 'distribution', 'order', 'customer_token'));
 
 -- Orders placed before this migration become order sessions: their lines were not kept (the
 -- order shows none), a captured one gets its one capture, and their history starts here (no

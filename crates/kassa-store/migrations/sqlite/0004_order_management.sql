@@ -1,12 +1,12 @@
--- Order Management: an order is a session of kind 'order' (its status machine, its events in the
--- feed, its timers), and the orders table keeps what the database itself guards: one order per
+-- Order Management and customer tokens: an order is a session of kind 'order' (its status machine, its events in the
+-- feed, its timers), so is a customer token ('customer_token'), and the orders table keeps what the database itself guards: one order per
 -- authorization and per payment session, and amounts that never break Klarna's rules.
 --
 -- SQLite cannot change a CHECK in place: both tables are rebuilt, which SQLite allows only with
 -- foreign keys off; kassa runs its migrations so and checks the keys after (sql/mod.rs).
 
 CREATE TABLE sessions_new (
-    kind        TEXT NOT NULL CHECK (kind IN ('payment', 'hpp', 'distribution', 'order')),
+    kind        TEXT NOT NULL CHECK (kind IN ('payment', 'hpp', 'distribution', 'order', 'customer_token')),
     id          TEXT NOT NULL,
     merchant_id TEXT NOT NULL REFERENCES merchants (id),
     parent_id   TEXT,

@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 /// A session's events, every kind of session spelled out so that `UNIQUE (session_kind,
 /// session_id, seq)` serves the read without an index of its own (which every event insert would
 /// pay for).
-const OF_SESSION: &str = "SELECT * FROM events WHERE session_kind IN ('payment', 'hpp', 'distribution', 'order') \
+const OF_SESSION: &str = "SELECT * FROM events WHERE session_kind IN ('payment', 'hpp', 'distribution', 'order', 'customer_token') \
                           AND session_id = $1 ORDER BY session_kind, seq";
 
 pub(super) async fn of_session(reader: &AnyPool, session_id: &str) -> StoreResult<Vec<StoredEvent>> {

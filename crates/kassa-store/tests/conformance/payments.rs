@@ -14,6 +14,7 @@ fn order(id: &str, token: &str, reference: &str) -> Order {
         merchant_id: "m1".into(),
         payment_session_id: "p1".into(),
         authorization_token: token.into(),
+        customer_token_id: None,
         purchase_country: "SE".into(),
         purchase_currency: "SEK".into(),
         locale: None,

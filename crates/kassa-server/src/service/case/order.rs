@@ -34,23 +34,31 @@ pub fn place_order(
         .apply(PaymentAction::PlaceOrder, ctx.now)
         .map_err(|_| Rule::PaymentClosed.refuses("An order has already been placed for this payment session"))?;
     let after = PaymentRecord { session, ..payment.record.clone() };
-    let (placed, placed_event) = Order::place(new_order(case, token, &payment.request)?, ctx.now);
-    let event_body = |order: &Order, event_type| OrderEventBody { event_type, order: OrderRead::from(order) };
-    let mut change = Change::default()
+    let (placing, order) = placed_order(ctx, new_order(case, token, &payment.request)?, capture)?;
+    let change = Change::default()
         .session(SessionWrite::update(payment, &after)?)
         .event(event_row(&after, &event, &views::payment_read(&after, ctx.config))?)
         .authorization(authorization)
-        .order_placed(&placed)?
-        .event(event_row(&placed, &placed_event, &event_body(&placed, "place"))?);
+        .merge(placing);
+    Ok((change.merge(disable_hosted(ctx, &case.hosted, hosted_by)?), order))
+}
+
+/// An order placed (and, with `capture`, captured whole at once): its writes, its events and
+/// its expiry timer.
+pub fn placed_order(ctx: Context<'_>, new: NewOrder, capture: bool) -> ServiceResult<(Change, Order)> {
+    let (placed, placed_event) = Order::place(new, ctx.now);
+    let event_body = |order: &Order, event_type| OrderEventBody { event_type, order: OrderRead::from(order) };
+    let mut change = Change::default().order_placed(&placed)?.event(event_row(
+        &placed,
+        &placed_event,
+        &event_body(&placed, "place"),
+    )?);
     let order = if capture {
         // Placed, then captured whole: two writes of the order in this change, an event each.
         let (captured, event, action) = placed.capture_all(ids::new_id(), ctx.now).map_err(order_refused)?;
         let just_placed = Stored { record: placed, revision: 1 };
-        change = change.order_moved(&just_placed, &captured)?.event(event_row(
-            &captured,
-            &event,
-            &event_body(&captured, action.as_str()),
-        )?);
+        let body = event_body(&captured, action.as_str());
+        change = change.order_moved(&just_placed, &captured)?.event(event_row(&captured, &event, &body)?);
         captured
     } else {
         placed
@@ -58,7 +66,7 @@ pub fn place_order(
     if order.status().is_open() {
         change = change.job(JobWrite::Schedule(expiry_job(&order, ctx.now)));
     }
-    Ok((change.merge(disable_hosted(ctx, &case.hosted, hosted_by)?), order))
+    Ok((change, order))
 }
 
 /// The order `case`'s authorization `token` becomes: the authorized cart, with the addresses
@@ -72,6 +80,7 @@ fn new_order(case: &PaymentCase, token: &str, details: &PaymentSessionRequest) -
         merchant_id: case.payment.session.merchant_id.clone(),
         payment_session_id: case.payment.session.id.clone(),
         authorization_token: token.to_owned(),
+        customer_token_id: None,
         purchase_country: cart.country(),
         purchase_currency: cart.currency(),
         locale: cart.locale.clone(),

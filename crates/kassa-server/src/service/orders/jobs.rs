@@ -12,7 +12,7 @@ use kassa_core::order::Order;
 use kassa_store::{Change, Job, JobWrite, StoreExt, Stored};
 
 pub async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
-    let _turn = state.order_turns.take(&job.session_id).await;
+    let _turn = state.turns.take(&job.session_id).await;
     retry_on_conflict(|| async {
         let now = state.now();
         let order: Option<Stored<Order>> = state.store.load(&job.session_id).await?;

@@ -233,7 +233,7 @@ async fn operate(
     key: Option<&IdempotencyKey>,
     decide: impl Fn(&Order, Timestamp) -> Step,
 ) -> ServiceResult<Receipt> {
-    let _turn = state.order_turns.take(order_id).await;
+    let _turn = state.turns.take(order_id).await;
     retry_on_conflict(|| async {
         if let Some(key) = key
             && let Some(IdempotentOutcome::Done { resource_id }) = idempotency::recorded(state, merchant, key).await?

@@ -118,6 +118,31 @@ async fn cart_validation_names_the_field() {
         ("/acquiring_channel", Some(json!("by_carrier_pigeon")), "acquiring_channel"),
         ("/intent", Some(json!("steal")), "intent"),
         ("/merchant_reference1", Some(json!("r".repeat(256))), "merchant_reference1"),
+        // Klarna's schemas for the objects a session carries.
+        ("/billing_address", Some(json!("x")), "billing_address"),
+        ("/billing_address", Some(json!({"city": 7})), "billing_address.city"),
+        ("/billing_address", Some(json!({"postal_code": "12345678901"})), "billing_address.postal_code"),
+        ("/shipping_address", Some(json!({"country": "Sweden"})), "shipping_address.country"),
+        ("/customer", Some(json!({"date_of_birth": "1978-13-01"})), "customer.date_of_birth"),
+        ("/customer", Some(json!({"type": "robot"})), "customer.type"),
+        ("/customer", Some(json!({"organization_entity_type": "GUILD"})), "customer.organization_entity_type"),
+        ("/options", Some(json!({"color_text": "red"})), "options.color_text"),
+        ("/attachment", Some(json!({"body": "{}"})), "attachment.content_type"),
+        (
+            "/order_lines/0/product_identifiers",
+            Some(json!({"brand": "b".repeat(71)})),
+            "order_lines[0].product_identifiers.brand",
+        ),
+        (
+            "/order_lines/0/subscription",
+            Some(json!({"name": "Monthly", "interval": "FORTNIGHT", "interval_count": 1})),
+            "order_lines[0].subscription.interval",
+        ),
+        (
+            "/order_lines/0/subscription",
+            Some(json!({"name": "Monthly", "interval": "MONTH"})),
+            "order_lines[0].subscription.interval_count",
+        ),
     ];
     for (pointer, value, field) in cases {
         let request = authed(&app, Method::POST, "/payments/v1/sessions").json(&cart_with(pointer, value));

@@ -54,6 +54,32 @@ async fn create_read_update_cancel() {
     assert_eq!(statuses, ["incomplete", "cancelled"]);
 }
 
+/// Addresses, `customer`, `options` and an order line's identifiers and subscription are read as
+/// Klarna's schemas have them: what the schema does not have is dropped, and the read keeps to
+/// Klarna's read schema.
+#[tokio::test]
+async fn session_objects_keep_to_klarnas_schemas() {
+    let app = spawn().await;
+    let mut body = cart();
+    body["billing_address"] = json!({"given_name": "Klara", "street_address": "Sveavägen 46", "country": "SE",
+                                     "street_number": "46", "favourite_colour": "blue"});
+    body["customer"] = json!({"date_of_birth": "1978-12-31", "type": "person", "shoe_size": 42});
+    body["options"] = json!({"color_text": "#FF9900"});
+    body["order_lines"][0]["product_identifiers"] = json!({"brand": "Bikes AB", "color": "red", "weight": 9});
+    body["order_lines"][0]["subscription"] = json!({"name": "Bike lease", "interval": "MONTH", "interval_count": 1});
+    let created = app.post("/payments/v1/sessions", body).await.assert_success();
+    let id = created.body["session_id"].as_str().unwrap();
+    let read = app.get(&format!("/payments/v1/sessions/{id}")).await.assert_success();
+    assert_valid(Spec::Payments, "session_read", &read.body);
+    assert_eq!(
+        read.body["billing_address"],
+        json!({"given_name": "Klara", "street_address": "Sveavägen 46", "country": "SE"})
+    );
+    assert_eq!(read.body["customer"], json!({"date_of_birth": "1978-12-31", "type": "person"}));
+    assert_eq!(read.body["order_lines"][0]["product_identifiers"], json!({"brand": "Bikes AB", "color": "red"}));
+    assert_eq!(read.body["order_lines"][0]["subscription"]["interval"], "MONTH");
+}
+
 #[tokio::test]
 async fn several_authorizations_one_order() {
     let app = spawn().await;

@@ -1,6 +1,7 @@
 //! Field checks shared by the request validators.
 
 pub mod instore;
+pub mod schema;
 
 use super::error::ServiceError;
 

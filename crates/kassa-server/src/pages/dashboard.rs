@@ -221,6 +221,12 @@ async fn heading(state: &AppState, merchant: &Merchant, kind: SessionKind, id: &
                     session_link(SessionKind::Hpp, &hpp.id),
                 ));
             }
+            for order in store.load_children::<Order>(id).await? {
+                links.push((
+                    format!("Order {} ({})", order.klarna_reference.as_str(), order.status()),
+                    format!("/dashboard/orders/{}", order.order_id),
+                ));
+            }
             if let Some(d) = store.load::<Distribution>(id).await? {
                 links.push((
                     format!("In-store distribution ({})", d.status()),
@@ -259,7 +265,10 @@ async fn heading(state: &AppState, merchant: &Merchant, kind: SessionKind, id: &
         SessionKind::Order => {
             let o = store.load::<Order>(id).await?;
             let o = o.filter(|o| o.merchant_id == merchant.id).ok_or_else(unknown)?;
-            let links = vec![("Payment session".to_owned(), session_link(SessionKind::Payment, &o.payment_session_id))];
+            let links = vec![
+                ("Order page (captures, refunds)".to_owned(), format!("/dashboard/orders/{id}")),
+                ("Payment session".to_owned(), session_link(SessionKind::Payment, &o.payment_session_id)),
+            ];
             let status = format!(
                 "{} — {} {} authorized, {} captured in {} captures, {} refunded, {} remaining",
                 o.status(),

@@ -12,6 +12,7 @@ mod guard;
 mod live;
 mod login;
 mod money;
+mod order;
 mod store;
 
 use crate::app::state::AppState;
@@ -35,6 +36,7 @@ pub fn routes() -> Router<AppState> {
         .merge(login::routes())
         .merge(clerk::routes())
         .merge(dashboard::routes())
+        .merge(order::routes())
         .layer(middleware::from_fn(guard::same_origin_and_headers))
 }
 

@@ -407,3 +407,49 @@ async fn the_distribution_module_page_hands_over_the_link_until_its_token_is_rep
     let closed = fetch(browser().get(&current)).await;
     assert!(closed.status == 200 && closed.html.contains("DISABLED"), "{}", closed.html);
 }
+
+/// The order page shows the amounts, captures and refunds, and in sandbox mode captures and
+/// refunds with Order Management's rules.
+#[tokio::test]
+async fn the_order_page_captures_and_refunds() {
+    let app = spawn().await;
+    let (hpp, payment, _) = app.hpp_session(json!({"place_order_mode": "PLACE_ORDER"}), json!({})).await;
+    app.act(&hpp, "open").await;
+    let order_id = app.act(&hpp, "approve").await.body["session"]["order_id"].as_str().unwrap().to_owned();
+    let cookie = login_cookie(&app, &app.merchant).await;
+    let host = app.url.trim_start_matches("http://").to_owned();
+    let form = |action: &str, amount: &str| {
+        browser()
+            .post(format!("{}/dashboard/orders/{order_id}/{action}", app.url))
+            .header("cookie", &cookie)
+            .header("origin", format!("http://{host}"))
+            .header("sec-fetch-site", "same-origin")
+            .form(&[("amount", amount), ("description", "from the test")])
+    };
+    let page = merchant_page(&app, &cookie, &format!("/dashboard/orders/{order_id}")).await;
+    assert_eq!(page.status, 200, "{}", page.html);
+    assert!(page.html.contains("AUTHORIZED") && page.html.contains("No captures."), "{}", page.html);
+    assert!(page.html.contains(r#"id="capture""#), "a capture button in sandbox mode");
+
+    let captured = fetch(form("capture", "8000")).await;
+    assert_eq!(captured.status, StatusCode::SEE_OTHER, "{}", captured.html);
+    assert_eq!(captured.location.as_deref(), Some(format!("/dashboard/orders/{order_id}").as_str()));
+    assert_eq!(fetch(form("refund", "3000")).await.status, StatusCode::SEE_OTHER);
+    let over = fetch(form("refund", "6000")).await;
+    assert_eq!(over.status, StatusCode::FORBIDDEN, "more than captured and not refunded: {}", over.html);
+
+    let page = merchant_page(&app, &cookie, &format!("/dashboard/orders/{order_id}")).await;
+    assert!(page.html.contains("PART_CAPTURED"), "{}", page.html);
+    assert_eq!(page.html.matches("<tr id=\"capture-").count(), 1);
+    assert_eq!(page.html.matches("<tr id=\"refund-").count(), 1);
+    let order = app.get(&format!("/ordermanagement/v1/orders/{order_id}")).await;
+    assert_eq!(
+        (order.body["captured_amount"].as_i64(), order.body["refunded_amount"].as_i64()),
+        (Some(8000), Some(3000))
+    );
+    // The payment session's page links the order; another merchant sees neither.
+    let session = merchant_page(&app, &cookie, &format!("/dashboard/sessions/payment/{payment}")).await;
+    assert!(session.html.contains(&format!("/dashboard/orders/{order_id}")), "{}", session.html);
+    let other = login_cookie(&app, &app.other).await;
+    assert_eq!(merchant_page(&app, &other, &format!("/dashboard/orders/{order_id}")).await.status, 404);
+}

@@ -49,6 +49,8 @@ wire_enum! {
         Expire = "expire",
         /// Klarna closed the order.
         Close = "close",
+        /// Klarna will refuse to raise the authorization (its new risk check declines).
+        DeclineIncreases = "decline_increases",
     }
 }
 
@@ -113,6 +115,8 @@ impl StateMachine for OrderMachine {
             (Authorized,   A::Close,                    Closed),
             (PartCaptured, A::Close,                    Closed),
             (Captured,     A::Close,                    Closed),
+            (Authorized,   A::DeclineIncreases,         Authorized),
+            (PartCaptured, A::DeclineIncreases,         PartCaptured),
         ]
     };
 

@@ -117,6 +117,9 @@ pub struct Order {
     pub shipping_info: Vec<ShippingInfo>,
     pub acknowledged: bool,
     pub initial_payment_method: PaymentMethod,
+    /// Klarna declines raising the authorization (a sandbox control).
+    #[serde(default)]
+    pub increases_declined: bool,
 }
 
 /// What an order is placed with.
@@ -173,6 +176,7 @@ impl Order {
             shipping_info: Vec::new(),
             acknowledged: false,
             initial_payment_method: new.initial_payment_method,
+            increases_declined: false,
         };
         (order, event)
     }
@@ -343,6 +347,12 @@ impl Order {
         if self.is_lapsed(now) {
             return Err(OrderRefusal::new(code, "Order is expired. Authorization cannot be updated."));
         }
+        if order_amount > self.order_amount && self.increases_declined {
+            return Err(OrderRefusal::new(
+                code,
+                "The increase was declined by the risk check. The consumer has to place a new order.",
+            ));
+        }
         let action =
             if order_amount == captured { OrderAction::SettleAuthorization } else { OrderAction::UpdateAuthorization };
         self.step(action, now, code, |order| {
@@ -449,6 +459,13 @@ impl Order {
     /// Klarna closes the order (a sandbox control, or the operator).
     pub fn close(&self, now: Timestamp) -> Step {
         self.step(OrderAction::Close, now, OrderErrorCode::NotAllowed, |_| {})
+    }
+
+    /// Klarna's risk check will decline raising the authorization from now on (a sandbox control).
+    pub fn decline_increases(&self, now: Timestamp) -> Step {
+        self.step(OrderAction::DeclineIncreases, now, OrderErrorCode::NotAllowed, |order| {
+            order.increases_declined = true;
+        })
     }
 
     fn on_capture(

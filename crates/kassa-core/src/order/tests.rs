@@ -112,6 +112,15 @@ fn release_and_settle_end_a_part_captured_order() {
 }
 
 #[test]
+fn a_declined_risk_check_refuses_increases_only() {
+    let (order, ..) = Order::place(new_order(1_000), at(0));
+    let (declining, ..) = order.decline_increases(at(1)).unwrap();
+    assert_eq!(declining.update_authorization(1_001, Vec::new(), at(2)).unwrap_err().code, OrderErrorCode::NotAllowed);
+    assert!(declining.update_authorization(900, Vec::new(), at(2)).is_ok(), "a decrease needs no risk check");
+    assert!(order.update_authorization(1_001, Vec::new(), at(2)).is_ok());
+}
+
+#[test]
 fn expiry_and_extension() {
     let (order, _) = Order::place(new_order(1_000), at(0));
     assert!(order.expire(at(0)).is_err(), "not before expires_at");
@@ -160,6 +169,7 @@ enum Op {
     Extend(i64),
     Expire(i64),
     Close,
+    DeclineIncreases,
     Acknowledge,
     SendOut(usize),
 }
@@ -174,6 +184,7 @@ fn op() -> impl Strategy<Value = Op> {
         1 => (0i64..200).prop_map(Op::Extend),
         1 => (0i64..200).prop_map(Op::Expire),
         1 => Just(Op::Close),
+        1 => Just(Op::DeclineIncreases),
         1 => Just(Op::Acknowledge),
         1 => (0usize..4).prop_map(Op::SendOut),
     ]
@@ -190,6 +201,7 @@ fn apply(order: &Order, op: &Op, i: usize) -> Step {
         Op::Extend(days) => order.extend_authorization(at(days * crate::time::DAY)),
         Op::Expire(days) => order.expire(at(days * crate::time::DAY)),
         Op::Close => order.close(now),
+        Op::DeclineIncreases => order.decline_increases(now),
         Op::Acknowledge => order.acknowledge(now),
         Op::SendOut(n) => {
             let id = order.captures.get(n).map_or("none", |c| c.capture_id.as_str()).to_owned();

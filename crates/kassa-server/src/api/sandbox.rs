@@ -7,6 +7,7 @@ use super::json::JsonBody;
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
 use crate::service::instore::ConsumerAction;
+use crate::service::orders::manage::{self, KlarnaDecision};
 use crate::service::{hpp, instore, tokens, validate};
 use crate::wire::decode as json;
 use crate::wire::instore::{ConsumerSessionRequest, ConsumerSessionV1, DistributionResult, ForcedFailure};
@@ -27,6 +28,34 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(create_consumer_session))
         .routes(routes!(distribution_action))
         .routes(routes!(customer_token_action))
+        .routes(routes!(order_decision))
+}
+
+/// Act as Klarna on an order: `close` it, or `decline-increases` (its next authorization update
+/// that raises the amount is refused, as Klarna's risk check can).
+#[utoipa::path(post, path = "/sandbox/v1/orders/{order_id}/{action}", tag = "Sandbox", security(("basic" = [])),
+    params(
+        ("order_id" = String, Path),
+        ("action" = String, Path, description = "close or decline-increases"),
+    ),
+    responses(
+        (status = 204, description = "Done"),
+        (status = 403, description = "`NOT_ALLOWED` in the order's status", body = ErrorResponse),
+        (status = 404, description = "Unknown order (`NO_SUCH_ORDER`) or action", body = ErrorResponse),
+    ))]
+async fn order_decision(
+    Call { state, merchant }: Call,
+    Path((order_id, action)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let decision = match action.as_str() {
+        "close" => KlarnaDecision::Close,
+        "decline-increases" => KlarnaDecision::DeclineIncreases,
+        _ => {
+            return Err(ApiError::not_found(format!("Unknown order action {action:?}: use close or decline-increases")));
+        }
+    };
+    manage::klarna_decides(&state, &merchant, &order_id, decision).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Act as Klarna on a customer token: `suspend` it (its orders are refused with

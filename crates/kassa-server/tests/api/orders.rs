@@ -305,3 +305,25 @@ async fn a_repeated_idempotency_key_does_nothing_twice() {
         assert_eq!(reply.unwrap().status(), 204, "the repeat answers as the first did");
     }
 }
+
+/// Sandbox controls play Klarna: a declined risk check refuses raising the authorization; a
+/// closed order takes no more money moves.
+#[tokio::test]
+async fn klarna_declines_an_increase_and_closes_an_order() {
+    let app = spawn().await;
+    let order_id = placed_order(&app).await;
+    let path = order_path(&order_id);
+    let control = |action: &str| format!("/sandbox/v1/orders/{order_id}/{action}");
+    assert_eq!(app.call(Method::POST, &control("decline-increases"), None).await.status, 204);
+    let raise = json!({"order_amount": 20_000});
+    app.call(Method::PATCH, &format!("{path}/authorization"), Some(raise)).await.assert_error(403, "NOT_ALLOWED");
+    let lower = json!({"order_amount": 17_000});
+    assert_eq!(app.call(Method::PATCH, &format!("{path}/authorization"), Some(lower)).await.status, 204);
+    capture(&app, &order_id, 7_000).await;
+    assert_eq!(app.call(Method::POST, &control("close"), None).await.status, 204);
+    let order = read_order(&app, &order_id).await;
+    assert_eq!((order["status"].as_str(), order["remaining_authorized_amount"].as_i64()), (Some("CLOSED"), Some(0)));
+    app.post(&format!("{path}/captures"), json!({"captured_amount": 1})).await.assert_error(403, "CAPTURE_NOT_ALLOWED");
+    app.post(&format!("{path}/refunds"), json!({"refunded_amount": 1})).await.assert_error(403, "REFUND_NOT_ALLOWED");
+    app.call(Method::POST, &control("reopen"), None).await.assert_error(404, "NOT_FOUND");
+}

@@ -222,6 +222,28 @@ pub async fn extend_due_date(
     operate(state, merchant, order_id, key, |order, now| order.extend_due_date(capture_id, number_of_days, now)).await
 }
 
+/// What Klarna decides about an order, played by a sandbox control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KlarnaDecision {
+    /// Klarna closes the order: nothing more can be captured, refunded or cancelled.
+    Close,
+    /// Klarna's risk check will decline raising the authorization.
+    DeclineIncreases,
+}
+
+pub async fn klarna_decides(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    decision: KlarnaDecision,
+) -> ServiceResult<Receipt> {
+    operate(state, merchant, order_id, None, |order, now| match decision {
+        KlarnaDecision::Close => order.close(now),
+        KlarnaDecision::DeclineIncreases => order.decline_increases(now),
+    })
+    .await
+}
+
 /// Loads the merchant's order, lets `decide` move it, and commits the move with its event (and
 /// the record of `key`, if given: a repeat then answers the same receipt without doing it again).
 /// Operations on one order take turns on this node; between nodes, the order's revision guard

@@ -51,7 +51,9 @@ async fn order_decision(
         "close" => KlarnaDecision::Close,
         "decline-increases" => KlarnaDecision::DeclineIncreases,
         _ => {
-            return Err(ApiError::not_found(format!("Unknown order action {action:?}: use close or decline-increases")));
+            return Err(ApiError::not_found(format!(
+                "Unknown order action {action:?}: use close or decline-increases"
+            )));
         }
     };
     manage::klarna_decides(&state, &merchant, &order_id, decision).await?;

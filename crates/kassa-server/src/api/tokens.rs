@@ -8,7 +8,7 @@ use super::json::JsonBody;
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
 use crate::service::tokens;
-use crate::wire::payments::{AuthorizedPaymentMethod, OrderCreated};
+use crate::wire::payments::OrderCreated;
 use crate::wire::tokens::{TokenCreated, TokenCreationRequest, TokenOrderRequest, TokenRead, TokenStatusUpdate};
 use axum::Json;
 use axum::extract::Path;
@@ -89,14 +89,5 @@ async fn place_order(
     let token = tokens::read(&state, &merchant, &token_id).await?;
     let redirect_url =
         request.confirmation_url().map(|url| fill_confirmation(&url, &token.payment_session_id, &order_id));
-    Ok(Json(OrderCreated {
-        order_id,
-        redirect_url,
-        fraud_status: "ACCEPTED".into(),
-        authorized_payment_method: AuthorizedPaymentMethod {
-            kind: "invoice".into(),
-            number_of_days: 30,
-            number_of_installments: 1,
-        },
-    }))
+    Ok(Json(OrderCreated::accepted(order_id, redirect_url)))
 }

@@ -53,6 +53,19 @@ pub async fn recorded(
     Ok(Some(record.outcome))
 }
 
+/// The receipt of the work `key` already did, if any: a repeat answers it and does nothing.
+pub async fn done_before(
+    state: &AppState,
+    merchant: &Merchant,
+    key: Option<&IdempotencyKey>,
+) -> ServiceResult<Option<Receipt>> {
+    let Some(key) = key else { return Ok(None) };
+    Ok(match recorded(state, merchant, key).await? {
+        Some(IdempotentOutcome::Done { resource_id }) => Some(Receipt { resource_id }),
+        _ => None,
+    })
+}
+
 /// Remembers the answer a refused request got, for a repeat of its key. Another node that
 /// remembered first wins; the answer is the same.
 pub async fn remember_refusal(

@@ -8,6 +8,7 @@ use crate::model::payment::PaymentRecord;
 use kassa_core::distribution::Distribution;
 use kassa_core::hpp::{HppMachine, HppSession};
 use kassa_core::machine::StateMachine;
+use kassa_core::payment::Authorization;
 use kassa_store::{Merchant, StoreExt, Stored};
 
 const HPP_NOT_FOUND: &str = "HPP session not found (unknown or expired)";
@@ -60,4 +61,22 @@ pub async fn instore_case(state: &AppState, merchant: &Merchant, id: &str) -> Se
     let case = PaymentCase::load(state.store.as_ref(), id).await?;
     case.filter(|c| c.payment.session.merchant_id == merchant.id && c.distribution.is_some())
         .ok_or_else(|| ServiceError::not_found(DISTRIBUTION_NOT_FOUND))
+}
+
+const NO_AUTHORIZATION: &str = "No usable authorization with this token (unknown, expired, released or already used)";
+
+/// The merchant's authorization `token` if it can still be used, with the live case of its
+/// payment session.
+pub async fn usable_authorization(
+    state: &AppState,
+    merchant: &Merchant,
+    token: &str,
+) -> ServiceResult<(Authorization, PaymentCase)> {
+    let now = state.now();
+    let authorization = state.store.authorization(token).await?;
+    let authorization = authorization
+        .filter(|a| a.merchant_id == merchant.id && a.is_usable(now))
+        .ok_or_else(|| ServiceError::not_found(NO_AUTHORIZATION))?;
+    let case = live_case(state, merchant, &authorization.payment_session_id).await?;
+    Ok((authorization, case))
 }

@@ -16,7 +16,6 @@ use kassa_core::order::{NewOrder, PaymentMethod};
 use kassa_core::payment::{AuthorizationStatus, PaymentAction};
 use kassa_store::{AuthorizationWrite, Change, IdempotentOutcome, Merchant, SessionWrite, StoreExt, Stored};
 
-const NO_AUTHORIZATION: &str = "Invalid authorization token (unknown, expired, released or already used)";
 const NO_TOKEN: &str = "Invalid customer-token ID";
 
 /// Exchanges an authorization for a customer token (`POST …/authorizations/{token}/customer-token`).
@@ -30,11 +29,7 @@ pub async fn create(
 ) -> ServiceResult<TokenCreated> {
     retry_on_conflict(|| async {
         let now = state.now();
-        let authorization = state.store.authorization(authorization_token).await?;
-        let authorization = authorization
-            .filter(|a| a.merchant_id == merchant.id && a.is_usable(now))
-            .ok_or_else(|| ServiceError::not_found(NO_AUTHORIZATION))?;
-        let case = load::live_case(state, merchant, &authorization.payment_session_id).await?;
+        let (_, case) = load::usable_authorization(state, merchant, authorization_token).await?;
         let payment = &case.payment;
         let intent = payment.request.intent.as_deref().and_then(Intent::parse).unwrap_or(Intent::Buy);
         if !intent.tokenizes() {
@@ -144,10 +139,8 @@ pub async fn place_order(
 ) -> ServiceResult<Receipt> {
     let _turn = state.turns.take(token_id).await;
     retry_on_conflict(|| async {
-        if let Some(key) = key
-            && let Some(IdempotentOutcome::Done { resource_id }) = idempotency::recorded(state, merchant, key).await?
-        {
-            return Ok(Receipt { resource_id });
+        if let Some(receipt) = idempotency::done_before(state, merchant, key).await? {
+            return Ok(receipt);
         }
         let token = token_of(state, merchant, token_id).await?;
         token.usable().map_err(|unusable| {

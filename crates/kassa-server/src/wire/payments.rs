@@ -236,6 +236,22 @@ pub struct OrderCreated {
     pub authorized_payment_method: AuthorizedPaymentMethod,
 }
 
+impl OrderCreated {
+    /// An order kassa's playground accepted: no fraud review, paid by invoice in 30 days.
+    pub fn accepted(order_id: String, redirect_url: Option<String>) -> Self {
+        Self {
+            order_id,
+            redirect_url,
+            fraud_status: "ACCEPTED".into(),
+            authorized_payment_method: AuthorizedPaymentMethod {
+                kind: "invoice".into(),
+                number_of_days: 30,
+                number_of_installments: 1,
+            },
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct AuthorizedPaymentMethod {
     #[serde(rename = "type")]

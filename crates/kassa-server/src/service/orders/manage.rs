@@ -257,10 +257,8 @@ async fn operate(
 ) -> ServiceResult<Receipt> {
     let _turn = state.turns.take(order_id).await;
     retry_on_conflict(|| async {
-        if let Some(key) = key
-            && let Some(IdempotentOutcome::Done { resource_id }) = idempotency::recorded(state, merchant, key).await?
-        {
-            return Ok(Receipt { resource_id });
+        if let Some(receipt) = idempotency::done_before(state, merchant, key).await? {
+            return Ok(receipt);
         }
         let before = load(state, merchant, order_id).await?;
         let (after, event, action) = decide(&before, state.now()).map_err(order_refused)?;

@@ -4,13 +4,11 @@ use crate::app::state::AppState;
 use crate::service::case::place_order as order_change;
 use crate::service::error::{Rule, ServiceError, ServiceResult};
 use crate::service::{context, load, retry_on_conflict};
-use crate::wire::payments::{AuthorizedPaymentMethod, CreateOrderRequest, OrderCreated};
+use crate::wire::payments::{CreateOrderRequest, OrderCreated};
 use kassa_core::cart::Cart;
 use kassa_core::payment::AuthorizationStatus;
 use kassa_core::placeholders::fill_confirmation;
 use kassa_store::{AuthorizationWrite, Change, Merchant};
-
-const NO_AUTHORIZATION: &str = "No usable authorization with this token (unknown, expired, released or already used)";
 
 /// The fields of an order's cart that must equal the authorized session's.
 fn check_matches(session: &Cart, order: &Cart) -> ServiceResult<()> {
@@ -40,12 +38,7 @@ pub async fn place_order(
 ) -> ServiceResult<OrderCreated> {
     let cart = request.cart.cart().parse()?;
     retry_on_conflict(|| async {
-        let now = state.now();
-        let authorization = state.store.authorization(token).await?;
-        let authorization = authorization
-            .filter(|a| a.merchant_id == merchant.id && a.is_usable(now))
-            .ok_or_else(|| ServiceError::not_found(NO_AUTHORIZATION))?;
-        let case = load::live_case(state, merchant, &authorization.payment_session_id).await?;
+        let (authorization, case) = load::usable_authorization(state, merchant, token).await?;
         check_matches(&case.cart()?, &cart)?;
         let used = AuthorizationWrite::Transition {
             token: token.to_owned(),
@@ -59,16 +52,7 @@ pub async fn place_order(
         let redirect_url = request
             .confirmation_url()
             .map(|url| fill_confirmation(&url, &authorization.payment_session_id, &order.order_id));
-        Ok(OrderCreated {
-            order_id: order.order_id,
-            redirect_url,
-            fraud_status: "ACCEPTED".into(),
-            authorized_payment_method: AuthorizedPaymentMethod {
-                kind: "invoice".into(),
-                number_of_days: 30,
-                number_of_installments: 1,
-            },
-        })
+        Ok(OrderCreated::accepted(order.order_id, redirect_url))
     })
     .await
 }

@@ -41,6 +41,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(trigger_send_out))
         .routes(routes!(extend_due_date))
         .routes(routes!(due_date_options))
+        .routes(routes!(legacy_capture_customer_details))
         .routes(routes!(create_refund))
         .routes(routes!(read_refund))
 }
@@ -326,4 +327,19 @@ async fn read_refund(
     Path((order_id, refund_id)): Path<(String, String)>,
 ) -> Result<Json<RefundRead>, ApiError> {
     Ok(Json(RefundRead::from(&manage::refund_of(&state, &merchant, &order_id, &refund_id).await?)))
+}
+
+/// A capture's customer details: an old route Klarna's PHP SDK still calls. Customer details
+/// are the order's (`PATCH …/customer-details`); here they cannot change.
+#[utoipa::path(patch, path = "/ordermanagement/v1/orders/{order_id}/captures/{capture_id}/customer-details", tag = "Order Management", security(("basic" = [])),
+    responses((status = 403, description = "`NOT_ALLOWED`: change the order's customer details instead", body = ErrorResponse)))]
+async fn legacy_capture_customer_details(
+    Call { state, merchant }: Call,
+    Path((order_id, capture_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    manage::capture_of(&state, &merchant, &order_id, &capture_id).await?;
+    Err(ApiError::Forbidden {
+        code: "NOT_ALLOWED",
+        message: "A capture's customer details cannot be updated; update the order's (PATCH …/customer-details)".into(),
+    })
 }

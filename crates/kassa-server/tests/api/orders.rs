@@ -187,6 +187,9 @@ async fn refusals_change_nothing() {
     capture(&app, &order_id, 6_000).await;
     let before = app.snapshot().await;
     app.call(Method::POST, &format!("{path}/cancel"), None).await.assert_error(403, "CANCEL_NOT_ALLOWED");
+    let first = read_order(&app, &order_id).await["captures"][0]["capture_id"].as_str().unwrap().to_owned();
+    let legacy = format!("{path}/captures/{first}/customer-details");
+    app.call(Method::PATCH, &legacy, Some(json!({"shipping_address": {}}))).await.assert_error(403, "NOT_ALLOWED");
     app.post(&format!("{path}/refunds"), json!({"refunded_amount": 6_001}))
         .await
         .assert_error(403, "REFUND_NOT_ALLOWED");

@@ -8,6 +8,7 @@ use crate::service::case::{event_row, order_refused};
 use crate::service::error::{Absent, ServiceError, ServiceResult};
 use crate::service::idempotency::{self, IdempotencyKey, Receipt};
 use crate::service::retry_on_conflict;
+use crate::service::validate::{self, schema};
 use crate::wire::orders::{
     CaptureRequest, CustomerDetailsRequest, MerchantReferencesRequest, OrderEventBody, OrderRead, RefundRequest,
     UpdateAuthorizationRequest, lines,
@@ -58,6 +59,10 @@ pub async fn capture(
     key: Option<&IdempotencyKey>,
     request: CaptureRequest,
 ) -> ServiceResult<Receipt> {
+    schema::shipping_info("shipping_info", &request.shipping_info)?;
+    for (field, text, max) in [("description", &request.description, 255), ("reference", &request.reference, 255)] {
+        validate::max_chars(field, text.as_deref(), max)?;
+    }
     let new = NewCapture {
         capture_id: ids::new_id(),
         captured_amount: request.captured_amount,
@@ -78,6 +83,9 @@ pub async fn refund(
     key: Option<&IdempotencyKey>,
     request: RefundRequest,
 ) -> ServiceResult<Receipt> {
+    for (field, text, max) in [("description", &request.description, 255), ("reference", &request.reference, 255)] {
+        validate::max_chars(field, text.as_deref(), max)?;
+    }
     let new = NewRefund {
         refund_id: ids::new_id(),
         refunded_amount: request.refunded_amount,
@@ -174,6 +182,7 @@ pub async fn update_customer_details(
         return Err(order_refused(not_allowed(message)));
     }
     let address = request.shipping_address.unwrap_or_default();
+    schema::order_address("shipping_address", &address)?;
     operate(state, merchant, order_id, key, |order, now| order.update_customer_details(address.clone(), now)).await
 }
 
@@ -184,6 +193,7 @@ pub async fn add_shipping_info(
     key: Option<&IdempotencyKey>,
     shipping_info: Vec<ShippingInfo>,
 ) -> ServiceResult<Receipt> {
+    schema::shipping_info("shipping_info", &shipping_info)?;
     operate(state, merchant, order_id, key, |order, now| order.add_shipping_info(shipping_info.clone(), now)).await
 }
 
@@ -195,6 +205,7 @@ pub async fn add_capture_shipping_info(
     capture_id: &str,
     shipping_info: Vec<ShippingInfo>,
 ) -> ServiceResult<Receipt> {
+    schema::shipping_info("shipping_info", &shipping_info)?;
     operate(state, merchant, order_id, key, |order, now| {
         order.add_capture_shipping_info(capture_id, shipping_info.clone(), now)
     })

@@ -271,3 +271,71 @@ pub fn subscription(field: &str, value: &Value) -> Result<Value, ServiceError> {
         Ok(())
     })
 }
+
+const SHIPPING_METHODS: [&str; 13] = [
+    "PickUpStore",
+    "Home",
+    "BoxReg",
+    "BoxUnreg",
+    "PickUpPoint",
+    "Own",
+    "Postal",
+    "DHLPackstation",
+    "Digital",
+    "Undefined",
+    "PickUpWarehouse",
+    "ClickCollect",
+    "PalletDelivery",
+];
+
+/// Order Management's `shipping_info` entries, at `field` (`shipping_info`).
+pub fn shipping_info(field: &str, entries: &[kassa_core::order::ShippingInfo]) -> Result<(), ServiceError> {
+    for (i, s) in entries.iter().enumerate() {
+        let at = format!("{field}[{i}]");
+        lengths(
+            &at,
+            &[
+                ("shipping_company", &s.shipping_company, 100),
+                ("tracking_number", &s.tracking_number, 100),
+                ("tracking_uri", &s.tracking_uri, 1024),
+                ("return_shipping_company", &s.return_shipping_company, 100),
+                ("return_tracking_number", &s.return_tracking_number, 100),
+                ("return_tracking_uri", &s.return_tracking_uri, 1024),
+            ],
+        )?;
+        if let Some(method) = &s.shipping_method
+            && !SHIPPING_METHODS.contains(&method.as_str())
+        {
+            let expected = SHIPPING_METHODS.join(", ");
+            return Err(ServiceError::bad_value(format!("{at}.shipping_method"), format!("must be one of {expected}")));
+        }
+    }
+    Ok(())
+}
+
+/// An address given to Order Management (its limits are wider than Klarna Payments').
+pub fn order_address(field: &str, a: &kassa_core::order::Address) -> Result<(), ServiceError> {
+    lengths(
+        field,
+        &[
+            ("given_name", &a.given_name, 100),
+            ("family_name", &a.family_name, 100),
+            ("email", &a.email, 100),
+            ("phone", &a.phone, 100),
+            ("title", &a.title, 20),
+            ("street_address", &a.street_address, 100),
+            ("street_address2", &a.street_address2, 100),
+            ("postal_code", &a.postal_code, 10),
+            ("city", &a.city, 200),
+            ("region", &a.region, 200),
+            ("organization_name", &a.organization_name, 255),
+            ("attention", &a.attention, 255),
+        ],
+    )?;
+    match &a.country {
+        Some(country) if !country.is_empty() && !is_country(country) => {
+            Err(ServiceError::bad_value(format!("{field}.country"), "must be an ISO 3166 alpha-2 country code"))
+        }
+        _ => Ok(()),
+    }
+}

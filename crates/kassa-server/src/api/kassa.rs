@@ -18,6 +18,7 @@ use utoipa_axum::routes;
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_messages))
+        .routes(routes!(list_order_messages))
         .routes(routes!(list_events))
         .routes(routes!(list_deliveries))
         .routes(routes!(redeliver))
@@ -68,6 +69,19 @@ async fn redeliver(
     Path(event_id): Path<String>,
 ) -> Result<(StatusCode, Json<Redelivery>), ApiError> {
     Ok((StatusCode::ACCEPTED, Json(events::redeliver(&state, &merchant, &event_id).await?)))
+}
+
+/// The payment instructions sent again for an order's captures (`trigger-send-out`), oldest first.
+#[utoipa::path(get, path = "/kassa/v1/orders/{order_id}/messages", tag = "kassa", security(("basic" = [])),
+    responses(
+        (status = 200, body = DistributionMessages),
+        (status = 404, description = "`NO_SUCH_ORDER`", body = ErrorResponse),
+    ))]
+async fn list_order_messages(
+    Call { state, merchant }: Call,
+    Path(order_id): Path<String>,
+) -> Result<Json<DistributionMessages>, ApiError> {
+    Ok(Json(messages::of_order(&state, &merchant, &order_id).await?))
 }
 
 /// The distribution messages (SMS, email, token) sent for an HPP session, oldest first.

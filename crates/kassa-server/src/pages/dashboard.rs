@@ -373,7 +373,7 @@ async fn session(
     let heading = heading(&state, &merchant, kind, &id).await?;
     let history = History::load(&state, kind, &id).await?;
     let messages = match kind {
-        SessionKind::Hpp => state.store.session_messages(&id).await?,
+        SessionKind::Hpp | SessionKind::Order => state.store.session_messages(&id).await?,
         _ => vec![],
     };
     let here = format!("/dashboard/sessions/{kind_text}/{id}");

@@ -4,12 +4,13 @@ use super::load;
 use super::validate;
 use crate::app::state::AppState;
 use crate::model::ids;
-use crate::service::error::ServiceError;
+use crate::service::error::{Absent, ServiceError};
 use crate::wire::hpp::{DistributionContactV1, DistributionRequestV1};
 use crate::wire::kassa::{DistributionMessage, DistributionMessages};
 use kassa_core::cart::is_country;
 use kassa_core::hpp::HppSession;
-use kassa_store::{Merchant, Message};
+use kassa_core::order::Order;
+use kassa_store::{Merchant, Message, StoreExt, Stored};
 
 /// Who the message goes to, per method, after validation.
 enum Recipient {
@@ -95,7 +96,25 @@ pub async fn distribute(
 
 pub async fn list(state: &AppState, merchant: &Merchant, id: &str) -> Result<DistributionMessages, ServiceError> {
     let session = load::hpp_session(state, merchant, id).await?;
-    let messages = state.store.session_messages(&session.id).await?;
+    listed(state, &session.id).await
+}
+
+/// The payment instructions sent again for an order's captures (`trigger-send-out`).
+pub async fn of_order(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+) -> Result<DistributionMessages, ServiceError> {
+    let order: Option<Stored<Order>> = state.store.load(order_id).await?;
+    let order = order.filter(|o| o.merchant_id == merchant.id).ok_or_else(|| ServiceError::Absent {
+        what: Absent::Order,
+        message: format!("Order {order_id} cannot be found"),
+    })?;
+    listed(state, &order.order_id).await
+}
+
+async fn listed(state: &AppState, session_id: &str) -> Result<DistributionMessages, ServiceError> {
+    let messages = state.store.session_messages(session_id).await?;
     Ok(DistributionMessages {
         messages: messages
             .into_iter()

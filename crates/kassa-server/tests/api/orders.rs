@@ -125,7 +125,16 @@ async fn changes_to_an_open_order() {
     let capture_id = capture(&app, &order_id, 5_000).await;
     let capture_path = format!("{path}/captures/{capture_id}");
     assert_eq!(app.post(&format!("{capture_path}/shipping-info"), shipping).await.status, 204);
-    assert_eq!(no_body(&format!("captures/{capture_id}/trigger-send-out")).await.unwrap().status(), 204);
+    let send_out = format!("{path}/captures/{capture_id}/trigger-send-out");
+    for _ in 0..2 {
+        let reply = app.api.request(Method::POST, &send_out).header("Klarna-Idempotency-Key", "send-1").send().await;
+        assert_eq!(reply.unwrap().status(), 204);
+    }
+    let sent = app.get(&format!("/kassa/v1/orders/{order_id}/messages")).await.assert_success();
+    let sent = sent.body["messages"].as_array().unwrap().clone();
+    assert_eq!(sent.len(), 1, "sent once for the key: {sent:?}");
+    assert_eq!(sent[0]["method"], "email");
+    assert!(sent[0]["body"].as_str().unwrap().contains(&format!("{}-1", order["klarna_reference"].as_str().unwrap())));
     let options = app.get(&format!("{capture_path}/extend-due-date-options")).await.assert_success();
     assert_valid(Spec::OrderManagement, "ExtendDueDateOptions", &options.body);
     let extend = json!({"number_of_days": 14});

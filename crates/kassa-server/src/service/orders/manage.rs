@@ -17,7 +17,7 @@ use kassa_core::Timestamp;
 use kassa_core::order::{
     Capture, NewCapture, NewRefund, Order, OrderAction, OrderErrorCode, OrderRefusal, Refund, ShippingInfo, Step,
 };
-use kassa_store::{Change, IdempotentOutcome, Merchant, StoreExt, Stored};
+use kassa_store::{Change, IdempotentOutcome, Merchant, Message, StoreExt, Stored};
 
 /// The merchant's order `order_id`.
 pub async fn read(state: &AppState, merchant: &Merchant, order_id: &str) -> ServiceResult<Order> {
@@ -212,6 +212,9 @@ pub async fn add_capture_shipping_info(
     .await
 }
 
+/// Sends the consumer a capture's payment instructions again: recorded on the capture (and as an
+/// event), and sent as distribution messages are (the recording sender keeps them, readable at
+/// `GET /kassa/v1/orders/{order_id}/messages`).
 pub async fn trigger_send_out(
     state: &AppState,
     merchant: &Merchant,
@@ -219,7 +222,37 @@ pub async fn trigger_send_out(
     key: Option<&IdempotencyKey>,
     capture_id: &str,
 ) -> ServiceResult<Receipt> {
-    operate(state, merchant, order_id, key, |order, now| order.trigger_send_out(capture_id, now)).await
+    let decide = |order: &Order, now| order.trigger_send_out(capture_id, now);
+    let (receipt, done_now) = operate_once(state, merchant, order_id, key, decide).await?;
+    if done_now {
+        let order = read(state, merchant, order_id).await?;
+        if let Some(capture) = order.capture_by_id(capture_id) {
+            state.sender.send(&instructions(&order, capture, state.now())).await?;
+        }
+    }
+    Ok(receipt)
+}
+
+/// The payment instructions of `capture`, to the consumer's email (the billing address's).
+fn instructions(order: &Order, capture: &Capture, now: Timestamp) -> Message {
+    let email = order.billing_address.as_ref().or(order.shipping_address.as_ref()).and_then(|a| a.email.clone());
+    let due = 30 + capture.due_date_extended_by;
+    Message {
+        id: ids::ordered_id(now),
+        merchant_id: order.merchant_id.clone(),
+        session_id: order.order_id.clone(),
+        method: "email".into(),
+        recipient: email.unwrap_or_else(|| "the consumer (no email on the order)".into()),
+        subject: Some(format!("Your invoice {}", capture.klarna_reference)),
+        body: format!(
+            "Please pay {} {} (in minor units) within {due} days of {}. Reference: {}.",
+            capture.refundable(),
+            order.purchase_currency,
+            capture.captured_at,
+            capture.klarna_reference
+        ),
+        created_at: now,
+    }
 }
 
 pub async fn extend_due_date(
@@ -266,10 +299,21 @@ async fn operate(
     key: Option<&IdempotencyKey>,
     decide: impl Fn(&Order, Timestamp) -> Step,
 ) -> ServiceResult<Receipt> {
+    Ok(operate_once(state, merchant, order_id, key, decide).await?.0)
+}
+
+/// [`operate`], and whether the work was done now (not by an earlier request with `key`).
+async fn operate_once(
+    state: &AppState,
+    merchant: &Merchant,
+    order_id: &str,
+    key: Option<&IdempotencyKey>,
+    decide: impl Fn(&Order, Timestamp) -> Step,
+) -> ServiceResult<(Receipt, bool)> {
     let _turn = state.turns.take(order_id).await;
     retry_on_conflict(|| async {
         if let Some(receipt) = idempotency::done_before(state, merchant, key).await? {
-            return Ok(receipt);
+            return Ok((receipt, false));
         }
         let before = load(state, merchant, order_id).await?;
         let (after, event, action) = decide(&before, state.now()).map_err(order_refused)?;
@@ -281,7 +325,7 @@ async fn operate(
             change = change.idempotency(key.record(merchant, done, state));
         }
         state.commit(change).await?;
-        Ok(Receipt { resource_id })
+        Ok((Receipt { resource_id }, true))
     })
     .await
 }

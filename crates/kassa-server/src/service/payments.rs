@@ -44,27 +44,7 @@ fn validated(mut request: PaymentSessionRequest) -> ServiceResult<(PaymentSessio
     validate::max_chars("merchant_reference1", request.merchant_reference1.as_deref(), 255)?;
     validate::max_chars("merchant_reference2", request.merchant_reference2.as_deref(), 255)?;
     validate::max_chars("merchant_data", request.merchant_data.as_deref(), 6000)?;
-    for (field, address) in
-        [("billing_address", &mut request.billing_address), ("shipping_address", &mut request.shipping_address)]
-    {
-        if let Some(value) = address.as_mut() {
-            *value = schema::address(field, value)?;
-        }
-    }
-    if let Some(value) = request.customer.as_mut() {
-        *value = schema::customer(value)?;
-    }
-    if let Some(value) = request.options.as_mut() {
-        *value = schema::options(value)?;
-    }
-    for (i, line) in request.order_lines.iter_mut().flatten().enumerate() {
-        if let Some(value) = line.product_identifiers.as_mut() {
-            *value = schema::product_identifiers(&format!("order_lines[{i}].product_identifiers"), value)?;
-        }
-        if let Some(value) = line.subscription.as_mut() {
-            *value = schema::subscription(&format!("order_lines[{i}].subscription"), value)?;
-        }
-    }
+    schema::session_objects(&mut request)?;
     if let Some(attachment) = &request.attachment {
         if attachment.content_type.is_none() {
             return Err(ServiceError::bad_value("attachment.content_type", "is required with an attachment"));

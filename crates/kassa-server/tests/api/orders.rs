@@ -345,3 +345,33 @@ async fn klarna_declines_an_increase_and_closes_an_order() {
     app.post(&format!("{path}/refunds"), json!({"refunded_amount": 1})).await.assert_error(403, "REFUND_NOT_ALLOWED");
     app.call(Method::POST, &control("reopen"), None).await.assert_error(404, "NOT_FOUND");
 }
+
+/// The create-order request's references and addresses are the order's (checked as Klarna's
+/// schemas say); what it leaves out comes from the payment session.
+#[tokio::test]
+async fn the_create_order_request_names_the_orders_references_and_addresses() {
+    let app = spawn().await;
+    let mut session = kassa_testkit::cart();
+    session["merchant_reference2"] = json!("CART-7");
+    session["shipping_address"] = json!({"street_address": "Sveavägen 46", "country": "SE"});
+    let payment = app.post("/payments/v1/sessions", session).await.assert_success().body["session_id"].clone();
+    let url = format!("{}/payments/v1/sessions/{}", app.url, payment.as_str().unwrap());
+    let hpp = app.post("/hpp/v1/sessions", json!({"payment_session_url": url})).await.assert_success();
+    let hpp = hpp.body["session_id"].as_str().unwrap().to_owned();
+    app.act(&hpp, "open").await;
+    let token = app.act(&hpp, "approve").await.body["session"]["authorization_token"].as_str().unwrap().to_owned();
+    let order_url = format!("/payments/v1/authorizations/{token}/order");
+    let mut request = kassa_testkit::cart();
+    request["billing_address"] = json!("x");
+    app.post(&order_url, request.clone()).await.assert_error(400, "BAD_VALUE");
+    request["billing_address"] = json!({"given_name": "Klara", "email": "klara@example.se", "country": "SE"});
+    request["merchant_reference1"] = json!("ORDER-1");
+    let placed = app.post(&order_url, request).await.assert_success();
+    let order = read_order(&app, placed.body["order_id"].as_str().unwrap()).await;
+    assert_eq!(
+        (order["merchant_reference1"].as_str(), order["merchant_reference2"].as_str()),
+        (Some("ORDER-1"), Some("CART-7"))
+    );
+    assert_eq!(order["billing_address"]["email"], "klara@example.se");
+    assert_eq!(order["shipping_address"]["street_address"], "Sveavägen 46");
+}

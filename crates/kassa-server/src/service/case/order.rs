@@ -19,13 +19,15 @@ use kassa_store::{AuthorizationWrite, Change, Job, JobKind, JobWrite, SessionKin
 
 /// Everything placing an order writes: the payment session completes, the authorization is
 /// used up (`authorization`), the order exists, and the session's open HPP sessions end but
-/// `hosted_by` (the one that placed it, if any).
+/// `hosted_by` (the one that placed it, if any). `given` is the create-order request, whose
+/// references and addresses replace the session's.
 pub fn place_order(
     ctx: Context<'_>,
     case: &PaymentCase,
     authorization: AuthorizationWrite,
     token: &str,
     capture: bool,
+    given: Option<&PaymentSessionRequest>,
     hosted_by: Option<&str>,
 ) -> ServiceResult<(Change, Order)> {
     let payment = &case.payment;
@@ -34,7 +36,7 @@ pub fn place_order(
         .apply(PaymentAction::PlaceOrder, ctx.now)
         .map_err(|_| Rule::PaymentClosed.refuses("An order has already been placed for this payment session"))?;
     let after = PaymentRecord { session, ..payment.record.clone() };
-    let (placing, order) = placed_order(ctx, new_order(case, token, &payment.request)?, capture)?;
+    let (placing, order) = placed_order(ctx, new_order(case, token, given)?, capture)?;
     let change = Change::default()
         .session(SessionWrite::update(payment, &after)?)
         .event(event_row(&after, &event, &views::payment_read(&after, ctx.config))?)
@@ -69,11 +71,19 @@ pub fn placed_order(ctx: Context<'_>, new: NewOrder, capture: bool) -> ServiceRe
     Ok((change, order))
 }
 
-/// The order `case`'s authorization `token` becomes: the authorized cart, with the addresses
-/// and references of `details` (the payment session's request).
-fn new_order(case: &PaymentCase, token: &str, details: &PaymentSessionRequest) -> ServiceResult<NewOrder> {
+/// The order `case`'s authorization `token` becomes: the authorized cart, with the references
+/// and addresses of the create-order request where `given` has them, else the session's.
+fn new_order(case: &PaymentCase, token: &str, given: Option<&PaymentSessionRequest>) -> ServiceResult<NewOrder> {
     let cart = case.cart()?;
-    let address = |value: &Option<serde_json::Value>| value.clone().and_then(|v| serde_json::from_value(v).ok());
+    let stored = &case.payment.request;
+    let pick = |field: fn(&PaymentSessionRequest) -> &Option<String>| {
+        given.and_then(|g| field(g).clone()).or_else(|| field(stored).clone())
+    };
+    // Both were read as Klarna's address schema (`validate::schema`), which this one widens.
+    let address = |field: fn(&PaymentSessionRequest) -> &Option<serde_json::Value>| {
+        let value = given.and_then(|g| field(g).clone()).or_else(|| field(stored).clone());
+        value.and_then(|v| serde_json::from_value(v).ok())
+    };
     Ok(NewOrder {
         order_id: ids::new_id(),
         klarna_reference: ids::klarna_reference(),
@@ -86,11 +96,11 @@ fn new_order(case: &PaymentCase, token: &str, details: &PaymentSessionRequest) -
         locale: cart.locale.clone(),
         order_amount: cart.order_amount,
         order_lines: cart.lines,
-        merchant_reference1: details.merchant_reference1.clone(),
-        merchant_reference2: details.merchant_reference2.clone(),
-        merchant_data: details.merchant_data.clone(),
-        billing_address: address(&details.billing_address),
-        shipping_address: address(&details.shipping_address),
+        merchant_reference1: pick(|r| &r.merchant_reference1),
+        merchant_reference2: pick(|r| &r.merchant_reference2),
+        merchant_data: pick(|r| &r.merchant_data),
+        billing_address: address(|r| &r.billing_address),
+        shipping_address: address(|r| &r.shipping_address),
         initial_payment_method: PaymentMethod::invoice(),
     })
 }
@@ -143,7 +153,7 @@ pub fn approve_hpp(
             authorization.status = AuthorizationStatus::Ordered;
             let capture = mode == PlaceOrderMode::CaptureOrder;
             let written = AuthorizationWrite::Insert(authorization);
-            let (change, order) = place_order(ctx, case, written, &token, capture, Some(&before.id))?;
+            let (change, order) = place_order(ctx, case, written, &token, capture, None, Some(&before.id))?;
             let reference = order.klarna_reference.as_str().to_owned();
             (change, HppOutcome::Order { order_id: order.order_id, klarna_reference: reference })
         }
@@ -161,7 +171,8 @@ pub fn pay_distribution(ctx: Context<'_>, case: &PaymentCase) -> ServiceResult<(
     let mut authorization = Authorization::issue(ids::new_id(), &payment.session, ctx.now);
     authorization.status = AuthorizationStatus::Ordered;
     let token = authorization.token.clone();
-    let (order_change, order) = place_order(ctx, case, AuthorizationWrite::Insert(authorization), &token, true, None)?;
+    let (order_change, order) =
+        place_order(ctx, case, AuthorizationWrite::Insert(authorization), &token, true, None, None)?;
     let placed = PlacedOrder { order_id: order.order_id, klarna_reference: order.klarna_reference.as_str().to_owned() };
     let (change, after) = distribution_command(ctx, before, DistributionCommand::Complete(placed))?;
     Ok((change.merge(order_change), after))

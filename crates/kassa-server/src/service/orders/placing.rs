@@ -3,6 +3,7 @@
 use crate::app::state::AppState;
 use crate::service::case::place_order as order_change;
 use crate::service::error::{Rule, ServiceError, ServiceResult};
+use crate::service::validate::schema;
 use crate::service::{context, load, retry_on_conflict};
 use crate::wire::payments::{CreateOrderRequest, OrderCreated};
 use kassa_core::cart::Cart;
@@ -34,9 +35,10 @@ pub async fn place_order(
     state: &AppState,
     merchant: &Merchant,
     token: &str,
-    request: CreateOrderRequest,
+    mut request: CreateOrderRequest,
 ) -> ServiceResult<OrderCreated> {
     let cart = request.cart.cart().parse()?;
+    schema::session_objects(&mut request.cart)?;
     retry_on_conflict(|| async {
         let (authorization, case) = load::usable_authorization(state, merchant, token).await?;
         check_matches(&case.cart()?, &cart)?;
@@ -47,7 +49,7 @@ pub async fn place_order(
         };
         let ctx = context(state, merchant);
         let capture = request.auto_capture.unwrap_or(false);
-        let (change, order) = order_change(ctx, &case, used, token, capture, None)?;
+        let (change, order) = order_change(ctx, &case, used, token, capture, Some(&request.cart), None)?;
         state.commit(change).await?;
         let redirect_url = request
             .confirmation_url()

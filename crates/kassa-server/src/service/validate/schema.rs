@@ -7,10 +7,37 @@
 use super::max_chars;
 use crate::service::error::ServiceError;
 use crate::wire::decode::{self, DecodeError};
+use crate::wire::payments::PaymentSessionRequest;
 use kassa_core::cart::is_country;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+/// The objects of a session (or order) request, each read as its schema has it.
+pub fn session_objects(request: &mut PaymentSessionRequest) -> Result<(), ServiceError> {
+    for (field, address) in
+        [("billing_address", &mut request.billing_address), ("shipping_address", &mut request.shipping_address)]
+    {
+        if let Some(value) = address.as_mut() {
+            *value = self::address(field, value)?;
+        }
+    }
+    if let Some(value) = request.customer.as_mut() {
+        *value = customer(value)?;
+    }
+    if let Some(value) = request.options.as_mut() {
+        *value = options(value)?;
+    }
+    for (i, line) in request.order_lines.iter_mut().flatten().enumerate() {
+        if let Some(value) = line.product_identifiers.as_mut() {
+            *value = product_identifiers(&format!("order_lines[{i}].product_identifiers"), value)?;
+        }
+        if let Some(value) = line.subscription.as_mut() {
+            *value = subscription(&format!("order_lines[{i}].subscription"), value)?;
+        }
+    }
+    Ok(())
+}
 
 /// `value` at `field`, read as `T`, checked by `check`, and written back as `T` writes itself.
 pub fn normalized<T: DeserializeOwned + Serialize>(

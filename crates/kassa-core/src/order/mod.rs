@@ -181,6 +181,20 @@ impl Order {
         (order, event)
     }
 
+    /// Places an order captured whole at once (`auto_capture`, an HPP session in CAPTURE_ORDER
+    /// mode, an in-store payment): one operation, so one event; the order is born CAPTURED, with
+    /// its one capture of the whole amount.
+    pub fn place_captured(
+        new: NewOrder,
+        capture_id: String,
+        now: Timestamp,
+    ) -> Result<(Self, Event<OrderStatus>), OrderRefusal> {
+        let (placed, _) = Self::place(new, now);
+        let (captured, ..) = placed.capture_all(capture_id, now)?;
+        let (lifecycle, event) = Lifecycle::start(captured.status(), now);
+        Ok((Self { lifecycle, ..captured }, event))
+    }
+
     /// Captures all that remains, with the order's lines: what automatic capture does (an
     /// order placed with `auto_capture`, by an HPP session in CAPTURE_ORDER mode, in store).
     pub fn capture_all(&self, capture_id: String, now: Timestamp) -> Step {

@@ -138,6 +138,15 @@ fn expiry_and_extension() {
 }
 
 #[test]
+fn an_order_placed_captured_is_born_captured_with_one_event() {
+    let (order, event) = Order::place_captured(new_order(500), "c".into(), at(0)).unwrap();
+    assert_eq!((event.seq, event.from, event.to), (1, None, OrderStatus::Captured));
+    assert_eq!((order.lifecycle.version, order.captured_amount(), order.remaining_authorized_amount()), (1, 500, 0));
+    let (refunded, ..) = order.refund(refund("r", 100), at(1)).unwrap();
+    assert_eq!(refunded.lifecycle.version, 2);
+}
+
+#[test]
 fn auto_capture_takes_the_whole_order_in_one_capture() {
     let (order, _) = Order::place(new_order(500), at(0));
     let (order, captured, action) = order.capture_all("c".into(), at(0)).unwrap();

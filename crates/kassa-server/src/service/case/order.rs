@@ -45,26 +45,16 @@ pub fn place_order(
     Ok((change.merge(disable_hosted(ctx, &case.hosted, hosted_by)?), order))
 }
 
-/// An order placed (and, with `capture`, captured whole at once): its writes, its events and
-/// its expiry timer.
+/// An order placed (and, with `capture`, captured whole at once: born CAPTURED, one event): its
+/// writes, its event and its expiry timer.
 pub fn placed_order(ctx: Context<'_>, new: NewOrder, capture: bool) -> ServiceResult<(Change, Order)> {
-    let (placed, placed_event) = Order::place(new, ctx.now);
-    let event_body = |order: &Order, event_type| OrderEventBody { event_type, order: OrderRead::from(order) };
-    let mut change = Change::default().order_placed(&placed)?.event(event_row(
-        &placed,
-        &placed_event,
-        &event_body(&placed, "place"),
-    )?);
-    let order = if capture {
-        // Placed, then captured whole: two writes of the order in this change, an event each.
-        let (captured, event, action) = placed.capture_all(ids::new_id(), ctx.now).map_err(order_refused)?;
-        let just_placed = Stored { record: placed, revision: 1 };
-        let body = event_body(&captured, action.as_str());
-        change = change.order_moved(&just_placed, &captured)?.event(event_row(&captured, &event, &body)?);
-        captured
+    let (order, event) = if capture {
+        Order::place_captured(new, ids::new_id(), ctx.now).map_err(order_refused)?
     } else {
-        placed
+        Order::place(new, ctx.now)
     };
+    let body = OrderEventBody { event_type: "place", order: OrderRead::from(&order) };
+    let mut change = Change::default().order_placed(&order)?.event(event_row(&order, &event, &body)?);
     if order.status().is_open() {
         change = change.job(JobWrite::Schedule(expiry_job(&order, ctx.now)));
     }

@@ -109,6 +109,10 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> StoreResult<Option<IdempotencyRecord>>;
 
+    /// Deletes idempotency records that ran out at `now` (older than [`IDEMPOTENCY_HOURS`]);
+    /// answers how many.
+    async fn prune_idempotency(&self, now: Timestamp) -> StoreResult<u64>;
+
     /// Applies `change` atomically. Any guard that does not hold rolls everything back and
     /// answers [`StoreError::Conflict`].
     async fn commit(&self, change: Change) -> StoreResult<()>;

@@ -1,15 +1,22 @@
 //! The scheduler: runs [`jobs::run_due`] whenever jobs may be due. Woken by commits that
 //! schedule jobs and by the sandbox clock; otherwise it looks every second, which is also how it
-//! sees jobs scheduled by other nodes. Ends at shutdown.
+//! sees jobs scheduled by other nodes. Once a minute it deletes idempotency records whose 24
+//! hours are over. Ends at shutdown.
 
 use crate::app::state::AppState;
-use crate::service::jobs;
-use std::time::Duration;
+use crate::service::{idempotency, jobs};
+use std::time::{Duration, Instant};
 
 const POLL: Duration = Duration::from_secs(1);
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
 pub async fn run(state: AppState) {
+    let mut pruned: Option<Instant> = None;
     while !state.shutdown.is_cancelled() {
+        if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            idempotency::prune(&state).await;
+            pruned = Some(Instant::now());
+        }
         if jobs::run_due(&state).await == jobs::BATCH {
             // A full batch: more may be due at once.
             continue;

@@ -66,6 +66,15 @@ pub async fn done_before(
     })
 }
 
+/// Deletes the records whose 24 hours are over (the scheduler calls it now and then).
+pub async fn prune(state: &AppState) {
+    match state.store.prune_idempotency(state.now()).await {
+        Ok(0) => {}
+        Ok(deleted) => tracing::debug!(deleted, "expired idempotency records deleted"),
+        Err(error) => tracing::warn!(%error, "deleting expired idempotency records failed; it is tried again later"),
+    }
+}
+
 /// Remembers the answer a refused request got, for a repeat of its key. Another node that
 /// remembered first wins; the answer is the same.
 pub async fn remember_refusal(

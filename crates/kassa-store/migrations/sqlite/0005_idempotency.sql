@@ -11,3 +11,6 @@ CREATE TABLE idempotency_keys (
     created_at     INTEGER NOT NULL,
     PRIMARY KEY (merchant_id, scope, key)
 ) STRICT;
+
+-- Records older than their 24 hours are deleted in the background (oldest first).
+CREATE INDEX idempotency_keys_by_age ON idempotency_keys (created_at);

@@ -57,6 +57,14 @@ pub(super) async fn insert(tx: &mut AnyConnection, r: &IdempotencyRecord) -> Sto
     Ok(())
 }
 
+pub(super) async fn prune(writer: &AnyPool, now: Timestamp) -> StoreResult<u64> {
+    let deleted = sqlx::query("DELETE FROM idempotency_keys WHERE created_at <= $1")
+        .bind(expired_before(now).millis())
+        .write(writer)
+        .await?;
+    Ok(deleted.rows_affected())
+}
+
 fn expired_before(now: Timestamp) -> Timestamp {
     now.plus_millis(-crate::IDEMPOTENCY_HOURS * HOUR)
 }

@@ -239,6 +239,10 @@ impl Store for SqlStore {
         idempotency::find(&self.reader, merchant_id, scope, key, now).await
     }
 
+    async fn prune_idempotency(&self, now: Timestamp) -> StoreResult<u64> {
+        idempotency::prune(&self.writer, now).await
+    }
+
     async fn commit(&self, change: crate::Change) -> StoreResult<()> {
         self.committer.submit(change).await
     }

@@ -42,5 +42,10 @@ async fn a_key_is_recorded_once_for_24_hours(b: &Backend) {
     assert!(store.idempotency("m1", scope, "k1", later).await.unwrap().is_none(), "{b}");
     store.commit(Change::default().idempotency(record("k1", "h3", refused.clone(), later))).await.unwrap();
     let replaced = store.idempotency("m1", scope, "k1", later).await.unwrap();
-    assert_eq!(replaced, Some(record("k1", "h3", refused, later)), "{b}");
+    assert_eq!(replaced, Some(record("k1", "h3", refused.clone(), later)), "{b}");
+
+    // Pruning deletes exactly the records that ran out.
+    store.commit(Change::default().idempotency(record("k2", "h", refused, T0))).await.unwrap();
+    assert_eq!(store.prune_idempotency(later).await.unwrap(), 1, "{b}: k2, 24 hours old");
+    assert!(store.idempotency("m1", scope, "k1", later).await.unwrap().is_some(), "{b}: k1 is live");
 }

@@ -25,7 +25,8 @@
 //! |                             | outbox::a_released_claim_is_due_again, decoding::unknown_job_…     |
 //! | `postpone_job`              | jobs::jobs_are_claimed_once_while_leased_and_done_once             |
 //! | `authorization`             | payments::one_order_per_payment_session_and_guarded_authorizations |
-//! | `idempotency`               | idempotency::a_key_is_recorded_once_for_24_hours                   |
+//! | `idempotency`,              | idempotency::a_key_is_recorded_once_for_24_hours                   |
+//! | `prune_idempotency`         |                                                                    |
 //! | `commit`                    | changes::* (guards, all or nothing, group commit), and the         |
 //! |                             | writes of jobs, consumer sessions, payments, deliveries, events,   |
 //! |                             | orders (payments::order_amounts_are_guarded_in_sql)                |

@@ -2,7 +2,7 @@
 
 use crate::jobs::JobWrite;
 use crate::record::{SessionRecord, Stored};
-use crate::{IdempotencyRecord, NewDelivery, NewEvent, SessionKind, StoreError};
+use crate::{IdempotencyRecord, Message, NewDelivery, NewEvent, SessionKind, StoreError};
 use kassa_core::Timestamp;
 use kassa_core::order::Order;
 use kassa_core::payment::{Authorization, AuthorizationStatus};
@@ -135,6 +135,8 @@ pub struct Change {
     pub consumer_sessions: Vec<ConsumerSessionAttach>,
     /// Idempotency keys this change is the work of (each fails the change if live already).
     pub idempotency: Vec<IdempotencyRecord>,
+    /// Messages to the consumer that the change sends (recorded with it, so none is lost).
+    pub messages: Vec<Message>,
 }
 
 impl Change {
@@ -177,6 +179,11 @@ impl Change {
         self
     }
 
+    pub fn message(mut self, message: Message) -> Self {
+        self.messages.push(message);
+        self
+    }
+
     pub fn idempotency(mut self, record: IdempotencyRecord) -> Self {
         self.idempotency.push(record);
         self
@@ -190,8 +197,17 @@ impl Change {
     /// Both changes in one transaction (`self`'s writes first). The other change is taken apart
     /// whole, so a list added to `Change` cannot be left out here.
     pub fn merge(mut self, other: Change) -> Self {
-        let Change { sessions, events, authorizations, orders, deliveries, jobs, consumer_sessions, idempotency } =
-            other;
+        let Change {
+            sessions,
+            events,
+            authorizations,
+            orders,
+            deliveries,
+            jobs,
+            consumer_sessions,
+            idempotency,
+            messages,
+        } = other;
         self.sessions.extend(sessions);
         self.events.extend(events);
         self.authorizations.extend(authorizations);
@@ -200,6 +216,7 @@ impl Change {
         self.jobs.extend(jobs);
         self.consumer_sessions.extend(consumer_sessions);
         self.idempotency.extend(idempotency);
+        self.messages.extend(messages);
         self
     }
 }

@@ -21,8 +21,8 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// A failed write: a unique key taken, a CHECK that the rows read no longer allow (an order's
-    /// amounts), or PostgreSQL giving up one of two writers that wait for each other's rows
+    /// A failed write: a unique key taken, the `orders` ledger's CHECK on the amounts (the rows
+    /// read no longer allow the write; any other CHECK is a bug and stays an error), or PostgreSQL giving up one of two writers that wait for each other's rows
     /// (deadlock, serialization failure), is a [`StoreError::Conflict`]: nothing was written, and
     /// a second try decides afresh.
     pub(crate) fn from_write(error: sqlx::Error) -> Self {
@@ -34,7 +34,8 @@ impl StoreError {
         match &self {
             Self::Database(sqlx::Error::Database(db))
                 if db.is_unique_violation()
-                    || db.is_check_violation()
+                    || (db.is_check_violation()
+                        && (db.message().contains("refunded_amount") || db.table() == Some("orders")))
                     || matches!(db.code().as_deref(), Some("40P01" | "40001")) =>
             {
                 Self::Conflict(db.message().to_owned())

@@ -190,8 +190,9 @@ impl Order {
         now: Timestamp,
     ) -> Result<(Self, Event<OrderStatus>), OrderRefusal> {
         let (placed, _) = Self::place(new, now);
-        let (captured, ..) = placed.capture_all(capture_id, now)?;
-        let (lifecycle, event) = Lifecycle::start(captured.status(), now);
+        // Nothing to capture (an order of 0): born CAPTURED without a capture.
+        let captured = if placed.order_amount == 0 { placed } else { placed.capture_all(capture_id, now)?.0 };
+        let (lifecycle, event) = Lifecycle::start(OrderStatus::Captured, now);
         Ok((Self { lifecycle, ..captured }, event))
     }
 

@@ -147,6 +147,12 @@ fn an_order_placed_captured_is_born_captured_with_one_event() {
 }
 
 #[test]
+fn an_order_of_nothing_placed_captured_has_no_capture() {
+    let (order, event) = Order::place_captured(new_order(0), "c".into(), at(0)).unwrap();
+    assert_eq!((event.to, order.captures.len(), order.remaining_authorized_amount()), (OrderStatus::Captured, 0, 0));
+}
+
+#[test]
 fn auto_capture_takes_the_whole_order_in_one_capture() {
     let (order, _) = Order::place(new_order(500), at(0));
     let (order, captured, action) = order.capture_all("c".into(), at(0)).unwrap();

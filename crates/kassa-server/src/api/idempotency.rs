@@ -103,13 +103,22 @@ pub async fn once(
         return Err(replayed(status, &body));
     }
     let result = work.await;
-    if let Err(error) = &result
-        && matches!(error.status(), StatusCode::FORBIDDEN | StatusCode::NOT_FOUND)
+    let Err(error) = &result else { return result };
+    if !matches!(error.status(), StatusCode::FORBIDDEN | StatusCode::NOT_FOUND) {
+        return result;
+    }
+    // Another node may have done the work under this key while this one was refused (it saw the
+    // order after that work): its answer is the key's.
+    if let Some(receipt) = idempotency::done_before(state, merchant, Some(key)).await? {
+        return Ok(receipt);
+    }
+    let details = error.details();
+    let answer = Answer { error_code: details.code.into_owned(), error_messages: details.messages };
+    let body = serde_json::to_string(&answer).map_err(|e| ApiError::Internal(e.to_string()))?;
+    if !idempotency::remember_refusal(state, merchant, key, error.status().as_u16(), body).await?
+        && let Some(receipt) = idempotency::done_before(state, merchant, Some(key)).await?
     {
-        let details = error.details();
-        let answer = Answer { error_code: details.code.into_owned(), error_messages: details.messages };
-        let body = serde_json::to_string(&answer).map_err(|e| ApiError::Internal(e.to_string()))?;
-        idempotency::remember_refusal(state, merchant, key, error.status().as_u16(), body).await?;
+        return Ok(receipt);
     }
     result
 }

@@ -75,18 +75,19 @@ pub async fn prune(state: &AppState) {
     }
 }
 
-/// Remembers the answer a refused request got, for a repeat of its key. Another node that
-/// remembered first wins; the answer is the same.
+/// Remembers the answer a refused request got, for a repeat of its key; `false` when the key
+/// already had a record (another request's, which wins: the caller answers with it).
 pub async fn remember_refusal(
     state: &AppState,
     merchant: &Merchant,
     key: &IdempotencyKey,
     status: u16,
     body: String,
-) -> ServiceResult<()> {
+) -> ServiceResult<bool> {
     let record = key.record(merchant, IdempotentOutcome::Refused { status, body }, state);
     match state.commit(Change::default().idempotency(record)).await {
-        Ok(()) | Err(StoreError::Conflict(_)) => Ok(()),
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict(_)) => Ok(false),
         Err(other) => Err(other.into()),
     }
 }

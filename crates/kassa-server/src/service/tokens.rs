@@ -17,6 +17,8 @@ use kassa_core::payment::{AuthorizationStatus, PaymentAction};
 use kassa_store::{AuthorizationWrite, Change, IdempotentOutcome, Merchant, SessionWrite, StoreExt, Stored};
 
 const NO_TOKEN: &str = "Invalid customer-token ID";
+const MAX_TOKEN_ORDER_AMOUNT: i64 = 100_000_000;
+const NO_AUTHORIZATION: &str = "Invalid authorization token (unknown, expired, released or already used)";
 
 /// Exchanges an authorization for a customer token (`POST …/authorizations/{token}/customer-token`).
 /// With intent `tokenize` the authorization is used up and the payment session completes; with
@@ -29,12 +31,20 @@ pub async fn create(
 ) -> ServiceResult<TokenCreated> {
     retry_on_conflict(|| async {
         let now = state.now();
-        let (_, case) = load::usable_authorization(state, merchant, authorization_token).await?;
+        // Within its 60 minutes; `buy_and_tokenize` may already have placed today's order with it.
+        let authorization = state.store.authorization(authorization_token).await?;
+        let authorization = authorization
+            .filter(|a| a.merchant_id == merchant.id && now < a.expires_at && a.status != AuthorizationStatus::Released)
+            .ok_or_else(|| ServiceError::not_found(NO_AUTHORIZATION))?;
+        let case = load::live_case(state, merchant, &authorization.payment_session_id).await?;
         let payment = &case.payment;
         let intent = payment.request.intent.as_deref().and_then(Intent::parse).unwrap_or(Intent::Buy);
         if !intent.tokenizes() {
             let message = format!("Not allowed to create customer tokens for intent {intent}.");
             return Err(Rule::NotTokenizable.refuses(message).into());
+        }
+        if authorization.status == AuthorizationStatus::Ordered && intent != Intent::BuyAndTokenize {
+            return Err(ServiceError::not_found(NO_AUTHORIZATION));
         }
         if state.store.load_by_token::<CustomerToken>(authorization_token).await?.is_some() {
             let message = "A customer token was already created from this authorization";
@@ -93,7 +103,7 @@ pub async fn create(
 
 /// The merchant's token (`GET /customer-token/v1/tokens/{token}`).
 pub async fn read(state: &AppState, merchant: &Merchant, token_id: &str) -> ServiceResult<CustomerToken> {
-    Ok(token_of(state, merchant, token_id).await.map_err(|_| ServiceError::not_found(NO_TOKEN))?.record)
+    Ok(token_of(state, merchant, token_id).await.map_err(not_found)?.record)
 }
 
 /// Cancels a token (`PATCH …/status` with `CANCELLED`), at once; cancelling a cancelled token
@@ -114,7 +124,7 @@ pub async fn change_status(
 ) -> ServiceResult<()> {
     let _turn = state.turns.take(token_id).await;
     retry_on_conflict(|| async {
-        let before = token_of(state, merchant, token_id).await.map_err(|_| ServiceError::not_found(NO_TOKEN))?;
+        let before = token_of(state, merchant, token_id).await.map_err(not_found)?;
         if action == TokenAction::Cancel && before.status() == TokenStatus::Cancelled {
             return Ok(());
         }
@@ -188,8 +198,9 @@ fn token_order(token: &CustomerToken, request: &TokenOrderRequest) -> ServiceRes
         order_lines: Some(lines_given.iter().map(|l| l.input()).collect()),
     }
     .parse()?;
-    if cart.order_amount < 1 {
-        return Err(ServiceError::bad_value("order_amount", "must be at least 1"));
+    // The Customer Token API takes at most 100000000 per order (Order Management: 200000000).
+    if !(1..=MAX_TOKEN_ORDER_AMOUNT).contains(&cart.order_amount) {
+        return Err(ServiceError::bad_value("order_amount", format!("must be 1 to {MAX_TOKEN_ORDER_AMOUNT}")));
     }
     Ok(NewOrder {
         order_id: ids::new_id(),
@@ -243,6 +254,15 @@ fn checked_request(request: &TokenCreationRequest, country: &str, currency: &str
         return Err(ServiceError::bad_value("purchase_country", "the billing address is in another country"));
     }
     Ok(Checked { description, locale })
+}
+
+/// The token API's own "not found" (the token order call says `TOKEN_NOT_FOUND`); every other
+/// failure as it is.
+fn not_found(error: ServiceError) -> ServiceError {
+    match error {
+        ServiceError::Absent { what: Absent::Token, .. } => ServiceError::not_found(NO_TOKEN),
+        other => other,
+    }
 }
 
 async fn token_of(state: &AppState, merchant: &Merchant, token_id: &str) -> ServiceResult<Stored<CustomerToken>> {

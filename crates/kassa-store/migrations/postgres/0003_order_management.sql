@@ -46,6 +46,12 @@ SELECT 'order', o.order_id, o.merchant_id, o.payment_session_id, o.status,
            'initial_payment_method', json_build_object('type', 'INVOICE', 'description', 'Pay later'))::text
 FROM orders o LEFT JOIN sessions p ON p.kind = 'payment' AND p.id = o.payment_session_id;
 
+-- An uncaptured one expires on its timer, as new orders do.
+INSERT INTO jobs (id, session_kind, session_id, action, due_at, attempts, created_at)
+SELECT gen_random_uuid()::text, 'order', order_id, 'expire_order', (created_at / 86400000 + 28) * 86400000, 0,
+       created_at
+FROM orders WHERE status = 'AUTHORIZED';
+
 -- Token orders have no authorization and share their payment session: both may be NULL.
 ALTER TABLE orders DROP COLUMN status;
 ALTER TABLE orders ALTER COLUMN payment_session_id DROP NOT NULL;

@@ -77,6 +77,9 @@ pub(super) async fn apply(tx: &mut AnyConnection, change: &Change, dialect: Dial
     for record in &change.idempotency {
         super::idempotency::insert(tx, record).await?;
     }
+    for message in &change.messages {
+        super::messages::insert(&mut *tx, message).await?;
+    }
     Ok(())
 }
 

@@ -2,10 +2,10 @@
 
 use super::rows::{Write, all, at, get};
 use crate::{Message, StoreResult};
-use sqlx::AnyPool;
 use sqlx::any::AnyRow;
+use sqlx::{Any, AnyPool, Executor};
 
-pub(super) async fn insert(writer: &AnyPool, m: &Message) -> StoreResult<()> {
+pub(super) async fn insert<'c, E: Executor<'c, Database = Any>>(writer: E, m: &Message) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO messages (id, merchant_id, session_id, method, recipient, subject, body, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",

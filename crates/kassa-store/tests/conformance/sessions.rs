@@ -71,4 +71,10 @@ async fn messages_are_kept_in_order(b: &Backend) {
     assert!(store.session_messages("h2").await.unwrap().is_empty(), "{b}");
     let again = store.insert_message(&message(0, "sms")).await;
     assert!(matches!(again, Err(kassa_store::StoreError::Conflict(_))), "{b}: {again:?}");
+    // A change records its messages with the rest of it, or not at all.
+    store.commit(kassa_store::Change::default().message(message(2, "email"))).await.unwrap();
+    assert_eq!(store.session_messages("h1").await.unwrap().len(), 3, "{b}");
+    let failed = kassa_store::Change::default().message(message(3, "email")).message(message(2, "email"));
+    assert!(store.commit(failed).await.is_err(), "{b}: msg2 exists");
+    assert_eq!(store.session_messages("h1").await.unwrap().len(), 3, "{b}: msg3 rolled back with it");
 }

@@ -1,8 +1,8 @@
 //! Upgrades: a database written by an earlier kassa opens in this one with nothing lost.
 
 use kassa_core::order::{Order, OrderStatus};
-use kassa_store::StoreExt;
 use kassa_store::testing::{Backend, TestDatabase};
+use kassa_store::{ClaimWindow, JobKind, Store, StoreExt};
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
 
@@ -49,6 +49,13 @@ async fn orders_become_order_sessions(database: TestDatabase) {
         "INSERT INTO orders (order_id, klarna_reference, merchant_id, payment_session_id, authorization_token, status,
                              purchase_currency, order_amount, captured_amount, created_at)
          VALUES ('o1', 'ABCD1234', 'm1', 'p1', 'a1', 'CAPTURED', 'SEK', 18000, 18000, 1657273696680)",
+        "INSERT INTO sessions (kind, id, merchant_id, status, version, revision, created_at, updated_at, state)
+         VALUES ('payment', 'p2', 'm1', 'complete', 2, 2, 0, 0, '{\"request\":{\"purchase_country\":\"SE\"}}')",
+        "INSERT INTO authorizations (token, merchant_id, payment_session_id, status, created_at, expires_at)
+         VALUES ('a2', 'm1', 'p2', 'ordered', 0, 3600000)",
+        "INSERT INTO orders (order_id, klarna_reference, merchant_id, payment_session_id, authorization_token, status,
+                             purchase_currency, order_amount, captured_amount, created_at)
+         VALUES ('o2', 'WXYZ9876', 'm1', 'p2', 'a2', 'AUTHORIZED', 'SEK', 5000, 0, 1657273696680)",
     ];
     for row in rows {
         sqlx::query(row).execute(&mut db).await.expect(row);
@@ -68,4 +75,21 @@ async fn orders_become_order_sessions(database: TestDatabase) {
     assert_eq!(order.purchase_country, "SE", "{backend:?}");
     assert_eq!(order.expires_at.to_string(), "2022-08-05T00:00:00.000Z", "{backend:?}: 28 days, to midnight");
     assert_eq!(order.lifecycle.version, 2, "{backend:?}");
+
+    // The uncaptured one is open, and expires on its timer.
+    let open = store.load::<Order>("o2").await.unwrap().expect("the second order").record;
+    assert_eq!(
+        (open.status(), open.remaining_authorized_amount(), open.captures.len()),
+        (OrderStatus::Authorized, 5000, 0),
+        "{backend:?}"
+    );
+    let window = ClaimWindow {
+        due_at: open.expires_at,
+        wall_now: open.expires_at,
+        lease_until: open.expires_at.plus_millis(60_000),
+        limit: 10,
+    };
+    let due = store.claim_jobs(window).await.unwrap();
+    let jobs: Vec<_> = due.iter().map(|j| (j.job.session_id.as_str(), j.job.action)).collect();
+    assert_eq!(jobs, [("o2", JobKind::ExpireOrder)], "{backend:?}: its expiry timer, due at expires_at");
 }

@@ -42,13 +42,12 @@ pub async fn refund_of(
     order_id: &str,
     refund_id: &str,
 ) -> ServiceResult<Refund> {
-    let order = load(state, merchant, order_id)
-        .await
-        .map_err(|_| absent(Absent::Refund, format!("Refund {refund_id} cannot be found for order {order_id}")))?;
-    order
-        .refund_by_id(refund_id)
-        .cloned()
-        .ok_or_else(|| absent(Absent::Refund, format!("Refund {refund_id} cannot be found for order {order_id}")))
+    let missing = || absent(Absent::Refund, format!("Refund {refund_id} cannot be found for order {order_id}"));
+    let order = load(state, merchant, order_id).await.map_err(|error| match error {
+        ServiceError::Absent { .. } => missing(),
+        other => other,
+    })?;
+    order.refund_by_id(refund_id).cloned().ok_or_else(missing)
 }
 
 /// A new capture (`POST …/captures`); the receipt names it.
@@ -212,9 +211,9 @@ pub async fn add_capture_shipping_info(
     .await
 }
 
-/// Sends the consumer a capture's payment instructions again: recorded on the capture (and as an
-/// event), and sent as distribution messages are (the recording sender keeps them, readable at
-/// `GET /kassa/v1/orders/{order_id}/messages`).
+/// Sends the consumer a capture's payment instructions again: recorded on the capture, as an
+/// event, and as a distribution message in the same commit (readable at
+/// `GET /kassa/v1/orders/{order_id}/messages`), so a send-out is never committed without it.
 pub async fn trigger_send_out(
     state: &AppState,
     merchant: &Merchant,
@@ -223,14 +222,8 @@ pub async fn trigger_send_out(
     capture_id: &str,
 ) -> ServiceResult<Receipt> {
     let decide = |order: &Order, now| order.trigger_send_out(capture_id, now);
-    let (receipt, done_now) = operate_once(state, merchant, order_id, key, decide).await?;
-    if done_now {
-        let order = read(state, merchant, order_id).await?;
-        if let Some(capture) = order.capture_by_id(capture_id) {
-            state.sender.send(&instructions(&order, capture, state.now())).await?;
-        }
-    }
-    Ok(receipt)
+    let message = |order: &Order, now| order.capture_by_id(capture_id).map(|c| instructions(order, c, now));
+    operate_with(state, merchant, order_id, key, decide, message).await
 }
 
 /// The payment instructions of `capture`, to the consumer's email (the billing address's).
@@ -299,24 +292,26 @@ async fn operate(
     key: Option<&IdempotencyKey>,
     decide: impl Fn(&Order, Timestamp) -> Step,
 ) -> ServiceResult<Receipt> {
-    Ok(operate_once(state, merchant, order_id, key, decide).await?.0)
+    operate_with(state, merchant, order_id, key, decide, |_, _| None).await
 }
 
-/// [`operate`], and whether the work was done now (not by an earlier request with `key`).
-async fn operate_once(
+/// [`operate`], committing the message `message` makes of the order after the move, if any.
+async fn operate_with(
     state: &AppState,
     merchant: &Merchant,
     order_id: &str,
     key: Option<&IdempotencyKey>,
     decide: impl Fn(&Order, Timestamp) -> Step,
-) -> ServiceResult<(Receipt, bool)> {
+    message: impl Fn(&Order, Timestamp) -> Option<Message>,
+) -> ServiceResult<Receipt> {
     let _turn = state.turns.take(order_id).await;
     retry_on_conflict(|| async {
         if let Some(receipt) = idempotency::done_before(state, merchant, key).await? {
-            return Ok((receipt, false));
+            return Ok(receipt);
         }
         let before = load(state, merchant, order_id).await?;
-        let (after, event, action) = decide(&before, state.now()).map_err(order_refused)?;
+        let now = state.now();
+        let (after, event, action) = decide(&before, now).map_err(order_refused)?;
         let resource_id = created(&after, action);
         let body = OrderEventBody { event_type: action.as_str(), order: OrderRead::from(&after) };
         let mut change = Change::default().order_moved(&before, &after)?.event(event_row(&after, &event, &body)?);
@@ -324,8 +319,11 @@ async fn operate_once(
             let done = IdempotentOutcome::Done { resource_id: resource_id.clone() };
             change = change.idempotency(key.record(merchant, done, state));
         }
+        if let Some(message) = message(&after, now) {
+            change = change.message(message);
+        }
         state.commit(change).await?;
-        Ok((Receipt { resource_id }, true))
+        Ok(Receipt { resource_id })
     })
     .await
 }

@@ -5,7 +5,7 @@ use crate::app::clock::{Clock, Clocks, SandboxClock, SystemClock};
 use crate::app::config::{Config, Mode};
 use crate::app::sender::{MessageSender, RecordingSender};
 use crate::app::turns::Turns;
-use kassa_store::{Change, Store, StoreError};
+use kassa_store::{Change, Job, JobWrite, Store, StoreError};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -63,6 +63,15 @@ impl AppState {
         self.store.commit(change).await?;
         self.bus.committed(wakes);
         Ok(())
+    }
+
+    /// Commits a job's effect together with the job's deletion; a run that finds the job already
+    /// done (another run committed first) has nothing left to do.
+    pub async fn finish_job(&self, job: &Job, effect: Change) -> Result<(), StoreError> {
+        match self.commit(effect.job(JobWrite::Done { job_id: job.id.clone() })).await {
+            Err(StoreError::JobDone(_)) => Ok(()),
+            other => other,
+        }
     }
 
     /// The service clock's time: what every domain decision is made at.

@@ -5,9 +5,8 @@
 //! runs it after moving, so what fell due has run when it answers.
 
 use crate::app::state::AppState;
-use crate::service::error::ServiceResult;
 use crate::service::{instore, orders};
-use kassa_store::{Change, ClaimWindow, ClaimedJob, Job, JobKind, JobWrite, StoreError};
+use kassa_store::{ClaimWindow, ClaimedJob, JobKind};
 use std::time::Duration;
 use tokio::task::JoinSet;
 
@@ -44,15 +43,6 @@ pub async fn run_due(state: &AppState) -> usize {
     }
     while running.join_next().await.is_some() {}
     count
-}
-
-/// Commits a job's effect with its deletion; a run that finds the job already done (another run
-/// committed first) has nothing left to do.
-pub(crate) async fn finish(state: &AppState, job: &Job, effect: Change) -> ServiceResult<()> {
-    match state.commit(effect.job(JobWrite::Done { job_id: job.id.clone() })).await {
-        Err(StoreError::JobDone(_)) => Ok(()),
-        other => Ok(other?),
-    }
 }
 
 async fn run_one(state: &AppState, claimed: ClaimedJob) {

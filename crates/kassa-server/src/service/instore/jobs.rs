@@ -8,7 +8,6 @@ use crate::model::ids;
 use crate::service::case::{PaymentCase, cancel_distribution, distribute, distribution_command, fail_waiting};
 use crate::service::context;
 use crate::service::error::{ServiceError, ServiceResult};
-use crate::service::jobs::finish;
 use crate::service::retry_on_conflict;
 use kassa_core::distribution::{Distribution, DistributionCommand, DistributionStatus};
 use kassa_store::{Change, Job, JobKind, StoreExt};
@@ -44,7 +43,7 @@ pub async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
             None => state.store.load::<Distribution>(&job.session_id).await?,
         };
         let Some(before) = found.as_ref() else {
-            return finish(state, job, Change::default()).await;
+            return Ok(state.finish_job(job, Change::default()).await?);
         };
         let merchant = owner(state, before).await?;
         let ctx = context(state, &merchant);
@@ -72,7 +71,7 @@ pub async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
                 }
             }
         };
-        finish(state, job, change).await
+        Ok(state.finish_job(job, change).await?)
     })
     .await
 }

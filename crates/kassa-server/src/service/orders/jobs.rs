@@ -5,7 +5,6 @@
 use crate::app::state::AppState;
 use crate::service::case::{event_row, expiry_job};
 use crate::service::error::ServiceResult;
-use crate::service::jobs::finish;
 use crate::service::retry_on_conflict;
 use crate::wire::orders::{OrderEventBody, OrderRead};
 use kassa_core::order::Order;
@@ -29,7 +28,7 @@ pub async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
             }
             _ => Change::default(),
         };
-        finish(state, job, change).await
+        Ok(state.finish_job(job, change).await?)
     })
     .await
 }

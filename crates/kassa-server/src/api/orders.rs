@@ -237,7 +237,8 @@ async fn read_capture(
     Call { state, merchant }: Call,
     Path((order_id, capture_id)): Path<(String, String)>,
 ) -> Result<Json<CaptureRead>, ApiError> {
-    Ok(Json(CaptureRead::from(&manage::capture_of(&state, &merchant, &order_id, &capture_id).await?)))
+    let (_, capture) = manage::capture_of(&state, &merchant, &order_id, &capture_id).await?;
+    Ok(Json(CaptureRead::from(&capture)))
 }
 
 /// Add shipping information to a capture.
@@ -295,8 +296,7 @@ async fn due_date_options(
     Call { state, merchant }: Call,
     Path((order_id, capture_id)): Path<(String, String)>,
 ) -> Result<Json<DueDateOptions>, ApiError> {
-    manage::capture_of(&state, &merchant, &order_id, &capture_id).await?;
-    let order = manage::read(&state, &merchant, &order_id).await?;
+    let (order, _) = manage::capture_of(&state, &merchant, &order_id, &capture_id).await?;
     let options = DUE_DATE_EXTENSIONS.iter().map(|&number_of_days| DueDateOption { amount: 0, number_of_days });
     Ok(Json(DueDateOptions { currency: order.purchase_currency.to_ascii_lowercase(), options: options.collect() }))
 }

@@ -16,6 +16,6 @@ pub use cancel::{cancel_distribution, cancel_payment, payment_cancelled};
 pub use distribute::{distribute, fail_waiting, schedule, start_distribution};
 pub use loaded::{Context, PaymentCase, event_row};
 pub use order::{
-    approve_hpp, expiry_job, order_refused, pay_distribution, place_order, placed_order, require_open_page,
+    approve_hpp, expiry_job, order_moved, order_refused, pay_distribution, place_order, placed_order, require_open_page,
 };
 pub use transition::{disable_hosted, distribution_command, hpp_action, hpp_transition};

@@ -10,10 +10,11 @@ use crate::service::error::{Absent, Rule, ServiceError, ServiceResult};
 use crate::service::views;
 use crate::wire::orders::{OrderEventBody, OrderRead};
 use crate::wire::payments::PaymentSessionRequest;
+use kassa_core::Event;
 use kassa_core::Timestamp;
 use kassa_core::distribution::{Distribution, DistributionCommand, DistributionStatus, PlacedOrder};
 use kassa_core::hpp::{HppAction, HppMachine, HppOutcome, HppSession, PlaceOrderMode};
-use kassa_core::order::{NewOrder, Order, OrderErrorCode, OrderRefusal, PaymentMethod};
+use kassa_core::order::{NewOrder, Order, OrderAction, OrderErrorCode, OrderRefusal, OrderStatus, PaymentMethod};
 use kassa_core::payment::{Authorization, AuthorizationStatus, PaymentAction};
 use kassa_store::{AuthorizationWrite, Change, Job, JobKind, JobWrite, SessionKind, SessionWrite, Stored};
 
@@ -59,6 +60,18 @@ pub fn placed_order(ctx: Context<'_>, new: NewOrder, capture: bool) -> ServiceRe
         change = change.job(JobWrite::Schedule(expiry_job(&order, ctx.now)));
     }
     Ok((change, order))
+}
+
+/// An order moved by `action` from `before` to `after`: the guarded write of the order (and its
+/// ledger row) with its event.
+pub fn order_moved(
+    before: &Stored<Order>,
+    after: &Order,
+    event: &Event<OrderStatus>,
+    action: OrderAction,
+) -> ServiceResult<Change> {
+    let body = OrderEventBody { event_type: action.as_str(), order: OrderRead::from(after) };
+    Ok(Change::default().order_moved(before, after)?.event(event_row(after, event, &body)?))
 }
 
 /// The order `case`'s authorization `token` becomes: the authorized cart, with the references

@@ -3,10 +3,9 @@
 //! timer that finds the order not yet lapsed sets itself again for the new time.
 
 use crate::app::state::AppState;
-use crate::service::case::{event_row, expiry_job};
+use crate::service::case::{expiry_job, order_moved, order_refused};
 use crate::service::error::ServiceResult;
 use crate::service::retry_on_conflict;
-use crate::wire::orders::{OrderEventBody, OrderRead};
 use kassa_core::order::Order;
 use kassa_store::{Change, Job, JobWrite, StoreExt, Stored};
 
@@ -17,10 +16,9 @@ pub async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
         let order: Option<Stored<Order>> = state.store.load(&job.session_id).await?;
         let change = match order {
             Some(before) if before.is_lapsed(now) => {
-                let (after, event, action) = before.expire(now).map_err(crate::service::case::order_refused)?;
+                let (after, event, action) = before.expire(now).map_err(order_refused)?;
                 tracing::info!(order = %after.order_id, status = %after.status(), "the order's authorization ran out");
-                let body = OrderEventBody { event_type: action.as_str(), order: OrderRead::from(&after) };
-                Change::default().order_moved(&before, &after)?.event(event_row(&after, &event, &body)?)
+                order_moved(&before, &after, &event, action)?
             }
             // Extended since the timer was set: it runs again when the new time comes.
             Some(order) if order.status().is_open() => {

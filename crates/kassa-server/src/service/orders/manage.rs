@@ -4,35 +4,35 @@
 
 use crate::app::state::AppState;
 use crate::model::ids;
-use crate::service::case::{event_row, order_refused};
+use crate::service::case::{order_moved, order_refused};
 use crate::service::error::{Absent, ServiceError, ServiceResult};
 use crate::service::idempotency::{self, IdempotencyKey, Receipt};
 use crate::service::retry_on_conflict;
 use crate::service::validate::{self, schema};
 use crate::wire::orders::{
-    CaptureRequest, CustomerDetailsRequest, MerchantReferencesRequest, OrderEventBody, OrderRead, RefundRequest,
-    UpdateAuthorizationRequest, lines,
+    CaptureRequest, CustomerDetailsRequest, MerchantReferencesRequest, RefundRequest, UpdateAuthorizationRequest, lines,
 };
 use kassa_core::Timestamp;
 use kassa_core::order::{
     Capture, NewCapture, NewRefund, Order, OrderAction, OrderErrorCode, OrderRefusal, Refund, ShippingInfo, Step,
 };
-use kassa_store::{Change, IdempotentOutcome, Merchant, Message, StoreExt, Stored};
+use kassa_store::{IdempotentOutcome, Merchant, Message, StoreExt, Stored};
 
 /// The merchant's order `order_id`.
 pub async fn read(state: &AppState, merchant: &Merchant, order_id: &str) -> ServiceResult<Order> {
     Ok(load(state, merchant, order_id).await?.record)
 }
 
-/// One capture of the merchant's order.
+/// One capture of the merchant's order, with the order.
 pub async fn capture_of(
     state: &AppState,
     merchant: &Merchant,
     order_id: &str,
     capture_id: &str,
-) -> ServiceResult<Capture> {
+) -> ServiceResult<(Order, Capture)> {
     let order = read(state, merchant, order_id).await?;
-    order.capture_by_id(capture_id).cloned().ok_or_else(|| no_capture(&order, capture_id))
+    let capture = order.capture_by_id(capture_id).cloned().ok_or_else(|| no_capture(&order, capture_id))?;
+    Ok((order, capture))
 }
 
 /// One refund of the merchant's order.
@@ -313,8 +313,7 @@ async fn operate_with(
         let now = state.now();
         let (after, event, action) = decide(&before, now).map_err(order_refused)?;
         let resource_id = created(&after, action);
-        let body = OrderEventBody { event_type: action.as_str(), order: OrderRead::from(&after) };
-        let mut change = Change::default().order_moved(&before, &after)?.event(event_row(&after, &event, &body)?);
+        let mut change = order_moved(&before, &after, &event, action)?;
         if let Some(key) = key {
             let done = IdempotentOutcome::Done { resource_id: resource_id.clone() };
             change = change.idempotency(key.record(merchant, done, state));

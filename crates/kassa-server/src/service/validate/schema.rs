@@ -9,6 +9,7 @@ use crate::service::error::ServiceError;
 use crate::wire::decode::{self, DecodeError};
 use crate::wire::payments::PaymentSessionRequest;
 use kassa_core::cart::is_country;
+use kassa_core::order::Address;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -64,63 +65,51 @@ fn lengths(prefix: &str, fields: &[(&str, &Option<String>, usize)]) -> Result<()
     Ok(())
 }
 
-/// `address` (billing and shipping).
-#[derive(Debug, Deserialize, Serialize)]
-pub struct Address {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    attention: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    city: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    country: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    email: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    family_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    given_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    organization_name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    phone: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    postal_code: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    region: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    street_address: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    street_address2: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    title: Option<String>,
+/// An address's longest fields, in characters: Klarna Payments' and Order Management's limits.
+struct AddressLimits {
+    name: usize,
+    contact: usize,
+    street: usize,
+    city: usize,
+    organization: usize,
+    /// Order Management clears a field given as `""`, the country too.
+    empty_clears: bool,
 }
 
-pub fn address(field: &str, value: &Value) -> Result<Value, ServiceError> {
-    normalized(field, value, |a: &Address| {
-        lengths(
-            field,
-            &[
-                ("attention", &a.attention, 99),
-                ("city", &a.city, 99),
-                ("email", &a.email, 99),
-                ("family_name", &a.family_name, 99),
-                ("given_name", &a.given_name, 99),
-                ("organization_name", &a.organization_name, 99),
-                ("phone", &a.phone, 99),
-                ("postal_code", &a.postal_code, 10),
-                ("region", &a.region, 99),
-                ("street_address", &a.street_address, 99),
-                ("street_address2", &a.street_address2, 99),
-                ("title", &a.title, 20),
-            ],
-        )?;
-        match &a.country {
-            Some(country) if !is_country(country) => {
-                Err(ServiceError::bad_value(format!("{field}.country"), "must be an ISO 3166 alpha-2 country code"))
-            }
-            _ => Ok(()),
+const PAYMENTS_ADDRESS: AddressLimits =
+    AddressLimits { name: 99, contact: 99, street: 99, city: 99, organization: 99, empty_clears: false };
+const ORDER_ADDRESS: AddressLimits =
+    AddressLimits { name: 100, contact: 100, street: 100, city: 200, organization: 255, empty_clears: true };
+
+fn address_within(field: &str, a: &Address, l: &AddressLimits) -> Result<(), ServiceError> {
+    lengths(
+        field,
+        &[
+            ("attention", &a.attention, l.organization),
+            ("city", &a.city, l.city),
+            ("email", &a.email, l.contact),
+            ("family_name", &a.family_name, l.name),
+            ("given_name", &a.given_name, l.name),
+            ("organization_name", &a.organization_name, l.organization),
+            ("phone", &a.phone, l.contact),
+            ("postal_code", &a.postal_code, 10),
+            ("region", &a.region, l.city),
+            ("street_address", &a.street_address, l.street),
+            ("street_address2", &a.street_address2, l.street),
+            ("title", &a.title, 20),
+        ],
+    )?;
+    match &a.country {
+        Some(country) if !(is_country(country) || l.empty_clears && country.is_empty()) => {
+            Err(ServiceError::bad_value(format!("{field}.country"), "must be an ISO 3166 alpha-2 country code"))
         }
-    })
+        _ => Ok(()),
+    }
+}
+
+/// `address` (billing and shipping) of a payment session or an order request.
+pub fn address(field: &str, value: &Value) -> Result<Value, ServiceError> {
+    normalized(field, value, |a: &Address| address_within(field, a, &PAYMENTS_ADDRESS))
 }
 
 /// `customer`.
@@ -341,28 +330,6 @@ pub fn shipping_info(field: &str, entries: &[kassa_core::order::ShippingInfo]) -
 }
 
 /// An address given to Order Management (its limits are wider than Klarna Payments').
-pub fn order_address(field: &str, a: &kassa_core::order::Address) -> Result<(), ServiceError> {
-    lengths(
-        field,
-        &[
-            ("given_name", &a.given_name, 100),
-            ("family_name", &a.family_name, 100),
-            ("email", &a.email, 100),
-            ("phone", &a.phone, 100),
-            ("title", &a.title, 20),
-            ("street_address", &a.street_address, 100),
-            ("street_address2", &a.street_address2, 100),
-            ("postal_code", &a.postal_code, 10),
-            ("city", &a.city, 200),
-            ("region", &a.region, 200),
-            ("organization_name", &a.organization_name, 255),
-            ("attention", &a.attention, 255),
-        ],
-    )?;
-    match &a.country {
-        Some(country) if !country.is_empty() && !is_country(country) => {
-            Err(ServiceError::bad_value(format!("{field}.country"), "must be an ISO 3166 alpha-2 country code"))
-        }
-        _ => Ok(()),
-    }
+pub fn order_address(field: &str, a: &Address) -> Result<(), ServiceError> {
+    address_within(field, a, &ORDER_ADDRESS)
 }

@@ -8,6 +8,7 @@
 
 pub mod api;
 pub mod app;
+pub mod client;
 pub mod model;
 pub mod pages;
 pub mod qr;
@@ -41,6 +42,8 @@ pub fn app(state: AppState) -> Router {
         // Innermost, so a 429 is rendered as Klarna's error body and traced like any response;
         // the fallbacks below (unknown routes, 405) are not counted.
         .layer(middleware::from_fn_with_state(limit, api::rate_limit::limit))
+        // Outside the rate limiter: a guess refused unchecked does not count against the merchant.
+        .layer(middleware::from_fn_with_state(state.clone(), api::throttle::throttle))
         .layer(axum::Extension(api::openapi::OpenApiJson::render(&doc)))
         .fallback(api::errors::route_not_found)
         .method_not_allowed_fallback(api::errors::method_not_allowed)
@@ -93,7 +96,8 @@ pub async fn serve(
         shutdown.await;
         stop.cancel();
     });
-    let served = axum::serve(listener, app(state)).with_graceful_shutdown(token.clone().cancelled_owned()).await;
+    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app).with_graceful_shutdown(token.clone().cancelled_owned()).await;
     token.cancel();
     signal.abort();
     while background.join_next().await.is_some() {}

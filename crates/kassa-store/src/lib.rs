@@ -4,6 +4,7 @@
 //! [`Store::commit`]: guarded session writes (compare-and-set on status and version), the events
 //! they yield, and the authorizations and orders they create, all in one transaction.
 
+mod browser;
 mod change;
 mod claim;
 mod consumer;
@@ -18,6 +19,7 @@ pub mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+pub use browser::BrowserSession;
 pub use change::{AuthorizationWrite, Change, ConsumerSessionAttach, OrderLedger, OrderWrite, SessionWrite};
 pub use claim::ClaimWindow;
 pub use consumer::ConsumerSession;
@@ -87,6 +89,28 @@ pub trait Store: Send + Sync + 'static {
 
     /// One consumer session by id, expired or not.
     async fn consumer_session(&self, id: &str) -> StoreResult<Option<ConsumerSession>>;
+
+    /// Deletes the consumer sessions that expired at or before `before`, taken or not; answers
+    /// how many.
+    async fn prune_consumer_sessions(&self, before: Timestamp) -> StoreResult<u64>;
+
+    /// Adds a browser session; [`StoreError::Conflict`] if its token hash is taken.
+    async fn insert_browser_session(&self, session: &BrowserSession) -> StoreResult<()>;
+
+    /// The browser session with `token_hash` that is live at `now`.
+    async fn browser_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<BrowserSession>>;
+
+    /// Records that a page used the session at `now` (never moves `last_seen_at` back).
+    async fn touch_browser_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()>;
+
+    /// Ends one browser session (logout); `false` when there was none.
+    async fn delete_browser_session(&self, token_hash: &str) -> StoreResult<bool>;
+
+    /// Ends every browser session of a merchant (its credentials changed); answers how many.
+    async fn delete_merchant_browser_sessions(&self, merchant_id: &str) -> StoreResult<u64>;
+
+    /// Deletes the browser sessions expired at `now`; answers how many.
+    async fn prune_browser_sessions(&self, now: Timestamp) -> StoreResult<u64>;
 
     /// A page of the merchant's sessions, newest first.
     async fn merchant_sessions(&self, merchant_id: &str, filter: &SessionFilter) -> StoreResult<Vec<SessionSummary>>;

@@ -4,7 +4,7 @@
 
 use crate::client::{Client, Merchant, Reply};
 use kassa_server::app::clock::{Clock, ManualClock, SystemClock};
-use kassa_server::app::config::RateLimits;
+use kassa_server::app::config::{RateLimits, ScanLimits};
 use kassa_server::model::credentials;
 use kassa_server::{AppState, Config, Mode};
 use kassa_store::Store;
@@ -25,6 +25,8 @@ pub struct TestApp {
     /// The API as [`TestApp::merchant`].
     pub api: Client,
     pub state: AppState,
+    /// The wall clock, when the test holds it ([`spawn_frozen`]).
+    wall: Option<Arc<ManualClock>>,
     database: TestDatabase,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -43,26 +45,39 @@ pub async fn spawn() -> TestApp {
     spawn_in(Mode::Sandbox).await
 }
 
-/// A server without rate limits (tests create sessions faster than Klarna allows); rate-limit
-/// tests use [`spawn_with`].
+/// A server without rate limits, credential throttling and store-page scan limits (tests
+/// create sessions faster than Klarna allows, and scan and fail on purpose); the tests of those
+/// limits use [`spawn_with`].
 pub async fn spawn_in(mode: Mode) -> TestApp {
-    spawn_with(mode, |config| config.rate_limits = RateLimits::off()).await
+    spawn_with(mode, unlimited).await
+}
+
+/// `config` without rate limits, credential throttling and store-page scan limits.
+pub fn unlimited(config: &mut Config) {
+    config.rate_limits = RateLimits::off();
+    config.auth_throttle = None;
+    config.scan_limits = ScanLimits::off();
 }
 
 /// A server with `Config::new`'s settings (Klarna's production rate limits included) as changed
 /// by `tweak`.
 pub async fn spawn_with(mode: Mode, tweak: impl FnOnce(&mut Config)) -> TestApp {
-    spawn_over(Arc::new(SystemClock), mode, tweak).await
+    spawn_over(Arc::new(SystemClock), None, mode, tweak).await
 }
 
 /// Like [`spawn_with`], on a wall clock that stands still (a [`ManualClock`] at 2026-01-01):
 /// time moves only when the test moves it (the sandbox clock over it, [`TestApp::advance`]).
 pub async fn spawn_frozen(mode: Mode, tweak: impl FnOnce(&mut Config)) -> TestApp {
     let wall = Arc::new(ManualClock::at(kassa_core::Timestamp::from_millis(1_767_225_600_000)));
-    spawn_over(wall, mode, tweak).await
+    spawn_over(wall.clone(), Some(wall), mode, tweak).await
 }
 
-async fn spawn_over(wall: Arc<dyn Clock>, mode: Mode, tweak: impl FnOnce(&mut Config)) -> TestApp {
+async fn spawn_over(
+    wall: Arc<dyn Clock>,
+    held: Option<Arc<ManualClock>>,
+    mode: Mode,
+    tweak: impl FnOnce(&mut Config),
+) -> TestApp {
     let database = test_database().await;
     let store: Arc<dyn Store> = Arc::new(database.open().await);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -84,7 +99,7 @@ async fn spawn_over(wall: Arc<dyn Clock>, mode: Mode, tweak: impl FnOnce(&mut Co
     let merchant = merchants.pop().unwrap();
     let client = reqwest::Client::new();
     let api = Client::new(&url, merchant.clone()).with_http(client.clone());
-    TestApp { url, client, merchant, other, api, state, database, shutdown: Some(tx), server: Some(server) }
+    TestApp { url, client, merchant, other, api, state, wall: held, database, shutdown: Some(tx), server: Some(server) }
 }
 
 /// The backend under test: SQLite, or PostgreSQL with `KASSA_TEST_BACKEND=postgres` (then it
@@ -157,6 +172,37 @@ impl TestApp {
     /// scheduler see it on their next poll).
     pub fn advance(&self, seconds: i64) {
         self.state.sandbox_clock.as_ref().expect("sandbox mode").advance(seconds * 1000);
+    }
+
+    /// Moves the wall clock (and the sandbox clock over it) `seconds` forward: real-time
+    /// limits, logins' expiry. Only on a server of [`spawn_frozen`].
+    pub fn advance_wall(&self, seconds: i64) {
+        self.wall.as_ref().expect("a server of spawn_frozen").advance(seconds * 1000);
+    }
+
+    /// A plain connection pool on the server's database, for looking at rows (or writing ones
+    /// no request would) with SQL.
+    pub async fn raw(&self) -> sqlx::AnyPool {
+        sqlx::any::install_default_drivers();
+        sqlx::AnyPool::connect(&self.database.url).await.unwrap()
+    }
+
+    /// Whether the database is PostgreSQL (else SQLite).
+    pub fn is_postgres(&self) -> bool {
+        self.database.backend == Backend::Postgres
+    }
+
+    /// Another server on the same database (its own store, clock and listener, nothing shared in
+    /// memory), as another node; its URL. It stops when the returned sender is dropped.
+    pub async fn another_server(&self) -> (String, tokio::sync::oneshot::Sender<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let node = self.other_node().await;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(kassa_server::serve(listener, node, async {
+            let _ = rx.await;
+        }));
+        (url, tx)
     }
 
     /// Every row of every table of the schema (read from the database's catalogue, so a new

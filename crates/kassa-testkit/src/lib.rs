@@ -11,7 +11,7 @@ pub mod fixtures;
 pub mod poll;
 pub mod receiver;
 
-pub use app::{TestApp, spawn, spawn_frozen, spawn_in, spawn_with};
+pub use app::{TestApp, spawn, spawn_frozen, spawn_in, spawn_with, unlimited};
 pub use client::{Client, Merchant, Reply, read};
 pub use fixtures::{cart, in_store, store_info};
 pub use poll::{PATIENCE, eventually, until};

@@ -108,6 +108,24 @@ pub struct ServeArgs {
     /// (service clock: the sandbox clock can move past it). 0 distributes at once.
     #[arg(long, env = "KASSA_DISTRIBUTION_DELAY", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub distribution_delay: u64,
+    /// Failed credential attempts (API Basic auth and /login) allowed at once per client address
+    /// and per username; further attempts get 429 unchecked until failures are forgiven (see
+    /// --auth-failure-refill). 0 turns the throttling off.
+    #[arg(long, env = "KASSA_AUTH_FAILURES", default_value_t = 10)]
+    pub auth_failures: u32,
+    /// Seconds after which one more failed credential attempt is allowed again.
+    #[arg(long, env = "KASSA_AUTH_FAILURE_REFILL", default_value_t = 6, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub auth_failure_refill: u64,
+    /// Short codes a client address may get from store pages per minute (0: unlimited).
+    #[arg(long, env = "KASSA_SCANS_PER_ADDRESS", default_value_t = 5)]
+    pub scans_per_address: u32,
+    /// Short codes one merchant's store pages hand out per minute, all stores together
+    /// (0: unlimited).
+    #[arg(long, env = "KASSA_SCANS_PER_MERCHANT", default_value_t = 600)]
+    pub scans_per_merchant: u32,
+    /// Client addresses, usernames and merchants each of these in-memory limits tracks at most.
+    #[arg(long, env = "KASSA_LIMITS_TRACKED", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    pub limits_tracked: u64,
 }
 
 #[derive(Debug, Args)]

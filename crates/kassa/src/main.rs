@@ -82,6 +82,11 @@ async fn merchant_webhooks(args: cli::MerchantWebhooks) -> Result<(), String> {
     if secrets != merchant.webhook_secrets || policy != merchant.retry_policy {
         store.set_merchant_webhooks(&args.username, &secrets, policy).await.map_err(|e| e.to_string())?;
     }
+    if args.rotate_secret || args.drop_old_secrets {
+        // A credential change: whoever is logged in to the dashboard logs in again.
+        let ended = store.delete_merchant_browser_sessions(&merchant.id).await.map_err(|e| e.to_string())?;
+        println!("merchant {}: {ended} dashboard login(s) ended", args.username);
+    }
     println!("merchant {}: callback retry policy {policy}", args.username);
     for (i, secret) in secrets.iter().enumerate() {
         println!("signing secret {}: {secret}{}", i + 1, if i == 0 { " (newest)" } else { "" });

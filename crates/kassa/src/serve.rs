@@ -2,7 +2,7 @@
 
 use crate::cli::ServeArgs;
 use crate::database;
-use kassa_server::app::config::RateLimits;
+use kassa_server::app::config::{AuthThrottleSettings, Rate, RateLimits, ScanLimits};
 use kassa_server::model::credentials;
 use kassa_server::{AppState, Config, Mode};
 use kassa_store::Store;
@@ -21,6 +21,19 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     config.callback_targets.allowed_hosts = args.callback_allow_hosts.clone();
     config.delivery.lease = std::time::Duration::from_secs(args.callback_lease);
     config.distribution_delay = std::time::Duration::from_secs(args.distribution_delay);
+    let tracked = usize::try_from(args.limits_tracked).unwrap_or(usize::MAX);
+    config.auth_throttle = (args.auth_failures > 0).then(|| AuthThrottleSettings {
+        failures: Rate { burst: args.auth_failures, every: std::time::Duration::from_secs(args.auth_failure_refill) },
+        max_tracked: tracked,
+    });
+    config.scan_limits = ScanLimits {
+        per_address: Rate::per_minute(args.scans_per_address),
+        per_merchant: Rate::per_minute(args.scans_per_merchant),
+        max_tracked: tracked,
+    };
+    if config.auth_throttle.is_none() {
+        tracing::warn!("failed credential attempts are not throttled (--auth-failures 0)");
+    }
     match mode {
         Mode::Sandbox => {
             tracing::warn!("sandbox mode: status callbacks may target any http(s) address, private ones included")

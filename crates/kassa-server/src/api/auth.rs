@@ -4,6 +4,7 @@
 
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
+use crate::client::ClientAddress;
 use crate::model::credentials;
 use axum::extract::FromRequestParts;
 use axum::http::header::{self, HeaderMap};
@@ -48,10 +49,15 @@ impl FromRequestParts<AppState> for Call {
             Some(given) => given,
             None => BasicCredentials::of(&parts.headers).ok_or(ApiError::Unauthorized)?,
         };
-        let merchant = state.store.merchant_by_username(&given.username).await?.ok_or(ApiError::Unauthorized)?;
-        if !credentials::verify(&merchant, &given.secret) {
+        // Whether the middleware admitted them is `api::throttle`; here the outcome is counted.
+        let address = ClientAddress::of(&parts.extensions).0;
+        let found = state.store.merchant_by_username(&given.username).await?;
+        let exists = found.is_some();
+        let Some(merchant) = found.filter(|m| credentials::verify(m, &given.secret)) else {
+            state.auth_throttle.failed(&given.username, exists, address, state.wall_now());
             return Err(ApiError::Unauthorized);
-        }
+        };
+        state.auth_throttle.succeeded(&merchant.username, address, state.wall_now());
         tracing::Span::current().record("merchant", merchant.username.as_str());
         Ok(Self { state: state.clone(), merchant })
     }

@@ -48,6 +48,10 @@ pub enum ApiError {
     /// `retry_after_secs`, which is also sent as `Retry-After`.
     #[error("Too many requests; retry in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
+    /// Too many failed credential attempts from this address or for this username (429); the
+    /// credentials were not checked. Retry after `retry_after_secs` (`Retry-After`).
+    #[error("Too many failed authentication attempts; retry in {retry_after_secs} s")]
+    AuthThrottled { retry_after_secs: u64 },
     /// A dependency (the database) cannot serve now.
     #[error("{0}")]
     Unavailable(String),
@@ -86,7 +90,7 @@ impl ApiError {
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::Conflict(_) => StatusCode::CONFLICT,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyRequests { .. } | Self::AuthThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Replayed { status, .. } => *status,
@@ -118,6 +122,13 @@ impl ApiError {
                      {retry_after_secs} s (see the X-Ratelimit-* and Retry-After headers)"
                 )],
             ),
+            Self::AuthThrottled { retry_after_secs } => (
+                "TOO_MANY_REQUESTS".into(),
+                vec![format!(
+                    "Too many failed authentication attempts from this address or for this username; the \
+                     credentials were not checked; retry in {retry_after_secs} s (see Retry-After)"
+                )],
+            ),
             // The cause is logged once, in the request's span (`api::errors::log_failure`); the
             // client sees no internals.
             Self::Internal(_) => (
@@ -143,7 +154,7 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Basic realm=\"kassa\""));
         }
-        if let Self::TooManyRequests { retry_after_secs } = &self {
+        if let Self::TooManyRequests { retry_after_secs } | Self::AuthThrottled { retry_after_secs } = &self {
             response.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from(*retry_after_secs));
         }
         response.extensions_mut().insert(self.details());

@@ -18,6 +18,7 @@ pub mod public;
 pub mod rate_limit;
 mod sandbox;
 mod stream;
+pub mod throttle;
 mod tokens;
 mod watch;
 

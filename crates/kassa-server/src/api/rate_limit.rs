@@ -103,7 +103,8 @@ pub async fn limit(State(limit): State<RateLimit>, mut request: Request, next: N
     let Some(category) = category_of(request.method(), request.uri().path()) else {
         return next.run(request).await;
     };
-    let Some(credentials) = BasicCredentials::of(request.headers()) else {
+    let given = request.extensions().get::<BasicCredentials>().cloned();
+    let Some(credentials) = given.or_else(|| BasicCredentials::of(request.headers())) else {
         return next.run(request).await;
     };
     let username = credentials.username.clone();

@@ -3,6 +3,7 @@
 use kassa_core::Timestamp;
 use std::time::Duration;
 
+pub use crate::app::limits::{AuthThrottleSettings, Rate, ScanLimits};
 pub use crate::app::rate_limits::RateLimits;
 pub use crate::app::target::TargetPolicy;
 
@@ -34,10 +35,18 @@ pub struct Config {
     /// How long an in-store distribution stays WAITING before the service distributes it (none
     /// by default; on the service clock, so the sandbox clock can move it).
     pub distribution_delay: Duration,
+    /// Failed credential attempts allowed per client address and per username (`None`: not
+    /// throttled); see [`crate::app::auth_throttle`].
+    pub auth_throttle: Option<AuthThrottleSettings>,
+    /// Consumer sessions the store pages create per client address and per merchant.
+    pub scan_limits: ScanLimits,
+    /// How long a dashboard login lasts (real time).
+    pub login_lifetime: Duration,
 }
 
 impl Config {
     pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+    pub const DEFAULT_LOGIN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
 
     pub fn new(public_url: &str, mode: Mode) -> Self {
         Self {
@@ -47,6 +56,9 @@ impl Config {
             rate_limits: RateLimits::production(),
             delivery: WorkerSettings::default(),
             distribution_delay: Duration::ZERO,
+            auth_throttle: Some(AuthThrottleSettings::default()),
+            scan_limits: ScanLimits::default(),
+            login_lifetime: Self::DEFAULT_LOGIN_LIFETIME,
             callback_targets: match mode {
                 Mode::Sandbox => TargetPolicy::sandbox(),
                 Mode::Production => TargetPolicy::default(),

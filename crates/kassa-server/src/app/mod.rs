@@ -2,10 +2,14 @@
 //! change bus, the message sender) and the configuration types, which depend on nothing else in
 //! the crate.
 
+pub mod auth_throttle;
+pub mod buckets;
 pub mod bus;
 pub mod clock;
 pub mod config;
+pub mod limits;
 pub mod rate_limits;
+pub mod scan_limits;
 pub mod sender;
 pub mod state;
 pub mod target;

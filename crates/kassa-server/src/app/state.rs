@@ -1,8 +1,10 @@
 //! What every handler can reach.
 
+use crate::app::auth_throttle::AuthThrottle;
 use crate::app::bus::{Bus, Wakes};
 use crate::app::clock::{Clock, Clocks, SandboxClock, SystemClock};
 use crate::app::config::{Config, Mode};
+use crate::app::scan_limits::ScanLimiter;
 use crate::app::sender::{MessageSender, RecordingSender};
 use crate::app::turns::Turns;
 use kassa_store::{Change, Job, JobWrite, Store, StoreError};
@@ -28,6 +30,10 @@ pub struct AppState {
     pub jobs_gate: Arc<tokio::sync::Mutex<()>>,
     /// Operations on one order or customer token take turns on this node.
     pub turns: Arc<Turns>,
+    /// Failed credential attempts of this node, per client address and username.
+    pub auth_throttle: Arc<AuthThrottle>,
+    /// Consumer sessions this node's store pages created, per client address and merchant.
+    pub scan_limiter: Arc<ScanLimiter>,
 }
 
 impl AppState {
@@ -49,11 +55,13 @@ impl AppState {
             clocks,
             sandbox_clock,
             sender,
-            config: Arc::new(config),
             bus: Bus::new(shutdown.clone()),
             shutdown,
             jobs_gate: Arc::default(),
             turns: Arc::default(),
+            auth_throttle: Arc::new(AuthThrottle::new(config.auth_throttle)),
+            scan_limiter: Arc::new(ScanLimiter::new(config.scan_limits)),
+            config: Arc::new(config),
         }
     }
 

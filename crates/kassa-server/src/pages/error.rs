@@ -12,6 +12,8 @@ pub struct PageError {
     pub status: StatusCode,
     pub title: String,
     pub message: String,
+    /// Sent as `Retry-After` (a page that asks to wait).
+    pub retry_after_secs: Option<u64>,
 }
 
 #[derive(Template)]
@@ -23,7 +25,12 @@ struct ErrorPage<'a> {
 
 impl PageError {
     pub fn new(status: StatusCode, title: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { status, title: title.into(), message: message.into() }
+        Self { status, title: title.into(), message: message.into(), retry_after_secs: None }
+    }
+
+    /// A page that asks to come back in `secs` seconds (`Retry-After`).
+    pub fn wait(status: StatusCode, title: impl Into<String>, message: impl Into<String>, secs: u64) -> Self {
+        Self { retry_after_secs: Some(secs), ..Self::new(status, title, message) }
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
@@ -90,10 +97,14 @@ impl From<kassa_store::StoreError> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         let page = ErrorPage { chrome: Chrome::consumer(self.title.clone(), None), error: &self };
-        match render(&page) {
+        let mut response = match render(&page) {
             Ok(html) => (self.status, html).into_response(),
             Err(_) => (self.status, self.message).into_response(),
+        };
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
         }
+        response
     }
 }
 

@@ -1,10 +1,11 @@
-//! Merchant login for the clerk screen and the dashboard: the API credentials, typed once, give
-//! a signed cookie. The cookie is keyed by the merchant's stored secret hash, so every node can
-//! check it without shared server state, and new credentials log every browser out.
+//! Merchant login for the clerk screen and the dashboard: the API credentials, typed once, start
+//! a browser session kept on the server ([`crate::service::logins`]); the cookie holds its random
+//! token. Logging out ends it on every node. Failed attempts are throttled as the API's are.
 
 use super::{Chrome, PageError, PageForm, PageQuery, render, see_other};
 use crate::app::state::AppState;
-use crate::model::credentials;
+use crate::client::ClientAddress;
+use crate::service::logins::{self, LoginRefused};
 use askama::Template;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -12,15 +13,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Router, http::HeaderValue};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
 use kassa_store::Merchant;
 use serde::Deserialize;
-use sha2::Sha256;
 
 const COOKIE: &str = "kassa_login";
-const LIFETIME_SECS: u64 = 12 * 3600;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/login", get(login_page).post(log_in)).route("/logout", post(log_out))
@@ -37,7 +33,7 @@ impl FromRequestParts<AppState> for MerchantLogin {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let merchant = match cookie(&parts.headers) {
-            Some(value) => verify(state, &value).await.map_err(|e| PageError::from(e).into_response())?,
+            Some(token) => logins::merchant_of(state, &token).await.map_err(|e| PageError::from(e).into_response())?,
             None => None,
         };
         merchant.map(|merchant| Self { state: state.clone(), merchant }).ok_or_else(|| {
@@ -59,43 +55,7 @@ fn cookie(headers: &HeaderMap) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .find_map(|pair| pair.trim().strip_prefix(COOKIE)?.strip_prefix('=').map(str::to_owned))
-}
-
-/// Cookies expire in real time: the sandbox clock does not log anybody out.
-fn wall_secs(state: &AppState) -> u64 {
-    u64::try_from(state.wall_now().millis() / 1000).unwrap_or(0)
-}
-
-fn mac(merchant: &Merchant, expires: u64) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(merchant.secret_hash.as_bytes()).expect("any key length");
-    mac.update(format!("kassa-login\n{}\n{expires}", merchant.username).as_bytes());
-    mac
-}
-
-/// `<username>.<expiry, Unix seconds>.<HMAC>`, username and HMAC in URL-safe base64 (no `.`).
-fn issue(state: &AppState, merchant: &Merchant) -> String {
-    let expires = wall_secs(state) + LIFETIME_SECS;
-    let tag = mac(merchant, expires).finalize().into_bytes();
-    format!("{}.{expires}.{}", URL_SAFE_NO_PAD.encode(&merchant.username), URL_SAFE_NO_PAD.encode(tag))
-}
-
-async fn verify(state: &AppState, value: &str) -> Result<Option<Merchant>, crate::service::error::ServiceError> {
-    let mut parts = value.split('.');
-    let (Some(user), Some(expires), Some(tag), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
-        return Ok(None);
-    };
-    let (Some(user), Ok(expires), Some(tag)) = (
-        URL_SAFE_NO_PAD.decode(user).ok().and_then(|u| String::from_utf8(u).ok()),
-        expires.parse::<u64>(),
-        URL_SAFE_NO_PAD.decode(tag).ok(),
-    ) else {
-        return Ok(None);
-    };
-    if expires < wall_secs(state) {
-        return Ok(None);
-    }
-    let Some(merchant) = state.store.merchant_by_username(&user).await? else { return Ok(None) };
-    Ok(mac(&merchant, expires).verify_slice(&tag).is_ok().then_some(merchant))
+        .filter(|token| !token.is_empty())
 }
 
 /// Only paths of this site: no scheme, no `//host`, and nothing a browser strips or bends
@@ -140,27 +100,56 @@ struct Credentials {
     next: Option<String>,
 }
 
-async fn log_in(State(state): State<AppState>, PageForm(form): PageForm<Credentials>) -> Result<Response, PageError> {
-    let merchant = state.store.merchant_by_username(form.username.trim()).await?;
+async fn log_in(
+    State(state): State<AppState>,
+    address: ClientAddress,
+    PageForm(form): PageForm<Credentials>,
+) -> Result<Response, PageError> {
+    let username = form.username.trim();
     let next = safe_next(form.next.as_deref());
-    let Some(merchant) = merchant.filter(|m| credentials::verify(m, &form.secret)) else {
+    let refused = |status: StatusCode, error: &str| -> Result<Response, PageError> {
         let chrome = Chrome::consumer("Merchant login", None);
-        let error = Some("That username and secret do not match a merchant of this kassa.");
-        let page = LoginPage { chrome, next, username: &form.username, error };
-        return Ok((StatusCode::UNAUTHORIZED, render(&page)?).into_response());
+        let page = LoginPage { chrome, next, username: &form.username, error: Some(error) };
+        Ok((status, render(&page)?).into_response())
+    };
+    let login = match logins::log_in(&state, username, &form.secret, address.0).await? {
+        Ok(login) => login,
+        Err(LoginRefused::WrongCredentials) => {
+            return refused(StatusCode::UNAUTHORIZED, "That username and secret do not match a merchant of this kassa.");
+        }
+        Err(LoginRefused::Throttled(refusal)) => {
+            tracing::warn!(
+                username,
+                client = %address,
+                by = refusal.by,
+                retry_after_secs = refusal.retry_after_secs,
+                "login refused unchecked: too many failed attempts"
+            );
+            let wait = refusal.retry_after_secs;
+            let error = format!(
+                "Too many failed login attempts. Wait {wait} second{} and try again.",
+                if wait == 1 { "" } else { "s" }
+            );
+            let mut response = refused(StatusCode::TOO_MANY_REQUESTS, &error)?;
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(wait));
+            return Ok(response);
+        }
     };
     let secure = if state.config.public_url.starts_with("https://") { "; Secure" } else { "" };
-    let cookie = format!(
-        "{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={LIFETIME_SECS}{secure}",
-        issue(&state, &merchant)
-    );
+    let max_age = state.config.login_lifetime.as_secs();
+    let cookie =
+        format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}", login.token);
     let cookie = HeaderValue::from_str(&cookie).map_err(|e| PageError::internal(e.to_string()))?;
     Ok(([(header::SET_COOKIE, cookie)], see_other(next)?).into_response())
 }
 
-async fn log_out() -> Response {
+/// Ends this browser's session on every node, and clears its cookie.
+async fn log_out(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+    if let Some(token) = cookie(&headers) {
+        logins::log_out(&state, &token).await?;
+    }
     let cookie = format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
-    ([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
+    Ok(([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response())
 }
 
 #[cfg(test)]

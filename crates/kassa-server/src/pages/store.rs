@@ -8,13 +8,15 @@
 use super::live::{self, Look};
 use super::{Chrome, PageError, render, see_other};
 use crate::app::state::AppState;
+use crate::client::ClientAddress;
 use crate::qr::{Asked, QrError, qr_image};
 use crate::service::error::ServiceError;
+use crate::service::instore::Scan;
 use crate::service::{instore, views};
-use crate::wire::instore::ConsumerSessionRequest;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
@@ -47,11 +49,37 @@ async fn store(state: &AppState, store_id: &str) -> Result<(Merchant, String), P
     Ok((merchant, name.to_owned()))
 }
 
-/// Scanning the store's QR: a new short code, on a page of its own (a reload keeps the code).
-async fn scan(State(state): State<AppState>, Path(store_id): Path<String>) -> Result<Response, PageError> {
+/// Scanning the store's QR: a new short code, on a page of its own (a reload keeps the code);
+/// too many scans lately, or no code free, is a page that asks to wait.
+async fn scan(
+    State(state): State<AppState>,
+    address: ClientAddress,
+    Path(store_id): Path<String>,
+) -> Result<Response, PageError> {
     let (merchant, _) = store(&state, &store_id).await?;
-    let code = instore::create_consumer_session(&state, &merchant, ConsumerSessionRequest::default()).await?;
+    let code = match instore::scan(&state, &merchant, address.0).await? {
+        Scan::Code(code) => code,
+        Scan::Limited(limited) => {
+            tracing::warn!(client = %address, merchant = %merchant.id, by = limited.by, "store page scan limited");
+            let wait = limited.retry_after_secs;
+            let message = format!(
+                "Too many codes were asked for {} just now. Please wait {} and scan the code again.",
+                if limited.by == "address" { "from this device" } else { "at this shop" },
+                seconds(wait)
+            );
+            return Err(PageError::wait(StatusCode::TOO_MANY_REQUESTS, "Please wait a moment", message, wait));
+        }
+        Scan::NoCodeFree => {
+            let wait = instore::NO_CODE_FREE_RETRY_SECS;
+            let message = format!("Every code of this shop is in use right now. Please scan again in {}.", seconds(wait));
+            return Err(PageError::wait(StatusCode::SERVICE_UNAVAILABLE, "Please wait a moment", message, wait));
+        }
+    };
     see_other(&format!("/stores/{store_id}/codes/{}", code.consumer_session_id))
+}
+
+fn seconds(n: u64) -> String {
+    if n == 1 { "1 second".into() } else { format!("{n} seconds") }
 }
 
 async fn qr(

@@ -1,10 +1,11 @@
 //! The scheduler: runs [`jobs::run_due`] whenever jobs may be due. Woken by commits that
 //! schedule jobs and by the sandbox clock; otherwise it looks every second, which is also how it
-//! sees jobs scheduled by other nodes. Once a minute it deletes idempotency records whose 24
-//! hours are over. Ends at shutdown.
+//! sees jobs scheduled by other nodes. Once a minute it deletes what has run out: idempotency
+//! records whose 24 hours are over, expired browser sessions and expired consumer sessions.
+//! Ends at shutdown.
 
 use crate::app::state::AppState;
-use crate::service::{idempotency, jobs};
+use crate::service::{idempotency, instore, jobs, logins};
 use std::time::{Duration, Instant};
 
 const POLL: Duration = Duration::from_secs(1);
@@ -15,6 +16,8 @@ pub async fn run(state: AppState) {
     while !state.shutdown.is_cancelled() {
         if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
             idempotency::prune(&state).await;
+            logins::prune(&state).await;
+            instore::prune_consumer_sessions(&state).await;
             pruned = Some(Instant::now());
         }
         if jobs::run_due(&state).await == jobs::BATCH {

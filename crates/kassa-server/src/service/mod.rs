@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod instore;
 pub mod jobs;
 pub mod load;
+pub mod logins;
 pub mod messages;
 pub mod orders;
 pub mod payments;

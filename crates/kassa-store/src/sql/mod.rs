@@ -10,6 +10,7 @@
 //! written by `commit` in batches of `group`; `lease` claims jobs and deliveries; `rows` decodes.
 
 mod batch;
+mod browser;
 mod commit;
 mod consumer;
 mod dialect;
@@ -30,7 +31,7 @@ mod sessions;
 
 use crate::notify::Notification;
 use crate::{
-    ClaimWindow, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryRecord, EventFilter, FinishedAttempt, Merchant,
+    BrowserSession, ClaimWindow, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryRecord, EventFilter, FinishedAttempt, Merchant,
     Message, SessionFilter, SessionKind, SessionSummary, Store, StoreResult, StoredEvent,
 };
 use async_trait::async_trait;
@@ -211,6 +212,34 @@ impl Store for SqlStore {
 
     async fn consumer_session(&self, id: &str) -> StoreResult<Option<ConsumerSession>> {
         consumer::by_id(&self.reader, id).await
+    }
+
+    async fn prune_consumer_sessions(&self, before: Timestamp) -> StoreResult<u64> {
+        consumer::prune(&self.writer, before).await
+    }
+
+    async fn insert_browser_session(&self, session: &BrowserSession) -> StoreResult<()> {
+        browser::insert(&self.writer, session).await
+    }
+
+    async fn browser_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<Option<BrowserSession>> {
+        browser::live(&self.reader, token_hash, now).await
+    }
+
+    async fn touch_browser_session(&self, token_hash: &str, now: Timestamp) -> StoreResult<()> {
+        browser::touch(&self.writer, token_hash, now).await
+    }
+
+    async fn delete_browser_session(&self, token_hash: &str) -> StoreResult<bool> {
+        browser::delete(&self.writer, token_hash).await
+    }
+
+    async fn delete_merchant_browser_sessions(&self, merchant_id: &str) -> StoreResult<u64> {
+        browser::delete_of_merchant(&self.writer, merchant_id).await
+    }
+
+    async fn prune_browser_sessions(&self, now: Timestamp) -> StoreResult<u64> {
+        browser::prune(&self.writer, now).await
     }
 
     async fn merchant_sessions(&self, merchant_id: &str, filter: &SessionFilter) -> StoreResult<Vec<SessionSummary>> {

@@ -5,7 +5,11 @@ use crate::support::{Backend, T0, merchant};
 use kassa_core::Timestamp;
 use kassa_store::{Change, ConsumerSession, ConsumerSessionAttach, StoreError};
 
-backend_tests!(a_short_code_finds_one_live_free_consumer_session, concurrent_consumer_sessions_never_share_a_live_code);
+backend_tests!(
+    a_short_code_finds_one_live_free_consumer_session,
+    concurrent_consumer_sessions_never_share_a_live_code,
+    an_expired_code_is_handed_out_again_and_expired_sessions_are_pruned
+);
 
 fn consumer(id: &str, merchant: &str, code: &str, expires_at: Timestamp) -> ConsumerSession {
     ConsumerSession {
@@ -62,4 +66,24 @@ async fn concurrent_consumer_sessions_never_share_a_live_code(b: &Backend) {
         futures::future::join_all(attempts.map(|c| async move { store.insert_consumer_session(&c).await.unwrap() }))
             .await;
     assert_eq!(inserted.iter().filter(|won| **won).count(), 1, "{b}: {inserted:?}");
+}
+
+/// A code is unique only among live sessions: once its session expired it can be handed out
+/// again; expired sessions, taken or not, are deleted by the pruning.
+async fn an_expired_code_is_handed_out_again_and_expired_sessions_are_pruned(b: &Backend) {
+    let store = b.store();
+    merchant(store, "m").await;
+    let minute = |n: i64| T0.plus_millis(n * 60_000);
+    assert!(store.insert_consumer_session(&consumer("old", "m", "4001", minute(10))).await.unwrap(), "{b}");
+    assert!(store.insert_consumer_session(&consumer("other", "m", "4002", minute(30))).await.unwrap(), "{b}");
+    let again = ConsumerSession { created_at: minute(9), ..consumer("again", "m", "4001", minute(19)) };
+    assert!(!store.insert_consumer_session(&again).await.unwrap(), "{b}: still live");
+    let again = ConsumerSession { created_at: minute(10), ..consumer("again", "m", "4001", minute(20)) };
+    assert!(store.insert_consumer_session(&again).await.unwrap(), "{b}: expired, handed out again");
+    assert_eq!(store.free_consumer_session("m", "4001", minute(10)).await.unwrap(), Some(again), "{b}");
+
+    assert_eq!(store.prune_consumer_sessions(minute(9)).await.unwrap(), 0, "{b}");
+    assert_eq!(store.prune_consumer_sessions(minute(20)).await.unwrap(), 2, "{b}: old and again");
+    assert!(store.consumer_session("old").await.unwrap().is_none(), "{b}");
+    assert!(store.consumer_session("other").await.unwrap().is_some(), "{b}");
 }

@@ -20,6 +20,13 @@
 //! |                             | consumer::concurrent_consumer_sessions_never_share_a_live_code     |
 //! | `free_consumer_session`     | consumer::a_short_code_finds_one_live_free_consumer_session        |
 //! | `consumer_session`          | consumer::a_short_code_finds_one_live_free_consumer_session        |
+//! | `prune_consumer_sessions`   | consumer::an_expired_code_is_handed_out_again_and_expired_…_pruned |
+//! | `insert_browser_session`,   | browser::browser_sessions_live_until_they_expire_or_are_ended      |
+//! | `browser_session`,          |                                                                    |
+//! | `touch_browser_session`,    |                                                                    |
+//! | `delete_browser_session`,   |                                                                    |
+//! | `delete_merchant_browser_…` |                                                                    |
+//! | `prune_browser_sessions`    |                                                                    |
 //! | `merchant_sessions`         | listing::merchant_sessions_page_through_ties_without_gaps          |
 //! | `claim_jobs`                | jobs::jobs_are_claimed_once_while_leased_and_done_once,            |
 //! |                             | outbox::a_released_claim_is_due_again, decoding::unknown_job_…     |
@@ -59,6 +66,7 @@
 #[macro_use]
 mod support;
 
+mod browser;
 mod changes;
 mod consumer;
 mod decoding;

@@ -4,9 +4,11 @@
 mod consumer;
 pub mod jobs;
 mod retry;
+mod scan;
 
 pub use consumer::{ConsumerAction, consumer_action, create_consumer_session, open_link};
 pub use retry::retry;
+pub use scan::{NO_CODE_FREE_RETRY_SECS, Scan, prune_consumer_sessions, scan};
 
 use super::error::{ServiceError, ServiceResult};
 use super::watch::{Tagged, etag};

@@ -180,3 +180,58 @@ fn unsupported_and_unreachable_databases_are_refused_clearly() {
         assert!(stderr.contains(expected) && !stderr.contains("hunter2"), "{stderr}");
     }
 }
+
+/// `curl` as `args`: the HTTP status.
+fn curl_status(args: &[&str]) -> String {
+    let output = Command::new("curl").args(["-sS", "-o", "/dev/null", "-w", "%{http_code}"]).args(args).output().unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn the_auth_failures_flag_turns_the_throttling_on_and_off() {
+    let database = DatabaseFile::new();
+    let db = database.url.as_str();
+    let credentials = ["--sandbox-credentials", "shop:shop-secret-123456"];
+    let wrong = ["-u", "shop:not-the-secret-at-all"];
+    {
+        let server = serve(db, &[&credentials[..], &["--auth-failures", "2", "--scans-per-address", "1", "--scans-per-merchant", "0"]].concat());
+        let url = format!("{}/payments/v1/sessions/x", server.url);
+        assert_eq!(curl_status(&[&wrong[..], &[url.as_str()]].concat()), "401");
+        assert_eq!(curl_status(&[&wrong[..], &[url.as_str()]].concat()), "401");
+        assert_eq!(curl_status(&[&wrong[..], &[url.as_str()]].concat()), "429");
+    }
+    let server = serve(db, &["--auth-failures", "0"]);
+    let url = format!("{}/payments/v1/sessions/x", server.url);
+    for _ in 0..5 {
+        assert_eq!(curl_status(&[&wrong[..], &[url.as_str()]].concat()), "401");
+    }
+    assert_eq!(curl_status(&["-u", "shop:shop-secret-123456", &url]), "404");
+}
+
+#[test]
+fn rotating_the_webhook_secret_ends_the_dashboard_logins() {
+    let database = DatabaseFile::new();
+    let db = database.url.as_str();
+    let server = serve(db, &["--sandbox-credentials", "shop:shop-secret-123456"]);
+    let login = Command::new("curl")
+        .args(["-sS", "-o", "/dev/null", "-D", "-", "-d", "username=shop&secret=shop-secret-123456"])
+        .arg(format!("{}/login", server.url))
+        .output()
+        .unwrap();
+    let headers = String::from_utf8_lossy(&login.stdout);
+    let cookie = headers
+        .lines()
+        .find_map(|l| l.strip_prefix("set-cookie: ").or_else(|| l.strip_prefix("Set-Cookie: ")))
+        .and_then(|c| c.split(';').next())
+        .unwrap_or_else(|| panic!("no cookie: {headers}"))
+        .to_owned();
+    let dashboard = format!("{}/dashboard", server.url);
+    assert_eq!(curl_status(&["-b", &cookie, &dashboard]), "200");
+    let rotated = Command::new(BIN)
+        .args(["merchant", "webhooks", "--username", "shop", "--rotate-secret", "--database", db])
+        .output()
+        .unwrap();
+    assert!(rotated.status.success(), "{rotated:?}");
+    assert!(String::from_utf8_lossy(&rotated.stdout).contains("1 dashboard login(s) ended"), "{rotated:?}");
+    assert_eq!(curl_status(&["-b", &cookie, &dashboard]), "303", "logged out");
+}

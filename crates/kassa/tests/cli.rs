@@ -183,7 +183,8 @@ fn unsupported_and_unreachable_databases_are_refused_clearly() {
 
 /// `curl` as `args`: the HTTP status.
 fn curl_status(args: &[&str]) -> String {
-    let output = Command::new("curl").args(["-sS", "-o", "/dev/null", "-w", "%{http_code}"]).args(args).output().unwrap();
+    let output =
+        Command::new("curl").args(["-sS", "-o", "/dev/null", "-w", "%{http_code}"]).args(args).output().unwrap();
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
@@ -194,7 +195,11 @@ fn the_auth_failures_flag_turns_the_throttling_on_and_off() {
     let credentials = ["--sandbox-credentials", "shop:shop-secret-123456"];
     let wrong = ["-u", "shop:not-the-secret-at-all"];
     {
-        let server = serve(db, &[&credentials[..], &["--auth-failures", "2", "--scans-per-address", "1", "--scans-per-merchant", "0"]].concat());
+        let server = serve(
+            db,
+            &[&credentials[..], &["--auth-failures", "2", "--scans-per-address", "1", "--scans-per-merchant", "0"]]
+                .concat(),
+        );
         let url = format!("{}/payments/v1/sessions/x", server.url);
         assert_eq!(curl_status(&[&wrong[..], &[url.as_str()]].concat()), "401");
         assert_eq!(curl_status(&[&wrong[..], &[url.as_str()]].concat()), "401");

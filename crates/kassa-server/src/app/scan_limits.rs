@@ -62,7 +62,8 @@ mod tests {
 
     #[test]
     fn per_address_and_per_merchant() {
-        let limits = ScanLimits { per_address: Rate::per_minute(2), per_merchant: Rate::per_minute(3), max_tracked: 10 };
+        let limits =
+            ScanLimits { per_address: Rate::per_minute(2), per_merchant: Rate::per_minute(3), max_tracked: 10 };
         let limiter = ScanLimiter::new(limits);
         let (a, b) = (Some("10.0.0.1".parse().unwrap()), Some("10.0.0.2".parse().unwrap()));
         let t = Timestamp::from_millis(0);

@@ -115,7 +115,10 @@ async fn log_in(
     let login = match logins::log_in(&state, username, &form.secret, address.0).await? {
         Ok(login) => login,
         Err(LoginRefused::WrongCredentials) => {
-            return refused(StatusCode::UNAUTHORIZED, "That username and secret do not match a merchant of this kassa.");
+            return refused(
+                StatusCode::UNAUTHORIZED,
+                "That username and secret do not match a merchant of this kassa.",
+            );
         }
         Err(LoginRefused::Throttled(refusal)) => {
             tracing::warn!(
@@ -137,8 +140,7 @@ async fn log_in(
     };
     let secure = if state.config.public_url.starts_with("https://") { "; Secure" } else { "" };
     let max_age = state.config.login_lifetime.as_secs();
-    let cookie =
-        format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}", login.token);
+    let cookie = format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}", login.token);
     let cookie = HeaderValue::from_str(&cookie).map_err(|e| PageError::internal(e.to_string()))?;
     Ok(([(header::SET_COOKIE, cookie)], see_other(next)?).into_response())
 }

@@ -71,7 +71,8 @@ async fn scan(
         }
         Scan::NoCodeFree => {
             let wait = instore::NO_CODE_FREE_RETRY_SECS;
-            let message = format!("Every code of this shop is in use right now. Please scan again in {}.", seconds(wait));
+            let message =
+                format!("Every code of this shop is in use right now. Please scan again in {}.", seconds(wait));
             return Err(PageError::wait(StatusCode::SERVICE_UNAVAILABLE, "Please wait a moment", message, wait));
         }
     };

@@ -17,8 +17,7 @@ pub async fn run(state: AppState) {
     let mut pruned: Option<(Instant, Timestamp)> = None;
     while !state.shutdown.is_cancelled() {
         let due = pruned.is_none_or(|(at, service_at)| {
-            at.elapsed() >= PRUNE_EVERY
-                || state.now().millis() - service_at.millis() >= PRUNE_EVERY.as_millis() as i64
+            at.elapsed() >= PRUNE_EVERY || state.now().millis() - service_at.millis() >= PRUNE_EVERY.as_millis() as i64
         });
         if due {
             idempotency::prune(&state).await;

@@ -72,10 +72,25 @@ async fn the_cookie_is_not_in_the_database() {
     let pool = app.raw().await;
     let hashes: Vec<(String, String)> =
         sqlx::query_as("SELECT token_hash, merchant_id FROM browser_sessions").fetch_all(&pool).await.unwrap();
-    assert_eq!(hashes, [(hex::encode(Sha256::digest(token.as_bytes())), merchant.id)]);
-    // A cookie made up from the stored hash opens nothing.
+    assert_eq!(hashes, [(hex::encode(Sha256::digest(token.as_bytes())), merchant.id.clone())]);
+    // Cookies made up from what the database holds open nothing: the stored hash, or one signed
+    // with the merchant's stored secret hash (as kassa's cookies were before).
     let forged = format!("kassa_login={}", hashes[0].0);
     assert_eq!(dashboard(&app.url, &forged).await, to_login());
+    assert_eq!(dashboard(&app.url, &signed_with_the_stored_secret_hash(&merchant)).await, to_login());
+}
+
+/// `<username>.<expiry>.<HMAC-SHA256 keyed by the stored secret hash>`: what anyone who can read
+/// the merchants table could make.
+fn signed_with_the_stored_secret_hash(merchant: &kassa_store::Merchant) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::{Hmac, Mac};
+    let expires = 4_000_000_000u64;
+    let mut mac = Hmac::<Sha256>::new_from_slice(merchant.secret_hash.as_bytes()).unwrap();
+    mac.update(format!("kassa-login\n{}\n{expires}", merchant.username).as_bytes());
+    let tag = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    format!("kassa_login={}.{expires}.{tag}", URL_SAFE_NO_PAD.encode(&merchant.username))
 }
 
 #[tokio::test]
@@ -87,7 +102,8 @@ async fn an_expired_login_is_refused_and_deleted() {
     assert_eq!(browser_session_count(&app).await, 1);
     app.advance_wall(1);
     assert_eq!(dashboard(&app.url, &cookie).await, to_login());
-    // The scheduler deletes it (it prunes once the clock moved a minute).
+    // The scheduler deletes it (it prunes once the clock moved a minute since it last did).
+    app.advance_wall(60);
     eventually("the expired login deleted", Duration::from_secs(10), || async {
         (browser_session_count(&app).await == 0).then_some(())
     })

@@ -31,7 +31,11 @@ async fn merchant_id(app: &TestApp) -> String {
 }
 
 /// A scan of the merchant's store `store`: (status, `Retry-After`, `Location`, page).
-async fn scan(app: &TestApp, client: &reqwest::Client, store: &str) -> (StatusCode, Option<String>, Option<String>, String) {
+async fn scan(
+    app: &TestApp,
+    client: &reqwest::Client,
+    store: &str,
+) -> (StatusCode, Option<String>, Option<String>, String) {
     let store_id = URL_SAFE_NO_PAD.encode(format!("{}/{store}", merchant_id(app).await));
     let response = client.get(format!("{}/stores/{store_id}", app.url)).send().await.unwrap();
     let header = |name: &str| response.headers().get(name).map(|v| v.to_str().unwrap().to_owned());

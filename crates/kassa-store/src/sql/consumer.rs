@@ -89,9 +89,7 @@ fn consumer_session(row: &AnyRow) -> StoreResult<ConsumerSession> {
 
 /// Deletes the consumer sessions that expired at or before `before`; answers how many.
 pub(super) async fn prune(writer: &AnyPool, before: Timestamp) -> StoreResult<u64> {
-    let deleted = sqlx::query("DELETE FROM consumer_sessions WHERE expires_at <= $1")
-        .bind(before.millis())
-        .write(writer)
-        .await?;
+    let deleted =
+        sqlx::query("DELETE FROM consumer_sessions WHERE expires_at <= $1").bind(before.millis()).write(writer).await?;
     Ok(deleted.rows_affected())
 }

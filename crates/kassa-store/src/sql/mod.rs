@@ -31,8 +31,8 @@ mod sessions;
 
 use crate::notify::Notification;
 use crate::{
-    BrowserSession, ClaimWindow, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryRecord, EventFilter, FinishedAttempt, Merchant,
-    Message, SessionFilter, SessionKind, SessionSummary, Store, StoreResult, StoredEvent,
+    BrowserSession, ClaimWindow, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryRecord, EventFilter,
+    FinishedAttempt, Merchant, Message, SessionFilter, SessionKind, SessionSummary, Store, StoreResult, StoredEvent,
 };
 use async_trait::async_trait;
 use dialect::Dialect;

@@ -13,6 +13,7 @@ pub mod pages;
 pub mod qr;
 pub mod runtime;
 pub mod service;
+pub mod serving;
 pub mod wire;
 
 pub use app::{AppState, Config, Mode};
@@ -93,11 +94,12 @@ pub async fn serve(
         shutdown.await;
         stop.cancel();
     });
-    let served = axum::serve(listener, app(state)).with_graceful_shutdown(token.clone().cancelled_owned()).await;
+    let limits = state.config.server.clone();
+    serving::run(listener, app(state), limits, token.clone()).await;
     token.cancel();
     signal.abort();
     while background.join_next().await.is_some() {}
-    served
+    Ok(())
 }
 
 #[cfg(test)]

@@ -34,6 +34,8 @@ pub struct Config {
     /// How long an in-store distribution stays WAITING before the service distributes it (none
     /// by default; on the service clock, so the sandbox clock can move it).
     pub distribution_delay: Duration,
+    /// What the HTTP server allows its clients: timeouts, the connection cap, the drain bound.
+    pub server: ServerLimits,
 }
 
 impl Config {
@@ -47,6 +49,7 @@ impl Config {
             rate_limits: RateLimits::production(),
             delivery: WorkerSettings::default(),
             distribution_delay: Duration::ZERO,
+            server: ServerLimits::default(),
             callback_targets: match mode {
                 Mode::Sandbox => TargetPolicy::sandbox(),
                 Mode::Production => TargetPolicy::default(),
@@ -89,3 +92,39 @@ impl Default for WorkerSettings {
         }
     }
 }
+
+/// What the HTTP server allows its clients (see [`crate::serving`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// How long a connection may take to send a request's headers, counted from when it starts
+    /// waiting for one (so it is also how long an idle keep-alive connection is kept).
+    pub header_timeout: Duration,
+    /// How long a request's body may take to arrive after its headers.
+    pub body_timeout: Duration,
+    /// Connections held at once; at the cap the oldest idle one is closed for a new one.
+    pub max_connections: usize,
+    /// How long shutdown waits for requests in flight before closing their connections.
+    pub drain_deadline: Duration,
+}
+
+impl ServerLimits {
+    /// Below any file limit a server runs with (1,024 is the smallest common one), leaving room
+    /// for the database, the callbacks' own connections and the files of the process.
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 896;
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            drain_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The error a request body reports once [`ServerLimits::body_timeout`] passed (answered 408).
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive within {0:?}")]
+pub struct BodyTimedOut(pub Duration);

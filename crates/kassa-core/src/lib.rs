@@ -9,6 +9,7 @@ pub mod customer_token;
 pub mod distribution;
 pub mod hpp;
 pub mod machine;
+pub mod nesting;
 pub mod order;
 pub mod payment;
 pub mod placeholders;

@@ -14,6 +14,7 @@ pub mod pages;
 pub mod qr;
 pub mod runtime;
 pub mod service;
+pub mod serving;
 pub mod wire;
 
 pub use app::{AppState, Config, Mode};
@@ -96,12 +97,12 @@ pub async fn serve(
         shutdown.await;
         stop.cancel();
     });
-    let app = app(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, app).with_graceful_shutdown(token.clone().cancelled_owned()).await;
+    let limits = state.config.server.clone();
+    serving::run(listener, app(state), limits, token.clone()).await;
     token.cancel();
     signal.abort();
     while background.join_next().await.is_some() {}
-    served
+    Ok(())
 }
 
 #[cfg(test)]

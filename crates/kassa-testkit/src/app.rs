@@ -251,6 +251,15 @@ impl TestApp {
         rows
     }
 
+    /// Runs one SQL statement on the test's database behind the server's back (what another
+    /// version of kassa, or an operator, could have left there); answers the rows it changed.
+    pub async fn execute(&self, sql: &str) -> u64 {
+        let pool = sqlx::AnyPool::connect(&self.database.url).await.unwrap();
+        let changed = sqlx::query(sql).execute(&pool).await.unwrap().rows_affected();
+        pool.close().await;
+        changed
+    }
+
     /// Stops the server and starts a new process-like one on the same database and address: a
     /// new store, a new (sandbox) clock, nothing kept in memory.
     pub async fn restart(&mut self) {

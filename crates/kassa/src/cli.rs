@@ -78,6 +78,8 @@ pub struct ServeArgs {
     #[arg(long, env = "KASSA_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     #[command(flatten)]
+    pub clients: ClientLimitArgs,
+    #[command(flatten)]
     pub database: DatabaseArgs,
     /// Base URL of every URL kassa returns (default: http://<listen address>).
     #[arg(long, env = "KASSA_PUBLIC_URL")]
@@ -126,6 +128,25 @@ pub struct ServeArgs {
     /// Client addresses, usernames and merchants each of these in-memory limits tracks at most.
     #[arg(long, env = "KASSA_LIMITS_TRACKED", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub limits_tracked: u64,
+}
+
+/// What the HTTP server allows its clients.
+#[derive(Debug, Clone, Args)]
+pub struct ClientLimitArgs {
+    /// Seconds a client may take to send a request's headers, counted from when its connection
+    /// starts waiting for a request (so also how long an idle keep-alive connection is kept).
+    #[arg(long, env = "KASSA_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub header_timeout: u64,
+    /// Seconds a request's body may take to arrive after its headers (then 408).
+    #[arg(long, env = "KASSA_BODY_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub body_timeout: u64,
+    /// Client connections held at once; at the cap the oldest idle one is closed for a new one.
+    /// Default: the process's file limit (raised to its hard limit at start) less 128.
+    #[arg(long, env = "KASSA_MAX_CLIENT_CONNECTIONS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_client_connections: Option<u64>,
+    /// Seconds shutdown waits for requests in flight before closing their connections.
+    #[arg(long, env = "KASSA_DRAIN_DEADLINE", default_value_t = 10, value_parser = clap::value_parser!(u64).range(0..=3600))]
+    pub drain_deadline: u64,
 }
 
 #[derive(Debug, Args)]

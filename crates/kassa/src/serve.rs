@@ -1,8 +1,8 @@
 //! `kassa serve`: open the database, make sure there is a merchant to use, serve until a signal.
 
-use crate::cli::ServeArgs;
+use crate::cli::{ClientLimitArgs, ServeArgs};
 use crate::database;
-use kassa_server::app::config::{AuthThrottleSettings, Rate, RateLimits, ScanLimits};
+use kassa_server::app::config::{AuthThrottleSettings, Rate, RateLimits, ScanLimits, ServerLimits};
 use kassa_server::model::credentials;
 use kassa_server::{AppState, Config, Mode};
 use kassa_store::Store;
@@ -34,6 +34,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     if config.auth_throttle.is_none() {
         tracing::warn!("failed credential attempts are not throttled (--auth-failures 0)");
     }
+    config.server = client_limits(&args.clients)?;
     match mode {
         Mode::Sandbox => {
             tracing::warn!("sandbox mode: status callbacks may target any http(s) address, private ones included")
@@ -56,10 +57,41 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         sandbox.as_ref(),
         store.merchant_count().await.unwrap_or(0),
     );
-    tracing::info!(%address, %mode, rate_limits = %args.rate_limits, "kassa listening");
+    tracing::info!(
+        %address, %mode, rate_limits = %args.rate_limits, max_client_connections = state.config.server.max_connections,
+        "kassa listening"
+    );
     kassa_server::serve(listener, state, shutdown_signal()).await.map_err(|e| format!("server failed: {e}"))?;
     tracing::info!("kassa stopped");
     Ok(())
+}
+
+/// Files the process keeps for itself besides client connections: the database, the callbacks'
+/// own connections, its files.
+const RESERVED_FILES: u64 = 128;
+
+/// The server's client limits from the flags; the connection cap stays under the file limit
+/// (raised to the hard limit first), so running out of descriptors cannot stop `/healthz`.
+fn client_limits(args: &ClientLimitArgs) -> Result<ServerLimits, String> {
+    let files = rlimit::increase_nofile_limit(u64::MAX).map_err(|e| format!("cannot read the file limit: {e}"))?;
+    let fit = files.saturating_sub(RESERVED_FILES).max(1);
+    let max_connections = match args.max_client_connections {
+        Some(asked) if asked > fit => {
+            return Err(format!(
+                "--max-client-connections {asked} does not fit the file limit of {files} (at most {fit}: \
+                 {RESERVED_FILES} are kept for the database and callbacks); raise the limit (ulimit -n) or the cap lower"
+            ));
+        }
+        Some(asked) => asked,
+        None => fit,
+    };
+    let seconds = std::time::Duration::from_secs;
+    Ok(ServerLimits {
+        header_timeout: seconds(args.header_timeout),
+        body_timeout: seconds(args.body_timeout),
+        max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
+        drain_deadline: seconds(args.drain_deadline),
+    })
 }
 
 /// The sandbox merchant just created on an empty database.

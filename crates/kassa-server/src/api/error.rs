@@ -39,6 +39,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("The request body is larger than this server accepts")]
     PayloadTooLarge,
+    /// The request's body did not arrive in time (408).
+    #[error("{0}")]
+    RequestTimeout(String),
     /// Another request changed the same session at the same moment, repeatedly.
     #[error("{0}")]
     Conflict(String),
@@ -89,6 +92,7 @@ impl ApiError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooManyRequests { .. } | Self::AuthThrottled { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -114,6 +118,7 @@ impl ApiError {
             ),
             Self::UnsupportedMediaType(m) => ("UNSUPPORTED_MEDIA_TYPE".into(), vec![m.clone()]),
             Self::PayloadTooLarge => ("PAYLOAD_TOO_LARGE".into(), vec![self.to_string()]),
+            Self::RequestTimeout(m) => ("REQUEST_TIMEOUT".into(), vec![m.clone()]),
             Self::Conflict(m) => ("CONFLICT".into(), vec![m.clone()]),
             Self::TooManyRequests { retry_after_secs } => (
                 "TOO_MANY_REQUESTS".into(),

@@ -2,6 +2,7 @@
 //! wrong content type, oversize body, then what [`decode::parse`] finds.
 
 use crate::api::error::ApiError;
+use crate::app::config::BodyTimedOut;
 use crate::wire::decode;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -24,15 +25,29 @@ pub(crate) fn content_type(headers: &HeaderMap) -> &str {
     headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
 
-/// The whole body, or Klarna's error for one too large to read.
+/// The whole body, or Klarna's error for one too large or too slow to read.
 pub(crate) async fn read_body<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(request, state).await.map_err(|rejection| {
         if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::PayloadTooLarge
+        } else if let Some(timed_out) = cause::<BodyTimedOut>(&rejection) {
+            ApiError::RequestTimeout(format!("Request body incomplete: {timed_out}"))
         } else {
             ApiError::BadRequest(format!("Could not read the request body: {rejection}"))
         }
     })
+}
+
+/// The first error of type `E` in `error`'s chain of sources.
+fn cause<'a, E: std::error::Error + 'static>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a E> {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(found) = error.downcast_ref::<E>() {
+            return Some(found);
+        }
+        next = error.source();
+    }
+    None
 }
 
 /// A JSON body of `content_type`: refused unless it is JSON, then read as [`decode::parse`] does.

@@ -42,6 +42,8 @@ pub struct Config {
     pub scan_limits: ScanLimits,
     /// How long a dashboard login lasts (real time).
     pub login_lifetime: Duration,
+    /// What the HTTP server allows its clients: timeouts, the connection cap, the drain bound.
+    pub server: ServerLimits,
 }
 
 impl Config {
@@ -59,6 +61,7 @@ impl Config {
             auth_throttle: Some(AuthThrottleSettings::default()),
             scan_limits: ScanLimits::default(),
             login_lifetime: Self::DEFAULT_LOGIN_LIFETIME,
+            server: ServerLimits::default(),
             callback_targets: match mode {
                 Mode::Sandbox => TargetPolicy::sandbox(),
                 Mode::Production => TargetPolicy::default(),
@@ -101,3 +104,39 @@ impl Default for WorkerSettings {
         }
     }
 }
+
+/// What the HTTP server allows its clients (see [`crate::serving`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// How long a connection may take to send a request's headers, counted from when it starts
+    /// waiting for one (so it is also how long an idle keep-alive connection is kept).
+    pub header_timeout: Duration,
+    /// How long a request's body may take to arrive after its headers.
+    pub body_timeout: Duration,
+    /// Connections held at once; at the cap the oldest idle one is closed for a new one.
+    pub max_connections: usize,
+    /// How long shutdown waits for requests in flight before closing their connections.
+    pub drain_deadline: Duration,
+}
+
+impl ServerLimits {
+    /// Below any file limit a server runs with (1,024 is the smallest common one), leaving room
+    /// for the database, the callbacks' own connections and the files of the process.
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 896;
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            drain_deadline: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The error a request body reports once [`ServerLimits::body_timeout`] passed (answered 408).
+#[derive(Debug, thiserror::Error)]
+#[error("the request body did not arrive within {0:?}")]
+pub struct BodyTimedOut(pub Duration);

@@ -1,6 +1,7 @@
 //! Reading request bodies into wire types: every problem is named (malformed JSON, a body that
 //! is not an object, a field of the wrong type by its JSON path), as Klarna's errors do.
 
+use kassa_core::nesting;
 use serde::de::DeserializeOwned;
 use serde_json::error::Category;
 
@@ -25,6 +26,13 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DecodeError> {
         Some(_) => {
             return Err(DecodeError::Malformed("The request body must be a JSON object".into()));
         }
+    }
+    if let Err(deep) = nesting::check(bytes, nesting::REQUEST_LIMIT) {
+        let reason = format!("nests arrays and objects deeper than {} levels", deep.limit);
+        return Err(match deep.field {
+            Some(field) => DecodeError::BadValue { field, reason },
+            None => DecodeError::BadValue { field: "body".into(), reason },
+        });
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(shape_error)?;

@@ -13,8 +13,8 @@ fn browser() -> Client {
     Client::builder().redirect(Policy::none()).build().unwrap()
 }
 
-struct Page {
-    status: StatusCode,
+pub(crate) struct Page {
+    pub(crate) status: StatusCode,
     location: Option<String>,
     html: String,
 }
@@ -56,7 +56,7 @@ async fn visit_every_consumer_page(app: &TestApp, key: &str, state: &str) {
     }
 }
 
-async fn login_cookie(app: &TestApp, who: &Merchant) -> String {
+pub(crate) async fn login_cookie(app: &TestApp, who: &Merchant) -> String {
     let reply = browser()
         .post(format!("{}/login", app.url))
         .form(&[("username", who.username.as_str()), ("secret", who.secret.as_str()), ("next", "/dashboard")])
@@ -69,7 +69,7 @@ async fn login_cookie(app: &TestApp, who: &Merchant) -> String {
     cookie.split(';').next().unwrap().to_owned()
 }
 
-async fn merchant_page(app: &TestApp, cookie: &str, path: &str) -> Page {
+pub(crate) async fn merchant_page(app: &TestApp, cookie: &str, path: &str) -> Page {
     fetch(browser().get(format!("{}{path}", app.url)).header("cookie", cookie)).await
 }
 

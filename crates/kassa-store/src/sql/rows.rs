@@ -3,7 +3,7 @@
 //! value outside its closed set is an error.
 
 use crate::{StoreError, StoreResult};
-use kassa_core::Timestamp;
+use kassa_core::{Timestamp, nesting};
 use sqlx::any::{AnyArguments, AnyQueryResult, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row};
 
@@ -58,10 +58,18 @@ pub(super) fn at(row: &AnyRow, column: &str) -> StoreResult<Timestamp> {
     Ok(Timestamp::from_millis(get(row, column)?))
 }
 
-/// JSON kept as text.
+/// JSON kept as text, read to any depth up to [`nesting::STORED_LIMIT`] (not serde_json's 128:
+/// a record nests a request's values a few levels deeper than they arrived).
 pub(super) fn json(row: &AnyRow, column: &str) -> StoreResult<serde_json::Value> {
     let text: String = get(row, column)?;
-    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("{column}: {e}")))
+    let corrupt = |reason: String| StoreError::Corrupt(format!("{column}: {reason}"));
+    nesting::check(text.as_bytes(), nesting::STORED_LIMIT)
+        .map_err(|deep| corrupt(format!("nests deeper than {} levels", deep.limit)))?;
+    let mut deserializer = serde_json::Deserializer::from_str(&text);
+    deserializer.disable_recursion_limit();
+    let value = serde::Deserialize::deserialize(&mut deserializer).map_err(|e| corrupt(e.to_string()))?;
+    deserializer.end().map_err(|e| corrupt(e.to_string()))?;
+    Ok(value)
 }
 
 /// Space-separated words (the webhook secrets).

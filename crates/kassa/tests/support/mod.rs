@@ -62,7 +62,21 @@ impl Server {
 
 /// Starts `kassa serve` on a free port with `database` and `extra` arguments, and reads its banner.
 pub fn serve(database: &str, extra: &[&str]) -> Server {
-    let mut child = Command::new(BIN)
+    serve_via(&[], database, extra)
+}
+
+/// Like [`serve`], run through the command `prefix` (e.g. `prlimit --nofile=1024:1024 --`),
+/// which must exec kassa in its own process.
+pub fn serve_via(prefix: &[&str], database: &str, extra: &[&str]) -> Server {
+    let mut command = match prefix.split_first() {
+        Some((program, args)) => {
+            let mut command = Command::new(program);
+            command.args(args).arg(BIN);
+            command
+        }
+        None => Command::new(BIN),
+    };
+    let mut child = command
         .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
         .args(extra)
         .stdout(Stdio::piped())

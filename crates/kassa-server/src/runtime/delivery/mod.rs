@@ -81,7 +81,15 @@ impl DeliveryWorker {
                 },
             }
         }
-        self.settle().await;
+        let deadline = self.state.config.server.drain_deadline;
+        // Dropping the settling attempts at the deadline aborts them; their claims lapse with
+        // their leases, and another node or the next start sends them again.
+        if tokio::time::timeout(deadline, self.settle()).await.is_err() {
+            tracing::warn!(
+                ?deadline,
+                "shutdown: callback attempts still in flight at the drain deadline were abandoned"
+            );
+        }
         tracing::info!("delivery worker stopped");
     }
 

@@ -203,12 +203,12 @@ async fn merchant_pages_need_a_login_and_show_only_the_merchants_sessions() {
     let list = merchant_page(&app, &mine, "/dashboard?kind=distribution").await;
     assert!(list.html.contains(&id), "{}", list.html);
     let theirs = login_cookie(&app, &app.other).await;
-    // A changed signature, and another merchant's signature on this merchant's name.
-    let (name_and_expiry, tag) = mine.rsplit_once('.').unwrap();
-    let (first, rest) = tag.split_at(1);
-    let flipped = format!("{}{rest}", if first == "0" { "1" } else { "0" });
-    let borrowed = format!("{name_and_expiry}.{}", theirs.rsplit_once('.').unwrap().1);
-    for forged in [format!("{name_and_expiry}.{flipped}"), borrowed, format!("{mine}0")] {
+    // A changed token, a longer one, a shorter one, none.
+    let token = mine.strip_prefix("kassa_login=").unwrap();
+    let (first, rest) = token.split_at(1);
+    let flipped = format!("kassa_login={}{rest}", if first == "A" { "B" } else { "A" });
+    let shorter = format!("kassa_login={}", &token[1..]);
+    for forged in [flipped, format!("{mine}0"), shorter, "kassa_login=".to_owned()] {
         assert_eq!(merchant_page(&app, &forged, "/dashboard").await.status, StatusCode::SEE_OTHER, "{forged}");
     }
 

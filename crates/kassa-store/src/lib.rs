@@ -22,7 +22,8 @@ pub use change::{AuthorizationWrite, Change, ConsumerSessionAttach, OrderLedger,
 pub use claim::ClaimWindow;
 pub use consumer::ConsumerSession;
 pub use delivery::{
-    Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, FinishedAttempt, NewDelivery,
+    Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, Destination, EventFilter, FinishedAttempt,
+    NewDelivery,
 };
 pub use error::StoreError;
 pub use idempotency::{IDEMPOTENCY_HOURS, IdempotencyRecord, IdempotentOutcome};
@@ -138,6 +139,26 @@ pub trait Store: Send + Sync + 'static {
 
     /// Extends a claim that is still held; `false` when it was lost (expired and taken over).
     async fn renew_lease(&self, delivery_id: &str, lease_token: &str, lease_until: Timestamp) -> StoreResult<bool>;
+
+    /// Extends every claim held under `lease_tokens` whose delivery is still pending (the
+    /// worker's heartbeat while its attempts run); answers how many deliveries.
+    async fn renew_leases(&self, lease_tokens: &[String], lease_until: Timestamp) -> StoreResult<u64>;
+
+    /// Claims, to probe whether a failing target answers again, the first delivery to `target` of
+    /// `merchant_id` that its session's order lets go, whatever its schedule.
+    async fn claim_probe(
+        &self,
+        merchant_id: &str,
+        target: &str,
+        window: ClaimWindow,
+    ) -> StoreResult<Option<ClaimedDelivery>>;
+
+    /// Makes every delivery to `target` of `merchant_id` waiting for a later retry due at `now`
+    /// (the target answered again); answers how many.
+    async fn make_target_due(&self, merchant_id: &str, target: &str, now: Timestamp) -> StoreResult<u64>;
+
+    /// Every (merchant id, target) with a failed delivery waiting for a retry.
+    async fn failing_targets(&self) -> StoreResult<Vec<(String, String)>>;
 
     /// Records an attempt of a claimed delivery and what becomes of it. Answers `false` when the
     /// claim was lost (lease expired and taken over): the attempt is recorded, the outcome not.

@@ -101,11 +101,16 @@ pub struct ServeArgs {
     /// addresses; sandbox mode allows any target.
     #[arg(long, env = "KASSA_CALLBACK_ALLOW_HOSTS", value_delimiter = ',')]
     pub callback_allow_hosts: Vec<String>,
-    /// How long a node's claim on a callback holds, in seconds; after a node dies, others send its
-    /// claimed callbacks once this has passed. A claim about to send an attempt longer than this
-    /// is first extended to cover it.
-    #[arg(long, env = "KASSA_CALLBACK_LEASE", default_value_t = 60, value_parser = clap::value_parser!(u64).range(10..=3600))]
+    /// How long a node's claim on a callback holds unless renewed, in seconds; the node renews
+    /// its claims a third of this apart while their attempts run, so after a node dies others
+    /// send its claimed callbacks once this has passed.
+    #[arg(long, env = "KASSA_CALLBACK_LEASE", default_value_t = 10, value_parser = clap::value_parser!(u64).range(3..=3600))]
     pub callback_lease: u64,
+    /// How often, in seconds, a failing callback target is probed with its first waiting
+    /// callback ahead of schedule; when it answers 2xx, every callback waiting for it is due at
+    /// once (a failed probe costs the callback none of its attempts).
+    #[arg(long, env = "KASSA_CALLBACK_PROBE_INTERVAL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub callback_probe_interval: u64,
     /// How long an in-store distribution stays WAITING before kassa distributes it, in seconds
     /// (service clock: the sandbox clock can move past it). 0 distributes at once.
     #[arg(long, env = "KASSA_DISTRIBUTION_DELAY", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]

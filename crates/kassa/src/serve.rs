@@ -20,6 +20,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     config.rate_limits = args.rate_limits;
     config.callback_targets.allowed_hosts = args.callback_allow_hosts.clone();
     config.delivery.lease = std::time::Duration::from_secs(args.callback_lease);
+    config.delivery.probe_interval = std::time::Duration::from_secs(args.callback_probe_interval);
     config.distribution_delay = std::time::Duration::from_secs(args.distribution_delay);
     config.server = client_limits(&args.clients)?;
     match mode {

@@ -77,9 +77,12 @@ pub struct WorkerSettings {
     pub max_per_host: usize,
     /// How often due retries are looked for when nothing wakes the worker.
     pub poll_interval: Duration,
-    /// How long a claim holds; longer than any attempt's timeout, so a live claim is never
-    /// taken over while its attempt can still answer.
+    /// How long a claim holds unless renewed; the worker renews its claims a third of a lease
+    /// apart while their attempts wait and run, so a crashed node's callbacks are sent by
+    /// another within about one lease.
     pub lease: Duration,
+    /// How often a failing target is probed with its first waiting delivery ahead of schedule.
+    pub probe_interval: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -88,7 +91,8 @@ impl Default for WorkerSettings {
             max_in_flight: 256,
             max_per_host: 32,
             poll_interval: Duration::from_millis(100),
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(10),
+            probe_interval: Duration::from_secs(10),
         }
     }
 }

@@ -291,3 +291,39 @@ async fn during_a_secret_rotation_callbacks_verify_with_either_secret() {
     let stranger = kassa_server::model::credentials::new_webhook_secret();
     assert!(standardwebhooks::Webhook::new(&stranger).unwrap().verify(&got[0].body, &headers).is_err());
 }
+
+#[tokio::test]
+async fn a_target_whose_placeholders_expand_differently_per_event_keeps_each_sessions_order() {
+    let app = spawn().await;
+    let receiver = Receiver::start().await;
+    // The URL changes at COMPLETED (the authorization token appears in it).
+    let urls = json!({"status_update": format!(
+        "{}/cb?sid={{{{session_id}}}}&token={{{{authorization_token}}}}&order={{{{order_id}}}}",
+        receiver.url
+    )});
+    let mut sessions = Vec::new();
+    for _ in 0..10 {
+        sessions.push(app.hpp_session(json!({}), urls.clone()).await.0);
+    }
+    // Every IN_PROGRESS callback fails once.
+    receiver.script(std::iter::repeat_n(Answer::status(500), sessions.len()));
+    for hpp in &sessions {
+        app.act(hpp, "open").await.assert_success();
+    }
+    receiver.wait_for(sessions.len(), PATIENCE).await;
+    for hpp in &sessions {
+        app.act(hpp, "approve").await.assert_success();
+    }
+    // COMPLETED, to another URL, is committed while IN_PROGRESS waits for its retry.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.advance(3);
+    for hpp in &sessions {
+        let log = app.settled(hpp).await;
+        assert!(log.iter().all(|d| d["status"] == "delivered"), "{log:#?}");
+        assert_ne!(log[0]["url"], log[1]["url"], "the placeholders expanded differently");
+        assert_eq!(log[0]["target"], log[1]["target"]);
+        let arrived: Vec<u64> =
+            receiver.received().iter().filter(|r| r.session_id() == hpp).map(|r| r.sequence()).collect();
+        assert_eq!(arrived, [2, 2, 3], "{hpp}: IN_PROGRESS (retried) before COMPLETED");
+    }
+}

@@ -12,6 +12,7 @@ mod pages;
 mod payments;
 mod public;
 mod rate_limits;
+mod recovery;
 mod schema;
 mod slow_bodies;
 mod stepping;

@@ -25,6 +25,7 @@ mod merchants;
 mod messages;
 mod outbox;
 mod payments;
+mod recovery;
 mod rows;
 mod sessions;
 
@@ -274,6 +275,27 @@ impl Store for SqlStore {
 
     async fn renew_lease(&self, delivery_id: &str, lease_token: &str, lease_until: Timestamp) -> StoreResult<bool> {
         outbox::renew(&self.writer, self.dialect, delivery_id, lease_token, lease_until).await
+    }
+
+    async fn renew_leases(&self, lease_tokens: &[String], lease_until: Timestamp) -> StoreResult<u64> {
+        outbox::renew_all(&self.writer, self.dialect, lease_tokens, lease_until).await
+    }
+
+    async fn claim_probe(
+        &self,
+        merchant_id: &str,
+        target: &str,
+        window: ClaimWindow,
+    ) -> StoreResult<Option<ClaimedDelivery>> {
+        recovery::claim_probe(&self.writer, self.dialect, (merchant_id, target), &window, &self.lease_token()).await
+    }
+
+    async fn make_target_due(&self, merchant_id: &str, target: &str, now: Timestamp) -> StoreResult<u64> {
+        recovery::make_due(&self.writer, self.dialect, (merchant_id, target), now).await
+    }
+
+    async fn failing_targets(&self) -> StoreResult<Vec<(String, String)>> {
+        recovery::failing(&self.reader).await
     }
 
     async fn finish_attempt(&self, finished: FinishedAttempt) -> StoreResult<bool> {

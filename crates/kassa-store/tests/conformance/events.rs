@@ -36,6 +36,7 @@ async fn feed(store: &dyn Store) {
         status_code: Some(200),
         error: None,
         response_excerpt: None,
+        probe: false,
     };
     let now = T0.plus_millis(20);
     for (claim, next) in [(&claimed[0], DeliveryNext::Delivered), (&claimed[1], DeliveryNext::Failed)] {

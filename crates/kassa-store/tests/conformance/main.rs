@@ -39,6 +39,10 @@
 //! | `renew_lease`               | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
 //! | `finish_attempt`            | outbox::deliveries_are_claimed_when_due_one_event_after_the_other, |
 //! |                             | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
+//! | `renew_leases`              | recovery::the_leases_of_claims_in_flight_are_renewed_together      |
+//! | `claim_probe`,              | recovery::a_failing_target_is_probed_ahead_of_schedule_and_made_…  |
+//! | `make_target_due`,          | (a failed probe: `DeliveryNext::Unchanged`)                        |
+//! | `failing_targets`           |                                                                    |
 //! | `release_claim`             | outbox::a_released_claim_is_due_again                              |
 //! | `session_deliveries`        | outbox::the_ledger_lists_every_delivery_with_its_attempts,         |
 //! |                             | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
@@ -70,6 +74,7 @@ mod merchants;
 mod notifications;
 mod outbox;
 mod payments;
+mod recovery;
 mod schema;
 mod sessions;
 mod upgrade;

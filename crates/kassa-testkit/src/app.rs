@@ -85,7 +85,7 @@ async fn spawn_over(wall: Arc<dyn Clock>, mode: Mode, tweak: impl FnOnce(&mut Co
     }));
     let other = merchants.pop().unwrap();
     let merchant = merchants.pop().unwrap();
-    let client = reqwest::Client::new();
+    let client = crate::client::http_client();
     let api = Client::new(&url, merchant.clone()).with_http(client.clone());
     TestApp { url, client, merchant, other, api, state, database, shutdown: Some(tx), server: Some(server) }
 }

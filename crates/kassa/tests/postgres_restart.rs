@@ -103,7 +103,11 @@ async fn both_nodes_recover_and_nothing_acknowledged_is_lost() {
         return;
     };
     let servers = [node(&cluster.url()), node(&cluster.url())];
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .pool_idle_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     let nodes = servers.each_ref().map(|server| server.client(AUTH).with_http(http.clone()));
     let mut acknowledged = Vec::new();
     for i in 0..20 {

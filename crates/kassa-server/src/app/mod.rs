@@ -2,6 +2,7 @@
 //! change bus, the message sender) and the configuration types, which depend on nothing else in
 //! the crate.
 
+pub mod addresses;
 pub mod bus;
 pub mod clock;
 pub mod config;

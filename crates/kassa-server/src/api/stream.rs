@@ -43,11 +43,9 @@ async fn hpp_stream(
 /// A `Last-Event-ID`: a sequence number as the stream sent it, so at most `i64::MAX` (what the
 /// database holds). A larger one is refused rather than wrapped, which would replay the stream.
 fn last_event_id(text: &str) -> Result<u64, ApiError> {
-    text.trim()
-        .parse::<i64>()
-        .ok()
-        .and_then(|seq| u64::try_from(seq).ok())
-        .ok_or_else(|| ApiError::bad_value("Last-Event-ID", format!("must be a sequence number from 0 to {}", i64::MAX)))
+    text.trim().parse::<i64>().ok().and_then(|seq| u64::try_from(seq).ok()).ok_or_else(|| {
+        ApiError::bad_value("Last-Event-ID", format!("must be a sequence number from 0 to {}", i64::MAX))
+    })
 }
 
 struct Cursor {

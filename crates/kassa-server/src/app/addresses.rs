@@ -150,7 +150,10 @@ fn contains_v6(row: &Special<Ipv6Addr>, ip: Ipv6Addr) -> bool {
 }
 
 /// The most specific row of `table` that contains the address.
-fn most_specific<A>(table: &'static [Special<A>], contains: impl Fn(&Special<A>) -> bool) -> Option<&'static Special<A>> {
+fn most_specific<A>(
+    table: &'static [Special<A>],
+    contains: impl Fn(&Special<A>) -> bool,
+) -> Option<&'static Special<A>> {
     table.iter().filter(|row| contains(row)).max_by_key(|row| row.len)
 }
 
@@ -163,8 +166,11 @@ pub fn special_v4(ip: Ipv4Addr) -> Option<&'static Special<Ipv4Addr>> {
 pub fn special_v6(ip: Ipv6Addr) -> &'static Special<Ipv6Addr> {
     static OUTSIDE: Special<Ipv6Addr> =
         v6([0, 0, 0, 0, 0, 0, 0, 0], 0, "Reserved by IETF (outside 2000::/3)", "RFC 4291", Local);
-    most_specific(IPV6, |row| contains_v6(row, ip))
-        .unwrap_or(if contains_v6(&GLOBAL_UNICAST, ip) { &GLOBAL_UNICAST } else { &OUTSIDE })
+    most_specific(IPV6, |row| contains_v6(row, ip)).unwrap_or(if contains_v6(&GLOBAL_UNICAST, ip) {
+        &GLOBAL_UNICAST
+    } else {
+        &OUTSIDE
+    })
 }
 
 /// Whether kassa may call `ip`: globally reachable by the registries, and for a form that embeds

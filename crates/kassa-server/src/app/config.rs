@@ -4,6 +4,7 @@ use kassa_core::Timestamp;
 use std::time::Duration;
 
 pub use crate::app::rate_limits::RateLimits;
+pub use crate::app::secrets::SecretBox;
 pub use crate::app::target::TargetPolicy;
 
 kassa_core::wire_enum! {
@@ -34,6 +35,9 @@ pub struct Config {
     /// How long an in-store distribution stays WAITING before the service distributes it (none
     /// by default; on the service clock, so the sandbox clock can move it).
     pub distribution_delay: Duration,
+    /// The operator's keys that merchants' webhook signing secrets are encrypted under at rest
+    /// (none by default: stored in clear).
+    pub secrets: SecretBox,
 }
 
 impl Config {
@@ -47,6 +51,7 @@ impl Config {
             rate_limits: RateLimits::production(),
             delivery: WorkerSettings::default(),
             distribution_delay: Duration::ZERO,
+            secrets: SecretBox::default(),
             callback_targets: match mode {
                 Mode::Sandbox => TargetPolicy::sandbox(),
                 Mode::Production => TargetPolicy::default(),

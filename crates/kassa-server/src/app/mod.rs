@@ -7,6 +7,7 @@ pub mod bus;
 pub mod clock;
 pub mod config;
 pub mod rate_limits;
+pub mod secrets;
 pub mod sender;
 pub mod state;
 pub mod target;

@@ -16,7 +16,7 @@ async fn webhook_secrets(app: &TestApp, who: &Merchant) -> Vec<String> {
 }
 
 /// An HPP session whose callbacks go to `receiver` (with the merchant's own query parameters).
-async fn watched_session(app: &TestApp, receiver: &Receiver) -> String {
+pub(crate) async fn watched_session(app: &TestApp, receiver: &Receiver) -> String {
     let urls =
         json!({"status_update": format!("{}/kassa-callback?sid={{{{session_id}}}}&token=one-time-7d1c", receiver.url)});
     app.hpp_session(json!({}), urls).await.0

@@ -12,5 +12,6 @@ mod payments;
 mod public;
 mod rate_limits;
 mod schema;
+mod secrets;
 mod stepping;
 mod tokens;

@@ -214,9 +214,7 @@ impl DeliveryWorker {
             }
         }
         let started_at = self.state.now();
-        let sent =
-            attempt::send(&self.client, &self.state.config.callback_targets, &claimed, &self.state.clocks, timeout)
-                .await;
+        let sent = attempt::send(&self.client, &self.state.config, &claimed, &self.state.clocks, timeout).await;
         let now = self.state.now();
         let made = claimed.attempts + 1;
         let next = match policy.next_attempt(made, &sent.outcome, now, jitter()) {

@@ -148,7 +148,10 @@ async fn a_last_event_id_beyond_the_sequence_range_is_a_bad_value_not_a_replay()
     let path = format!("/hpp/v1/sessions/{hpp}/events/stream");
     // 2^63 (would wrap to i64::MIN), 2^64 - 1 (to -1), a number beyond u64, a negative one, junk.
     for id in ["9223372036854775808", "18446744073709551615", "123456789012345678901234567890", "-1", "two"] {
-        let answer = read(get(&app, &path).header("last-event-id", id).send().await.unwrap()).await;
+        let response = get(&app, &path).header("last-event-id", id).send().await.unwrap();
+        // Checked before reading: a stream that was accepted would never end.
+        assert_eq!(response.status(), 400, "{id}: {:?}", response.headers().get("content-type"));
+        let answer = read(response).await;
         let body = answer.assert_error(400, "BAD_VALUE");
         let message = body["error_messages"][0].as_str().unwrap();
         assert!(message.contains("Last-Event-ID"), "{id}: {message}");

@@ -48,6 +48,8 @@ pub trait Store: Send + Sync + 'static {
     async fn merchant_by_username(&self, username: &str) -> StoreResult<Option<Merchant>>;
     async fn merchant(&self, id: &str) -> StoreResult<Option<Merchant>>;
     async fn merchant_count(&self) -> StoreResult<u64>;
+    /// Every merchant, oldest first (start-up checks and re-encryption of their secrets).
+    async fn merchants(&self) -> StoreResult<Vec<Merchant>>;
     /// Replaces a merchant's webhook secrets and retry policy; `false` when no such username.
     async fn set_merchant_webhooks(
         &self,
@@ -55,6 +57,9 @@ pub trait Store: Send + Sync + 'static {
         secrets: &[String],
         retry_policy: RetryPolicy,
     ) -> StoreResult<bool>;
+    /// Replaces the webhook secrets of merchant `id` only while they are still `expected` (a
+    /// re-encryption never overwrites a rotation made meanwhile); `false` when they are not.
+    async fn replace_webhook_secrets(&self, id: &str, expected: &[String], secrets: &[String]) -> StoreResult<bool>;
 
     /// The stored state of one session of `kind`, as its record type serialized it, and the
     /// row's revision (the guard of its next write).

@@ -6,6 +6,7 @@ use crate::client::{Client, Merchant, Reply};
 use kassa_server::app::clock::{Clock, ManualClock, SystemClock};
 use kassa_server::app::config::RateLimits;
 use kassa_server::model::credentials;
+use kassa_server::service::secrets;
 use kassa_server::{AppState, Config, Mode};
 use kassa_store::Store;
 use kassa_store::testing::{Backend, TestDatabase};
@@ -76,9 +77,10 @@ async fn spawn_over(wall: Arc<dyn Clock>, mode: Mode, tweak: impl FnOnce(&mut Co
     let mut merchants = Vec::new();
     for name in ["Shop", "Other shop"] {
         let created = credentials::create(name, None, None, state.now()).unwrap();
-        store.insert_merchant(&created.merchant).await.unwrap();
+        secrets::add_merchant(store.as_ref(), &state.config.secrets, &created.merchant).await.unwrap();
         merchants.push(Merchant::new(created.merchant.username, created.secret));
     }
+    secrets::seal_at_rest(store.as_ref(), &state.config.secrets).await.unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(kassa_server::serve(listener, state.clone(), async {
         let _ = rx.await;
@@ -165,13 +167,26 @@ impl TestApp {
     /// Every row of every table of the schema (read from the database's catalogue, so a new
     /// table is included without a word here), in a stable order: what "nothing changed" is
     /// checked against. Only the migrator's own bookkeeping is left out.
-    pub async fn snapshot(&self) -> Vec<String> {
-        use sqlx::{Column, Row};
+    /// A read-only connection of the test's own to its database, beside the server's.
+    async fn raw_pool(&self) -> sqlx::AnyPool {
         let url = match self.database.backend {
             Backend::Sqlite => format!("{}?mode=ro", self.database.url),
             Backend::Postgres => self.database.url.clone(),
         };
-        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        sqlx::AnyPool::connect(&url).await.unwrap()
+    }
+
+    /// The text values of a one-column query, read with raw SQL past the store.
+    pub async fn raw_strings(&self, sql: &str) -> Vec<String> {
+        let pool = self.raw_pool().await;
+        let values = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        values
+    }
+
+    pub async fn snapshot(&self) -> Vec<String> {
+        use sqlx::{Column, Row};
+        let pool = self.raw_pool().await;
         let catalogue = match self.database.backend {
             Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
             Backend::Postgres => {
@@ -220,6 +235,12 @@ impl TestApp {
     /// Stops the server and starts a new process-like one on the same database and address: a
     /// new store, a new (sandbox) clock, nothing kept in memory.
     pub async fn restart(&mut self) {
+        self.restart_with(|_| {}).await.unwrap();
+    }
+
+    /// [`TestApp::restart`] with the configuration changed by `tweak`; the start-up check of the
+    /// stored secrets runs as `kassa serve` runs it, and its refusal leaves the server stopped.
+    pub async fn restart_with(&mut self, tweak: impl FnOnce(&mut Config)) -> Result<(), String> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -227,14 +248,18 @@ impl TestApp {
             server.await.unwrap().unwrap();
         }
         let address = self.url.trim_start_matches("http://").to_owned();
-        let listener = TcpListener::bind(&address).await.unwrap();
         let store: Arc<dyn Store> = Arc::new(self.database.open().await);
-        self.state = AppState::new(store, (*self.state.config).clone());
+        let mut config = (*self.state.config).clone();
+        tweak(&mut config);
+        secrets::seal_at_rest(store.as_ref(), &config.secrets).await.map_err(|e| e.to_string())?;
+        let listener = TcpListener::bind(&address).await.unwrap();
+        self.state = AppState::new(store, config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         self.server = Some(tokio::spawn(kassa_server::serve(listener, self.state.clone(), async {
             let _ = rx.await;
         })));
         self.shutdown = Some(tx);
+        Ok(())
     }
 
     /// Another node on the same database (its own store and clock), without an HTTP listener.

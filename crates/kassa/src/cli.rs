@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use kassa_server::Mode;
-use kassa_server::app::config::RateLimits;
+use kassa_server::app::config::{RateLimits, SecretBox};
 use kassa_store::sql::Durability;
 use std::net::SocketAddr;
 
@@ -37,6 +37,32 @@ pub enum MerchantCommand {
     Add(MerchantAdd),
     /// Show or change a merchant's status-callback settings: retry policy and signing secrets.
     Webhooks(MerchantWebhooks),
+    /// Encrypt every merchant's webhook signing secrets under the first `--secret-key` (after a
+    /// key rotation, or to encrypt secrets stored in clear); `serve` also does this on start.
+    Reencrypt(MerchantReencrypt),
+}
+
+#[derive(Debug, Args)]
+pub struct MerchantReencrypt {
+    #[command(flatten)]
+    pub keys: SecretKeyArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SecretKeyArgs {
+    /// Keys that merchants' webhook signing secrets are encrypted under at rest: comma-separated,
+    /// each base64 of 32 bytes (`openssl rand -base64 32`), optionally named `id:key`. The first
+    /// encrypts, every one decrypts. Without a key the secrets are stored in clear.
+    #[arg(long = "secret-key", env = "KASSA_SECRET_KEY", value_name = "KEYS", hide_env_values = true)]
+    pub secret_key: Option<SecretBox>,
+}
+
+impl SecretKeyArgs {
+    pub fn keys(&self) -> SecretBox {
+        self.secret_key.clone().unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -54,6 +80,8 @@ pub struct MerchantWebhooks {
     /// Keep only the newest signing secret.
     #[arg(long, conflicts_with = "rotate_secret")]
     pub drop_old_secrets: bool,
+    #[command(flatten)]
+    pub keys: SecretKeyArgs,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
@@ -115,6 +143,8 @@ pub struct ServeArgs {
     /// (service clock: the sandbox clock can move past it). 0 distributes at once.
     #[arg(long, env = "KASSA_DISTRIBUTION_DELAY", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub distribution_delay: u64,
+    #[command(flatten)]
+    pub keys: SecretKeyArgs,
 }
 
 /// What the HTTP server allows its clients.
@@ -150,6 +180,8 @@ pub struct MerchantAdd {
     /// Retry policy of the merchant's status callbacks.
     #[arg(long, default_value = "klarna", value_parser = ["klarna", "extended"])]
     pub retry_policy: String,
+    #[command(flatten)]
+    pub keys: SecretKeyArgs,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }

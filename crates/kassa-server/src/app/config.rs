@@ -4,6 +4,7 @@ use kassa_core::Timestamp;
 use std::time::Duration;
 
 pub use crate::app::rate_limits::RateLimits;
+pub use crate::app::secrets::SecretBox;
 pub use crate::app::target::TargetPolicy;
 
 kassa_core::wire_enum! {
@@ -36,6 +37,9 @@ pub struct Config {
     pub distribution_delay: Duration,
     /// What the HTTP server allows its clients: timeouts, the connection cap, the drain bound.
     pub server: ServerLimits,
+    /// The operator's keys that merchants' webhook signing secrets are encrypted under at rest
+    /// (none by default: stored in clear).
+    pub secrets: SecretBox,
 }
 
 impl Config {
@@ -50,6 +54,7 @@ impl Config {
             delivery: WorkerSettings::default(),
             distribution_delay: Duration::ZERO,
             server: ServerLimits::default(),
+            secrets: SecretBox::default(),
             callback_targets: match mode {
                 Mode::Sandbox => TargetPolicy::sandbox(),
                 Mode::Production => TargetPolicy::default(),

@@ -2,10 +2,12 @@
 //! change bus, the message sender) and the configuration types, which depend on nothing else in
 //! the crate.
 
+pub mod addresses;
 pub mod bus;
 pub mod clock;
 pub mod config;
 pub mod rate_limits;
+pub mod secrets;
 pub mod sender;
 pub mod state;
 pub mod target;

@@ -15,6 +15,7 @@ pub mod load;
 pub mod messages;
 pub mod orders;
 pub mod payments;
+pub mod secrets;
 pub mod tokens;
 pub mod validate;
 pub mod views;

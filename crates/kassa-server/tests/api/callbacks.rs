@@ -16,7 +16,7 @@ async fn webhook_secrets(app: &TestApp, who: &Merchant) -> Vec<String> {
 }
 
 /// An HPP session whose callbacks go to `receiver` (with the merchant's own query parameters).
-async fn watched_session(app: &TestApp, receiver: &Receiver) -> String {
+pub(crate) async fn watched_session(app: &TestApp, receiver: &Receiver) -> String {
     let urls =
         json!({"status_update": format!("{}/kassa-callback?sid={{{{session_id}}}}&token=one-time-7d1c", receiver.url)});
     app.hpp_session(json!({}), urls).await.0
@@ -263,6 +263,34 @@ async fn production_mode_refuses_unsafe_callback_targets_at_creation() {
             "{}",
             reply.message()
         );
+        assert_eq!(app.snapshot().await, before);
+    }
+}
+
+#[tokio::test]
+async fn production_mode_refuses_ipv6_forms_that_reach_special_addresses() {
+    let app = spawn_in(kassa_server::Mode::Production).await;
+    let payment = app.payment_session().await;
+    // The server's own loopback port, spelled in IPv6 forms that lead to it or elsewhere unsafe.
+    let port = url::Url::parse(&app.url).unwrap().port().unwrap();
+    for (target, reason) in [
+        (format!("http://[::ffff:0:7f00:1]:{port}/"), "must use https".to_owned()),
+        (format!("https://[::ffff:0:7f00:1]:{port}/"), "::ffff:0:7f00:1, which is not a public address".to_owned()),
+        (format!("https://[::ffff:127.0.0.1]:{port}/"), "which is not a public address (IPv4-mapped".to_owned()),
+        (format!("https://[64:ff9b::7f00:1]:{port}/"), "which is not a public address (IPv4-IPv6".to_owned()),
+        (format!("https://[2002:7f00:1::]:{port}/"), "which is not a public address (6to4)".to_owned()),
+        (format!("https://[2001:0:4136:e378:8000:63bf:80ff:fffe]:{port}/"), "not a public address (TEREDO)".to_owned()),
+        (format!("https://[100::1]:{port}/"), "not a public address (Discard-Only".to_owned()),
+    ] {
+        let before = app.snapshot().await;
+        let body = json!({
+            "payment_session_url": format!("{}/payments/v1/sessions/{payment}", app.url),
+            "merchant_urls": {"status_update": target},
+        });
+        let reply = app.post("/hpp/v1/sessions", body).await;
+        reply.assert_error(400, "BAD_VALUE");
+        let message = reply.message();
+        assert!(message.contains("merchant_urls.status_update") && message.contains(&reason), "{target}: {message}");
         assert_eq!(app.snapshot().await, before);
     }
 }

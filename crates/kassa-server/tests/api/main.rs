@@ -14,6 +14,7 @@ mod public;
 mod rate_limits;
 mod recovery;
 mod schema;
+mod secrets;
 mod slow_bodies;
 mod stepping;
 mod tokens;

@@ -176,6 +176,10 @@ impl Store for SqlStore {
         merchants::count(&self.reader).await
     }
 
+    async fn merchants(&self) -> StoreResult<Vec<Merchant>> {
+        merchants::list(&self.reader).await
+    }
+
     async fn set_merchant_webhooks(
         &self,
         username: &str,
@@ -183,6 +187,10 @@ impl Store for SqlStore {
         retry_policy: RetryPolicy,
     ) -> StoreResult<bool> {
         merchants::set_webhooks(&self.writer, username, secrets, retry_policy).await
+    }
+
+    async fn replace_webhook_secrets(&self, id: &str, expected: &[String], secrets: &[String]) -> StoreResult<bool> {
+        merchants::replace_secrets(&self.writer, id, expected, secrets).await
     }
 
     async fn session_state(&self, kind: SessionKind, id: &str) -> StoreResult<Option<State>> {

@@ -13,6 +13,8 @@
 //! | `merchant`                  | merchants::merchants_are_unique_by_username, …_are_replaced        |
 //! | `merchant_count`            | merchants::merchants_are_unique_by_username                        |
 //! | `set_merchant_webhooks`     | merchants::webhooks_and_the_retry_policy_are_replaced              |
+//! | `merchants`,                | merchants::every_merchant_is_listed_and_secrets_are_replaced_…     |
+//! | `replace_webhook_secrets`   |                                                                    |
 //! | `session_state`             | sessions::sessions_are_found_by_kind_and_parent (`load` everywhere) |
 //! | `child_session_states`      | sessions::sessions_are_found_by_kind_and_parent (`load_children`)  |
 //! | `session_state_by_token`    | sessions::a_token_finds_its_session (`load_by_token`)              |

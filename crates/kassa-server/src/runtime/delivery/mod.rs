@@ -284,9 +284,7 @@ impl DeliveryWorker {
         let policy = delivery.policy;
         let timeout = Duration::from_millis(policy.timeout_millis() as u64);
         let started_at = self.state.now();
-        let sent =
-            attempt::send(&self.client, &self.state.config.callback_targets, &claimed, &self.state.clocks, timeout)
-                .await;
+        let sent = attempt::send(&self.client, &self.state.config, &claimed, &self.state.clocks, timeout).await;
         let now = self.state.now();
         let made = claimed.attempts + 1;
         let answered = sent.outcome.is_success();

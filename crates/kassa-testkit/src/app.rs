@@ -164,11 +164,7 @@ impl TestApp {
     /// checked against. Only the migrator's own bookkeeping is left out.
     pub async fn snapshot(&self) -> Vec<String> {
         use sqlx::{Column, Row};
-        let url = match self.database.backend {
-            Backend::Sqlite => format!("{}?mode=ro", self.database.url),
-            Backend::Postgres => self.database.url.clone(),
-        };
-        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        let pool = self.raw_pool(true).await;
         let catalogue = match self.database.backend {
             Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
             Backend::Postgres => {
@@ -203,6 +199,25 @@ impl TestApp {
         }
         pool.close().await;
         rows
+    }
+
+    /// Runs one SQL statement on the test's database beside the server (a row the service would
+    /// never write, such as a session whose guard columns disagree with its record); answers how
+    /// many rows it changed.
+    pub async fn execute(&self, sql: &str) -> u64 {
+        let pool = self.raw_pool(false).await;
+        let done = sqlx::query(sql).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+        pool.close().await;
+        done.rows_affected()
+    }
+
+    /// A plain pool on the test's database (SQLite read-only when asked).
+    async fn raw_pool(&self, read_only: bool) -> sqlx::AnyPool {
+        let url = match self.database.backend {
+            Backend::Sqlite if read_only => format!("{}?mode=ro", self.database.url),
+            Backend::Sqlite | Backend::Postgres => self.database.url.clone(),
+        };
+        sqlx::AnyPool::connect(&url).await.unwrap()
     }
 
     /// Stops the server and starts a new process-like one on the same database and address: a

@@ -21,6 +21,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     config.callback_targets.allowed_hosts = args.callback_allow_hosts.clone();
     config.delivery.lease = std::time::Duration::from_secs(args.callback_lease);
     config.distribution_delay = std::time::Duration::from_secs(args.distribution_delay);
+    config.job_attempts = args.job_attempts;
     match mode {
         Mode::Sandbox => {
             tracing::warn!("sandbox mode: status callbacks may target any http(s) address, private ones included")

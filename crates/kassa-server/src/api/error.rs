@@ -208,9 +208,11 @@ impl From<Refusal> for ApiError {
             Rule::NotRetryable => return Self::BadRequest(message),
             Rule::HppMerchantAction | Rule::NoCallbackTarget => StatusCode::BAD_REQUEST,
             Rule::PaymentClosed | Rule::AuthorizationUsed | Rule::NotTokenizable => StatusCode::FORBIDDEN,
-            Rule::HppConsumerAction | Rule::PaymentUnavailable | Rule::DistributionStatus | Rule::ShortCodeTaken => {
-                StatusCode::CONFLICT
-            }
+            Rule::HppConsumerAction
+            | Rule::PaymentUnavailable
+            | Rule::DistributionStatus
+            | Rule::ShortCodeTaken
+            | Rule::JobNotSetAside => StatusCode::CONFLICT,
         };
         Self::InvalidOperation { status, message }
     }

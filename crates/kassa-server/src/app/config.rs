@@ -34,10 +34,14 @@ pub struct Config {
     /// How long an in-store distribution stays WAITING before the service distributes it (none
     /// by default; on the service clock, so the sandbox clock can move it).
     pub distribution_delay: Duration,
+    /// Failed runs of a job (a timer: distributing, auto-cancel, an order's expiry) before it is
+    /// set aside for an operator; runs are retried 1 s, 2 s, 4 s … at most 60 s apart until then.
+    pub job_attempts: u32,
 }
 
 impl Config {
     pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+    pub const DEFAULT_JOB_ATTEMPTS: u32 = 10;
 
     pub fn new(public_url: &str, mode: Mode) -> Self {
         Self {
@@ -47,6 +51,7 @@ impl Config {
             rate_limits: RateLimits::production(),
             delivery: WorkerSettings::default(),
             distribution_delay: Duration::ZERO,
+            job_attempts: Self::DEFAULT_JOB_ATTEMPTS,
             callback_targets: match mode {
                 Mode::Sandbox => TargetPolicy::sandbox(),
                 Mode::Production => TargetPolicy::default(),

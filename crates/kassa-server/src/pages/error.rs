@@ -65,7 +65,11 @@ fn refused(Refusal { rule, message }: Refusal) -> PageError {
         | Rule::Order(_)
         | Rule::NotTokenizable
         | Rule::TokenUnusable(_) => StatusCode::FORBIDDEN,
-        Rule::HppConsumerAction | Rule::PaymentUnavailable | Rule::DistributionStatus | Rule::ShortCodeTaken => {
+        Rule::HppConsumerAction
+        | Rule::PaymentUnavailable
+        | Rule::DistributionStatus
+        | Rule::ShortCodeTaken
+        | Rule::JobNotSetAside => {
             return PageError::new(StatusCode::CONFLICT, "That cannot be done now", message);
         }
     };

@@ -81,6 +81,8 @@ pub enum Rule {
     ShortCodeTaken,
     /// A redelivery of an event that has no callback target.
     NoCallbackTarget,
+    /// A retry of a job that is not set aside (it is scheduled and runs when due).
+    JobNotSetAside,
     /// An order's status or amounts refuse the operation; Order Management's code says which.
     Order(OrderErrorCode),
     /// A customer token is asked of a session that was not created to tokenize (intent `buy`),

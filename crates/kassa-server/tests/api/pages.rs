@@ -9,17 +9,17 @@ use reqwest::{Client, StatusCode};
 use serde_json::json;
 
 /// A browser-like client that does not follow redirects (the tests look at them).
-fn browser() -> Client {
+pub(crate) fn browser() -> Client {
     Client::builder().redirect(Policy::none()).build().unwrap()
 }
 
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    html: String,
+pub(crate) struct Page {
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub html: String,
 }
 
-async fn fetch(request: reqwest::RequestBuilder) -> Page {
+pub(crate) async fn fetch(request: reqwest::RequestBuilder) -> Page {
     let response = request.send().await.unwrap();
     let status = response.status();
     let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
@@ -56,7 +56,7 @@ async fn visit_every_consumer_page(app: &TestApp, key: &str, state: &str) {
     }
 }
 
-async fn login_cookie(app: &TestApp, who: &Merchant) -> String {
+pub(crate) async fn login_cookie(app: &TestApp, who: &Merchant) -> String {
     let reply = browser()
         .post(format!("{}/login", app.url))
         .form(&[("username", who.username.as_str()), ("secret", who.secret.as_str()), ("next", "/dashboard")])
@@ -69,7 +69,7 @@ async fn login_cookie(app: &TestApp, who: &Merchant) -> String {
     cookie.split(';').next().unwrap().to_owned()
 }
 
-async fn merchant_page(app: &TestApp, cookie: &str, path: &str) -> Page {
+pub(crate) async fn merchant_page(app: &TestApp, cookie: &str, path: &str) -> Page {
     fetch(browser().get(format!("{}{path}", app.url)).header("cookie", cookie)).await
 }
 

@@ -23,7 +23,10 @@
 //! | `merchant_sessions`         | listing::merchant_sessions_page_through_ties_without_gaps          |
 //! | `claim_jobs`                | jobs::jobs_are_claimed_once_while_leased_and_done_once,            |
 //! |                             | outbox::a_released_claim_is_due_again, decoding::unknown_job_…     |
-//! | `postpone_job`              | jobs::jobs_are_claimed_once_while_leased_and_done_once             |
+//! | `fail_job`                  | jobs::jobs_are_claimed_once_while_leased_and_done_once,            |
+//! |                             | jobs::a_job_that_failed_too_often_is_set_aside_until_retried       |
+//! | `merchant_jobs`,            | jobs::a_job_that_failed_too_often_is_set_aside_until_retried       |
+//! | `merchant_job`, `retry_job` |                                                                    |
 //! | `authorization`             | payments::one_order_per_payment_session_and_guarded_authorizations |
 //! | `idempotency`,              | idempotency::a_key_is_recorded_once_for_24_hours                   |
 //! | `prune_idempotency`         |                                                                    |

@@ -175,7 +175,9 @@ pub trait Store: Send + Sync + 'static {
     /// serves one process (SQLite), where in-process wake-ups are all there is.
     async fn notifications(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<notify::Notification>>>;
 
-    /// Cheap liveness check of the database.
+    /// Whether the database serves: it answers a read, and a durable write commits (with the
+    /// configured durability: on SQLite with `synchronous=FULL` that is a WAL fsync), so a
+    /// failing disk, a full one or a lost server is not ready.
     async fn ping(&self) -> StoreResult<()>;
 }
 

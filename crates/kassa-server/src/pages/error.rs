@@ -51,6 +51,14 @@ impl From<ServiceError> for PageError {
             ServiceError::Refused(refusal) => refused(refusal),
             ServiceError::Conflict(message) => Self::new(StatusCode::CONFLICT, "That cannot be done now", message),
             ServiceError::Internal(cause) => Self::internal(cause),
+            ServiceError::Unavailable(cause) => {
+                tracing::warn!(cause, "page refused: the database is unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Please try again in a moment",
+                    "kassa cannot save anything right now, so nothing was changed. Please try again in a moment.",
+                )
+            }
         }
     }
 }

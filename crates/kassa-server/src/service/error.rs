@@ -35,6 +35,10 @@ pub enum ServiceError {
     /// A fault of kassa or its database; the cause is for the log, not for the client.
     #[error("{0}")]
     Internal(String),
+    /// The database cannot take the request now (its storage failed, or it is unreachable):
+    /// nothing was done, and the request may be made again later. The cause is for the log.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// What Order Management could not find.
@@ -129,6 +133,7 @@ impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Conflict(m) => Self::Conflict(format!("concurrent update, please retry: {m}")),
+            unavailable if unavailable.is_unavailable() => Self::Unavailable(unavailable.to_string()),
             other => Self::Internal(other.to_string()),
         }
     }

@@ -25,6 +25,7 @@ mod merchants;
 mod messages;
 mod outbox;
 mod payments;
+mod readiness;
 mod rows;
 mod sessions;
 
@@ -320,6 +321,6 @@ impl Store for SqlStore {
 
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
-        Ok(())
+        readiness::probe(&self.writer, self.dialect).await
     }
 }

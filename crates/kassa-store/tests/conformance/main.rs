@@ -50,7 +50,7 @@
 //! | `merchant_events`           | events::the_feed_pages_by_position_session_and_delivery            |
 //! |                             | (`after` cursor, `limit`, `session_id`, `undelivered`)             |
 //! | `notifications`             | notifications::a_commit_notifies_the_other_handles                 |
-//! | `ping`                      | merchants::a_live_database_answers                                 |
+//! | `ping`                      | merchants::a_live_database_answers (a read and the probe's write)  |
 //!
 //! Beyond the trait: `SqlStore::release_all_claims` (outbox::a_released_claim_is_due_again),
 //! another handle on the same database (changes::another_handle_sees_every_commit), a reopened

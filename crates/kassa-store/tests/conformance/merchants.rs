@@ -39,6 +39,10 @@ async fn webhooks_and_the_retry_policy_are_replaced(b: &Backend) {
     assert_eq!((cleared.webhook_secrets, cleared.retry_policy), (vec![], RetryPolicy::Klarna), "{b}");
 }
 
+/// Ready means a durable write commits: each ping writes the probe's row.
 async fn a_live_database_answers(b: &Backend) {
     b.store().ping().await.unwrap_or_else(|e| panic!("{b}: {e}"));
+    b.store().ping().await.unwrap_or_else(|e| panic!("{b}: {e}"));
+    let probes: i64 = sqlx::query_scalar("SELECT probes FROM readiness").fetch_one(&b.raw().await).await.unwrap();
+    assert_eq!(probes, 2, "{b}: each ping wrote");
 }

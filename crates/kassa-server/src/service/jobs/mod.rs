@@ -3,12 +3,14 @@
 //! an in-store distribution, [`instore::jobs`], or to an order, [`orders::jobs`]) and postpones a
 //! job whose run failed, with backoff ([`backoff_seconds`]), until it has failed
 //! `Config::job_attempts` times: then it is set aside with its error (logged once), for an
-//! operator to see and retry ([`operator`]). The scheduler (`runtime::scheduler`) runs the step
+//! operator to see and retry ([`operator`]); a run that failed because the database was
+//! unavailable never sets a job aside. The scheduler (`runtime::scheduler`) runs the step
 //! in a loop; the sandbox clock runs it after moving, so what fell due has run when it answers.
 
 pub mod operator;
 
 use crate::app::state::AppState;
+use crate::service::error::ServiceError;
 use crate::service::{instore, orders};
 use kassa_store::{ClaimWindow, ClaimedJob, JobFailure, JobKind, JobRetry};
 use std::time::Duration;
@@ -64,7 +66,10 @@ async fn run_one(state: &AppState, claimed: ClaimedJob) {
     let Err(error) = done else { return };
     let failures = job.attempts + 1;
     let now = state.now();
-    let next = if failures >= state.config.job_attempts {
+    // A run that failed because the database is unavailable says nothing about the job: it is
+    // retried, but never set aside for it.
+    let unavailable = matches!(error, ServiceError::Unavailable(_));
+    let next = if failures >= state.config.job_attempts && !unavailable {
         JobRetry::SetAside
     } else {
         JobRetry::At(now.plus_millis(backoff_seconds(failures) * 1000))

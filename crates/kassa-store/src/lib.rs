@@ -27,7 +27,7 @@ pub use delivery::{
 };
 pub use error::StoreError;
 pub use idempotency::{IDEMPOTENCY_HOURS, IdempotencyRecord, IdempotentOutcome};
-pub use jobs::{ClaimedJob, Job, JobKind, JobWrite};
+pub use jobs::{ClaimedJob, Job, JobFailure, JobFilter, JobKind, JobRecord, JobRetry, JobStatus, JobWrite};
 pub use model::{Merchant, Message, NewEvent, SessionCursor, SessionFilter, SessionKind, SessionSummary, StoredEvent};
 pub use record::{SessionRecord, Stored};
 
@@ -100,8 +100,21 @@ pub trait Store: Send + Sync + 'static {
     /// Claims the jobs `window` takes: due on the service clock, no live lease (wall clock).
     async fn claim_jobs(&self, window: ClaimWindow) -> StoreResult<Vec<ClaimedJob>>;
 
-    /// A claimed job failed: count the attempt, let go of the lease, try again at `due_at`.
-    async fn postpone_job(&self, job_id: &str, lease_token: &str, due_at: Timestamp) -> StoreResult<()>;
+    /// A claimed job's run failed: count it, keep its error, let go of the lease, and either try
+    /// again at a later time or set the job aside. `false` (nothing written) when the lease was
+    /// lost (it ran out and another claim holds the job).
+    async fn fail_job(&self, failure: &JobFailure) -> StoreResult<bool>;
+
+    /// The merchant's jobs that `filter` takes, oldest first.
+    async fn merchant_jobs(&self, merchant_id: &str, filter: &JobFilter) -> StoreResult<Vec<JobRecord>>;
+
+    /// One of the merchant's jobs.
+    async fn merchant_job(&self, merchant_id: &str, job_id: &str) -> StoreResult<Option<JobRecord>>;
+
+    /// Schedules a set-aside job of the merchant again, due at `due_at` with no failures counted
+    /// (its last error is kept until it fails again or is done); `false` (nothing written) when
+    /// the merchant has no such job set aside.
+    async fn retry_job(&self, merchant_id: &str, job_id: &str, due_at: Timestamp) -> StoreResult<bool>;
 
     async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>>;
 
@@ -188,7 +201,9 @@ pub trait Store: Send + Sync + 'static {
     /// serves one process (SQLite), where in-process wake-ups are all there is.
     async fn notifications(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<notify::Notification>>>;
 
-    /// Cheap liveness check of the database.
+    /// Whether the database serves: it answers a read, and a durable write commits (with the
+    /// configured durability: on SQLite with `synchronous=FULL` that is a WAL fsync), so a
+    /// failing disk, a full one or a lost server is not ready.
     async fn ping(&self) -> StoreResult<()>;
 }
 

@@ -164,29 +164,20 @@ impl TestApp {
         self.state.sandbox_clock.as_ref().expect("sandbox mode").advance(seconds * 1000);
     }
 
-    /// Every row of every table of the schema (read from the database's catalogue, so a new
-    /// table is included without a word here), in a stable order: what "nothing changed" is
-    /// checked against. Only the migrator's own bookkeeping is left out.
-    /// A read-only connection of the test's own to its database, beside the server's.
-    async fn raw_pool(&self) -> sqlx::AnyPool {
-        let url = match self.database.backend {
-            Backend::Sqlite => format!("{}?mode=ro", self.database.url),
-            Backend::Postgres => self.database.url.clone(),
-        };
-        sqlx::AnyPool::connect(&url).await.unwrap()
-    }
-
     /// The text values of a one-column query, read with raw SQL past the store.
     pub async fn raw_strings(&self, sql: &str) -> Vec<String> {
-        let pool = self.raw_pool().await;
+        let pool = self.raw_pool(true).await;
         let values = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
         pool.close().await;
         values
     }
 
+    /// Every row of every table of the schema (read from the database's catalogue, so a new
+    /// table is included without a word here), in a stable order: what "nothing changed" is
+    /// checked against. Only the migrator's bookkeeping and the readiness probe's counter are left out.
     pub async fn snapshot(&self) -> Vec<String> {
         use sqlx::{Column, Row};
-        let pool = self.raw_pool().await;
+        let pool = self.raw_pool(true).await;
         let catalogue = match self.database.backend {
             Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
             Backend::Postgres => {
@@ -195,7 +186,8 @@ impl TestApp {
             }
         };
         let tables: Vec<String> = sqlx::query_scalar(catalogue).fetch_all(&pool).await.unwrap();
-        let tables: Vec<String> = tables.into_iter().filter(|t| t != "_sqlx_migrations").collect();
+        // The migrator's bookkeeping, and the readiness probe's counter (`/readyz` writes it).
+        let tables: Vec<String> = tables.into_iter().filter(|t| t != "_sqlx_migrations" && t != "readiness").collect();
         for expected in ["merchants", "sessions", "events", "deliveries", "delivery_attempts", "jobs"] {
             assert!(tables.iter().any(|t| t == expected), "the snapshot misses {expected}: {tables:?}");
         }
@@ -223,13 +215,23 @@ impl TestApp {
         rows
     }
 
-    /// Runs one SQL statement on the test's database behind the server's back (what another
-    /// version of kassa, or an operator, could have left there); answers the rows it changed.
+    /// Runs one SQL statement on the test's database beside the server (a row the service would
+    /// never write, such as a session whose guard columns disagree with its record); answers how
+    /// many rows it changed.
     pub async fn execute(&self, sql: &str) -> u64 {
-        let pool = sqlx::AnyPool::connect(&self.database.url).await.unwrap();
-        let changed = sqlx::query(sql).execute(&pool).await.unwrap().rows_affected();
+        let pool = self.raw_pool(false).await;
+        let done = sqlx::query(sql).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         pool.close().await;
-        changed
+        done.rows_affected()
+    }
+
+    /// A plain pool on the test's database (SQLite read-only when asked).
+    async fn raw_pool(&self, read_only: bool) -> sqlx::AnyPool {
+        let url = match self.database.backend {
+            Backend::Sqlite if read_only => format!("{}?mode=ro", self.database.url),
+            Backend::Sqlite | Backend::Postgres => self.database.url.clone(),
+        };
+        sqlx::AnyPool::connect(&url).await.unwrap()
     }
 
     /// Stops the server and starts a new process-like one on the same database and address: a

@@ -143,6 +143,12 @@ pub struct ServeArgs {
     /// (service clock: the sandbox clock can move past it). 0 distributes at once.
     #[arg(long, env = "KASSA_DISTRIBUTION_DELAY", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub distribution_delay: u64,
+    /// Failed runs of a job (distributing, an auto-cancel, an order's expiry) before it is set
+    /// aside with its error for an operator (`GET /kassa/v1/jobs?status=set_aside`, the
+    /// dashboard's Jobs page), who can retry it. Failed runs are retried 1 s, 2 s, 4 s … at most
+    /// 60 s apart until then.
+    #[arg(long, env = "KASSA_JOB_ATTEMPTS", default_value_t = kassa_server::Config::DEFAULT_JOB_ATTEMPTS, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub job_attempts: u32,
     #[command(flatten)]
     pub keys: SecretKeyArgs,
 }

@@ -34,6 +34,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         }
         None => {}
     }
+    config.job_attempts = args.job_attempts;
     match mode {
         Mode::Sandbox => {
             tracing::warn!("sandbox mode: status callbacks may target any http(s) address, private ones included")

@@ -40,10 +40,14 @@ pub struct Config {
     /// The operator's keys that merchants' webhook signing secrets are encrypted under at rest
     /// (none by default: stored in clear).
     pub secrets: SecretBox,
+    /// Failed runs of a job (a timer: distributing, auto-cancel, an order's expiry) before it is
+    /// set aside for an operator; runs are retried 1 s, 2 s, 4 s … at most 60 s apart until then.
+    pub job_attempts: u32,
 }
 
 impl Config {
     pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
+    pub const DEFAULT_JOB_ATTEMPTS: u32 = 10;
 
     pub fn new(public_url: &str, mode: Mode) -> Self {
         Self {
@@ -55,6 +59,7 @@ impl Config {
             distribution_delay: Duration::ZERO,
             server: ServerLimits::default(),
             secrets: SecretBox::default(),
+            job_attempts: Self::DEFAULT_JOB_ATTEMPTS,
             callback_targets: match mode {
                 Mode::Sandbox => TargetPolicy::sandbox(),
                 Mode::Production => TargetPolicy::default(),

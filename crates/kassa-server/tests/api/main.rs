@@ -6,6 +6,7 @@ mod following;
 mod hpp_flows;
 mod instore;
 mod isolation;
+mod jobs;
 mod nesting;
 mod orders;
 mod pages;

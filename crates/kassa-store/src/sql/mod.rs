@@ -25,14 +25,16 @@ mod merchants;
 mod messages;
 mod outbox;
 mod payments;
+mod readiness;
 mod recovery;
 mod rows;
 mod sessions;
 
 use crate::notify::Notification;
 use crate::{
-    ClaimWindow, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryRecord, EventFilter, FinishedAttempt, Merchant,
-    Message, SessionFilter, SessionKind, SessionSummary, Store, StoreResult, StoredEvent,
+    ClaimWindow, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryRecord, EventFilter, FinishedAttempt,
+    JobFailure, JobFilter, JobRecord, Merchant, Message, SessionFilter, SessionKind, SessionSummary, Store,
+    StoreResult, StoredEvent,
 };
 use async_trait::async_trait;
 use dialect::Dialect;
@@ -230,8 +232,20 @@ impl Store for SqlStore {
         lease::claim(&self.writer, self.dialect, &jobs::CLAIM, &window, &self.lease_token()).await
     }
 
-    async fn postpone_job(&self, job_id: &str, lease_token: &str, due_at: Timestamp) -> StoreResult<()> {
-        jobs::postpone(&self.writer, job_id, lease_token, due_at).await
+    async fn fail_job(&self, failure: &JobFailure) -> StoreResult<bool> {
+        jobs::fail(&self.writer, failure).await
+    }
+
+    async fn merchant_jobs(&self, merchant_id: &str, filter: &JobFilter) -> StoreResult<Vec<JobRecord>> {
+        jobs::of_merchant(&self.reader, merchant_id, filter).await
+    }
+
+    async fn merchant_job(&self, merchant_id: &str, job_id: &str) -> StoreResult<Option<JobRecord>> {
+        jobs::by_id(&self.reader, merchant_id, job_id).await
+    }
+
+    async fn retry_job(&self, merchant_id: &str, job_id: &str, due_at: Timestamp) -> StoreResult<bool> {
+        jobs::retry(&self.writer, merchant_id, job_id, due_at).await
     }
 
     async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>> {
@@ -337,6 +351,6 @@ impl Store for SqlStore {
 
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
-        Ok(())
+        readiness::probe(&self.writer, self.dialect).await
     }
 }

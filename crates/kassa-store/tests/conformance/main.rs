@@ -25,7 +25,10 @@
 //! | `merchant_sessions`         | listing::merchant_sessions_page_through_ties_without_gaps          |
 //! | `claim_jobs`                | jobs::jobs_are_claimed_once_while_leased_and_done_once,            |
 //! |                             | outbox::a_released_claim_is_due_again, decoding::unknown_job_…     |
-//! | `postpone_job`              | jobs::jobs_are_claimed_once_while_leased_and_done_once             |
+//! | `fail_job`                  | jobs::jobs_are_claimed_once_while_leased_and_done_once,            |
+//! |                             | jobs::a_job_that_failed_too_often_is_set_aside_until_retried       |
+//! | `merchant_jobs`,            | jobs::a_job_that_failed_too_often_is_set_aside_until_retried       |
+//! | `merchant_job`, `retry_job` |                                                                    |
 //! | `authorization`             | payments::one_order_per_payment_session_and_guarded_authorizations |
 //! | `idempotency`,              | idempotency::a_key_is_recorded_once_for_24_hours                   |
 //! | `prune_idempotency`         |                                                                    |
@@ -53,7 +56,7 @@
 //! | `merchant_events`           | events::the_feed_pages_by_position_session_and_delivery            |
 //! |                             | (`after` cursor, `limit`, `session_id`, `undelivered`)             |
 //! | `notifications`             | notifications::a_commit_notifies_the_other_handles                 |
-//! | `ping`                      | merchants::a_live_database_answers                                 |
+//! | `ping`                      | merchants::a_live_database_answers (a read and the probe's write)  |
 //!
 //! Beyond the trait: `SqlStore::release_all_claims` (outbox::a_released_claim_is_due_again),
 //! another handle on the same database (changes::another_handle_sees_every_commit), a reopened

@@ -67,6 +67,10 @@ async fn every_merchant_is_listed_and_secrets_are_replaced_only_as_expected(b: &
     assert_eq!(store.merchant("m2").await.unwrap(), Some(merchant_row("m2")), "{b}: the other merchant untouched");
 }
 
+/// Ready means a durable write commits: each ping writes the probe's row.
 async fn a_live_database_answers(b: &Backend) {
     b.store().ping().await.unwrap_or_else(|e| panic!("{b}: {e}"));
+    b.store().ping().await.unwrap_or_else(|e| panic!("{b}: {e}"));
+    let probes: i64 = sqlx::query_scalar("SELECT probes FROM readiness").fetch_one(&b.raw().await).await.unwrap();
+    assert_eq!(probes, 2, "{b}: each ping wrote");
 }

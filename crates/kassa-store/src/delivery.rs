@@ -14,15 +14,39 @@ pub struct NewDelivery {
     pub session_kind: SessionKind,
     pub session_id: String,
     pub seq: u64,
+    /// The target as the merchant gave it (placeholders unfilled): a session's callbacks to one
+    /// target go in order, and a target that answers again makes its waiting ones due.
+    pub target: String,
     /// The target, placeholders filled.
     pub url: String,
     pub policy: RetryPolicy,
     pub created_at: Timestamp,
 }
 
+/// Where a delivery goes: the merchant's `target` and the `url` it expands to for this event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub target: String,
+    pub url: String,
+}
+
+impl Destination {
+    /// A target without placeholders: sent to exactly as given.
+    pub fn plain(url: impl Into<String>) -> Self {
+        let url = url.into();
+        Self { target: url.clone(), url }
+    }
+}
+
 impl NewDelivery {
-    /// A delivery of `event` to `url` with `policy`, due at `created_at`.
-    pub fn of(event: &crate::NewEvent, id: String, url: String, policy: RetryPolicy, created_at: Timestamp) -> Self {
+    /// A delivery of `event` to `to` with `policy`, due at `created_at`.
+    pub fn of(
+        event: &crate::NewEvent,
+        id: String,
+        to: Destination,
+        policy: RetryPolicy,
+        created_at: Timestamp,
+    ) -> Self {
         Self {
             id,
             event_id: event.event_id.clone(),
@@ -30,7 +54,8 @@ impl NewDelivery {
             session_kind: event.session_kind,
             session_id: event.session_id.clone(),
             seq: event.seq,
-            url,
+            target: to.target,
+            url: to.url,
             policy,
             created_at,
         }
@@ -84,6 +109,9 @@ pub struct Attempt {
     pub status_code: Option<u16>,
     pub error: Option<String>,
     pub response_excerpt: Option<String>,
+    /// Sent ahead of the delivery's schedule, to learn whether its failing target answers again.
+    #[serde(default)]
+    pub probe: bool,
 }
 
 /// What becomes of a delivery after an attempt.
@@ -93,6 +121,8 @@ pub enum DeliveryNext {
     RetryAt(Timestamp),
     /// Given up: the policy has no attempt left, or the receiver said stop (410).
     Failed,
+    /// A probe failed: the delivery keeps its attempt count and its schedule.
+    Unchanged,
 }
 
 kassa_core::wire_enum! {
@@ -109,6 +139,7 @@ pub struct DeliveryRecord {
     pub id: String,
     pub event_id: String,
     pub seq: u64,
+    pub target: String,
     pub url: String,
     pub policy: RetryPolicy,
     pub status: DeliveryStatus,

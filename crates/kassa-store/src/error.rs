@@ -16,11 +16,48 @@ pub enum StoreError {
     /// The write could not be made (the database refused the transaction).
     #[error("{0}")]
     Failed(String),
+    /// The database cannot take the write now: its storage failed (an I/O error, a failed
+    /// fsync, a full disk) or it cannot be reached. Nothing of the write was acknowledged.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
 }
 
+/// SQLite's primary result codes (the low byte of an extended code) that mean the storage
+/// failed: `SQLITE_READONLY` (a file system remounted read-only), `SQLITE_IOERR` (a failed read,
+/// write or fsync), `SQLITE_FULL`, `SQLITE_CANTOPEN`.
+const SQLITE_STORAGE: [i64; 4] = [8, 10, 13, 14];
+
+/// PostgreSQL's SQLSTATE classes and codes that mean the server cannot take work now: connection
+/// exceptions, insufficient resources (a full disk), operator intervention (a shutdown), a
+/// system I/O error, a read-only (standby) server.
+fn postgres_unavailable(code: &str) -> bool {
+    code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") || code == "58030" || code == "25006"
+}
+
 impl StoreError {
+    /// Whether the database itself failed (storage or connection), rather than the request: the
+    /// request may be made again later, and the service is not ready meanwhile.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Database(error) => match error {
+                sqlx::Error::Io(_)
+                | sqlx::Error::Tls(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => true,
+                sqlx::Error::Database(db) => db.code().is_some_and(|code| match code.parse::<i64>() {
+                    Ok(sqlite) => SQLITE_STORAGE.contains(&(sqlite & 0xff)),
+                    Err(_) => postgres_unavailable(&code),
+                }),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
     /// A failed write: a unique key taken, the `orders` ledger's CHECK on the amounts (the rows
     /// read no longer allow the write; any other CHECK is a bug and stays an error), or PostgreSQL giving up one of two writers that wait for each other's rows
     /// (deadlock, serialization failure), is a [`StoreError::Conflict`]: nothing was written, and

@@ -24,11 +24,12 @@ pub use change::{AuthorizationWrite, Change, ConsumerSessionAttach, OrderLedger,
 pub use claim::ClaimWindow;
 pub use consumer::ConsumerSession;
 pub use delivery::{
-    Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, EventFilter, FinishedAttempt, NewDelivery,
+    Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, Destination, EventFilter, FinishedAttempt,
+    NewDelivery,
 };
 pub use error::StoreError;
 pub use idempotency::{IDEMPOTENCY_HOURS, IdempotencyRecord, IdempotentOutcome};
-pub use jobs::{ClaimedJob, Job, JobKind, JobWrite};
+pub use jobs::{ClaimedJob, Job, JobFailure, JobFilter, JobKind, JobRecord, JobRetry, JobStatus, JobWrite};
 pub use model::{Merchant, Message, NewEvent, SessionCursor, SessionFilter, SessionKind, SessionSummary, StoredEvent};
 pub use record::{SessionRecord, Stored};
 
@@ -49,6 +50,8 @@ pub trait Store: Send + Sync + 'static {
     async fn merchant_by_username(&self, username: &str) -> StoreResult<Option<Merchant>>;
     async fn merchant(&self, id: &str) -> StoreResult<Option<Merchant>>;
     async fn merchant_count(&self) -> StoreResult<u64>;
+    /// Every merchant, oldest first (start-up checks and re-encryption of their secrets).
+    async fn merchants(&self) -> StoreResult<Vec<Merchant>>;
     /// Replaces a merchant's webhook secrets and retry policy; `false` when no such username.
     async fn set_merchant_webhooks(
         &self,
@@ -56,6 +59,9 @@ pub trait Store: Send + Sync + 'static {
         secrets: &[String],
         retry_policy: RetryPolicy,
     ) -> StoreResult<bool>;
+    /// Replaces the webhook secrets of merchant `id` only while they are still `expected` (a
+    /// re-encryption never overwrites a rotation made meanwhile); `false` when they are not.
+    async fn replace_webhook_secrets(&self, id: &str, expected: &[String], secrets: &[String]) -> StoreResult<bool>;
 
     /// The stored state of one session of `kind`, as its record type serialized it, and the
     /// row's revision (the guard of its next write).
@@ -118,8 +124,21 @@ pub trait Store: Send + Sync + 'static {
     /// Claims the jobs `window` takes: due on the service clock, no live lease (wall clock).
     async fn claim_jobs(&self, window: ClaimWindow) -> StoreResult<Vec<ClaimedJob>>;
 
-    /// A claimed job failed: count the attempt, let go of the lease, try again at `due_at`.
-    async fn postpone_job(&self, job_id: &str, lease_token: &str, due_at: Timestamp) -> StoreResult<()>;
+    /// A claimed job's run failed: count it, keep its error, let go of the lease, and either try
+    /// again at a later time or set the job aside. `false` (nothing written) when the lease was
+    /// lost (it ran out and another claim holds the job).
+    async fn fail_job(&self, failure: &JobFailure) -> StoreResult<bool>;
+
+    /// The merchant's jobs that `filter` takes, oldest first.
+    async fn merchant_jobs(&self, merchant_id: &str, filter: &JobFilter) -> StoreResult<Vec<JobRecord>>;
+
+    /// One of the merchant's jobs.
+    async fn merchant_job(&self, merchant_id: &str, job_id: &str) -> StoreResult<Option<JobRecord>>;
+
+    /// Schedules a set-aside job of the merchant again, due at `due_at` with no failures counted
+    /// (its last error is kept until it fails again or is done); `false` (nothing written) when
+    /// the merchant has no such job set aside.
+    async fn retry_job(&self, merchant_id: &str, job_id: &str, due_at: Timestamp) -> StoreResult<bool>;
 
     async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>>;
 
@@ -163,6 +182,26 @@ pub trait Store: Send + Sync + 'static {
     /// Extends a claim that is still held; `false` when it was lost (expired and taken over).
     async fn renew_lease(&self, delivery_id: &str, lease_token: &str, lease_until: Timestamp) -> StoreResult<bool>;
 
+    /// Extends every claim held under `lease_tokens` whose delivery is still pending (the
+    /// worker's heartbeat while its attempts run); answers how many deliveries.
+    async fn renew_leases(&self, lease_tokens: &[String], lease_until: Timestamp) -> StoreResult<u64>;
+
+    /// Claims, to probe whether a failing target answers again, the first delivery to `target` of
+    /// `merchant_id` that its session's order lets go, whatever its schedule.
+    async fn claim_probe(
+        &self,
+        merchant_id: &str,
+        target: &str,
+        window: ClaimWindow,
+    ) -> StoreResult<Option<ClaimedDelivery>>;
+
+    /// Makes every delivery to `target` of `merchant_id` waiting for a later retry due at `now`
+    /// (the target answered again); answers how many.
+    async fn make_target_due(&self, merchant_id: &str, target: &str, now: Timestamp) -> StoreResult<u64>;
+
+    /// Every (merchant id, target) with a failed delivery waiting for a retry.
+    async fn failing_targets(&self) -> StoreResult<Vec<(String, String)>>;
+
     /// Records an attempt of a claimed delivery and what becomes of it. Answers `false` when the
     /// claim was lost (lease expired and taken over): the attempt is recorded, the outcome not.
     async fn finish_attempt(&self, finished: FinishedAttempt) -> StoreResult<bool>;
@@ -186,7 +225,9 @@ pub trait Store: Send + Sync + 'static {
     /// serves one process (SQLite), where in-process wake-ups are all there is.
     async fn notifications(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<notify::Notification>>>;
 
-    /// Cheap liveness check of the database.
+    /// Whether the database serves: it answers a read, and a durable write commits (with the
+    /// configured durability: on SQLite with `synchronous=FULL` that is a WAL fsync), so a
+    /// failing disk, a full one or a lost server is not ready.
     async fn ping(&self) -> StoreResult<()>;
 }
 

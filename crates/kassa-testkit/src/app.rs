@@ -6,6 +6,7 @@ use crate::client::{Client, Merchant, Reply};
 use kassa_server::app::clock::{Clock, ManualClock, SystemClock};
 use kassa_server::app::config::{RateLimits, ScanLimits};
 use kassa_server::model::credentials;
+use kassa_server::service::secrets;
 use kassa_server::{AppState, Config, Mode};
 use kassa_store::Store;
 use kassa_store::testing::{Backend, TestDatabase};
@@ -83,21 +84,25 @@ async fn spawn_over(
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let mut config = Config::new(&url, mode);
+    // Probes of failing targets run on real time: off unless a test asks for them, so the
+    // attempts a test scripts are the ones it sees.
+    config.delivery.probe_interval = std::time::Duration::from_secs(3600);
     tweak(&mut config);
     let state = AppState::with_wall_clock(store.clone(), config, wall);
     let mut merchants = Vec::new();
     for name in ["Shop", "Other shop"] {
         let created = credentials::create(name, None, None, state.now()).unwrap();
-        store.insert_merchant(&created.merchant).await.unwrap();
+        secrets::add_merchant(store.as_ref(), &state.config.secrets, &created.merchant).await.unwrap();
         merchants.push(Merchant::new(created.merchant.username, created.secret));
     }
+    secrets::seal_at_rest(store.as_ref(), &state.config.secrets).await.unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(kassa_server::serve(listener, state.clone(), async {
         let _ = rx.await;
     }));
     let other = merchants.pop().unwrap();
     let merchant = merchants.pop().unwrap();
-    let client = reqwest::Client::new();
+    let client = crate::client::http_client();
     let api = Client::new(&url, merchant.clone()).with_http(client.clone());
     TestApp { url, client, merchant, other, api, state, wall: held, database, shutdown: Some(tx), server: Some(server) }
 }
@@ -183,8 +188,7 @@ impl TestApp {
     /// A plain connection pool on the server's database, for looking at rows (or writing ones
     /// no request would) with SQL.
     pub async fn raw(&self) -> sqlx::AnyPool {
-        sqlx::any::install_default_drivers();
-        sqlx::AnyPool::connect(&self.database.url).await.unwrap()
+        self.raw_pool(false).await
     }
 
     /// Whether the database is PostgreSQL (else SQLite).
@@ -205,16 +209,20 @@ impl TestApp {
         (url, tx)
     }
 
+    /// The text values of a one-column query, read with raw SQL past the store.
+    pub async fn raw_strings(&self, sql: &str) -> Vec<String> {
+        let pool = self.raw_pool(true).await;
+        let values = sqlx::query_scalar(sql).fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        values
+    }
+
     /// Every row of every table of the schema (read from the database's catalogue, so a new
     /// table is included without a word here), in a stable order: what "nothing changed" is
-    /// checked against. Only the migrator's own bookkeeping is left out.
+    /// checked against. Only the migrator's bookkeeping and the readiness probe's counter are left out.
     pub async fn snapshot(&self) -> Vec<String> {
         use sqlx::{Column, Row};
-        let url = match self.database.backend {
-            Backend::Sqlite => format!("{}?mode=ro", self.database.url),
-            Backend::Postgres => self.database.url.clone(),
-        };
-        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        let pool = self.raw_pool(true).await;
         let catalogue = match self.database.backend {
             Backend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
             Backend::Postgres => {
@@ -223,7 +231,8 @@ impl TestApp {
             }
         };
         let tables: Vec<String> = sqlx::query_scalar(catalogue).fetch_all(&pool).await.unwrap();
-        let tables: Vec<String> = tables.into_iter().filter(|t| t != "_sqlx_migrations").collect();
+        // The migrator's bookkeeping, and the readiness probe's counter (`/readyz` writes it).
+        let tables: Vec<String> = tables.into_iter().filter(|t| t != "_sqlx_migrations" && t != "readiness").collect();
         for expected in ["merchants", "sessions", "events", "deliveries", "delivery_attempts", "jobs"] {
             assert!(tables.iter().any(|t| t == expected), "the snapshot misses {expected}: {tables:?}");
         }
@@ -251,18 +260,34 @@ impl TestApp {
         rows
     }
 
-    /// Runs one SQL statement on the test's database behind the server's back (what another
-    /// version of kassa, or an operator, could have left there); answers the rows it changed.
+    /// Runs one SQL statement on the test's database beside the server (a row the service would
+    /// never write, such as a session whose guard columns disagree with its record); answers how
+    /// many rows it changed.
     pub async fn execute(&self, sql: &str) -> u64 {
-        let pool = sqlx::AnyPool::connect(&self.database.url).await.unwrap();
-        let changed = sqlx::query(sql).execute(&pool).await.unwrap().rows_affected();
+        let pool = self.raw_pool(false).await;
+        let done = sqlx::query(sql).execute(&pool).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
         pool.close().await;
-        changed
+        done.rows_affected()
+    }
+
+    /// A plain pool on the test's database (SQLite read-only when asked).
+    async fn raw_pool(&self, read_only: bool) -> sqlx::AnyPool {
+        let url = match self.database.backend {
+            Backend::Sqlite if read_only => format!("{}?mode=ro", self.database.url),
+            Backend::Sqlite | Backend::Postgres => self.database.url.clone(),
+        };
+        sqlx::AnyPool::connect(&url).await.unwrap()
     }
 
     /// Stops the server and starts a new process-like one on the same database and address: a
     /// new store, a new (sandbox) clock, nothing kept in memory.
     pub async fn restart(&mut self) {
+        self.restart_with(|_| {}).await.unwrap();
+    }
+
+    /// [`TestApp::restart`] with the configuration changed by `tweak`; the start-up check of the
+    /// stored secrets runs as `kassa serve` runs it, and its refusal leaves the server stopped.
+    pub async fn restart_with(&mut self, tweak: impl FnOnce(&mut Config)) -> Result<(), String> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -270,14 +295,18 @@ impl TestApp {
             server.await.unwrap().unwrap();
         }
         let address = self.url.trim_start_matches("http://").to_owned();
-        let listener = TcpListener::bind(&address).await.unwrap();
         let store: Arc<dyn Store> = Arc::new(self.database.open().await);
-        self.state = AppState::new(store, (*self.state.config).clone());
+        let mut config = (*self.state.config).clone();
+        tweak(&mut config);
+        secrets::seal_at_rest(store.as_ref(), &config.secrets).await.map_err(|e| e.to_string())?;
+        let listener = TcpListener::bind(&address).await.unwrap();
+        self.state = AppState::new(store, config);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         self.server = Some(tokio::spawn(kassa_server::serve(listener, self.state.clone(), async {
             let _ = rx.await;
         })));
         self.shutdown = Some(tx);
+        Ok(())
     }
 
     /// Another node on the same database (its own store and clock), without an HTTP listener.

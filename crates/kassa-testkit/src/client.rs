@@ -19,6 +19,13 @@ impl Merchant {
     }
 }
 
+/// An HTTP client that lets idle connections go before kassa's keep-alive timeout (10 s) does,
+/// so no request is sent on a connection the server is closing.
+pub fn http_client() -> reqwest::Client {
+    let idle = std::time::Duration::from_secs(5);
+    reqwest::Client::builder().pool_idle_timeout(idle).build().expect("an HTTP client")
+}
+
 /// A response with its body read.
 #[derive(Debug)]
 pub struct Reply {
@@ -80,7 +87,7 @@ pub struct Client {
 
 impl Client {
     pub fn new(url: impl Into<String>, merchant: Merchant) -> Self {
-        Self { url: url.into(), merchant, http: reqwest::Client::new() }
+        Self { url: url.into(), merchant, http: http_client() }
     }
 
     /// The same kassa, called as `who`.

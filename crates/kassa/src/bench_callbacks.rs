@@ -234,6 +234,7 @@ fn backlog_change(state: &AppState, merchant_id: &str, target: &str, count: u32)
             session_kind: SessionKind::Hpp,
             session_id: opened.id.clone(),
             seq: 2,
+            target: target.to_owned(),
             url: target.to_owned(),
             policy: kassa_core::retry::RetryPolicy::Klarna,
             created_at: now,

@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use kassa_server::Mode;
-use kassa_server::app::config::RateLimits;
+use kassa_server::app::config::{RateLimits, SecretBox};
 use kassa_store::sql::Durability;
 use std::net::SocketAddr;
 
@@ -37,6 +37,32 @@ pub enum MerchantCommand {
     Add(MerchantAdd),
     /// Show or change a merchant's status-callback settings: retry policy and signing secrets.
     Webhooks(MerchantWebhooks),
+    /// Encrypt every merchant's webhook signing secrets under the first `--secret-key` (after a
+    /// key rotation, or to encrypt secrets stored in clear); `serve` also does this on start.
+    Reencrypt(MerchantReencrypt),
+}
+
+#[derive(Debug, Args)]
+pub struct MerchantReencrypt {
+    #[command(flatten)]
+    pub keys: SecretKeyArgs,
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SecretKeyArgs {
+    /// Keys that merchants' webhook signing secrets are encrypted under at rest: comma-separated,
+    /// each base64 of 32 bytes (`openssl rand -base64 32`), optionally named `id:key`. The first
+    /// encrypts, every one decrypts. Without a key the secrets are stored in clear.
+    #[arg(long = "secret-key", env = "KASSA_SECRET_KEY", value_name = "KEYS", hide_env_values = true)]
+    pub secret_key: Option<SecretBox>,
+}
+
+impl SecretKeyArgs {
+    pub fn keys(&self) -> SecretBox {
+        self.secret_key.clone().unwrap_or_default()
+    }
 }
 
 #[derive(Debug, Args)]
@@ -54,6 +80,8 @@ pub struct MerchantWebhooks {
     /// Keep only the newest signing secret.
     #[arg(long, conflicts_with = "rotate_secret")]
     pub drop_old_secrets: bool,
+    #[command(flatten)]
+    pub keys: SecretKeyArgs,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }
@@ -101,11 +129,16 @@ pub struct ServeArgs {
     /// addresses; sandbox mode allows any target.
     #[arg(long, env = "KASSA_CALLBACK_ALLOW_HOSTS", value_delimiter = ',')]
     pub callback_allow_hosts: Vec<String>,
-    /// How long a node's claim on a callback holds, in seconds; after a node dies, others send its
-    /// claimed callbacks once this has passed. A claim about to send an attempt longer than this
-    /// is first extended to cover it.
-    #[arg(long, env = "KASSA_CALLBACK_LEASE", default_value_t = 60, value_parser = clap::value_parser!(u64).range(10..=3600))]
+    /// How long a node's claim on a callback holds unless renewed, in seconds; the node renews
+    /// its claims a third of this apart while their attempts run, so after a node dies others
+    /// send its claimed callbacks once this has passed.
+    #[arg(long, env = "KASSA_CALLBACK_LEASE", default_value_t = 10, value_parser = clap::value_parser!(u64).range(3..=3600))]
     pub callback_lease: u64,
+    /// How often, in seconds, a failing callback target is probed with its first waiting
+    /// callback ahead of schedule; when it answers 2xx, every callback waiting for it is due at
+    /// once (a failed probe costs the callback none of its attempts).
+    #[arg(long, env = "KASSA_CALLBACK_PROBE_INTERVAL", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub callback_probe_interval: u64,
     /// How long an in-store distribution stays WAITING before kassa distributes it, in seconds
     /// (service clock: the sandbox clock can move past it). 0 distributes at once.
     #[arg(long, env = "KASSA_DISTRIBUTION_DELAY", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
@@ -128,6 +161,14 @@ pub struct ServeArgs {
     /// Client addresses, usernames and merchants each of these in-memory limits tracks at most.
     #[arg(long, env = "KASSA_LIMITS_TRACKED", default_value_t = 100_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
     pub limits_tracked: u64,
+    /// Failed runs of a job (distributing, an auto-cancel, an order's expiry) before it is set
+    /// aside with its error for an operator (`GET /kassa/v1/jobs?status=set_aside`, the
+    /// dashboard's Jobs page), who can retry it. Failed runs are retried 1 s, 2 s, 4 s … at most
+    /// 60 s apart until then.
+    #[arg(long, env = "KASSA_JOB_ATTEMPTS", default_value_t = kassa_server::Config::DEFAULT_JOB_ATTEMPTS, value_parser = clap::value_parser!(u32).range(2..=1000))]
+    pub job_attempts: u32,
+    #[command(flatten)]
+    pub keys: SecretKeyArgs,
 }
 
 /// What the HTTP server allows its clients.
@@ -163,6 +204,8 @@ pub struct MerchantAdd {
     /// Retry policy of the merchant's status callbacks.
     #[arg(long, default_value = "klarna", value_parser = ["klarna", "extended"])]
     pub retry_policy: String,
+    #[command(flatten)]
+    pub keys: SecretKeyArgs,
     #[command(flatten)]
     pub database: DatabaseArgs,
 }

@@ -28,7 +28,9 @@ pub async fn start(durability: Durability, tweak: impl FnOnce(&mut Config)) -> R
     tweak(&mut config);
     let state = AppState::new(store.clone(), config);
     let created = credentials::create("Bench", None, None, state.now())?;
-    store.insert_merchant(&created.merchant).await.map_err(|e| e.to_string())?;
+    kassa_server::service::secrets::add_merchant(store.as_ref(), &state.config.secrets, &created.merchant)
+        .await
+        .map_err(|e| e.to_string())?;
     tokio::spawn(kassa_server::serve(listener, state.clone(), std::future::pending()));
     Ok(LocalServer {
         state,

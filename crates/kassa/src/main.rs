@@ -9,6 +9,7 @@ mod serve;
 
 use clap::Parser;
 use kassa_core::retry::RetryPolicy;
+use kassa_server::service::secrets;
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -19,6 +20,7 @@ async fn main() -> ExitCode {
         cli::Command::Serve(args) => serve::run(args).await,
         cli::Command::Merchant { command: cli::MerchantCommand::Add(args) } => add_merchant(args).await,
         cli::Command::Merchant { command: cli::MerchantCommand::Webhooks(args) } => merchant_webhooks(args).await,
+        cli::Command::Merchant { command: cli::MerchantCommand::Reencrypt(args) } => reencrypt(args).await,
         cli::Command::Bench(args) => bench::run(args).await,
         cli::Command::BenchCallbacks(args) => bench_callbacks::run(args).await,
         cli::Command::Migrate(args) => database::open(&args)
@@ -46,7 +48,9 @@ async fn add_merchant(args: cli::MerchantAdd) -> Result<(), String> {
     let mut created =
         kassa_server::model::credentials::create(&args.name, args.username.as_deref(), args.secret.as_deref(), now)?;
     created.merchant.retry_policy = retry_policy(&args.retry_policy)?;
-    store.insert_merchant(&created.merchant).await.map_err(|e| format!("could not add the merchant: {e}"))?;
+    secrets::add_merchant(store.as_ref(), &args.keys.keys(), &created.merchant)
+        .await
+        .map_err(|e| format!("could not add the merchant: {e}"))?;
     println!("merchant {:?} added", created.merchant.name);
     println!("username: {}", created.merchant.username);
     println!("secret:   {}", created.secret);
@@ -69,18 +73,20 @@ async fn merchant_webhooks(args: cli::MerchantWebhooks) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?
         .ok_or_else(|| format!("no merchant with username {:?}", args.username))?;
-    let mut secrets = merchant.webhook_secrets.clone();
+    let keys = args.keys.keys();
+    let stored = secrets::webhook_secrets(&keys, &merchant).map_err(|e| e.to_string())?;
+    let mut clear = stored.clone();
     if args.rotate_secret {
         // The new secret signs first; the newest previous one keeps verifying during the rotation.
-        secrets.truncate(1);
-        secrets.insert(0, kassa_server::model::credentials::new_webhook_secret());
+        clear.truncate(1);
+        clear.insert(0, kassa_server::model::credentials::new_webhook_secret());
     }
     if args.drop_old_secrets {
-        secrets.truncate(1);
+        clear.truncate(1);
     }
     let policy = args.retry_policy.as_deref().map(retry_policy).transpose()?.unwrap_or(merchant.retry_policy);
-    if secrets != merchant.webhook_secrets || policy != merchant.retry_policy {
-        store.set_merchant_webhooks(&args.username, &secrets, policy).await.map_err(|e| e.to_string())?;
+    if clear != stored || policy != merchant.retry_policy {
+        secrets::set_webhooks(store.as_ref(), &keys, &merchant, &clear, policy).await.map_err(|e| e.to_string())?;
     }
     if args.rotate_secret || args.drop_old_secrets {
         // A credential change: whoever is logged in to the dashboard logs in again.
@@ -88,8 +94,20 @@ async fn merchant_webhooks(args: cli::MerchantWebhooks) -> Result<(), String> {
         println!("merchant {}: {ended} dashboard login(s) ended", args.username);
     }
     println!("merchant {}: callback retry policy {policy}", args.username);
-    for (i, secret) in secrets.iter().enumerate() {
+    for (i, secret) in clear.iter().enumerate() {
         println!("signing secret {}: {secret}{}", i + 1, if i == 0 { " (newest)" } else { "" });
+    }
+    Ok(())
+}
+
+/// Brings every merchant's webhook signing secrets under the first `--secret-key`.
+async fn reencrypt(args: cli::MerchantReencrypt) -> Result<(), String> {
+    let store = database::open(&args.database).await?;
+    let keys = args.keys.keys();
+    let done = secrets::seal_at_rest(store.as_ref(), &keys).await.map_err(|e| e.to_string())?;
+    match keys.key_ids().first() {
+        Some(key) => println!("{} of {} merchant(s) re-encrypted under key {key}", done.resealed, done.merchants),
+        None => println!("no --secret-key: the secrets of {} merchant(s) stay in clear", done.merchants),
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ use crate::cli::{ClientLimitArgs, ServeArgs};
 use crate::database;
 use kassa_server::app::config::{AuthThrottleSettings, Rate, RateLimits, ScanLimits, ServerLimits};
 use kassa_server::model::credentials;
+use kassa_server::service::secrets;
 use kassa_server::{AppState, Config, Mode};
 use kassa_store::Store;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     config.rate_limits = args.rate_limits;
     config.callback_targets.allowed_hosts = args.callback_allow_hosts.clone();
     config.delivery.lease = std::time::Duration::from_secs(args.callback_lease);
+    config.delivery.probe_interval = std::time::Duration::from_secs(args.callback_probe_interval);
     config.distribution_delay = std::time::Duration::from_secs(args.distribution_delay);
     let tracked = usize::try_from(args.limits_tracked).unwrap_or(usize::MAX);
     config.auth_throttle = (args.auth_failures > 0).then(|| AuthThrottleSettings {
@@ -35,6 +37,17 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         tracing::warn!("failed credential attempts are not throttled (--auth-failures 0)");
     }
     config.server = client_limits(&args.clients)?;
+    config.secrets = args.keys.keys();
+    // Before serving: every stored signing secret must open, and is brought under the first key.
+    let sealed = secrets::seal_at_rest(store.as_ref(), &config.secrets).await.map_err(|e| e.to_string())?;
+    match config.secrets.key_ids().first() {
+        Some(key) => tracing::info!(key, resealed = sealed.resealed, "webhook signing secrets encrypted at rest"),
+        None if mode == Mode::Production => {
+            tracing::warn!("no --secret-key: webhook signing secrets are stored in clear in the database")
+        }
+        None => {}
+    }
+    config.job_attempts = args.job_attempts;
     match mode {
         Mode::Sandbox => {
             tracing::warn!("sandbox mode: status callbacks may target any http(s) address, private ones included")
@@ -56,6 +69,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         args.rate_limits,
         sandbox.as_ref(),
         store.merchant_count().await.unwrap_or(0),
+        state.config.secrets.key_ids().first().copied(),
     );
     tracing::info!(
         %address, %mode, rate_limits = %args.rate_limits, max_client_connections = state.config.server.max_connections,
@@ -117,7 +131,7 @@ async fn ensure_sandbox_merchant(
         None => (None, None),
     };
     let created = credentials::create("Sandbox merchant", username, secret, state.now())?;
-    store.insert_merchant(&created.merchant).await.map_err(|e| e.to_string())?;
+    secrets::add_merchant(store.as_ref(), &state.config.secrets, &created.merchant).await.map_err(|e| e.to_string())?;
     let webhook_secret = created.merchant.webhook_secrets.first().cloned().unwrap_or_default();
     Ok(Some(SandboxMerchant { username: created.merchant.username, secret: created.secret, webhook_secret }))
 }
@@ -129,12 +143,17 @@ fn print_banner(
     rate_limits: RateLimits,
     sandbox: Option<&SandboxMerchant>,
     merchants: u64,
+    sealing_key: Option<&str>,
 ) {
     println!("kassa {} is running in {mode} mode", env!("CARGO_PKG_VERSION"));
     println!("  API       {url}");
     println!("  OpenAPI   {url}/openapi.json");
     println!("  Dashboard {url}/dashboard  (log in with the merchant credentials)");
     println!("  Database  {database}");
+    match sealing_key {
+        Some(key) => println!("  Secrets   webhook signing secrets encrypted at rest (key {key})"),
+        None => println!("  Secrets   webhook signing secrets stored in clear (no --secret-key)"),
+    }
     if rate_limits.is_off() {
         println!("  Limits    off");
     } else {

@@ -240,3 +240,55 @@ fn rotating_the_webhook_secret_ends_the_dashboard_logins() {
     assert!(String::from_utf8_lossy(&rotated.stdout).contains("1 dashboard login(s) ended"), "{rotated:?}");
     assert_eq!(curl_status(&["-b", &cookie, &dashboard]), "303", "logged out");
 }
+
+#[test]
+fn encrypted_signing_secrets_need_their_key_to_start_and_move_to_a_new_key_by_reencrypt() {
+    const OLD: &str = "old:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    const NEW: &str = "new:HxwdHhscGRgXFhUUExIREA8ODQwLCgkIBwYFBAMCAQA=";
+    let database = DatabaseFile::new();
+    let db = database.url.as_str();
+    let kassa = |args: &[&str], key: Option<&str>| {
+        let mut command = Command::new(BIN);
+        command.args(args).args(["--database", db]).env_remove("KASSA_SECRET_KEY");
+        if let Some(key) = key {
+            command.env("KASSA_SECRET_KEY", key);
+        }
+        command.output().unwrap()
+    };
+    let added = kassa(&["merchant", "add", "--name", "Bike shop", "--username", "bikes"], Some(OLD));
+    assert!(added.status.success(), "{added:?}");
+    let stdout = String::from_utf8_lossy(&added.stdout);
+    let secret = stdout.lines().find_map(|l| l.strip_prefix("webhook signing secret: ")).unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"), "{stdout}");
+
+    // Without the key (or with another one) neither serve nor the merchant commands start.
+    for key in [None, Some(NEW)] {
+        let serve = kassa(&["serve", "--listen", "127.0.0.1:0", "--mode", "production"], key);
+        let stderr = String::from_utf8_lossy(&serve.stderr);
+        assert!(!serve.status.success(), "{stderr}");
+        assert!(
+            stderr.contains(
+                "kassa: the webhook signing secrets of merchant bikes cannot be read: it is encrypted under key old"
+            ) && stderr.contains("--secret-key (KASSA_SECRET_KEY)"),
+            "{stderr}"
+        );
+        let shown = kassa(&["merchant", "webhooks", "--username", "bikes"], key);
+        assert!(!shown.status.success() && String::from_utf8_lossy(&shown.stderr).contains("cannot be read"));
+    }
+    let shown = kassa(&["merchant", "webhooks", "--username", "bikes"], Some(OLD));
+    assert!(String::from_utf8_lossy(&shown.stdout).contains(&format!("signing secret 1: {secret} (newest)")));
+
+    // Rotation: the new key first, re-encrypt, then the new key alone is enough.
+    let moved = kassa(&["merchant", "reencrypt"], Some(&format!("{NEW},{OLD}")));
+    assert!(
+        String::from_utf8_lossy(&moved.stdout).contains("1 of 1 merchant(s) re-encrypted under key new"),
+        "{moved:?}"
+    );
+    let shown = kassa(&["merchant", "webhooks", "--username", "bikes"], Some(NEW));
+    assert!(
+        String::from_utf8_lossy(&shown.stdout).contains(&format!("signing secret 1: {secret} (newest)")),
+        "{shown:?}"
+    );
+    let server = serve(db, &["--mode", "production", "--secret-key", NEW]);
+    assert!(server.banner.iter().any(|l| l.contains("encrypted at rest (key new)")), "{:?}", server.banner);
+}

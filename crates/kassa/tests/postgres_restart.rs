@@ -1,5 +1,6 @@
 //! PostgreSQL restarts in the middle of a run: both nodes recover, and no acknowledged change is
-//! lost. The test runs its own throw-away cluster (initdb + pg_ctl on a spare port), so the shared
+//! lost. PostgreSQL stopped mid-load: nothing is acknowledged meanwhile (503 in Klarna's body),
+//! `/readyz` says not ready, and once it is back the node serves again with nothing lost. The test runs its own throw-away cluster (initdb + pg_ctl on a spare port), so the shared
 //! server is never touched.
 
 use kassa_testkit::{Client, eventually};
@@ -103,7 +104,11 @@ async fn both_nodes_recover_and_nothing_acknowledged_is_lost() {
         return;
     };
     let servers = [node(&cluster.url()), node(&cluster.url())];
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .pool_idle_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
     let nodes = servers.each_ref().map(|server| server.client(AUTH).with_http(http.clone()));
     let mut acknowledged = Vec::new();
     for i in 0..20 {
@@ -137,4 +142,63 @@ async fn both_nodes_recover_and_nothing_acknowledged_is_lost() {
         assert_eq!(reply.status, 200, "acknowledged session {id} is gone");
     }
     assert!(acknowledged.len() >= 42);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_postgres_is_down_nothing_is_acknowledged_and_the_node_is_not_ready() {
+    let Some(cluster) = Cluster::start() else {
+        eprintln!("\n*** no PostgreSQL binaries under /usr/lib/postgresql: the outage test did NOT run ***\n");
+        assert!(!kassa_store::testing::postgres_required(), "PostgreSQL is required");
+        return;
+    };
+    let server = node(&cluster.url());
+    let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+    let client = server.client(AUTH).with_http(http.clone());
+    let ready = || async { http.get(format!("{}/readyz", server.url)).send().await.map(|r| r.status().as_u16()) };
+    let mut acknowledged = Vec::new();
+    for _ in 0..20 {
+        acknowledged.push(create(&client).await.expect("acknowledged before the outage"));
+    }
+    assert_eq!(ready().await.unwrap(), 200);
+
+    cluster.pg_ctl("-m immediate stop");
+    let mut refused = 0;
+    let during: Vec<_> = (0..8)
+        .map(|_| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client.try_call(Method::POST, "/payments/v1/sessions", Some(kassa_testkit::cart())).await
+            })
+        })
+        .collect();
+    for request in during {
+        let reply = request.await.unwrap().expect("an answer, not a dropped connection");
+        reply.assert_error(503, "SERVICE_UNAVAILABLE");
+        refused += 1;
+    }
+    assert_eq!(ready().await.unwrap(), 503, "not ready while PostgreSQL is down");
+
+    cluster.pg_ctl("start");
+    let back = std::time::Instant::now();
+    eventually("/readyz to report ready once PostgreSQL is back", Duration::from_secs(30), || async {
+        match ready().await {
+            Ok(200) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    let time_to_ready = back.elapsed();
+    for _ in 0..20 {
+        acknowledged.push(create(&client).await.expect("acknowledged after the outage"));
+    }
+    for id in &acknowledged {
+        let reply = client.get(&format!("/payments/v1/sessions/{id}")).await;
+        assert_eq!(reply.status, 200, "acknowledged session {id} is gone");
+    }
+    eprintln!(
+        "postgres outage: {} acknowledged, {refused} refused during the outage (503), 0 lost; ready {} ms after \
+         PostgreSQL was back",
+        acknowledged.len(),
+        time_to_ready.as_millis()
+    );
 }

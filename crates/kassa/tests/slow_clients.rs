@@ -87,6 +87,9 @@ async fn half_sent_requests_are_closed_at_the_header_deadline_and_never_starve_h
     for waiting in slow {
         longest = longest.max(waiting.await.unwrap());
     }
+    eprintln!(
+        "figure: 1,100 half-sent connections under a 1,024 file limit: /healthz failed {unhealthy} times; the longest held {longest:?} (header timeout {HEADER_TIMEOUT:?})"
+    );
     assert!(
         longest <= HEADER_TIMEOUT + slack,
         "a slow connection stayed open {longest:?} (header timeout {HEADER_TIMEOUT:?})"
@@ -118,6 +121,9 @@ async fn sigterm_ends_within_the_drain_deadline_despite_a_half_sent_request_and_
     let asked = Instant::now();
     assert!(tokio::task::block_in_place(|| first.terminate()), "kassa must exit cleanly on SIGTERM");
     let took = asked.elapsed();
+    eprintln!(
+        "figure: SIGTERM with a half-sent request, an idle connection and hung callback attempts: exited after {took:?} (drain deadline 2 s)"
+    );
     assert!(took < Duration::from_secs(6), "SIGTERM took {took:?} with a drain deadline of 2 s");
 
     receiver.answer_always(Answer::ok());

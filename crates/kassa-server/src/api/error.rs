@@ -55,7 +55,8 @@ pub enum ApiError {
     /// credentials were not checked. Retry after `retry_after_secs` (`Retry-After`).
     #[error("Too many failed authentication attempts; retry in {retry_after_secs} s")]
     AuthThrottled { retry_after_secs: u64 },
-    /// A dependency (the database) cannot serve now.
+    /// A dependency (the database) cannot serve now; the cause is for the log, the client is
+    /// told to retry.
     #[error("{0}")]
     Unavailable(String),
     /// The answer a refused request got the first time, given again for a repeated
@@ -140,7 +141,10 @@ impl ApiError {
                 "INTERNAL_SERVER_ERROR".into(),
                 vec!["Internal server error; retry, and quote the correlation_id if it persists".into()],
             ),
-            Self::Unavailable(m) => ("SERVICE_UNAVAILABLE".into(), vec![m.clone()]),
+            Self::Unavailable(_) => (
+                "SERVICE_UNAVAILABLE".into(),
+                vec!["The database cannot take requests now; nothing was changed. Retry later".into()],
+            ),
             Self::Replayed { code, messages, .. } => (code.clone().into(), messages.clone()),
         };
         let cause = match self {
@@ -204,6 +208,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Refused(refusal) => refusal.into(),
             ServiceError::Conflict(message) => Self::Conflict(message),
             ServiceError::Internal(cause) => Self::Internal(cause),
+            ServiceError::Unavailable(cause) => Self::Unavailable(cause),
         }
     }
 }
@@ -224,9 +229,11 @@ impl From<Refusal> for ApiError {
             Rule::NotRetryable => return Self::BadRequest(message),
             Rule::HppMerchantAction | Rule::NoCallbackTarget => StatusCode::BAD_REQUEST,
             Rule::PaymentClosed | Rule::AuthorizationUsed | Rule::NotTokenizable => StatusCode::FORBIDDEN,
-            Rule::HppConsumerAction | Rule::PaymentUnavailable | Rule::DistributionStatus | Rule::ShortCodeTaken => {
-                StatusCode::CONFLICT
-            }
+            Rule::HppConsumerAction
+            | Rule::PaymentUnavailable
+            | Rule::DistributionStatus
+            | Rule::ShortCodeTaken
+            | Rule::JobNotSetAside => StatusCode::CONFLICT,
         };
         Self::InvalidOperation { status, message }
     }

@@ -18,15 +18,15 @@ async fn healthz() -> Json<Health> {
     Json(Health { status: "ok".into() })
 }
 
-/// The process can reach its database.
+/// The process can reach its database and make a change durable there now.
 #[utoipa::path(get, path = "/readyz", tag = "Operations", responses(
     (status = 200, body = Health),
-    (status = 503, description = "The database is unreachable", body = crate::api::errors::ErrorResponse),
+    (status = 503, description = "The database is unreachable or cannot take a durable write", body = crate::api::errors::ErrorResponse),
 ))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     state.store.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
-        ApiError::Unavailable("The database is unreachable".into())
+        ApiError::Unavailable(format!("readiness check failed: {e}"))
     })?;
     Ok(Json(Health { status: "ready".into() }))
 }

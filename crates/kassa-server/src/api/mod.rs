@@ -9,6 +9,7 @@ mod health;
 mod hpp;
 mod idempotency;
 mod instore;
+mod jobs;
 pub mod json;
 mod kassa;
 pub mod openapi;
@@ -41,6 +42,7 @@ pub fn routes(mode: Mode) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(stream::routes())
         .merge(public::routes())
         .merge(kassa::routes())
+        .merge(jobs::routes())
         .merge(health::routes());
     if mode == Mode::Sandbox {
         api = api.merge(sandbox::routes()).merge(clock::routes());

@@ -33,14 +33,19 @@ async fn hpp_stream(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     load::hpp_session(&state, &merchant, &id).await?;
-    let after = match headers.get("last-event-id").map(|v| v.to_str().map(str::trim)) {
+    let after = match headers.get("last-event-id") {
         None => 0,
-        Some(Ok(text)) => {
-            text.parse().map_err(|_| ApiError::bad_value("Last-Event-ID", "must be a sequence number"))?
-        }
-        Some(Err(_)) => return Err(ApiError::bad_value("Last-Event-ID", "must be a sequence number")),
+        Some(value) => last_event_id(value.to_str().unwrap_or_default())?,
     };
     Ok(Sse::new(events(state, SessionKind::Hpp, id, after)).keep_alive(KeepAlive::default()))
+}
+
+/// A `Last-Event-ID`: a sequence number as the stream sent it, so at most `i64::MAX` (what the
+/// database holds). A larger one is refused rather than wrapped, which would replay the stream.
+fn last_event_id(text: &str) -> Result<u64, ApiError> {
+    text.trim().parse::<i64>().ok().and_then(|seq| u64::try_from(seq).ok()).ok_or_else(|| {
+        ApiError::bad_value("Last-Event-ID", format!("must be a sequence number from 0 to {}", i64::MAX))
+    })
 }
 
 struct Cursor {

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 pub use crate::app::limits::{AuthThrottleSettings, Rate, ScanLimits};
 pub use crate::app::rate_limits::RateLimits;
+pub use crate::app::secrets::SecretBox;
 pub use crate::app::target::TargetPolicy;
 
 kassa_core::wire_enum! {
@@ -44,11 +45,18 @@ pub struct Config {
     pub login_lifetime: Duration,
     /// What the HTTP server allows its clients: timeouts, the connection cap, the drain bound.
     pub server: ServerLimits,
+    /// The operator's keys that merchants' webhook signing secrets are encrypted under at rest
+    /// (none by default: stored in clear).
+    pub secrets: SecretBox,
+    /// Failed runs of a job (a timer: distributing, auto-cancel, an order's expiry) before it is
+    /// set aside for an operator; runs are retried 1 s, 2 s, 4 s … at most 60 s apart until then.
+    pub job_attempts: u32,
 }
 
 impl Config {
     pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
     pub const DEFAULT_LOGIN_LIFETIME: Duration = Duration::from_secs(12 * 3600);
+    pub const DEFAULT_JOB_ATTEMPTS: u32 = 10;
 
     pub fn new(public_url: &str, mode: Mode) -> Self {
         Self {
@@ -62,6 +70,8 @@ impl Config {
             scan_limits: ScanLimits::default(),
             login_lifetime: Self::DEFAULT_LOGIN_LIFETIME,
             server: ServerLimits::default(),
+            secrets: SecretBox::default(),
+            job_attempts: Self::DEFAULT_JOB_ATTEMPTS,
             callback_targets: match mode {
                 Mode::Sandbox => TargetPolicy::sandbox(),
                 Mode::Production => TargetPolicy::default(),
@@ -89,9 +99,12 @@ pub struct WorkerSettings {
     pub max_per_host: usize,
     /// How often due retries are looked for when nothing wakes the worker.
     pub poll_interval: Duration,
-    /// How long a claim holds; longer than any attempt's timeout, so a live claim is never
-    /// taken over while its attempt can still answer.
+    /// How long a claim holds unless renewed; the worker renews its claims a third of a lease
+    /// apart while their attempts wait and run, so a crashed node's callbacks are sent by
+    /// another within about one lease.
     pub lease: Duration,
+    /// How often a failing target is probed with its first waiting delivery ahead of schedule.
+    pub probe_interval: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -100,7 +113,8 @@ impl Default for WorkerSettings {
             max_in_flight: 256,
             max_per_host: 32,
             poll_interval: Duration::from_millis(100),
-            lease: Duration::from_secs(60),
+            lease: Duration::from_secs(10),
+            probe_interval: Duration::from_secs(10),
         }
     }
 }

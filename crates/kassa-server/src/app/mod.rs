@@ -2,6 +2,7 @@
 //! change bus, the message sender) and the configuration types, which depend on nothing else in
 //! the crate.
 
+pub mod addresses;
 pub mod auth_throttle;
 pub mod buckets;
 pub mod bus;
@@ -10,6 +11,7 @@ pub mod config;
 pub mod limits;
 pub mod rate_limits;
 pub mod scan_limits;
+pub mod secrets;
 pub mod sender;
 pub mod state;
 pub mod target;

@@ -1,8 +1,9 @@
 //! The merchant dashboard (merchant login): sessions of every kind with filters, a session's
 //! timeline, its callback deliveries with every attempt and a redeliver button, the
-//! distribution messages sent, the store QR codes, and the sandbox clock. Lists and sessions
-//! update live.
+//! distribution messages sent, its set-aside jobs (`jobs.rs`), the store QR codes, and the
+//! sandbox clock. Lists and sessions update live.
 
+use super::jobs::{JobRow, set_aside_rows};
 use super::live::{self, Look, Shown};
 use super::login::{MerchantLogin, safe_next};
 use super::store::{store_id, store_url};
@@ -357,6 +358,8 @@ struct SessionPage {
     heading: Heading,
     timeline: Vec<TimelineEntry>,
     messages: Vec<MessageRow>,
+    /// Its jobs that failed too often, with their errors.
+    jobs: Vec<JobRow>,
     live_source: String,
     here: String,
 }
@@ -376,6 +379,7 @@ async fn session(
         SessionKind::Hpp | SessionKind::Order => state.store.session_messages(&id).await?,
         _ => vec![],
     };
+    let jobs = set_aside_rows(&state, &merchant, Some(&id)).await?;
     let here = format!("/dashboard/sessions/{kind_text}/{id}");
     let page = SessionPage {
         chrome: Chrome::merchant(format!("{} {id}", kind.as_str()), &merchant),
@@ -394,6 +398,7 @@ async fn session(
                 at: m.created_at.to_string(),
             })
             .collect(),
+        jobs,
         here,
     };
     Ok(render(&page)?.into_response())

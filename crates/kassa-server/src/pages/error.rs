@@ -58,6 +58,14 @@ impl From<ServiceError> for PageError {
             ServiceError::Refused(refusal) => refused(refusal),
             ServiceError::Conflict(message) => Self::new(StatusCode::CONFLICT, "That cannot be done now", message),
             ServiceError::Internal(cause) => Self::internal(cause),
+            ServiceError::Unavailable(cause) => {
+                tracing::warn!(cause, "page refused: the database is unavailable");
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Please try again in a moment",
+                    "kassa cannot save anything right now, so nothing was changed. Please try again in a moment.",
+                )
+            }
         }
     }
 }
@@ -72,7 +80,11 @@ fn refused(Refusal { rule, message }: Refusal) -> PageError {
         | Rule::Order(_)
         | Rule::NotTokenizable
         | Rule::TokenUnusable(_) => StatusCode::FORBIDDEN,
-        Rule::HppConsumerAction | Rule::PaymentUnavailable | Rule::DistributionStatus | Rule::ShortCodeTaken => {
+        Rule::HppConsumerAction
+        | Rule::PaymentUnavailable
+        | Rule::DistributionStatus
+        | Rule::ShortCodeTaken
+        | Rule::JobNotSetAside => {
             return PageError::new(StatusCode::CONFLICT, "That cannot be done now", message);
         }
     };

@@ -9,6 +9,7 @@ mod dashboard;
 mod distribution;
 mod error;
 mod guard;
+mod jobs;
 mod live;
 mod login;
 mod money;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .merge(login::routes())
         .merge(clerk::routes())
         .merge(dashboard::routes())
+        .merge(jobs::routes())
         .merge(order::routes())
         .layer(middleware::from_fn(guard::same_origin_and_headers))
 }

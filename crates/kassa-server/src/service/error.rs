@@ -35,6 +35,10 @@ pub enum ServiceError {
     /// A fault of kassa or its database; the cause is for the log, not for the client.
     #[error("{0}")]
     Internal(String),
+    /// The database cannot take the request now (its storage failed, or it is unreachable):
+    /// nothing was done, and the request may be made again later. The cause is for the log.
+    #[error("{0}")]
+    Unavailable(String),
 }
 
 /// What Order Management could not find.
@@ -81,6 +85,8 @@ pub enum Rule {
     ShortCodeTaken,
     /// A redelivery of an event that has no callback target.
     NoCallbackTarget,
+    /// A retry of a job that is not set aside (it is scheduled and runs when due).
+    JobNotSetAside,
     /// An order's status or amounts refuse the operation; Order Management's code says which.
     Order(OrderErrorCode),
     /// A customer token is asked of a session that was not created to tokenize (intent `buy`),
@@ -127,6 +133,7 @@ impl From<StoreError> for ServiceError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::Conflict(m) => Self::Conflict(format!("concurrent update, please retry: {m}")),
+            unavailable if unavailable.is_unavailable() => Self::Unavailable(unavailable.to_string()),
             other => Self::Internal(other.to_string()),
         }
     }

@@ -4,7 +4,7 @@ use super::error::{Rule, ServiceError};
 use crate::app::state::AppState;
 use crate::model::ids;
 use crate::wire::events::{AttemptV1, DeliveryLog, DeliveryV1, EventPage, EventV1, Redelivery};
-use kassa_store::{Change, DeliveryRecord, EventFilter, Merchant, NewDelivery, StoredEvent};
+use kassa_store::{Change, DeliveryRecord, Destination, EventFilter, Merchant, NewDelivery, StoredEvent};
 
 pub const MAX_PAGE: u32 = 1000;
 pub const DEFAULT_PAGE: u32 = 100;
@@ -65,6 +65,7 @@ fn delivery_view(record: DeliveryRecord) -> DeliveryV1 {
         delivery_id: record.id,
         event_id: record.event_id,
         sequence: record.seq,
+        target: record.target,
         url: record.url,
         policy: record.policy.as_str().to_owned(),
         status: record.status.as_str().to_owned(),
@@ -80,6 +81,7 @@ fn delivery_view(record: DeliveryRecord) -> DeliveryV1 {
                 status_code: a.status_code,
                 error: a.error,
                 response_excerpt: a.response_excerpt,
+                probe: a.probe,
             })
             .collect(),
     }
@@ -100,7 +102,8 @@ pub async fn deliveries(state: &AppState, merchant: &Merchant, session_id: &str)
 pub async fn redeliver(state: &AppState, merchant: &Merchant, event_id: &str) -> Result<Redelivery, ServiceError> {
     let event = state.store.event(event_id).await?.filter(|e| e.event.merchant_id == merchant.id);
     let event = event.ok_or_else(|| ServiceError::not_found("Event not found"))?.event;
-    let mut targets: Vec<String> = state.store.event_deliveries(event_id).await?.into_iter().map(|d| d.url).collect();
+    let mut targets: Vec<(String, String)> =
+        state.store.event_deliveries(event_id).await?.into_iter().map(|d| (d.target, d.url)).collect();
     targets.sort();
     targets.dedup();
     if targets.is_empty() {
@@ -112,7 +115,10 @@ pub async fn redeliver(state: &AppState, merchant: &Merchant, event_id: &str) ->
     let now = state.now();
     let deliveries: Vec<NewDelivery> = targets
         .iter()
-        .map(|url| NewDelivery::of(&event, ids::new_id(), url.clone(), merchant.retry_policy, now))
+        .map(|(target, url)| {
+            let to = Destination { target: target.clone(), url: url.clone() };
+            NewDelivery::of(&event, ids::new_id(), to, merchant.retry_policy, now)
+        })
         .collect();
     let ids = deliveries.iter().map(|d| d.id.clone()).collect();
     state.commit(Change { deliveries, ..Change::default() }).await?;

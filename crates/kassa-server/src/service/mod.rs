@@ -16,6 +16,7 @@ pub mod logins;
 pub mod messages;
 pub mod orders;
 pub mod payments;
+pub mod secrets;
 pub mod tokens;
 pub mod validate;
 pub mod views;

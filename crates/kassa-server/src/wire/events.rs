@@ -45,6 +45,10 @@ pub struct AttemptV1 {
     pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_excerpt: Option<String>,
+    /// Sent ahead of schedule to learn whether a failing target answers again (extended policy);
+    /// a failed probe does not count against the delivery's attempts, and shares its number
+    /// with the scheduled attempt that follows.
+    pub probe: bool,
 }
 
 /// A callback of one event to one target, with every attempt.
@@ -53,6 +57,10 @@ pub struct DeliveryV1 {
     pub delivery_id: String,
     pub event_id: String,
     pub sequence: u64,
+    /// The target as the merchant gave it (placeholders unfilled); callbacks of a session to
+    /// one target arrive in order.
+    pub target: String,
+    /// The target with its placeholders filled for this event.
     pub url: String,
     /// `klarna` or `extended`.
     pub policy: String,

@@ -4,6 +4,7 @@ pub mod decode;
 pub mod events;
 pub mod hpp;
 pub mod instore;
+pub mod jobs;
 pub mod kassa;
 pub mod orders;
 pub mod payments;

@@ -16,7 +16,7 @@ async fn webhook_secrets(app: &TestApp, who: &Merchant) -> Vec<String> {
 }
 
 /// An HPP session whose callbacks go to `receiver` (with the merchant's own query parameters).
-async fn watched_session(app: &TestApp, receiver: &Receiver) -> String {
+pub(crate) async fn watched_session(app: &TestApp, receiver: &Receiver) -> String {
     let urls =
         json!({"status_update": format!("{}/kassa-callback?sid={{{{session_id}}}}&token=one-time-7d1c", receiver.url)});
     app.hpp_session(json!({}), urls).await.0
@@ -268,6 +268,34 @@ async fn production_mode_refuses_unsafe_callback_targets_at_creation() {
 }
 
 #[tokio::test]
+async fn production_mode_refuses_ipv6_forms_that_reach_special_addresses() {
+    let app = spawn_in(kassa_server::Mode::Production).await;
+    let payment = app.payment_session().await;
+    // The server's own loopback port, spelled in IPv6 forms that lead to it or elsewhere unsafe.
+    let port = url::Url::parse(&app.url).unwrap().port().unwrap();
+    for (target, reason) in [
+        (format!("http://[::ffff:0:7f00:1]:{port}/"), "must use https".to_owned()),
+        (format!("https://[::ffff:0:7f00:1]:{port}/"), "::ffff:0:7f00:1, which is not a public address".to_owned()),
+        (format!("https://[::ffff:127.0.0.1]:{port}/"), "which is not a public address (IPv4-mapped".to_owned()),
+        (format!("https://[64:ff9b::7f00:1]:{port}/"), "which is not a public address (IPv4-IPv6".to_owned()),
+        (format!("https://[2002:7f00:1::]:{port}/"), "which is not a public address (6to4)".to_owned()),
+        (format!("https://[2001:0:4136:e378:8000:63bf:80ff:fffe]:{port}/"), "not a public address (TEREDO)".to_owned()),
+        (format!("https://[100::1]:{port}/"), "not a public address (Discard-Only".to_owned()),
+    ] {
+        let before = app.snapshot().await;
+        let body = json!({
+            "payment_session_url": format!("{}/payments/v1/sessions/{payment}", app.url),
+            "merchant_urls": {"status_update": target},
+        });
+        let reply = app.post("/hpp/v1/sessions", body).await;
+        reply.assert_error(400, "BAD_VALUE");
+        let message = reply.message();
+        assert!(message.contains("merchant_urls.status_update") && message.contains(&reason), "{target}: {message}");
+        assert_eq!(app.snapshot().await, before);
+    }
+}
+
+#[tokio::test]
 async fn during_a_secret_rotation_callbacks_verify_with_either_secret() {
     let app = spawn().await;
     let old = webhook_secrets(&app, &app.merchant).await.remove(0);
@@ -290,4 +318,40 @@ async fn during_a_secret_rotation_callbacks_verify_with_either_secret() {
     }
     let stranger = kassa_server::model::credentials::new_webhook_secret();
     assert!(standardwebhooks::Webhook::new(&stranger).unwrap().verify(&got[0].body, &headers).is_err());
+}
+
+#[tokio::test]
+async fn a_target_whose_placeholders_expand_differently_per_event_keeps_each_sessions_order() {
+    let app = spawn().await;
+    let receiver = Receiver::start().await;
+    // The URL changes at COMPLETED (the authorization token appears in it).
+    let urls = json!({"status_update": format!(
+        "{}/cb?sid={{{{session_id}}}}&token={{{{authorization_token}}}}&order={{{{order_id}}}}",
+        receiver.url
+    )});
+    let mut sessions = Vec::new();
+    for _ in 0..10 {
+        sessions.push(app.hpp_session(json!({}), urls.clone()).await.0);
+    }
+    // Every IN_PROGRESS callback fails once.
+    receiver.script(std::iter::repeat_n(Answer::status(500), sessions.len()));
+    for hpp in &sessions {
+        app.act(hpp, "open").await.assert_success();
+    }
+    receiver.wait_for(sessions.len(), PATIENCE).await;
+    for hpp in &sessions {
+        app.act(hpp, "approve").await.assert_success();
+    }
+    // COMPLETED, to another URL, is committed while IN_PROGRESS waits for its retry.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    app.advance(3);
+    for hpp in &sessions {
+        let log = app.settled(hpp).await;
+        assert!(log.iter().all(|d| d["status"] == "delivered"), "{log:#?}");
+        assert_ne!(log[0]["url"], log[1]["url"], "the placeholders expanded differently");
+        assert_eq!(log[0]["target"], log[1]["target"]);
+        let arrived: Vec<u64> =
+            receiver.received().iter().filter(|r| r.session_id() == hpp).map(|r| r.sequence()).collect();
+        assert_eq!(arrived, [2, 2, 3], "{hpp}: IN_PROGRESS (retried) before COMPLETED");
+    }
 }

@@ -142,6 +142,27 @@ async fn the_event_stream_resumes_after_a_reconnect_without_losing_an_event() {
 }
 
 #[tokio::test]
+async fn a_last_event_id_beyond_the_sequence_range_is_a_bad_value_not_a_replay() {
+    let app = spawn().await;
+    let (hpp, _, _) = app.hpp_session(json!({}), json!({})).await;
+    let path = format!("/hpp/v1/sessions/{hpp}/events/stream");
+    // 2^63 (would wrap to i64::MIN), 2^64 - 1 (to -1), a number beyond u64, a negative one, junk.
+    for id in ["9223372036854775808", "18446744073709551615", "123456789012345678901234567890", "-1", "two"] {
+        let response = get(&app, &path).header("last-event-id", id).send().await.unwrap();
+        // Checked before reading: a stream that was accepted would never end.
+        assert_eq!(response.status(), 400, "{id}: {:?}", response.headers().get("content-type"));
+        let answer = read(response).await;
+        let body = answer.assert_error(400, "BAD_VALUE");
+        let message = body["error_messages"][0].as_str().unwrap();
+        assert!(message.contains("Last-Event-ID"), "{id}: {message}");
+    }
+    // The largest sequence number is still one.
+    let stream = get(&app, &path).header("last-event-id", "9223372036854775807").send().await.unwrap();
+    assert_eq!(stream.status(), 200);
+    assert_eq!(stream.headers()["content-type"], "text/event-stream");
+}
+
+#[tokio::test]
 async fn the_events_feed_pages_through_ten_thousand_events_without_gap_or_duplicate() {
     let app = spawn().await;
     let (hpp, _, _) = app.hpp_session(json!({}), json!({})).await;

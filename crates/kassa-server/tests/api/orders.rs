@@ -8,14 +8,14 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 /// An order of 180.00 SEK placed by an approved HPP session (PLACE_ORDER: nothing captured).
-async fn placed_order(app: &TestApp) -> String {
+pub(crate) async fn placed_order(app: &TestApp) -> String {
     let (hpp, _, _) = app.hpp_session(json!({"place_order_mode": "PLACE_ORDER"}), json!({})).await;
     app.act(&hpp, "open").await;
     let session = app.act(&hpp, "approve").await.body["session"].clone();
     session["order_id"].as_str().expect("an order id").to_owned()
 }
 
-fn order_path(order_id: &str) -> String {
+pub(crate) fn order_path(order_id: &str) -> String {
     format!("/ordermanagement/v1/orders/{order_id}")
 }
 

@@ -9,17 +9,17 @@ use reqwest::{Client, StatusCode};
 use serde_json::json;
 
 /// A browser-like client that does not follow redirects (the tests look at them).
-fn browser() -> Client {
+pub(crate) fn browser() -> Client {
     Client::builder().redirect(Policy::none()).build().unwrap()
 }
 
 pub(crate) struct Page {
-    pub(crate) status: StatusCode,
-    location: Option<String>,
-    html: String,
+    pub status: StatusCode,
+    pub location: Option<String>,
+    pub html: String,
 }
 
-async fn fetch(request: reqwest::RequestBuilder) -> Page {
+pub(crate) async fn fetch(request: reqwest::RequestBuilder) -> Page {
     let response = request.send().await.unwrap();
     let status = response.status();
     let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());

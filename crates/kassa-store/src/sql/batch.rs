@@ -54,7 +54,11 @@ impl<T: Send + 'static, R: Send + 'static> Batcher<T, R> {
                 let results = match process(items).instrument(span).await {
                     Ok(results) => results,
                     Err(error) => {
-                        (0..count).map(|_| Err(StoreError::Failed(format!("{name} failed: {error}")))).collect()
+                        let unavailable = error.is_unavailable();
+                        let failed = |message: String| {
+                            if unavailable { StoreError::Unavailable(message) } else { StoreError::Failed(message) }
+                        };
+                        (0..count).map(|_| Err(failed(format!("{name} failed: {error}")))).collect()
                     }
                 };
                 for (reply, result) in replies.into_iter().zip(results) {

@@ -41,9 +41,9 @@ pub(super) async fn apply(tx: &mut AnyConnection, change: &Change, dialect: Dial
     }
     for delivery in &change.deliveries {
         sqlx::query(
-            "INSERT INTO deliveries (id, event_id, merchant_id, session_kind, session_id, seq, url, policy, status,
-                                     next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11)",
+            "INSERT INTO deliveries (id, event_id, merchant_id, session_kind, session_id, seq, target, url, policy,
+                                     status, next_attempt_at, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12)",
         )
         .bind(&delivery.id)
         .bind(&delivery.event_id)
@@ -51,6 +51,7 @@ pub(super) async fn apply(tx: &mut AnyConnection, change: &Change, dialect: Dial
         .bind(delivery.session_kind.as_str())
         .bind(&delivery.session_id)
         .bind(delivery.seq as i64)
+        .bind(&delivery.target)
         .bind(&delivery.url)
         .bind(delivery.policy.as_str())
         .bind(delivery.created_at.millis())

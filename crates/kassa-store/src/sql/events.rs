@@ -25,7 +25,9 @@ pub(super) async fn of_session_after(
 ) -> StoreResult<Vec<StoredEvent>> {
     let query =
         sqlx::query("SELECT * FROM events WHERE session_kind = $1 AND session_id = $2 AND seq > $3 ORDER BY seq");
-    all(reader, query.bind(kind.as_str()).bind(session_id).bind(after as i64), event).await
+    // A sequence number beyond what the column holds has nothing after it (never wrap to negative).
+    let after = i64::try_from(after).unwrap_or(i64::MAX);
+    all(reader, query.bind(kind.as_str()).bind(session_id).bind(after), event).await
 }
 
 pub(super) async fn by_id(reader: &AnyPool, event_id: &str) -> StoreResult<Option<StoredEvent>> {

@@ -6,7 +6,7 @@ use super::batch::Batcher;
 use super::commit;
 use super::dialect::{self, Dialect};
 use crate::{Change, StoreResult};
-use sqlx::{Acquire, AnyPool};
+use sqlx::{Acquire, AnyConnection, AnyPool};
 
 const MAX_BATCH: usize = 128;
 
@@ -20,9 +20,23 @@ pub(super) fn start(writer: AnyPool, dialect: Dialect) -> GroupCommitter {
     })
 }
 
-/// One transaction; each change in a savepoint. The outer error means nothing was committed.
+/// One transaction; each change in a savepoint. The outer error means nothing was committed,
+/// and the connection is closed rather than given back: after a failed write or fsync SQLite
+/// may leave the transaction open or its pages in doubt, and no later batch may commit on it.
 async fn commit_batch(writer: &AnyPool, dialect: Dialect, changes: &[Change]) -> StoreResult<Vec<StoreResult<()>>> {
     let mut connection = dialect::durable(writer, dialect).await?;
+    let written = write_batch(&mut connection, dialect, changes).await;
+    if written.is_err() {
+        connection.close_on_drop();
+    }
+    written
+}
+
+async fn write_batch(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+    changes: &[Change],
+) -> StoreResult<Vec<StoreResult<()>>> {
     let mut tx = connection.begin().await?;
     let mut results = Vec::with_capacity(changes.len());
     for change in changes {

@@ -1,6 +1,6 @@
 //! Merchants: the API users, their webhook secrets and callback retry policy.
 
-use super::rows::{Write, at, get, name, optional, words};
+use super::rows::{Write, all, at, get, name, optional, words};
 use crate::{Merchant, StoreResult};
 use kassa_core::retry::RetryPolicy;
 use sqlx::AnyPool;
@@ -37,6 +37,10 @@ pub(super) async fn count(reader: &AnyPool) -> StoreResult<u64> {
     Ok(count as u64)
 }
 
+pub(super) async fn list(reader: &AnyPool) -> StoreResult<Vec<Merchant>> {
+    all(reader, sqlx::query("SELECT * FROM merchants ORDER BY created_at, id"), merchant).await
+}
+
 pub(super) async fn set_webhooks(
     writer: &AnyPool,
     username: &str,
@@ -63,4 +67,19 @@ fn merchant(row: &AnyRow) -> StoreResult<Merchant> {
         webhook_secrets: words(row, "webhook_secrets")?,
         retry_policy: name(row, "retry_policy", RetryPolicy::parse, "retry policy")?,
     })
+}
+
+pub(super) async fn replace_secrets(
+    writer: &AnyPool,
+    id: &str,
+    expected: &[String],
+    secrets: &[String],
+) -> StoreResult<bool> {
+    let updated = sqlx::query("UPDATE merchants SET webhook_secrets = $1 WHERE id = $2 AND webhook_secrets = $3")
+        .bind(secrets.join(" "))
+        .bind(id)
+        .bind(expected.join(" "))
+        .write(writer)
+        .await?;
+    Ok(updated.rows_affected() == 1)
 }

@@ -26,13 +26,16 @@ mod merchants;
 mod messages;
 mod outbox;
 mod payments;
+mod readiness;
+mod recovery;
 mod rows;
 mod sessions;
 
 use crate::notify::Notification;
 use crate::{
     BrowserSession, ClaimWindow, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryRecord, EventFilter,
-    FinishedAttempt, Merchant, Message, SessionFilter, SessionKind, SessionSummary, Store, StoreResult, StoredEvent,
+    FinishedAttempt, JobFailure, JobFilter, JobRecord, Merchant, Message, SessionFilter, SessionKind, SessionSummary,
+    Store, StoreResult, StoredEvent,
 };
 use async_trait::async_trait;
 use dialect::Dialect;
@@ -176,6 +179,10 @@ impl Store for SqlStore {
         merchants::count(&self.reader).await
     }
 
+    async fn merchants(&self) -> StoreResult<Vec<Merchant>> {
+        merchants::list(&self.reader).await
+    }
+
     async fn set_merchant_webhooks(
         &self,
         username: &str,
@@ -183,6 +190,10 @@ impl Store for SqlStore {
         retry_policy: RetryPolicy,
     ) -> StoreResult<bool> {
         merchants::set_webhooks(&self.writer, username, secrets, retry_policy).await
+    }
+
+    async fn replace_webhook_secrets(&self, id: &str, expected: &[String], secrets: &[String]) -> StoreResult<bool> {
+        merchants::replace_secrets(&self.writer, id, expected, secrets).await
     }
 
     async fn session_state(&self, kind: SessionKind, id: &str) -> StoreResult<Option<State>> {
@@ -250,8 +261,20 @@ impl Store for SqlStore {
         lease::claim(&self.writer, self.dialect, &jobs::CLAIM, &window, &self.lease_token()).await
     }
 
-    async fn postpone_job(&self, job_id: &str, lease_token: &str, due_at: Timestamp) -> StoreResult<()> {
-        jobs::postpone(&self.writer, job_id, lease_token, due_at).await
+    async fn fail_job(&self, failure: &JobFailure) -> StoreResult<bool> {
+        jobs::fail(&self.writer, failure).await
+    }
+
+    async fn merchant_jobs(&self, merchant_id: &str, filter: &JobFilter) -> StoreResult<Vec<JobRecord>> {
+        jobs::of_merchant(&self.reader, merchant_id, filter).await
+    }
+
+    async fn merchant_job(&self, merchant_id: &str, job_id: &str) -> StoreResult<Option<JobRecord>> {
+        jobs::by_id(&self.reader, merchant_id, job_id).await
+    }
+
+    async fn retry_job(&self, merchant_id: &str, job_id: &str, due_at: Timestamp) -> StoreResult<bool> {
+        jobs::retry(&self.writer, merchant_id, job_id, due_at).await
     }
 
     async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>> {
@@ -305,6 +328,27 @@ impl Store for SqlStore {
         outbox::renew(&self.writer, self.dialect, delivery_id, lease_token, lease_until).await
     }
 
+    async fn renew_leases(&self, lease_tokens: &[String], lease_until: Timestamp) -> StoreResult<u64> {
+        outbox::renew_all(&self.writer, self.dialect, lease_tokens, lease_until).await
+    }
+
+    async fn claim_probe(
+        &self,
+        merchant_id: &str,
+        target: &str,
+        window: ClaimWindow,
+    ) -> StoreResult<Option<ClaimedDelivery>> {
+        recovery::claim_probe(&self.writer, self.dialect, (merchant_id, target), &window, &self.lease_token()).await
+    }
+
+    async fn make_target_due(&self, merchant_id: &str, target: &str, now: Timestamp) -> StoreResult<u64> {
+        recovery::make_due(&self.writer, self.dialect, (merchant_id, target), now).await
+    }
+
+    async fn failing_targets(&self) -> StoreResult<Vec<(String, String)>> {
+        recovery::failing(&self.reader).await
+    }
+
     async fn finish_attempt(&self, finished: FinishedAttempt) -> StoreResult<bool> {
         self.finisher.submit(finished).await
     }
@@ -336,6 +380,6 @@ impl Store for SqlStore {
 
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
-        Ok(())
+        readiness::probe(&self.writer, self.dialect).await
     }
 }

@@ -14,7 +14,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool};
 
 /// Due deliveries, read back with what sending them needs. A delivery is due only when no
-/// earlier event of the same session is still pending for the same target.
+/// earlier event of the same session is still pending for the same target (as the merchant
+/// gave it: its placeholders may expand differently per event).
 pub(super) const CLAIM: Claim<ClaimedDelivery> = Claim {
     table: "deliveries",
     due: "SELECT d.id FROM deliveries d
@@ -22,7 +23,7 @@ pub(super) const CLAIM: Claim<ClaimedDelivery> = Claim {
             AND (d.lease_until IS NULL OR d.lease_until < $4)
             AND NOT EXISTS (
                 SELECT 1 FROM deliveries e
-                WHERE e.session_id = d.session_id AND e.url = d.url AND e.status = 'pending'
+                WHERE e.session_id = d.session_id AND e.target = d.target AND e.status = 'pending'
                   AND (e.seq < d.seq OR (e.seq = d.seq AND e.position < d.position)))
           ORDER BY d.next_attempt_at, d.position
           LIMIT $5",
@@ -52,7 +53,32 @@ pub(super) async fn renew(
     Ok(renewed?.rows_affected() == 1)
 }
 
-fn claimed(row: &AnyRow) -> StoreResult<ClaimedDelivery> {
+/// Extends every claim held under `tokens` whose delivery is still pending.
+pub(super) async fn renew_all(
+    writer: &AnyPool,
+    dialect: Dialect,
+    tokens: &[String],
+    lease_until: Timestamp,
+) -> StoreResult<u64> {
+    if tokens.is_empty() {
+        return Ok(0);
+    }
+    let marks: Vec<String> = (0..tokens.len()).map(|i| format!("${}", i + 2)).collect();
+    let renew = format!(
+        "UPDATE deliveries SET lease_until = $1 WHERE status = 'pending' AND lease_token IN ({})",
+        marks.join(", ")
+    );
+    let mut query = sqlx::query(&renew).bind(lease_until.millis());
+    for token in tokens {
+        query = query.bind(token);
+    }
+    let mut connection = relaxed(writer, dialect).await?;
+    let renewed = query.execute(&mut *connection).await;
+    restore(connection, dialect).await?;
+    Ok(renewed?.rows_affected())
+}
+
+pub(super) fn claimed(row: &AnyRow) -> StoreResult<ClaimedDelivery> {
     let attempts: i64 = get(row, "attempts")?;
     Ok(ClaimedDelivery {
         delivery: delivery(row)?,
@@ -73,6 +99,7 @@ fn delivery(row: &AnyRow) -> StoreResult<NewDelivery> {
         session_kind: name(row, "session_kind", SessionKind::parse, "session kind")?,
         session_id: get(row, "session_id")?,
         seq: seq as u64,
+        target: get(row, "target")?,
         url: get(row, "url")?,
         policy: name(row, "policy", RetryPolicy::parse, "retry policy")?,
         created_at: at(row, "created_at")?,
@@ -83,8 +110,9 @@ fn delivery(row: &AnyRow) -> StoreResult<NewDelivery> {
 pub(super) async fn finish_on(tx: &mut AnyConnection, finished: &FinishedAttempt) -> StoreResult<bool> {
     let FinishedAttempt { delivery_id, lease_token, attempt, next, now } = finished;
     sqlx::query(
-        "INSERT INTO delivery_attempts (delivery_id, attempt, started_at, duration_ms, status_code, error, response_excerpt)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO delivery_attempts
+             (delivery_id, attempt, started_at, duration_ms, status_code, error, response_excerpt, probe)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(delivery_id)
     .bind(i64::from(attempt.attempt))
@@ -93,10 +121,24 @@ pub(super) async fn finish_on(tx: &mut AnyConnection, finished: &FinishedAttempt
     .bind(attempt.status_code.map(i64::from))
     .bind(&attempt.error)
     .bind(&attempt.response_excerpt)
+    .bind(i64::from(attempt.probe))
     .execute(&mut *tx)
     .await?;
+    if *next == DeliveryNext::Unchanged {
+        // A failed probe: only the claim ends.
+        let released = sqlx::query(
+            "UPDATE deliveries SET lease_until = NULL, lease_token = NULL, updated_at = $1
+             WHERE id = $2 AND lease_token = $3 AND status = 'pending'",
+        )
+        .bind(now.millis())
+        .bind(delivery_id)
+        .bind(lease_token)
+        .execute(&mut *tx)
+        .await?;
+        return Ok(released.rows_affected() == 1);
+    }
     let (status, next_at) = match *next {
-        DeliveryNext::Delivered => (DeliveryStatus::Delivered, *now),
+        DeliveryNext::Delivered | DeliveryNext::Unchanged => (DeliveryStatus::Delivered, *now),
         DeliveryNext::RetryAt(at) => (DeliveryStatus::Pending, at),
         DeliveryNext::Failed => (DeliveryStatus::Failed, *now),
     };
@@ -162,6 +204,7 @@ pub(super) async fn records(
             id,
             event_id: get(row, "event_id")?,
             seq: seq as u64,
+            target: get(row, "target")?,
             url: get(row, "url")?,
             policy: name(row, "policy", RetryPolicy::parse, "retry policy")?,
             status,
@@ -185,5 +228,6 @@ fn attempt(row: &AnyRow) -> StoreResult<Attempt> {
         status_code: status.map(|s| s as u16),
         error: get(row, "error")?,
         response_excerpt: get(row, "response_excerpt")?,
+        probe: get::<i64>(row, "probe")? == 1,
     })
 }

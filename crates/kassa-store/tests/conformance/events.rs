@@ -36,6 +36,7 @@ async fn feed(store: &dyn Store) {
         status_code: Some(200),
         error: None,
         response_excerpt: None,
+        probe: false,
     };
     let now = T0.plus_millis(20);
     for (claim, next) in [(&claimed[0], DeliveryNext::Delivered), (&claimed[1], DeliveryNext::Failed)] {
@@ -64,6 +65,9 @@ async fn events_are_found_by_id_and_by_session(b: &Backend) {
     let after = store.session_events_after(SessionKind::Hpp, "h1", 1).await.unwrap();
     assert_eq!(after.iter().map(|e| &e.event).collect::<Vec<_>>(), [&opened, &backed], "{b}");
     assert!(store.session_events_after(SessionKind::Hpp, "h1", 3).await.unwrap().is_empty(), "{b}");
+    for beyond in [i64::MAX as u64, 1 << 63, u64::MAX] {
+        assert!(store.session_events_after(SessionKind::Hpp, "h1", beyond).await.unwrap().is_empty(), "{b}: {beyond}");
+    }
     assert!(store.session_events_after(SessionKind::Distribution, "h1", 0).await.unwrap().is_empty(), "{b}");
     assert!(store.session_events("h9").await.unwrap().is_empty(), "{b}");
 }

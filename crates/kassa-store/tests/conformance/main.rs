@@ -13,6 +13,8 @@
 //! | `merchant`                  | merchants::merchants_are_unique_by_username, …_are_replaced        |
 //! | `merchant_count`            | merchants::merchants_are_unique_by_username                        |
 //! | `set_merchant_webhooks`     | merchants::webhooks_and_the_retry_policy_are_replaced              |
+//! | `merchants`,                | merchants::every_merchant_is_listed_and_secrets_are_replaced_…     |
+//! | `replace_webhook_secrets`   |                                                                    |
 //! | `session_state`             | sessions::sessions_are_found_by_kind_and_parent (`load` everywhere) |
 //! | `child_session_states`      | sessions::sessions_are_found_by_kind_and_parent (`load_children`)  |
 //! | `session_state_by_token`    | sessions::a_token_finds_its_session (`load_by_token`)              |
@@ -30,7 +32,10 @@
 //! | `merchant_sessions`         | listing::merchant_sessions_page_through_ties_without_gaps          |
 //! | `claim_jobs`                | jobs::jobs_are_claimed_once_while_leased_and_done_once,            |
 //! |                             | outbox::a_released_claim_is_due_again, decoding::unknown_job_…     |
-//! | `postpone_job`              | jobs::jobs_are_claimed_once_while_leased_and_done_once             |
+//! | `fail_job`                  | jobs::jobs_are_claimed_once_while_leased_and_done_once,            |
+//! |                             | jobs::a_job_that_failed_too_often_is_set_aside_until_retried       |
+//! | `merchant_jobs`,            | jobs::a_job_that_failed_too_often_is_set_aside_until_retried       |
+//! | `merchant_job`, `retry_job` |                                                                    |
 //! | `authorization`             | payments::one_order_per_payment_session_and_guarded_authorizations |
 //! | `idempotency`,              | idempotency::a_key_is_recorded_once_for_24_hours                   |
 //! | `prune_idempotency`         |                                                                    |
@@ -46,6 +51,10 @@
 //! | `renew_lease`               | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
 //! | `finish_attempt`            | outbox::deliveries_are_claimed_when_due_one_event_after_the_other, |
 //! |                             | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
+//! | `renew_leases`              | recovery::the_leases_of_claims_in_flight_are_renewed_together      |
+//! | `claim_probe`,              | recovery::a_failing_target_is_probed_ahead_of_schedule_and_made_…  |
+//! | `make_target_due`,          | (a failed probe: `DeliveryNext::Unchanged`)                        |
+//! | `failing_targets`           |                                                                    |
 //! | `release_claim`             | outbox::a_released_claim_is_due_again                              |
 //! | `session_deliveries`        | outbox::the_ledger_lists_every_delivery_with_its_attempts,         |
 //! |                             | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
@@ -54,7 +63,7 @@
 //! | `merchant_events`           | events::the_feed_pages_by_position_session_and_delivery            |
 //! |                             | (`after` cursor, `limit`, `session_id`, `undelivered`)             |
 //! | `notifications`             | notifications::a_commit_notifies_the_other_handles                 |
-//! | `ping`                      | merchants::a_live_database_answers                                 |
+//! | `ping`                      | merchants::a_live_database_answers (a read and the probe's write)  |
 //!
 //! Beyond the trait: `SqlStore::release_all_claims` (outbox::a_released_claim_is_due_again),
 //! another handle on the same database (changes::another_handle_sees_every_commit), a reopened
@@ -78,6 +87,7 @@ mod merchants;
 mod notifications;
 mod outbox;
 mod payments;
+mod recovery;
 mod schema;
 mod sessions;
 mod upgrade;

@@ -28,6 +28,7 @@ fn attempt(status_code: Option<u16>, error: Option<&str>) -> Attempt {
         status_code,
         error: error.map(str::to_owned),
         response_excerpt: status_code.map(|s| format!("answered {s}")),
+        probe: false,
     }
 }
 
@@ -74,6 +75,7 @@ async fn deliveries_are_claimed_when_due_one_event_after_the_other(b: &Backend) 
             session_kind: SessionKind::Hpp,
             session_id: "h1".into(),
             seq: 2,
+            target: A.into(),
             url: A.into(),
             policy: Klarna,
             created_at: T0.plus_millis(1),
@@ -203,6 +205,7 @@ async fn the_ledger_lists_every_delivery_with_its_attempts(b: &Backend) {
             id: id.into(),
             event_id: format!("h1-{seq}"),
             seq,
+            target: url.into(),
             url: url.into(),
             policy: if url == B { Extended } else { Klarna },
             status,

@@ -6,7 +6,8 @@ use kassa_core::retry::RetryPolicy;
 use kassa_store::sql::SqlStore;
 use kassa_store::testing::{self, TestDatabase};
 use kassa_store::{
-    Change, ClaimWindow, Merchant, NewDelivery, NewEvent, SessionRecord, SessionWrite, Store, StoreExt, Stored,
+    Change, ClaimWindow, Destination, Merchant, NewDelivery, NewEvent, SessionRecord, SessionWrite, Store, StoreExt,
+    Stored,
 };
 use serde_json::json;
 
@@ -160,7 +161,8 @@ pub async fn step(store: &dyn Store, id: &str, at: Timestamp, targets: &[(&str, 
     let new = event(&after, seq, &format!("{id}-{seq}"));
     let mut change = Change::default().session(SessionWrite::update(&before, &after).unwrap()).event(new.clone());
     for (n, (url, policy)) in targets.iter().enumerate() {
-        change = change.delivery(NewDelivery::of(&new, format!("{id}-{seq}-{n}"), url.to_string(), *policy, at));
+        change =
+            change.delivery(NewDelivery::of(&new, format!("{id}-{seq}-{n}"), Destination::plain(*url), *policy, at));
     }
     store.commit(change).await.unwrap();
     new

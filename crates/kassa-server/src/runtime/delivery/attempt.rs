@@ -1,7 +1,7 @@
 //! One HTTP attempt of a callback: the body, the Standard Webhooks headers, the outcome.
 
 use crate::app::clock::Clocks;
-use crate::app::target::TargetPolicy;
+use crate::app::config::Config;
 use kassa_core::retry::{AttemptOutcome, RetryAfter};
 use kassa_core::signature::{WebhookSecret, sign};
 use kassa_store::{ClaimedDelivery, SessionKind};
@@ -40,7 +40,7 @@ pub struct Sent {
 /// (the one the retry is decided on), as far ahead of it as the date is of the wall clock.
 pub async fn send(
     client: &reqwest::Client,
-    targets: &TargetPolicy,
+    config: &Config,
     claimed: &ClaimedDelivery,
     clocks: &Clocks,
     timeout: Duration,
@@ -48,7 +48,21 @@ pub async fn send(
     let started = Instant::now();
     let body = callback_body(claimed);
     let delivery = &claimed.delivery;
-    let secrets: Vec<WebhookSecret> = claimed.webhook_secrets.iter().filter_map(|s| s.parse().ok()).collect();
+    // A secret no configured key opens is never replaced by garbage or left out: nothing is sent,
+    // and the attempt says why (start-up refuses such secrets; this is a merchant written since
+    // under another key).
+    let secrets: Vec<WebhookSecret> = match config.secrets.open_all(&delivery.merchant_id, &claimed.webhook_secrets) {
+        Ok(clear) => clear.iter().filter_map(|s| s.parse().ok()).collect(),
+        Err(unreadable) => {
+            return Sent {
+                outcome: AttemptOutcome::NetworkError,
+                duration: started.elapsed(),
+                status_code: None,
+                error: Some(format!("not sent: the merchant's webhook signing secret cannot be read: {unreadable}")),
+                excerpt: None,
+            };
+        }
+    };
     let timestamp = clocks.wall.now().millis() / 1000;
     let mut request = client
         .post(&delivery.url)
@@ -63,7 +77,7 @@ pub async fn send(
     }
     // The target check resolves the host: inside the timeout, like everything else.
     let exchange = async {
-        if let Err(refused) = targets.check_resolved(&delivery.url).await {
+        if let Err(refused) = config.callback_targets.check_resolved(&delivery.url).await {
             return Err(Failure::Refused(refused));
         }
         let response = request.body(body).send().await.map_err(Failure::Http)?;

@@ -7,26 +7,34 @@
 //! Concurrency is bounded globally and per receiving host, and every attempt runs in its own
 //! task, so a slow or hung receiver never delays the others. Per session and target, event n+1
 //! is only claimed once event n is delivered or given up (the claim query enforces it).
+//!
+//! Claims are short leases kept alive by one heartbeat while their attempts run ([`leases`]), so
+//! another node sends a crashed node's callbacks within one lease. On the extended policy, whose
+//! backoff grows to hours, a failing target is probed ahead of schedule and, once it answers,
+//! everything waiting for it is due at once ([`recovery`]).
 
 mod attempt;
+mod leases;
+mod recovery;
 
 pub use attempt::{SEQUENCE_HEADER, SESSION_HEADER, callback_body};
 
 use crate::app::config::WorkerSettings;
 use crate::app::state::AppState;
 use kassa_core::Timestamp;
-use kassa_core::retry::Decision;
+use kassa_core::retry::{Decision, RetryPolicy};
 use kassa_store::{Attempt, ClaimWindow, ClaimedDelivery, DeliveryNext};
+use leases::HeldLeases;
+use recovery::{Recovery, TargetKey};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
+use tokio::time::Instant;
 
 /// The most deliveries one claim takes.
 const MAX_CLAIM: usize = 128;
-/// Time a lease must still have left when an attempt starts, beyond the attempt's timeout.
-const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 /// What one step of the worker ([`DeliveryWorker::run_once`]) did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +55,8 @@ pub struct DeliveryWorker {
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// The attempts this worker started and that have not been joined yet.
     tasks: Mutex<JoinSet<()>>,
+    leases: Arc<HeldLeases>,
+    recovery: Recovery,
 }
 
 impl DeliveryWorker {
@@ -58,13 +68,25 @@ impl DeliveryWorker {
             .build()
             .map_err(|e| format!("cannot build the callback HTTP client: {e}"))?;
         let in_flight = Arc::new(Semaphore::new(settings.max_in_flight));
-        Ok(Arc::new(Self { state, client, settings, in_flight, hosts: Mutex::default(), tasks: Mutex::default() }))
+        let recovery = Recovery::new(settings.probe_interval);
+        Ok(Arc::new(Self {
+            state,
+            client,
+            settings,
+            in_flight,
+            hosts: Mutex::default(),
+            tasks: Mutex::default(),
+            leases: Arc::default(),
+            recovery,
+        }))
     }
 
     /// Runs [steps](Self::run_once) until the server shuts down, waiting between them for a free
     /// slot or, when nothing is due, for a wake-up or the poll interval; then lets attempts in
     /// flight finish, and gives back claims that did not start.
     pub async fn run(self: Arc<Self>) {
+        let heartbeat = tokio::spawn(self.clone().heartbeat());
+        self.suspect_failing_targets().await;
         let shutdown = self.state.shutdown.clone();
         while !shutdown.is_cancelled() {
             match self.run_once().await {
@@ -90,7 +112,37 @@ impl DeliveryWorker {
                 "shutdown: callback attempts still in flight at the drain deadline were abandoned"
             );
         }
+        heartbeat.abort();
         tracing::info!("delivery worker stopped");
+    }
+
+    /// Renews the leases of every claim this worker holds, a third of a lease apart, until the
+    /// worker stops.
+    async fn heartbeat(self: Arc<Self>) {
+        let every = self.settings.lease / 3;
+        loop {
+            tokio::time::sleep(every).await;
+            let tokens = self.leases.tokens();
+            if tokens.is_empty() {
+                continue;
+            }
+            let until = self.lease_end();
+            if let Err(error) = self.state.store.renew_leases(&tokens, until).await {
+                tracing::warn!(%error, claims = tokens.len(), "could not renew the leases of claims in flight");
+            }
+        }
+    }
+
+    /// Targets that were failing before this start are probed at once.
+    async fn suspect_failing_targets(&self) {
+        match self.state.store.failing_targets().await {
+            Ok(targets) => targets.into_iter().for_each(|target| self.recovery.suspect(target, Instant::now())),
+            Err(error) => tracing::warn!(%error, "could not read the failing callback targets"),
+        }
+    }
+
+    fn lease_end(&self) -> Timestamp {
+        self.state.wall_now().plus_millis(self.settings.lease.as_millis() as i64)
     }
 
     /// One step: claims what is due now on the service clock, as many as there are free slots
@@ -99,13 +151,14 @@ impl DeliveryWorker {
     /// waits for a global slot.
     pub async fn run_once(self: &Arc<Self>) -> Step {
         self.reap();
+        self.start_probes().await;
         let free = self.in_flight.available_permits().min(MAX_CLAIM);
         let Some(mut slots) =
             (free > 0).then(|| self.in_flight.clone().try_acquire_many_owned(free as u32).ok()).flatten()
         else {
             return Step::Full;
         };
-        let (claimed, lease_until) = self.claim(free).await;
+        let claimed = self.claim(free).await;
         if claimed.is_empty() {
             return Step::Idle;
         }
@@ -113,9 +166,28 @@ impl DeliveryWorker {
         let mut tasks = self.tasks();
         for delivery in claimed {
             let Some(slot) = slots.split(1) else { break };
-            tasks.spawn(self.clone().deliver(delivery, slot, lease_until));
+            let hold = self.leases.hold(&delivery.lease_token);
+            tasks.spawn(self.clone().deliver(delivery, slot, hold, Sending::Due));
         }
         Step::Started(started)
+    }
+
+    /// Sends, for each failing target whose probe is due, its first waiting delivery ahead of
+    /// schedule (when a slot is free and the order of its session lets one go).
+    async fn start_probes(self: &Arc<Self>) {
+        for (merchant_id, target) in self.recovery.due_probes(Instant::now()) {
+            let Ok(slot) = self.in_flight.clone().try_acquire_owned() else { return };
+            let wall_now = self.state.wall_now();
+            let window = ClaimWindow { due_at: self.state.now(), wall_now, lease_until: self.lease_end(), limit: 1 };
+            match self.state.store.claim_probe(&merchant_id, &target, window).await {
+                Ok(Some(delivery)) => {
+                    let hold = self.leases.hold(&delivery.lease_token);
+                    self.tasks().spawn(self.clone().deliver(delivery, slot, hold, Sending::Probe));
+                }
+                Ok(None) => {}
+                Err(error) => tracing::warn!(%error, %target, "could not claim a probe of a failing target"),
+            }
+        }
     }
 
     /// Runs steps until nothing is due and no attempt this worker started is in flight; answers
@@ -160,20 +232,20 @@ impl DeliveryWorker {
         }
     }
 
-    /// Claims up to `limit` due deliveries under a wall-clock lease; answers them and the lease's end.
-    async fn claim(&self, limit: usize) -> (Vec<ClaimedDelivery>, Timestamp) {
+    /// Claims up to `limit` due deliveries under a wall-clock lease.
+    async fn claim(&self, limit: usize) -> Vec<ClaimedDelivery> {
         let (due_at, wall_now) = (self.state.now(), self.state.wall_now());
-        let lease_until = wall_now.plus_millis(self.settings.lease.as_millis() as i64);
+        let lease_until = self.lease_end();
         match self
             .state
             .store
             .claim_deliveries(ClaimWindow { due_at, wall_now, lease_until, limit: limit as u32 })
             .await
         {
-            Ok(claimed) => (claimed, lease_until),
+            Ok(claimed) => claimed,
             Err(error) => {
                 tracing::warn!(%error, "claiming deliveries failed; retrying shortly");
-                (Vec::new(), lease_until)
+                Vec::new()
             }
         }
     }
@@ -189,7 +261,13 @@ impl DeliveryWorker {
         hosts.entry(host).or_insert_with(|| Arc::new(Semaphore::new(self.settings.max_per_host))).clone()
     }
 
-    async fn deliver(self: Arc<Self>, claimed: ClaimedDelivery, _slot: OwnedSemaphorePermit, lease_until: Timestamp) {
+    async fn deliver(
+        self: Arc<Self>,
+        claimed: ClaimedDelivery,
+        _slot: OwnedSemaphorePermit,
+        _hold: leases::Hold,
+        sending: Sending,
+    ) {
         let delivery = &claimed.delivery;
         let host = self.host_limit(&delivery.url);
         let permit = tokio::select! {
@@ -205,30 +283,15 @@ impl DeliveryWorker {
         };
         let policy = delivery.policy;
         let timeout = Duration::from_millis(policy.timeout_millis() as u64);
-        // Waited for the host long enough that the lease could end during the attempt: renew it,
-        // or leave the delivery to whoever holds it now.
-        let needed = (timeout + LEASE_MARGIN).as_millis() as i64;
-        let wall_now = self.state.wall_now();
-        if wall_now.plus_millis(needed) > lease_until {
-            // At least as long as this attempt can take, whatever the configured lease.
-            let until = wall_now.plus_millis(needed.max(self.settings.lease.as_millis() as i64));
-            match self.state.store.renew_lease(&delivery.id, &claimed.lease_token, until).await {
-                Ok(true) => {}
-                Ok(false) => return,
-                Err(error) => {
-                    tracing::warn!(%error, delivery = %delivery.id, "could not renew a lease; leaving the delivery");
-                    return;
-                }
-            }
-        }
         let started_at = self.state.now();
-        let sent =
-            attempt::send(&self.client, &self.state.config.callback_targets, &claimed, &self.state.clocks, timeout)
-                .await;
+        let sent = attempt::send(&self.client, &self.state.config, &claimed, &self.state.clocks, timeout).await;
         let now = self.state.now();
         let made = claimed.attempts + 1;
+        let answered = sent.outcome.is_success();
         let next = match policy.next_attempt(made, &sent.outcome, now, jitter()) {
             Decision::Delivered => DeliveryNext::Delivered,
+            // A failed probe leaves the delivery's schedule and attempts as they were.
+            _ if sending == Sending::Probe => DeliveryNext::Unchanged,
             Decision::RetryAt(at) => DeliveryNext::RetryAt(at),
             Decision::GiveUp(_) => DeliveryNext::Failed,
         };
@@ -239,6 +302,7 @@ impl DeliveryWorker {
             status_code: sent.status_code,
             error: sent.error,
             response_excerpt: sent.excerpt,
+            probe: sending == Sending::Probe,
         };
         tracing::debug!(delivery = %delivery.id, event = %delivery.event_id, attempt = made, status = ?record.status_code, ?next, "callback attempt");
         match self.state.store.finish_attempt(claimed.finished(record, next, now)).await {
@@ -246,9 +310,40 @@ impl DeliveryWorker {
             Ok(false) => tracing::warn!(delivery = %delivery.id, "claim lost before the attempt was recorded"),
             Err(error) => tracing::error!(%error, delivery = %delivery.id, "could not record a callback attempt"),
         }
+        let target: TargetKey = (delivery.merchant_id.clone(), delivery.target.clone());
+        if policy != RetryPolicy::Extended {
+            // Klarna's four attempts are over within seconds: nothing to recover early.
+        } else if answered {
+            // Back after failing here, or a retry got through (the failures may have been
+            // another node's): what waits for this target need not wait out its backoff.
+            if self.recovery.answered(&target) || claimed.attempts > 0 {
+                self.target_answered(&target, now).await;
+            }
+        } else {
+            self.recovery.failed(target, Instant::now());
+        }
         // The next event of this session may be due now.
         self.state.bus.deliveries_due();
     }
+
+    async fn target_answered(&self, (merchant_id, target): &TargetKey, now: Timestamp) {
+        match self.state.store.make_target_due(merchant_id, target, now).await {
+            Ok(0) => {}
+            Ok(made) => {
+                tracing::info!(%target, deliveries = made, "a failing callback target answers again; its waiting callbacks are due now")
+            }
+            Err(error) => tracing::warn!(%error, %target, "could not make a recovered target's callbacks due"),
+        }
+    }
+}
+
+/// Why an attempt is sent now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sending {
+    /// Its time came.
+    Due,
+    /// Ahead of its time, to learn whether its failing target answers again.
+    Probe,
 }
 
 /// A worker for `state` with its configured settings, [drained](DeliveryWorker::drain_due):

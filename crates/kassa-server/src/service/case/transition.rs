@@ -9,7 +9,7 @@ use crate::wire::hpp::HppSessionV1;
 use kassa_core::Event;
 use kassa_core::distribution::{Distribution, DistributionCommand, DistributionStatus};
 use kassa_core::hpp::{HppAction, HppSession, HppStatus};
-use kassa_store::{Change, Merchant, NewDelivery, NewEvent, SessionWrite, Stored};
+use kassa_store::{Change, Destination, Merchant, NewDelivery, NewEvent, SessionWrite, Stored};
 
 /// `before → after` of an HPP session, with its event and the event's callback.
 pub fn hpp_transition(
@@ -70,8 +70,8 @@ pub fn distribution_command(
 fn hpp_callback(session: &HppSession, event: &NewEvent, merchant: &Merchant) -> Option<NewDelivery> {
     let template = session.merchant_urls.status_update.as_ref()?;
     (event.seq > 1).then(|| {
-        let url = session.placeholders().fill(template);
-        NewDelivery::of(event, ids::new_id(), url, merchant.retry_policy, event.created_at)
+        let to = Destination { target: template.clone(), url: session.placeholders().fill(template) };
+        NewDelivery::of(event, ids::new_id(), to, merchant.retry_policy, event.created_at)
     })
 }
 
@@ -80,6 +80,7 @@ fn hpp_callback(session: &HppSession, event: &NewEvent, merchant: &Merchant) -> 
 /// untouched). Seed 000 calls back on every status but WAITING (creation, and after a retry).
 fn distribution_callback(d: &Distribution, event: &NewEvent, merchant: &Merchant) -> Option<NewDelivery> {
     let url = d.status_update_url.as_ref()?;
-    (d.status() != DistributionStatus::Waiting)
-        .then(|| NewDelivery::of(event, ids::new_id(), url.clone(), merchant.retry_policy, event.created_at))
+    (d.status() != DistributionStatus::Waiting).then(|| {
+        NewDelivery::of(event, ids::new_id(), Destination::plain(url), merchant.retry_policy, event.created_at)
+    })
 }

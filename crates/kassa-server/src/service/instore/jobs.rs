@@ -13,8 +13,13 @@ use kassa_core::distribution::{Distribution, DistributionCommand, DistributionSt
 use kassa_store::{Change, Job, JobKind, StoreExt};
 
 /// Runs of a distribute job that may fail (database trouble) before the distribution is given
-/// up as FAILED with `UNKNOWN`, the seed's internal failure.
+/// up as FAILED with `UNKNOWN`, the seed's internal failure; fewer when jobs are set aside sooner
+/// (`Config::job_attempts`), so that the last run a job has gives the distribution up.
 pub const DISTRIBUTE_ATTEMPTS: u32 = 5;
+
+fn distribute_attempts(state: &AppState) -> u32 {
+    DISTRIBUTE_ATTEMPTS.min(state.config.job_attempts.saturating_sub(1).max(1))
+}
 
 /// The in-store work a job asks for.
 #[derive(Clone, Copy)]
@@ -48,7 +53,7 @@ pub async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
         let merchant = owner(state, before).await?;
         let ctx = context(state, &merchant);
         let change = match work {
-            Work::Distribute if job.attempts >= DISTRIBUTE_ATTEMPTS => {
+            Work::Distribute if job.attempts >= distribute_attempts(state) => {
                 tracing::error!(session = %before.session_id, "distribution kept failing; it is FAILED with UNKNOWN");
                 fail_waiting(ctx, before)?
             }

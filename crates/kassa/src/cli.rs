@@ -167,6 +167,9 @@ pub struct ServeArgs {
     /// 60 s apart until then.
     #[arg(long, env = "KASSA_JOB_ATTEMPTS", default_value_t = kassa_server::Config::DEFAULT_JOB_ATTEMPTS, value_parser = clap::value_parser!(u32).range(2..=1000))]
     pub job_attempts: u32,
+    /// Seconds `/readyz`'s durable write may take before kassa reports itself not ready.
+    #[arg(long, env = "KASSA_READY_TIMEOUT", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=60))]
+    pub ready_timeout: u64,
     #[command(flatten)]
     pub keys: SecretKeyArgs,
 }

@@ -48,6 +48,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         None => {}
     }
     config.job_attempts = args.job_attempts;
+    config.ready_within = std::time::Duration::from_secs(args.ready_timeout);
     match mode {
         Mode::Sandbox => {
             tracing::warn!("sandbox mode: status callbacks may target any http(s) address, private ones included")

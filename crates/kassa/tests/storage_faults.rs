@@ -1,9 +1,10 @@
 //! Storage faults on SQLite: while every fsync of the running server fails (`strace` attached to
-//! it injects `EIO` into `fsync`/`fdatasync`), kassa acknowledges no change (503 with Klarna's
-//! error body, never 2xx) and `/readyz` says it is not ready; once the fault is gone (`strace`
-//! detached) it is ready again and serves; after a restart every change it acknowledged is there.
-//! The test runs as root (to attach to the server) and needs `strace`: without either it fails
-//! and says so (`scripts/test` installs `strace`).
+//! it injects `EIO` into `fsync`/`fdatasync`), or while its filesystem is full (a small tmpfs the
+//! test mounts and fills: `ENOSPC`), kassa acknowledges no change (503 with Klarna's error body,
+//! never 2xx) and `/readyz` says it is not ready; once the fault is gone (`strace` detached, the
+//! filler removed) it is ready again and serves; after a restart every change it acknowledged is
+//! there. The tests run as root (to attach to the server, to mount) and need `strace`: without
+//! either they fail and say so (`scripts/test` installs `strace`).
 
 use kassa_testkit::{Client, eventually};
 use std::collections::BTreeMap;
@@ -20,6 +21,11 @@ const BEFORE: usize = 12;
 const DURING: usize = 2;
 const AFTER: usize = 6;
 
+fn assert_root(why: &str) {
+    let root = Command::new("id").arg("-u").output().expect("id -u");
+    assert_eq!(String::from_utf8_lossy(&root.stdout).trim(), "0", "this test {why}: run it as root");
+}
+
 fn serve(database: &str) -> Server {
     support::serve(database, &["--rate-limits", "off", "--sandbox-credentials", &format!("{}:{}", AUTH.0, AUTH.1)])
 }
@@ -30,8 +36,7 @@ struct FailingFsync(Child);
 
 impl FailingFsync {
     fn attach(pid: u32) -> Self {
-        let root = Command::new("id").arg("-u").output().expect("id -u");
-        assert_eq!(String::from_utf8_lossy(&root.stdout).trim(), "0", "this test attaches strace: run it as root");
+        assert_root("attaches strace");
         let found = Command::new("strace").arg("-V").output();
         assert!(
             found.is_ok_and(|o| o.status.success()),
@@ -136,9 +141,23 @@ async fn failing_fsync_acknowledges_nothing_reports_not_ready_and_loses_nothing_
 
     // A restart: every acknowledged change is there, in order.
     drop(std::mem::replace(&mut server, serve(&database.url)));
+    let (acknowledged, lost, refused) = verify(&server, &ledgers).await;
+    eprintln!(
+        "storage faults: {acknowledged} changes acknowledged, {refused} refused during the fault (503), \
+         {lost} lost; ready again {} ms after the fault ended",
+        time_to_ready.as_millis()
+    );
+    assert_eq!(acknowledged, SESSIONS * (BEFORE + AFTER));
+    assert_eq!(refused, SESSIONS * DURING);
+    assert_eq!(lost, 0, "every acknowledged change is there after the restart");
+}
+
+/// After a restart: every change acknowledged in `ledgers` is committed, in order, and each
+/// session shows its last acknowledged status; answers (acknowledged, lost, refused).
+async fn verify(server: &Server, ledgers: &BTreeMap<String, Ledger>) -> (usize, usize, usize) {
     let client = server.client(AUTH);
     let (mut acknowledged, mut lost, mut refused) = (0, 0, 0);
-    for (hpp, ledger) in &ledgers {
+    for (hpp, ledger) in ledgers {
         let feed = client.get(&format!("/kassa/v1/events?session_id={hpp}")).await.assert_success();
         let statuses: Vec<&str> =
             feed.body["events"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
@@ -150,18 +169,89 @@ async fn failing_fsync_acknowledges_nothing_reports_not_ready_and_loses_nothing_
             }
         }
         refused += ledger.refused;
-        assert_eq!(
-            client.status(hpp).await,
-            *ledger.acknowledged.last().unwrap(),
-            "{hpp}: its last acknowledged status"
-        );
+        if let Some(last) = ledger.acknowledged.last() {
+            assert_eq!(client.status(hpp).await, *last, "{hpp}: its last acknowledged status");
+        }
     }
+    (acknowledged, lost, refused)
+}
+
+/// A tmpfs of `megabytes` mounted on a temporary directory, unmounted when dropped.
+struct SmallVolume {
+    dir: tempfile::TempDir,
+}
+
+impl SmallVolume {
+    fn mount(megabytes: u32) -> Self {
+        assert_root("mounts a small filesystem");
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir.path())
+            .status()
+            .expect("mount");
+        assert!(mounted.success(), "mount -t tmpfs failed");
+        Self { dir }
+    }
+
+    fn database(&self) -> String {
+        format!("sqlite://{}", self.dir.path().join("kassa.db").display())
+    }
+
+    /// Fills what is left with one file; answers its path.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.dir.path().join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0u8; 64 * 1024];
+        while file.write_all(&chunk).is_ok() {}
+        let _ = file.write_all(&[0u8; 512]);
+        path
+    }
+}
+
+impl Drop for SmallVolume {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(self.dir.path()).status();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_filesystem_acknowledges_nothing_reports_not_ready_and_loses_nothing_acknowledged() {
+    let volume = SmallVolume::mount(16);
+    let mut server = serve(&volume.database());
+    let client = server.client(AUTH);
+    let mut ledgers = BTreeMap::new();
+    for _ in 0..8 {
+        let (hpp, _, _) = client.hpp_session(serde_json::json!({}), serde_json::json!({})).await;
+        ledgers.insert(hpp, Ledger::default());
+    }
+    round(&client, &mut ledgers, 4, false).await;
+    assert_eq!(ready(&server).await, 200);
+
+    // The fault: no space left. Nothing is acknowledged, and readiness says so.
+    let filler = volume.fill();
+    round(&client, &mut ledgers, DURING, true).await;
+    assert_eq!(ready(&server).await, 503, "not ready while the filesystem is full");
+
+    std::fs::remove_file(filler).unwrap();
+    let healed = Instant::now();
+    eventually("/readyz to report ready once there is space", Duration::from_secs(20), || async {
+        let status = ready(&server).await;
+        if status == 200 { Ok(()) } else { Err(format!("/readyz answers {status}")) }
+    })
+    .await;
+    let time_to_ready = healed.elapsed();
+    round(&client, &mut ledgers, 4, false).await;
+
+    drop(std::mem::replace(&mut server, serve(&volume.database())));
+    let (acknowledged, lost, refused) = verify(&server, &ledgers).await;
     eprintln!(
-        "storage faults: {acknowledged} changes acknowledged, {refused} refused during the fault (503), \
-         {lost} lost; ready again {} ms after the fault ended",
+        "full filesystem: {acknowledged} changes acknowledged, {refused} refused while full (503), {lost} lost; \
+         ready again {} ms after space was freed",
         time_to_ready.as_millis()
     );
-    assert_eq!(acknowledged, SESSIONS * (BEFORE + AFTER));
-    assert_eq!(refused, SESSIONS * DURING);
+    assert_eq!((acknowledged, refused), (8 * 8, 8 * DURING));
     assert_eq!(lost, 0, "every acknowledged change is there after the restart");
+    drop(server);
 }

@@ -18,15 +18,23 @@ async fn healthz() -> Json<Health> {
     Json(Health { status: "ok".into() })
 }
 
-/// The process can reach its database and make a change durable there now.
+/// The process can reach its database and make a change durable there now, within
+/// `Config::ready_within`.
 #[utoipa::path(get, path = "/readyz", tag = "Operations", responses(
     (status = 200, body = Health),
-    (status = 503, description = "The database is unreachable or cannot take a durable write", body = crate::api::errors::ErrorResponse),
+    (status = 503, description = "The database is unreachable or cannot take a durable write in time", body = crate::api::errors::ErrorResponse),
 ))]
 async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    state.store.ping().await.map_err(|e| {
-        tracing::warn!(error = %e, "readiness check failed");
-        ApiError::Unavailable(format!("readiness check failed: {e}"))
-    })?;
+    let deadline = state.config.ready_within;
+    let checked = tokio::time::timeout(deadline, state.store.ping()).await;
+    let failed = match checked {
+        Ok(Ok(())) => None,
+        Ok(Err(error)) => Some(error.to_string()),
+        Err(_) => Some(format!("a durable write took longer than {deadline:?}")),
+    };
+    if let Some(cause) = failed {
+        tracing::warn!(%cause, "readiness check failed");
+        return Err(ApiError::Unavailable(format!("readiness check failed: {cause}")));
+    }
     Ok(Json(Health { status: "ready".into() }))
 }

@@ -51,6 +51,9 @@ pub struct Config {
     /// Failed runs of a job (a timer: distributing, auto-cancel, an order's expiry) before it is
     /// set aside for an operator; runs are retried 1 s, 2 s, 4 s … at most 60 s apart until then.
     pub job_attempts: u32,
+    /// How long `/readyz`'s durable write may take before kassa reports itself not ready (a
+    /// database that answers this slowly cannot serve requests in time either).
+    pub ready_within: Duration,
 }
 
 impl Config {
@@ -72,6 +75,7 @@ impl Config {
             server: ServerLimits::default(),
             secrets: SecretBox::default(),
             job_attempts: Self::DEFAULT_JOB_ATTEMPTS,
+            ready_within: Duration::from_secs(2),
             callback_targets: match mode {
                 Mode::Sandbox => TargetPolicy::sandbox(),
                 Mode::Production => TargetPolicy::default(),

@@ -48,9 +48,11 @@ impl StoreError {
                 | sqlx::Error::PoolTimedOut
                 | sqlx::Error::PoolClosed
                 | sqlx::Error::WorkerCrashed => true,
+                // A SQLSTATE is always five characters (often all digits); SQLite's extended
+                // result codes are numbers of at most four digits.
                 sqlx::Error::Database(db) => db.code().is_some_and(|code| match code.parse::<i64>() {
-                    Ok(sqlite) => SQLITE_STORAGE.contains(&(sqlite & 0xff)),
-                    Err(_) => postgres_unavailable(&code),
+                    Ok(sqlite) if code.len() < 5 => SQLITE_STORAGE.contains(&(sqlite & 0xff)),
+                    _ => postgres_unavailable(&code),
                 }),
                 _ => false,
             },

@@ -186,8 +186,8 @@ pub trait Store: Send + Sync + 'static {
     /// worker's heartbeat while its attempts run); answers how many deliveries.
     async fn renew_leases(&self, lease_tokens: &[String], lease_until: Timestamp) -> StoreResult<u64>;
 
-    /// Claims, to probe whether a failing target answers again, the first delivery to `target` of
-    /// `merchant_id` that its session's order lets go, whatever its schedule.
+    /// Claims, to probe whether a failing target answers again, the first extended-policy
+    /// delivery to `target` of `merchant_id` that its session's order lets go, whatever its schedule.
     async fn claim_probe(
         &self,
         merchant_id: &str,
@@ -199,7 +199,8 @@ pub trait Store: Send + Sync + 'static {
     /// (the target answered again); answers how many.
     async fn make_target_due(&self, merchant_id: &str, target: &str, now: Timestamp) -> StoreResult<u64>;
 
-    /// Every (merchant id, target) with a failed delivery waiting for a retry.
+    /// Every (merchant id, target) with a failed extended-policy delivery waiting for a retry
+    /// (the targets a starting worker probes).
     async fn failing_targets(&self) -> StoreResult<Vec<(String, String)>>;
 
     /// Records an attempt of a claimed delivery and what becomes of it. Answers `false` when the

@@ -14,8 +14,8 @@
 //! that category is refused until the window ends.
 //!
 //! Which requests count:
-//! - Only the merchant API ([`category_of`]): `/payments/…`, `/hpp/v1/…`, `/kassa/…`,
-//!   `/sandbox/…`. Public resources (QR images, consumer pages, `/assets`, `/healthz`, `/readyz`,
+//! - Only the merchant API ([`category_of`]): `/payments/…`, `/ordermanagement/…`,
+//!   `/customer-token/…`, `/hpp/v1/…`, `/kassa/…`, `/sandbox/…`. Public resources (QR images, consumer pages, `/assets`, `/healthz`, `/readyz`,
 //!   `/openapi.json`) are never limited, whatever headers they carry.
 //! - Only requests with HTTP Basic credentials. The merchant is identified by the username (which
 //!   is unique per merchant), so counting needs no database lookup; requests without credentials
@@ -57,7 +57,7 @@ pub fn category_of(method: &Method, path: &str) -> Option<Category> {
         (&Method::POST, "/hpp/v1/sessions") => Some(Category::CreateHppSession),
         // The distribution result and retry are the merchant's; the QR image is public.
         _ if path.starts_with("/iss/") && !path.contains("/qr/") => Some(Category::Other),
-        _ if ["/payments/", "/ordermanagement/", "/hpp/v1/", "/kassa/", "/sandbox/"]
+        _ if ["/payments/", "/ordermanagement/", "/customer-token/", "/hpp/v1/", "/kassa/", "/sandbox/"]
             .iter()
             .any(|p| path.starts_with(p)) =>
         {

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod limits;
 pub mod rate_limits;
+pub mod readiness;
 pub mod scan_limits;
 pub mod secrets;
 pub mod sender;

@@ -4,6 +4,7 @@ use crate::app::auth_throttle::AuthThrottle;
 use crate::app::bus::{Bus, Wakes};
 use crate::app::clock::{Clock, Clocks, SandboxClock, SystemClock};
 use crate::app::config::{Config, Mode};
+use crate::app::readiness::Readiness;
 use crate::app::scan_limits::ScanLimiter;
 use crate::app::sender::{MessageSender, RecordingSender};
 use crate::app::turns::Turns;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub auth_throttle: Arc<AuthThrottle>,
     /// Consumer sessions this node's store pages created, per client address and merchant.
     pub scan_limiter: Arc<ScanLimiter>,
+    /// The last readiness check, which concurrent probes share.
+    pub readiness: Arc<Readiness>,
 }
 
 impl AppState {
@@ -61,6 +64,7 @@ impl AppState {
             turns: Arc::default(),
             auth_throttle: Arc::new(AuthThrottle::new(config.auth_throttle)),
             scan_limiter: Arc::new(ScanLimiter::new(config.scan_limits)),
+            readiness: Arc::default(),
             config: Arc::new(config),
         }
     }

@@ -119,3 +119,21 @@ async fn without_throttling_every_attempt_is_checked() {
     assert_eq!(api(&app, &attacker, &app.merchant).await.0, 404);
     assert_eq!(log_in(&app, &attacker, &app.merchant).await.0, 303);
 }
+
+#[tokio::test]
+async fn every_basic_auth_surface_is_throttled_customer_tokens_and_order_management_included() {
+    for path in ["/customer-token/v1/tokens/none", "/ordermanagement/v1/orders/none", "/kassa/v1/events"] {
+        let app = throttled().await;
+        let attacker = from(7);
+        let guess = |client: &reqwest::Client| {
+            client
+                .get(format!("{}{path}", app.url))
+                .basic_auth(&app.merchant.username, Some("a-wrong-secret-of-some-length"))
+                .send()
+        };
+        for i in 0..10 {
+            assert_eq!(guess(&attacker).await.unwrap().status(), 401, "{path}: attempt {i}");
+        }
+        assert_eq!(guess(&attacker).await.unwrap().status(), 429, "{path}: the eleventh guess is refused unchecked");
+    }
+}

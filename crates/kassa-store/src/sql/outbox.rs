@@ -15,7 +15,8 @@ use sqlx::{AnyConnection, AnyPool};
 
 /// Due deliveries, read back with what sending them needs. A delivery is due only when no
 /// earlier event of the same session is still pending for the same target (as the merchant
-/// gave it: its placeholders may expand differently per event).
+/// gave it: its placeholders may expand differently per event; or the same URL, for deliveries
+/// written before targets were kept, whose target is their URL).
 pub(super) const CLAIM: Claim<ClaimedDelivery> = Claim {
     table: "deliveries",
     due: "SELECT d.id FROM deliveries d
@@ -23,7 +24,7 @@ pub(super) const CLAIM: Claim<ClaimedDelivery> = Claim {
             AND (d.lease_until IS NULL OR d.lease_until < $4)
             AND NOT EXISTS (
                 SELECT 1 FROM deliveries e
-                WHERE e.session_id = d.session_id AND e.target = d.target AND e.status = 'pending'
+                WHERE e.session_id = d.session_id AND (e.target = d.target OR e.url = d.url) AND e.status = 'pending'
                   AND (e.seq < d.seq OR (e.seq = d.seq AND e.position < d.position)))
           ORDER BY d.next_attempt_at, d.position
           LIMIT $5",

@@ -36,11 +36,11 @@ async fn probe_on(
     let lease = format!(
         "UPDATE deliveries SET lease_until = $1, lease_token = $2 WHERE id IN (
              SELECT d.id FROM deliveries d
-             WHERE d.status = 'pending' AND d.merchant_id = $3 AND d.target = $4
+             WHERE d.status = 'pending' AND d.policy = 'extended' AND d.merchant_id = $3 AND d.target = $4
                AND (d.lease_until IS NULL OR d.lease_until < $5)
                AND NOT EXISTS (
                    SELECT 1 FROM deliveries e
-                   WHERE e.session_id = d.session_id AND e.target = d.target AND e.status = 'pending'
+                   WHERE e.session_id = d.session_id AND (e.target = d.target OR e.url = d.url) AND e.status = 'pending'
                      AND (e.seq < d.seq OR (e.seq = d.seq AND e.position < d.position)))
              ORDER BY d.next_attempt_at, d.position
              LIMIT 1{})",
@@ -81,10 +81,11 @@ pub(super) async fn make_due(
     Ok(made?.rows_affected())
 }
 
-/// Every (merchant, target) with a delivery that failed and waits for a retry.
+/// Every (merchant, target) with an extended-policy delivery that failed and waits for a retry.
 pub(super) async fn failing(reader: &AnyPool) -> StoreResult<Vec<(String, String)>> {
     let rows = sqlx::query(
-        "SELECT DISTINCT merchant_id, target FROM deliveries WHERE status = 'pending' AND attempts > 0
+        "SELECT DISTINCT merchant_id, target FROM deliveries
+         WHERE status = 'pending' AND attempts > 0 AND policy = 'extended'
          ORDER BY merchant_id, target",
     )
     .fetch_all(reader)

@@ -184,7 +184,8 @@ impl DeliveryWorker {
                     let hold = self.leases.hold(&delivery.lease_token);
                     self.tasks().spawn(self.clone().deliver(delivery, slot, hold, Sending::Probe));
                 }
-                Ok(None) => {}
+                // Nothing waits for it any more (delivered elsewhere, given up): forget it.
+                Ok(None) => self.recovery.forget(&(merchant_id, target)),
                 Err(error) => tracing::warn!(%error, %target, "could not claim a probe of a failing target"),
             }
         }

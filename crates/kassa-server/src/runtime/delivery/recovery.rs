@@ -31,6 +31,11 @@ impl Recovery {
         self.lock().entry(target).or_insert(now);
     }
 
+    /// Nothing waits for `target` any more: stop probing it.
+    pub fn forget(&self, target: &TargetKey) {
+        self.lock().remove(target);
+    }
+
     /// `target` answered 2xx: answers whether it was failing (its waiting deliveries are due now).
     pub fn answered(&self, target: &TargetKey) -> bool {
         self.lock().remove(target).is_some()

@@ -129,13 +129,17 @@ async fn a_job_that_keeps_failing_is_set_aside_with_its_error_and_retried_by_the
     app.get("/kassa/v1/jobs?status=parked").await.assert_error(400, "BAD_VALUE");
     app.get("/kassa/v1/jobs?limit=0").await.assert_error(400, "BAD_VALUE");
 
-    // The cause is gone: the operator retries, and the timer does its work.
-    mend_order(&app, &by_api).await;
-    mend_order(&app, &by_page).await;
+    // The operator retries. A job that is not set aside cannot be retried (409): checked while the
+    // cause still stands, so the retried job, run at once and failing again, stays scheduled (its
+    // next run is 1 s of the frozen clock away) and cannot have finished meanwhile.
     let retried = app.post(&path(&api_job_id), json!({})).await;
     assert_eq!(retried.status, 202, "{}", retried.body);
     assert_eq!((retried.body["status"].as_str(), retried.body["attempts"].as_u64()), (Some("scheduled"), Some(0)));
     app.post(&path(&api_job_id), json!({})).await.assert_error(409, "INVALID_OPERATION");
+    // The cause is gone: the timer does its work at its next run.
+    mend_order(&app, &by_api).await;
+    mend_order(&app, &by_page).await;
+    app.advance(2);
     eventually("the retried timer to expire its order", PATIENCE, || async {
         let status = order_status(&app, &by_api).await;
         if status == "EXPIRED" { Ok(()) } else { Err(status) }

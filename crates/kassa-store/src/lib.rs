@@ -179,9 +179,6 @@ pub trait Store: Send + Sync + 'static {
     /// target.
     async fn claim_deliveries(&self, window: ClaimWindow) -> StoreResult<Vec<ClaimedDelivery>>;
 
-    /// Extends a claim that is still held; `false` when it was lost (expired and taken over).
-    async fn renew_lease(&self, delivery_id: &str, lease_token: &str, lease_until: Timestamp) -> StoreResult<bool>;
-
     /// Extends every claim held under `lease_tokens` whose delivery is still pending (the
     /// worker's heartbeat while its attempts run); answers how many deliveries.
     async fn renew_leases(&self, lease_tokens: &[String], lease_until: Timestamp) -> StoreResult<u64>;

@@ -10,7 +10,8 @@ use sqlx::{Acquire, AnyConnection, AnyPool};
 pub(super) struct Claim<T> {
     pub table: &'static str,
     /// A `SELECT` of the ids of due rows, with `$3` = `due_at`, `$4` = `wall_now`, `$5` = the limit
-    /// (the dialect's `SKIP LOCKED` is appended).
+    /// and `$6`, `$7` … the claim's own values ([`claim_where`]) (the dialect's `SKIP LOCKED` is
+    /// appended).
     pub due: &'static str,
     /// A `SELECT` of what the claimed rows need, with `$1` = the lease token.
     pub read: &'static str,
@@ -27,8 +28,20 @@ pub(super) async fn claim<T>(
     window: &ClaimWindow,
     token: &str,
 ) -> StoreResult<Vec<T>> {
+    claim_where(writer, dialect, claim, window, token, &[]).await
+}
+
+/// [`claim`] with `values` bound to the claim's `$6`, `$7` ….
+pub(super) async fn claim_where<T>(
+    writer: &AnyPool,
+    dialect: Dialect,
+    claim: &Claim<T>,
+    window: &ClaimWindow,
+    token: &str,
+    values: &[&str],
+) -> StoreResult<Vec<T>> {
     let mut connection = relaxed(writer, dialect).await?;
-    let found = claim_on(&mut connection, dialect, claim, window, token).await;
+    let found = claim_on(&mut connection, dialect, claim, window, token, values).await;
     restore(connection, dialect).await?;
     found?.iter().map(claim.decode).collect()
 }
@@ -47,6 +60,7 @@ async fn claim_on<T>(
     claim: &Claim<T>,
     window: &ClaimWindow,
     token: &str,
+    values: &[&str],
 ) -> StoreResult<Vec<AnyRow>> {
     let mut tx = connection.begin().await?;
     relax_transaction(&mut tx, dialect).await?;
@@ -56,14 +70,16 @@ async fn claim_on<T>(
         claim.due,
         dialect.skip_locked()
     );
-    sqlx::query(&lease)
+    let mut query = sqlx::query(&lease)
         .bind(window.lease_until.millis())
         .bind(token)
         .bind(window.due_at.millis())
         .bind(window.wall_now.millis())
-        .bind(i64::from(window.limit))
-        .execute(&mut *tx)
-        .await?;
+        .bind(i64::from(window.limit));
+    for value in values {
+        query = query.bind(*value);
+    }
+    query.execute(&mut *tx).await?;
     let found = sqlx::query(claim.read).bind(token).fetch_all(&mut *tx).await?;
     tx.commit().await?;
     Ok(found)

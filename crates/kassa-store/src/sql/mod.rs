@@ -324,10 +324,6 @@ impl Store for SqlStore {
         lease::claim(&self.writer, self.dialect, &outbox::CLAIM, &window, &self.lease_token()).await
     }
 
-    async fn renew_lease(&self, delivery_id: &str, lease_token: &str, lease_until: Timestamp) -> StoreResult<bool> {
-        outbox::renew(&self.writer, self.dialect, delivery_id, lease_token, lease_until).await
-    }
-
     async fn renew_leases(&self, lease_tokens: &[String], lease_until: Timestamp) -> StoreResult<u64> {
         outbox::renew_all(&self.writer, self.dialect, lease_tokens, lease_until).await
     }

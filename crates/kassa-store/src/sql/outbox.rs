@@ -13,46 +13,40 @@ use kassa_core::retry::RetryPolicy;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool};
 
-/// Due deliveries, read back with what sending them needs. A delivery is due only when no
-/// earlier event of the same session is still pending for the same target (as the merchant
-/// gave it: its placeholders may expand differently per event; or the same URL, for deliveries
-/// written before targets were kept, whose target is their URL).
-pub(super) const CLAIM: Claim<ClaimedDelivery> = Claim {
-    table: "deliveries",
-    due: "SELECT d.id FROM deliveries d
-          WHERE d.status = 'pending' AND d.next_attempt_at <= $3
-            AND (d.lease_until IS NULL OR d.lease_until < $4)
-            AND NOT EXISTS (
-                SELECT 1 FROM deliveries e
-                WHERE e.session_id = d.session_id AND (e.target = d.target OR e.url = d.url) AND e.status = 'pending'
-                  AND (e.seq < d.seq OR (e.seq = d.seq AND e.position < d.position)))
-          ORDER BY d.next_attempt_at, d.position
-          LIMIT $5",
-    read: "SELECT d.*, e.body, m.webhook_secrets FROM deliveries d
+/// The per-session order of a pending delivery `d` (SQL): no earlier event of its session is still
+/// pending for the same target (as the merchant gave it: its placeholders may expand differently
+/// per event; or the same URL, for deliveries written before targets were kept, whose target is
+/// their URL).
+macro_rules! first_in_session_order {
+    () => {
+        "NOT EXISTS (
+            SELECT 1 FROM deliveries e
+            WHERE e.session_id = d.session_id AND (e.target = d.target OR e.url = d.url) AND e.status = 'pending'
+              AND (e.seq < d.seq OR (e.seq = d.seq AND e.position < d.position)))"
+    };
+}
+pub(super) use first_in_session_order;
+
+/// What a claimed delivery needs to be sent, read back under its claim's token.
+pub(super) const READ_CLAIMED: &str = "SELECT d.*, e.body, m.webhook_secrets FROM deliveries d
            JOIN events e ON e.event_id = d.event_id
            JOIN merchants m ON m.id = d.merchant_id
-           WHERE d.lease_token = $1 ORDER BY d.position",
+           WHERE d.lease_token = $1 ORDER BY d.position";
+
+/// Due deliveries, first in their session's order, read back with what sending them needs.
+pub(super) const CLAIM: Claim<ClaimedDelivery> = Claim {
+    table: "deliveries",
+    due: concat!(
+        "SELECT d.id FROM deliveries d
+          WHERE d.status = 'pending' AND d.next_attempt_at <= $3
+            AND (d.lease_until IS NULL OR d.lease_until < $4)
+            AND ",
+        first_in_session_order!(),
+        " ORDER BY d.next_attempt_at, d.position LIMIT $5"
+    ),
+    read: READ_CLAIMED,
     decode: claimed,
 };
-
-pub(super) async fn renew(
-    writer: &AnyPool,
-    dialect: Dialect,
-    delivery_id: &str,
-    token: &str,
-    lease_until: Timestamp,
-) -> StoreResult<bool> {
-    let mut connection = relaxed(writer, dialect).await?;
-    let renewed =
-        sqlx::query("UPDATE deliveries SET lease_until = $1 WHERE id = $2 AND lease_token = $3 AND status = 'pending'")
-            .bind(lease_until.millis())
-            .bind(delivery_id)
-            .bind(token)
-            .execute(&mut *connection)
-            .await;
-    restore(connection, dialect).await?;
-    Ok(renewed?.rows_affected() == 1)
-}
 
 /// Extends every claim held under `tokens` whose delivery is still pending.
 pub(super) async fn renew_all(

@@ -1,16 +1,31 @@
 //! A failing target's way back: probing it with its first waiting delivery ahead of schedule,
 //! and making every delivery that waits for it due at once when it answers again.
 
-use super::dialect::{Dialect, relax_transaction, relaxed, restore};
+use super::dialect::{Dialect, relaxed, restore};
+use super::lease::{self, Claim};
 use super::outbox;
 use super::rows::get;
 use crate::{ClaimWindow, ClaimedDelivery, StoreResult};
 use kassa_core::Timestamp;
-use sqlx::any::AnyRow;
-use sqlx::{Acquire, AnyConnection, AnyPool};
+use sqlx::AnyPool;
 
-/// Leases the first delivery to `target` of `merchant_id` that its session's order lets go,
-/// whatever its schedule (the claim's order rule, without "due").
+/// The first waiting extended-policy delivery to one target of one merchant (`$6`, `$7`) that its
+/// session's order lets go, whatever its schedule (`$3` is not used); at most `$5`.
+const PROBE: Claim<ClaimedDelivery> = Claim {
+    table: "deliveries",
+    due: concat!(
+        "SELECT d.id FROM deliveries d
+          WHERE d.status = 'pending' AND d.policy = 'extended' AND d.merchant_id = $6 AND d.target = $7
+            AND (d.lease_until IS NULL OR d.lease_until < $4)
+            AND ",
+        outbox::first_in_session_order!(),
+        " ORDER BY d.next_attempt_at, d.position LIMIT $5"
+    ),
+    read: outbox::READ_CLAIMED,
+    decode: outbox::claimed,
+};
+
+/// Leases, to probe `target` of `merchant_id`, its first waiting delivery (see [`PROBE`]).
 pub(super) async fn claim_probe(
     writer: &AnyPool,
     dialect: Dialect,
@@ -18,45 +33,8 @@ pub(super) async fn claim_probe(
     window: &ClaimWindow,
     token: &str,
 ) -> StoreResult<Option<ClaimedDelivery>> {
-    let mut connection = relaxed(writer, dialect).await?;
-    let found = probe_on(&mut connection, dialect, (merchant_id, target), window, token).await;
-    restore(connection, dialect).await?;
-    found?.first().map(outbox::claimed).transpose()
-}
-
-async fn probe_on(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-    (merchant_id, target): (&str, &str),
-    window: &ClaimWindow,
-    token: &str,
-) -> StoreResult<Vec<AnyRow>> {
-    let mut tx = connection.begin().await?;
-    relax_transaction(&mut tx, dialect).await?;
-    let lease = format!(
-        "UPDATE deliveries SET lease_until = $1, lease_token = $2 WHERE id IN (
-             SELECT d.id FROM deliveries d
-             WHERE d.status = 'pending' AND d.policy = 'extended' AND d.merchant_id = $3 AND d.target = $4
-               AND (d.lease_until IS NULL OR d.lease_until < $5)
-               AND NOT EXISTS (
-                   SELECT 1 FROM deliveries e
-                   WHERE e.session_id = d.session_id AND (e.target = d.target OR e.url = d.url) AND e.status = 'pending'
-                     AND (e.seq < d.seq OR (e.seq = d.seq AND e.position < d.position)))
-             ORDER BY d.next_attempt_at, d.position
-             LIMIT 1{})",
-        dialect.skip_locked()
-    );
-    sqlx::query(&lease)
-        .bind(window.lease_until.millis())
-        .bind(token)
-        .bind(merchant_id)
-        .bind(target)
-        .bind(window.wall_now.millis())
-        .execute(&mut *tx)
-        .await?;
-    let found = sqlx::query(outbox::CLAIM.read).bind(token).fetch_all(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(found)
+    let found = lease::claim_where(writer, dialect, &PROBE, window, token, &[merchant_id, target]).await?;
+    Ok(found.into_iter().next())
 }
 
 /// Makes every delivery to `target` of `merchant_id` that waits for a later retry due at `now`

@@ -48,10 +48,10 @@
 //! | `session_messages`          |                                                                    |
 //! | `claim_deliveries`          | outbox::deliveries_are_claimed_when_due_one_event_after_the_other, |
 //! |                             | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
-//! | `renew_lease`               | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
 //! | `finish_attempt`            | outbox::deliveries_are_claimed_when_due_one_event_after_the_other, |
 //! |                             | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
-//! | `renew_leases`              | recovery::the_leases_of_claims_in_flight_are_renewed_together      |
+//! | `renew_leases`              | recovery::the_leases_of_claims_in_flight_are_renewed_together,     |
+//! |                             | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
 //! | `claim_probe`,              | recovery::a_failing_target_is_probed_ahead_of_schedule_and_made_…  |
 //! | `make_target_due`,          | (a failed probe: `DeliveryNext::Unchanged`)                        |
 //! | `failing_targets`           |                                                                    |

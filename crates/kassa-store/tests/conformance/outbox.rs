@@ -116,9 +116,13 @@ async fn a_lost_lease_is_taken_over_and_the_stale_holder_is_refused(b: &Backend)
 
     let first = store.claim_deliveries(lease(0, 100)).await.unwrap();
     assert_eq!(ids(&first), ["h1-2-0"], "{b}");
-    let (d, stale) = (&first[0].delivery.id, &first[0].lease_token);
-    assert!(store.renew_lease(d, stale, W0.plus_millis(200)).await.unwrap(), "{b}: held, so renewed");
-    assert!(!store.renew_lease(d, "not-the-token", W0.plus_millis(900)).await.unwrap(), "{b}: not its holder");
+    let stale = &first[0].lease_token;
+    assert_eq!(store.renew_leases(&[stale.to_owned()], W0.plus_millis(200)).await.unwrap(), 1, "{b}: held, so renewed");
+    assert_eq!(
+        store.renew_leases(&["not-the-token".to_owned()], W0.plus_millis(900)).await.unwrap(),
+        0,
+        "{b}: not its holder"
+    );
     assert!(store.claim_deliveries(lease(150, 250)).await.unwrap().is_empty(), "{b}: the renewed lease holds");
 
     // The lease runs out: another claimer takes the delivery over.
@@ -126,7 +130,11 @@ async fn a_lost_lease_is_taken_over_and_the_stale_holder_is_refused(b: &Backend)
     assert_eq!(ids(&second), ["h1-2-0"], "{b}");
     let current = &second[0].lease_token;
     assert_ne!(current, stale, "{b}");
-    assert!(!store.renew_lease(d, stale, W0.plus_millis(400)).await.unwrap(), "{b}: the lost lease is not renewed");
+    assert_eq!(
+        store.renew_leases(&[stale.to_owned()], W0.plus_millis(400)).await.unwrap(),
+        0,
+        "{b}: the lost lease is not renewed"
+    );
 
     // The stale holder's attempt is recorded, its outcome is not.
     let sent = attempt(Some(200), None);
@@ -141,7 +149,11 @@ async fn a_lost_lease_is_taken_over_and_the_stale_holder_is_refused(b: &Backend)
 
     assert!(store.finish_attempt(second[0].finished(sent.clone(), DeliveryNext::Delivered, due)).await.unwrap(), "{b}");
     assert!(!store.finish_attempt(second[0].finished(sent, DeliveryNext::Delivered, due)).await.unwrap(), "{b}: once");
-    assert!(!store.renew_lease(d, current, W0.plus_millis(900)).await.unwrap(), "{b}: delivered, nothing to hold");
+    assert_eq!(
+        store.renew_leases(&[current.to_owned()], W0.plus_millis(900)).await.unwrap(),
+        0,
+        "{b}: delivered, nothing to hold"
+    );
     let ledger = store.session_deliveries("h1").await.unwrap();
     assert_eq!((ledger[0].status, ledger[0].next_attempt_at), (DeliveryStatus::Delivered, None), "{b}");
     assert_eq!(ledger[0].attempts.len(), 3, "{b}: every attempt recorded, refused or not");

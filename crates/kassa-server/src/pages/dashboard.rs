@@ -5,7 +5,7 @@
 
 use super::jobs::{JobRow, set_aside_rows};
 use super::live::{self, Look, Shown};
-use super::login::{MerchantLogin, safe_next};
+use super::login::{Back, MerchantLogin, safe_next};
 use super::store::{store_id, store_url};
 use super::{Chrome, PageError, PageForm, PageQuery, render, see_other};
 use crate::app::state::AppState;
@@ -423,18 +423,13 @@ async fn session_live(
     Ok(stream.into_response())
 }
 
-#[derive(Deserialize)]
-struct Back {
-    back: Option<String>,
-}
-
 async fn redeliver(
     MerchantLogin { state, merchant }: MerchantLogin,
     Path(event_id): Path<String>,
     PageForm(form): PageForm<Back>,
 ) -> Result<Response, PageError> {
     events::redeliver(&state, &merchant, &event_id).await?;
-    see_other(safe_next(form.back.as_deref()))
+    form.go()
 }
 
 #[derive(Deserialize)]

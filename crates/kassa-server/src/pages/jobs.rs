@@ -1,8 +1,8 @@
 //! The dashboard's jobs (merchant login): the jobs set aside after failing too often, each with
 //! its error and a retry button; the same list on a session's page (`dashboard.rs`).
 
-use super::login::{MerchantLogin, safe_next};
-use super::{Chrome, PageError, PageForm, render, see_other};
+use super::login::{Back, MerchantLogin};
+use super::{Chrome, PageError, PageForm, render};
 use crate::app::state::AppState;
 use crate::service::jobs::operator::{self, JobQuery};
 use askama::Template;
@@ -11,7 +11,6 @@ use axum::extract::Path;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use kassa_store::{JobRecord, JobStatus, Merchant};
-use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/dashboard/jobs", get(set_aside)).route("/dashboard/jobs/{job_id}/retry", post(retry))
@@ -79,16 +78,11 @@ async fn set_aside(MerchantLogin { state, merchant }: MerchantLogin) -> Result<R
     Ok(render(&page)?.into_response())
 }
 
-#[derive(Deserialize)]
-struct Back {
-    back: Option<String>,
-}
-
 async fn retry(
     MerchantLogin { state, merchant }: MerchantLogin,
     Path(job_id): Path<String>,
     PageForm(form): PageForm<Back>,
 ) -> Result<Response, PageError> {
     operator::retry(&state, &merchant, &job_id).await?;
-    see_other(safe_next(form.back.as_deref()))
+    form.go()
 }

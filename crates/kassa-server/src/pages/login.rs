@@ -58,6 +58,19 @@ fn cookie(headers: &HeaderMap) -> Option<String> {
         .filter(|token| !token.is_empty())
 }
 
+/// A dashboard action's form: the page to go back to afterwards.
+#[derive(Deserialize)]
+pub struct Back {
+    back: Option<String>,
+}
+
+impl Back {
+    /// Back to the form's page, if it is one of this site's (see [`safe_next`]).
+    pub fn go(&self) -> Result<Response, PageError> {
+        see_other(safe_next(self.back.as_deref()))
+    }
+}
+
 /// Only paths of this site: no scheme, no `//host`, and nothing a browser strips or bends
 /// (control characters, whitespace, backslashes) to make one.
 pub fn safe_next(next: Option<&str>) -> &str {

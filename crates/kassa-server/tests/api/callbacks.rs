@@ -251,20 +251,23 @@ async fn production_mode_refuses_unsafe_callback_targets_at_creation() {
         ("https://10.0.0.8/cb", "not a public address"),
         ("https://169.254.169.254/latest/meta-data", "not a public address"),
     ] {
-        let before = app.snapshot().await;
-        let body = json!({
-            "payment_session_url": format!("{}/payments/v1/sessions/{payment}", app.url),
-            "merchant_urls": {"status_update": target},
-        });
-        let reply = app.post("/hpp/v1/sessions", body).await;
-        reply.assert_error(400, "BAD_VALUE");
-        assert!(
-            reply.message().contains("merchant_urls.status_update") && reply.message().contains(reason),
-            "{}",
-            reply.message()
-        );
-        assert_eq!(app.snapshot().await, before);
+        let message = refused_target(&app, &payment, target).await;
+        assert!(message.contains("merchant_urls.status_update") && message.contains(reason), "{message}");
     }
+}
+
+/// Creates an HPP session over `payment` calling back `target`: refused as a bad value, with
+/// nothing stored; answers the refusal's message.
+async fn refused_target(app: &TestApp, payment: &str, target: &str) -> String {
+    let before = app.snapshot().await;
+    let body = json!({
+        "payment_session_url": format!("{}/payments/v1/sessions/{payment}", app.url),
+        "merchant_urls": {"status_update": target},
+    });
+    let reply = app.post("/hpp/v1/sessions", body).await;
+    reply.assert_error(400, "BAD_VALUE");
+    assert_eq!(app.snapshot().await, before);
+    reply.message()
 }
 
 #[tokio::test]
@@ -282,16 +285,8 @@ async fn production_mode_refuses_ipv6_forms_that_reach_special_addresses() {
         (format!("https://[2001:0:4136:e378:8000:63bf:80ff:fffe]:{port}/"), "not a public address (TEREDO)".to_owned()),
         (format!("https://[100::1]:{port}/"), "not a public address (Discard-Only".to_owned()),
     ] {
-        let before = app.snapshot().await;
-        let body = json!({
-            "payment_session_url": format!("{}/payments/v1/sessions/{payment}", app.url),
-            "merchant_urls": {"status_update": target},
-        });
-        let reply = app.post("/hpp/v1/sessions", body).await;
-        reply.assert_error(400, "BAD_VALUE");
-        let message = reply.message();
+        let message = refused_target(&app, &payment, &target).await;
         assert!(message.contains("merchant_urls.status_update") && message.contains(&reason), "{target}: {message}");
-        assert_eq!(app.snapshot().await, before);
     }
 }
 

@@ -46,7 +46,7 @@ impl http_body::Body for Deadline {
     }
 }
 
-/// A response body that holds its connection's [`InRequest`] mark while it is being sent.
+/// A streamed response body that holds its connection's [`InRequest`] mark while it is being sent.
 pub struct Marked {
     inner: Body,
     _mark: InRequest,

@@ -98,7 +98,12 @@ async fn connection(
             });
             request.extensions_mut().insert(ConnectInfo(peer));
             let response = router.oneshot(request).await.unwrap_or_else(|never: Infallible| match never {});
-            Ok::<_, Infallible>(response.map(|inner| Body::new(body::Marked::new(inner, mark))))
+            // A body of known length is written at once; only a stream (SSE) keeps the
+            // connection in its request while it is sent.
+            if http_body::Body::size_hint(response.body()).exact().is_some() {
+                return Ok::<_, Infallible>(response);
+            }
+            Ok(response.map(|inner| Body::new(body::Marked::new(inner, mark))))
         }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();

@@ -1,9 +1,12 @@
 //! Cross-node wake-ups: a node that commits a change tells the others (PostgreSQL `NOTIFY`, sent
-//! with the commit), so their long-polls, streams and delivery workers wake at once. A missed
-//! notification only delays: every waiter also re-checks on a timer.
+//! with the commit), so their long-polls, streams and delivery workers wake at once. One commit
+//! (a group-commit batch) sends one payload of a line per session it wrote.
 
 /// The PostgreSQL channel kassa notifies on.
 pub const CHANNEL: &str = "kassa_changes";
+
+/// The longest payload sent (PostgreSQL refuses 8000 bytes and more).
+pub const MAX_PAYLOAD: usize = 7900;
 
 /// A session changed on some node.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,6 +21,26 @@ pub struct Notification {
 impl Notification {
     pub fn payload(&self) -> String {
         format!("{} {} {}", self.seq, u8::from(self.deliveries), self.session_id)
+    }
+
+    /// Payloads of at most [`MAX_PAYLOAD`] bytes, a line per notification, in order.
+    pub fn payloads(notifications: &[Self]) -> Vec<String> {
+        let mut payloads: Vec<String> = Vec::new();
+        for line in notifications.iter().map(Self::payload) {
+            match payloads.last_mut() {
+                Some(payload) if payload.len() + 1 + line.len() <= MAX_PAYLOAD => {
+                    payload.push('\n');
+                    payload.push_str(&line);
+                }
+                _ => payloads.push(line),
+            }
+        }
+        payloads
+    }
+
+    /// Every notification of a payload (its well-formed lines).
+    pub fn parse_all(payload: &str) -> impl Iterator<Item = Self> + '_ {
+        payload.lines().filter_map(Self::parse)
     }
 
     pub fn parse(payload: &str) -> Option<Self> {
@@ -38,5 +61,21 @@ mod tests {
         let n = Notification { session_id: "a b".into(), seq: 7, deliveries: true };
         assert_eq!(Notification::parse(&n.payload()), Some(n));
         assert_eq!(Notification::parse("x"), None);
+    }
+
+    #[test]
+    fn one_payload_per_commit_split_where_it_would_not_fit() {
+        let of = |i: usize| Notification {
+            session_id: format!("session-{i:032}"),
+            seq: i as u64,
+            deliveries: i.is_multiple_of(2),
+        };
+        let all: Vec<Notification> = (0..500).map(of).collect();
+        let payloads = Notification::payloads(&all);
+        assert!(payloads.len() > 1 && payloads.iter().all(|p| p.len() <= MAX_PAYLOAD), "{}", payloads.len());
+        let parsed: Vec<Notification> = payloads.iter().flat_map(|p| Notification::parse_all(p)).collect();
+        assert_eq!(parsed, all);
+        assert_eq!(Notification::payloads(&all[..3]).len(), 1);
+        assert!(Notification::payloads(&[]).is_empty());
     }
 }

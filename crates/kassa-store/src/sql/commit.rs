@@ -1,29 +1,13 @@
 //! [`Change`] → SQL inside a transaction. Every update is a compare-and-set; a guard that does
 //! not hold fails the change (the caller rolls it back).
 
-use super::dialect::Dialect;
 use super::rows::Write;
 use crate::notify::{CHANNEL, Notification};
 use crate::{AuthorizationWrite, Change, JobWrite, NewEvent, OrderWrite, SessionWrite, StoreError, StoreResult};
 use sqlx::AnyConnection;
 
 /// Writes one change into the open transaction on `tx`.
-pub(super) async fn apply(tx: &mut AnyConnection, change: &Change, dialect: Dialect) -> StoreResult<()> {
-    if !dialect.serves_one_process() {
-        // Sent with the commit (and dropped with a rolled-back savepoint): other nodes wake.
-        for write in &change.sessions {
-            let notification = Notification {
-                session_id: write.id.clone(),
-                seq: write.version,
-                deliveries: !change.deliveries.is_empty(),
-            };
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(CHANNEL)
-                .bind(notification.payload())
-                .execute(&mut *tx)
-                .await?;
-        }
-    }
+pub(super) async fn apply(tx: &mut AnyConnection, change: &Change) -> StoreResult<()> {
     let mut events: Vec<&NewEvent> = change.events.iter().collect();
     for write in &change.sessions {
         write_session(tx, write).await?;
@@ -127,13 +111,19 @@ async fn write_session(tx: &mut AnyConnection, w: &SessionWrite) -> StoreResult<
     .write(&mut *tx)
     .await?;
     if updated.rows_affected() != 1 {
-        return Err(StoreError::Conflict(format!(
-            "{} session {} changed since it was read (expected {expected_status} at revision {expected_revision})",
-            w.kind.as_str(),
-            w.id
-        )));
+        return Err(session_changed(w));
     }
     Ok(())
+}
+
+/// The refusal of a session write whose row no longer has the status and revision it expects.
+pub(super) fn session_changed(w: &SessionWrite) -> StoreError {
+    let (status, revision) = w.expected.unwrap_or_default();
+    StoreError::Conflict(format!(
+        "{} session {} changed since it was read (expected {status} at revision {revision})",
+        w.kind.as_str(),
+        w.id
+    ))
 }
 
 async fn write_authorization(tx: &mut AnyConnection, w: &AuthorizationWrite) -> StoreResult<()> {
@@ -235,6 +225,25 @@ async fn write_order(tx: &mut AnyConnection, write: &OrderWrite) -> StoreResult<
                 return Err(StoreError::Conflict(format!("order {} has no ledger row", o.order_id)));
             }
         }
+    }
+    Ok(())
+}
+
+/// What other nodes are told of `change` once it commits: each session it wrote.
+pub(super) fn notifications(change: &Change) -> impl Iterator<Item = Notification> + '_ {
+    let deliveries = !change.deliveries.is_empty();
+    change.sessions.iter().map(move |write| Notification {
+        session_id: write.id.clone(),
+        seq: write.version,
+        deliveries,
+    })
+}
+
+/// Tells other nodes, with the commit of the open transaction, of `notifications`: one `NOTIFY`
+/// per commit (several when they do not fit one payload), not one per session.
+pub(super) async fn notify(tx: &mut AnyConnection, notifications: &[Notification]) -> StoreResult<()> {
+    for payload in Notification::payloads(notifications) {
+        sqlx::query("SELECT pg_notify($1, $2)").bind(CHANNEL).bind(payload).execute(&mut *tx).await?;
     }
     Ok(())
 }

@@ -1,20 +1,26 @@
 //! Group commit: the changes of concurrent requests share one transaction and one fsync. Each
 //! change is written inside its own savepoint: a change whose guard fails is rolled back alone
-//! and its caller told; the others commit together.
+//! and its caller told; the others commit together. On PostgreSQL several batches are written at
+//! once, each on its own connection (the compare-and-set guards and row locks keep them apart),
+//! and each batch tells the other nodes of its sessions in one `NOTIFY`.
 
 use super::batch::Batcher;
-use super::commit;
 use super::dialect::{self, Dialect};
+use super::{bulk, commit};
 use crate::{Change, StoreResult};
 use sqlx::{Acquire, AnyConnection, AnyPool};
 
 const MAX_BATCH: usize = 128;
 
+/// How many batches PostgreSQL writes at once (SQLite: one, its one writer).
+const POSTGRES_IN_FLIGHT: usize = 4;
+
 pub(super) type GroupCommitter = Batcher<Change, ()>;
 
 /// Starts the committing task; the durable setting is put on the writer before every batch.
 pub(super) fn start(writer: AnyPool, dialect: Dialect) -> GroupCommitter {
-    Batcher::start("the group commit", MAX_BATCH, move |changes| {
+    let in_flight = if dialect.serves_one_process() { 1 } else { POSTGRES_IN_FLIGHT };
+    Batcher::start("the group commit", MAX_BATCH, in_flight, move |changes| {
         let writer = writer.clone();
         async move { commit_batch(&writer, dialect, &changes).await }
     })
@@ -38,19 +44,40 @@ async fn write_batch(
     changes: &[Change],
 ) -> StoreResult<Vec<StoreResult<()>>> {
     let mut tx = connection.begin().await?;
-    let mut results = Vec::with_capacity(changes.len());
-    for change in changes {
+    let mut results: Vec<Option<StoreResult<()>>> = changes.iter().map(|_| None).collect();
+    let plain = bulk::plain(changes);
+    if !plain.is_empty() {
         let mut savepoint = tx.begin().await?;
-        match commit::apply(&mut savepoint, change, dialect).await {
+        match bulk::apply(&mut savepoint, changes, &plain).await {
+            Ok(written) => {
+                savepoint.commit().await?;
+                for (&index, ok) in plain.iter().zip(written) {
+                    results[index] =
+                        Some(if ok { Ok(()) } else { Err(commit::session_changed(&changes[index].sessions[0])) });
+                }
+            }
+            // One by one instead, each in its own savepoint, below.
+            Err(_) => savepoint.rollback().await?,
+        }
+    }
+    for (change, result) in changes.iter().zip(results.iter_mut()).filter(|(_, r)| r.is_none()) {
+        let mut savepoint = tx.begin().await?;
+        match commit::apply(&mut savepoint, change).await {
             Ok(()) => {
                 savepoint.commit().await?;
-                results.push(Ok(()));
+                *result = Some(Ok(()));
             }
             Err(error) => {
                 savepoint.rollback().await?;
-                results.push(Err(error.retryable()));
+                *result = Some(Err(error.retryable()));
             }
         }
+    }
+    let results: Vec<StoreResult<()>> = results.into_iter().flatten().collect();
+    if !dialect.serves_one_process() {
+        let written = changes.iter().zip(&results).filter(|(_, r)| r.is_ok());
+        let notifications: Vec<_> = written.flat_map(|(change, _)| commit::notifications(change)).collect();
+        commit::notify(&mut tx, &notifications).await?;
     }
     tx.commit().await?;
     Ok(results)

@@ -14,9 +14,10 @@ pub(super) async fn listen(url: &str) -> StoreResult<mpsc::Receiver<Notification
         loop {
             match listener.recv().await {
                 Ok(message) => {
-                    let Some(notification) = Notification::parse(message.payload()) else { continue };
-                    if sender.send(notification).await.is_err() {
-                        return;
+                    for notification in Notification::parse_all(message.payload()) {
+                        if sender.send(notification).await.is_err() {
+                            return;
+                        }
                     }
                 }
                 // The listener reconnects on the next call; what was missed is caught by the

@@ -11,6 +11,7 @@
 
 mod batch;
 mod browser;
+mod bulk;
 mod commit;
 mod consumer;
 mod dialect;

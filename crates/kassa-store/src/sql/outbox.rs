@@ -101,56 +101,27 @@ fn delivery(row: &AnyRow) -> StoreResult<NewDelivery> {
     })
 }
 
-/// Records one attempt and its outcome inside the caller's open transaction.
-pub(super) async fn finish_on(tx: &mut AnyConnection, finished: &FinishedAttempt) -> StoreResult<bool> {
-    let FinishedAttempt { delivery_id, lease_token, attempt, next, now } = finished;
-    sqlx::query(
-        "INSERT INTO delivery_attempts
-             (delivery_id, attempt, started_at, duration_ms, status_code, error, response_excerpt, probe)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+/// A failed probe: only its claim ends (its schedule and attempts stay as they were).
+pub(super) async fn release_probe_on(tx: &mut AnyConnection, finished: &FinishedAttempt) -> StoreResult<bool> {
+    let released = sqlx::query(
+        "UPDATE deliveries SET lease_until = NULL, lease_token = NULL, updated_at = $1
+         WHERE id = $2 AND lease_token = $3 AND status = 'pending'",
     )
-    .bind(delivery_id)
-    .bind(i64::from(attempt.attempt))
-    .bind(attempt.started_at.millis())
-    .bind(attempt.duration_ms as i64)
-    .bind(attempt.status_code.map(i64::from))
-    .bind(&attempt.error)
-    .bind(&attempt.response_excerpt)
-    .bind(i64::from(attempt.probe))
+    .bind(finished.now.millis())
+    .bind(&finished.delivery_id)
+    .bind(&finished.lease_token)
     .execute(&mut *tx)
     .await?;
-    if *next == DeliveryNext::Unchanged {
-        // A failed probe: only the claim ends.
-        let released = sqlx::query(
-            "UPDATE deliveries SET lease_until = NULL, lease_token = NULL, updated_at = $1
-             WHERE id = $2 AND lease_token = $3 AND status = 'pending'",
-        )
-        .bind(now.millis())
-        .bind(delivery_id)
-        .bind(lease_token)
-        .execute(&mut *tx)
-        .await?;
-        return Ok(released.rows_affected() == 1);
-    }
-    let (status, next_at) = match *next {
-        DeliveryNext::Delivered | DeliveryNext::Unchanged => (DeliveryStatus::Delivered, *now),
+    Ok(released.rows_affected() == 1)
+}
+
+/// The status and next attempt time a delivery gets from an attempt's outcome.
+pub(super) fn outcome(next: DeliveryNext, now: Timestamp) -> (DeliveryStatus, Timestamp) {
+    match next {
+        DeliveryNext::Delivered | DeliveryNext::Unchanged => (DeliveryStatus::Delivered, now),
         DeliveryNext::RetryAt(at) => (DeliveryStatus::Pending, at),
-        DeliveryNext::Failed => (DeliveryStatus::Failed, *now),
-    };
-    let updated = sqlx::query(
-        "UPDATE deliveries SET status = $1, attempts = attempts + 1, next_attempt_at = $2, last_error = $3,
-                lease_until = NULL, lease_token = NULL, updated_at = $4
-         WHERE id = $5 AND lease_token = $6 AND status = 'pending'",
-    )
-    .bind(status.as_str())
-    .bind(next_at.millis())
-    .bind(&attempt.error)
-    .bind(now.millis())
-    .bind(delivery_id)
-    .bind(lease_token)
-    .execute(&mut *tx)
-    .await?;
-    Ok(updated.rows_affected() == 1)
+        DeliveryNext::Failed => (DeliveryStatus::Failed, now),
+    }
 }
 
 pub(super) async fn release(writer: &AnyPool, delivery_id: &str, token: &str) -> StoreResult<()> {

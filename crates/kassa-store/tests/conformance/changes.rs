@@ -3,14 +3,16 @@
 
 use crate::support::{Backend, T0, event, hpp, insert, load, merchant};
 use kassa_core::hpp::{HppAction, HppSession, HppStatus};
+use kassa_core::retry::RetryPolicy;
 use kassa_store::sql::{Durability, SqlStore};
-use kassa_store::{Change, SessionWrite, Store, StoreError, StoreExt};
+use kassa_store::{Change, Destination, NewDelivery, SessionWrite, Store, StoreError, StoreExt};
 
 backend_tests!(
     a_guarded_update_wins_once_and_a_stale_one_rolls_everything_back,
     writes_without_a_status_change_are_guarded_too,
     a_change_is_all_or_nothing,
     concurrent_changes_fail_alone,
+    a_batch_of_plain_changes_keeps_every_guard,
     another_handle_sees_every_commit,
 );
 
@@ -111,6 +113,82 @@ async fn concurrent_changes_fail_alone(b: &Backend) {
     assert!(r1.is_ok() != r3.is_ok(), "{b}: {r1:?} {r3:?}");
     assert_eq!(load(store, "h2").await.status(), HppStatus::Disabled, "{b}");
     assert_eq!(store.session_events("h1").await.unwrap().len(), 2, "{b}");
+}
+
+/// Many status changes committed at once (the group commit writes them set-based): every good
+/// one is written whole with its event and callback, every stale one writes nothing, and a new
+/// session whose id is taken fails alone (the batch then writes one by one).
+async fn a_batch_of_plain_changes_keeps_every_guard(b: &Backend) {
+    let store = b.store();
+    merchant(store, "m1").await;
+    let ids: Vec<String> = (0..60).map(|i| format!("h{i}")).collect();
+    for id in &ids {
+        insert(store, &hpp(id)).await;
+    }
+    let mut read = Vec::new();
+    for id in &ids {
+        read.push(load(store, id).await);
+    }
+    // h40 … h59 move first, so their changes below are stale.
+    for stale in &read[40..] {
+        let (opened, _) = stale.apply(HppAction::Open, T0).unwrap();
+        let change = Change::default().session(SessionWrite::update(stale, &opened).unwrap()).event(event(
+            &opened,
+            2,
+            &format!("{}-first", stale.id),
+        ));
+        store.commit(change).await.unwrap();
+    }
+    let open = |before: &kassa_store::Stored<HppSession>| {
+        let (opened, _) = before.apply(HppAction::Open, T0.plus_millis(1)).unwrap();
+        let new = event(&opened, 2, &format!("{}-2", before.id));
+        let delivery = NewDelivery::of(
+            &new,
+            format!("{}-d", before.id),
+            Destination::plain("https://a.example/cb"),
+            RetryPolicy::Klarna,
+            T0,
+        );
+        Change::default().session(SessionWrite::update(before, &opened).unwrap()).event(new).delivery(delivery)
+    };
+    let fresh =
+        Change::default().session(SessionWrite::insert(&hpp("new")).unwrap()).event(event(&hpp("new"), 1, "new-1"));
+    let commits = read.iter().map(open).chain([fresh]).map(|change| store.commit(change));
+    let results = futures::future::join_all(commits).await;
+    for (i, result) in results[..40].iter().enumerate() {
+        assert!(result.is_ok(), "{b}: h{i}: {result:?}");
+        assert_eq!(load(store, &ids[i]).await.status(), HppStatus::InProgress, "{b}");
+        assert_eq!(store.session_events(&ids[i]).await.unwrap().len(), 2, "{b}");
+        assert_eq!(store.session_deliveries(&ids[i]).await.unwrap().len(), 1, "{b}");
+    }
+    for (i, result) in results[40..60].iter().enumerate() {
+        assert!(matches!(result, Err(StoreError::Conflict(_))), "{b}: h{}: {result:?}", i + 40);
+        let events = store.session_events(&ids[i + 40]).await.unwrap();
+        let seen: Vec<&str> = events.iter().map(|e| e.event.event_id.as_str()).collect();
+        assert_eq!(seen, [format!("h{}-1", i + 40), format!("h{}-first", i + 40)], "{b}");
+        assert!(store.session_deliveries(&ids[i + 40]).await.unwrap().is_empty(), "{b}");
+    }
+    assert!(results[60].is_ok(), "{b}: {:?}", results[60]);
+    assert_eq!(load(store, "new").await.status(), HppStatus::Waiting, "{b}");
+
+    // A new session whose id is taken, among good changes: it fails alone.
+    let taken =
+        Change::default().session(SessionWrite::insert(&hpp("h0")).unwrap()).event(event(&hpp("h0"), 1, "h0-again"));
+    let mut backs = Vec::new();
+    for id in &ids[1..20] {
+        let before = load(store, id).await;
+        let (back, _) = before.apply(HppAction::Back, T0.plus_millis(2)).unwrap();
+        backs.push(Change::default().session(SessionWrite::update(&before, &back).unwrap()).event(event(
+            &back,
+            3,
+            &format!("{id}-3"),
+        )));
+    }
+    let results = futures::future::join_all([taken].into_iter().chain(backs).map(|change| store.commit(change))).await;
+    assert!(matches!(results[0], Err(StoreError::Conflict(_))), "{b}: {:?}", results[0]);
+    assert!(results[1..].iter().all(Result::is_ok), "{b}: {results:?}");
+    assert_eq!(store.session_events("h19").await.unwrap().len(), 3, "{b}");
+    assert_eq!(load(store, "h0").await.status(), HppStatus::InProgress, "{b}");
 }
 
 /// What one handle committed, another handle of the same database reads (another node, or the

@@ -15,6 +15,7 @@ backend_tests!(
     a_lost_lease_is_taken_over_and_the_stale_holder_is_refused,
     a_released_claim_is_due_again,
     the_ledger_lists_every_delivery_with_its_attempts,
+    attempts_finished_together_are_recorded_each_by_its_outcome,
 );
 
 const A: &str = "https://a.example/cb";
@@ -235,4 +236,60 @@ async fn the_ledger_lists_every_delivery_with_its_attempts(b: &Backend) {
     assert_eq!(store.event_deliveries("h1-3").await.unwrap(), expected[2..], "{b}");
     assert!(store.event_deliveries("h1-1").await.unwrap().is_empty(), "{b}: creation calls nobody");
     assert!(store.session_deliveries("h9").await.unwrap().is_empty(), "{b}");
+}
+
+/// Attempts that finish at once are recorded in one batch: each delivery gets its own outcome,
+/// a failed probe only ends its claim, and an attempt whose claim was lost is recorded but
+/// changes nothing.
+async fn attempts_finished_together_are_recorded_each_by_its_outcome(b: &Backend) {
+    let store = b.store();
+    merchant(store, "m1").await;
+    for i in 0..8 {
+        let id = format!("h{i}");
+        insert(store, &hpp(&id)).await;
+        step(store, &id, T0.plus_millis(1), &[(A, Klarna)]).await;
+    }
+    let claimed = claim(store, T0.plus_millis(10), W0).await;
+    assert_eq!(claimed.len(), 8, "{b}");
+    let retry = DeliveryNext::RetryAt(T0.plus_millis(500));
+    let outcomes = [
+        DeliveryNext::Delivered,
+        retry,
+        DeliveryNext::Failed,
+        DeliveryNext::Unchanged,
+        DeliveryNext::Delivered,
+        retry,
+        DeliveryNext::Unchanged,
+        DeliveryNext::Delivered,
+    ];
+    let finishes = claimed.iter().zip(outcomes).enumerate().map(|(i, (d, next))| {
+        let mut finished = d.finished(attempt(Some(500), None), next, T0.plus_millis(20));
+        finished.attempt.probe = next == DeliveryNext::Unchanged;
+        if i == 7 {
+            finished.lease_token = "lost".into();
+        }
+        store.finish_attempt(finished)
+    });
+    let held = futures::future::join_all(finishes).await;
+    let held: Vec<bool> = held.into_iter().map(Result::unwrap).collect();
+    assert_eq!(held, [true, true, true, true, true, true, true, false], "{b}");
+    for (i, next) in outcomes.iter().enumerate() {
+        let [record] = store.session_deliveries(&format!("h{i}")).await.unwrap().try_into().unwrap();
+        let (status, attempts) = match next {
+            _ if i == 7 => (DeliveryStatus::Pending, 1),
+            DeliveryNext::Delivered => (DeliveryStatus::Delivered, 1),
+            DeliveryNext::RetryAt(_) => (DeliveryStatus::Pending, 1),
+            DeliveryNext::Failed => (DeliveryStatus::Failed, 1),
+            DeliveryNext::Unchanged => (DeliveryStatus::Pending, 1),
+        };
+        assert_eq!((record.status, record.attempts.len()), (status, attempts), "{b}: h{i}");
+        assert_eq!(record.attempts[0].probe, *next == DeliveryNext::Unchanged, "{b}: h{i}");
+        if matches!(next, DeliveryNext::RetryAt(_)) {
+            assert_eq!(record.next_attempt_at, Some(T0.plus_millis(500)), "{b}: h{i}");
+        }
+    }
+    // The probes and the retries are claimable again (not before their time); the lost claim
+    // still holds its lease.
+    let again = claim(store, T0.plus_millis(30), W0.plus_millis(1)).await;
+    assert_eq!(ids(&again), ["h3-2-0", "h6-2-0"], "{b}");
 }

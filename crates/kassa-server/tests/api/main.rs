@@ -12,6 +12,7 @@ mod nesting;
 mod orders;
 mod pages;
 mod payments;
+mod read_cache;
 mod public;
 mod rate_limits;
 mod recovery;

@@ -21,7 +21,7 @@ async fn read(app: &TestApp, hpp: &str) -> Value {
 #[tokio::test]
 async fn a_read_after_each_kind_of_change_on_the_node_sees_it() {
     let app = spawn().await;
-    let (hpp, payment, _) = app.hpp_session(json!({}), json!({})).await;
+    let (hpp, _, _) = app.hpp_session(json!({}), json!({})).await;
     // Sandbox (consumer) actions: every status change.
     for (action, status) in [("open", "IN_PROGRESS"), ("decline", "FAILED"), ("open", "IN_PROGRESS"), ("back", "BACK")] {
         assert_eq!(read(&app, &hpp).await, read(&app, &hpp).await, "two reads in a row agree");
@@ -57,8 +57,10 @@ async fn a_long_poll_woken_by_a_change_reads_the_change() {
         async move { request.header("if-none-match", "\"v1\"").send().await.unwrap().json::<Value>().await.unwrap() }
     });
     tokio::time::sleep(Duration::from_millis(100)).await;
+    let changed_at = Instant::now();
     app.act(&hpp, "open").await.assert_success();
     assert_eq!(poll.await.unwrap()["status"], "IN_PROGRESS");
+    assert!(changed_at.elapsed() < session_cache::TTL / 2, "woken, and read the change, not a cached copy");
 }
 
 /// A throttled server as `kassa serve` runs by default, its wall clock still.

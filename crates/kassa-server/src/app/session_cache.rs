@@ -109,7 +109,10 @@ impl Inner {
 /// Other nodes' commits as `notifications` announce them, passed on once the cache has dropped
 /// their sessions (so whoever the passed-on notification wakes reads the change). A task of its
 /// own forwards them; it ends with `notifications` or once nobody receives what it passes on.
-pub fn dropping_notified(cache: Arc<SessionCache>, mut notifications: Receiver<Notification>) -> Receiver<Notification> {
+pub fn dropping_notified(
+    cache: Arc<SessionCache>,
+    mut notifications: Receiver<Notification>,
+) -> Receiver<Notification> {
     let (forward, passed_on) = mpsc::channel(notifications.max_capacity());
     tokio::spawn(async move {
         loop {

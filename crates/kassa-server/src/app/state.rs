@@ -90,12 +90,13 @@ impl AppState {
         let (store, sessions) = (self.store.clone(), self.sessions.clone());
         let committed = tokio::spawn(
             async move {
-            let result = store.commit(change).await;
-            // Whatever the answer: a failed commit's outcome may be unknown.
-            sessions.drop_sessions(written.iter().map(String::as_str));
-            result
-        }
-        .instrument(tracing::Span::current()))
+                let result = store.commit(change).await;
+                // Whatever the answer: a failed commit's outcome may be unknown.
+                sessions.drop_sessions(written.iter().map(String::as_str));
+                result
+            }
+            .instrument(tracing::Span::current()),
+        )
         .await
         .map_err(|e| StoreError::Failed(format!("the commit's task ended without an answer: {e}")))?;
         committed?;

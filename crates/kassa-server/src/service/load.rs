@@ -27,7 +27,11 @@ pub async fn hpp_session(state: &AppState, merchant: &Merchant, id: &str) -> Ser
 /// The merchant's HPP session for a plain read, unless it has expired: served from the node's
 /// [read cache](crate::app::session_cache) when it holds the session, so never the guard of a
 /// write (use [`hpp_session`] for that).
-pub async fn read_hpp_session(state: &AppState, merchant: &Merchant, id: &str) -> ServiceResult<Arc<Stored<HppSession>>> {
+pub async fn read_hpp_session(
+    state: &AppState,
+    merchant: &Merchant,
+    id: &str,
+) -> ServiceResult<Arc<Stored<HppSession>>> {
     let session = state.sessions.read::<HppSession>(state.store.as_ref(), id).await?;
     session
         .filter(|s| s.merchant_id == merchant.id && !s.is_expired(state.now()))

@@ -23,7 +23,8 @@ async fn a_read_after_each_kind_of_change_on_the_node_sees_it() {
     let app = spawn().await;
     let (hpp, _, _) = app.hpp_session(json!({}), json!({})).await;
     // Sandbox (consumer) actions: every status change.
-    for (action, status) in [("open", "IN_PROGRESS"), ("decline", "FAILED"), ("open", "IN_PROGRESS"), ("back", "BACK")] {
+    for (action, status) in [("open", "IN_PROGRESS"), ("decline", "FAILED"), ("open", "IN_PROGRESS"), ("back", "BACK")]
+    {
         assert_eq!(read(&app, &hpp).await, read(&app, &hpp).await, "two reads in a row agree");
         app.act(&hpp, action).await.assert_success();
         assert_eq!(read(&app, &hpp).await["status"], status, "after {action}");
@@ -105,7 +106,9 @@ async fn a_merchant_changed_past_the_server_is_seen_within_the_bound() {
     let (hpp, _, _) = app.hpp_session(json!({}), json!({})).await;
     read(&app, &hpp).await;
     // As another process would: the secret the client holds stops being the merchant's.
-    let changed = app.execute(&format!("UPDATE merchants SET secret_hash = 'x' WHERE username = '{}'", app.merchant.username)).await;
+    let changed = app
+        .execute(&format!("UPDATE merchants SET secret_hash = 'x' WHERE username = '{}'", app.merchant.username))
+        .await;
     assert_eq!(changed, 1);
     let changed_at = Instant::now();
     let path = format!("/hpp/v1/sessions/{hpp}");

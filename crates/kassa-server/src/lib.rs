@@ -87,9 +87,11 @@ pub async fn serve(
     let mut background = tokio::task::JoinSet::new();
     background.spawn(worker.run());
     background.spawn(runtime::scheduler::run(state.clone()));
-    // Other nodes' commits wake this node's waiters and worker (PostgreSQL).
+    // Other nodes' commits drop what this node's read cache holds of their sessions, then wake
+    // this node's waiters and worker (PostgreSQL).
     if let Some(notifications) = state.store.notifications().await.map_err(std::io::Error::other)? {
         let bus = state.bus.clone();
+        let notifications = app::session_cache::dropping_notified(state.sessions.clone(), notifications);
         background.spawn(async move { bus.bridge(notifications).await });
     }
     let stop = token.clone();

@@ -1,6 +1,7 @@
 //! HTTP Basic authentication against merchants. The credentials are decoded once per request:
 //! the rate limiter reads them first and leaves them in the request's extensions for the
-//! [`Call`] extractor.
+//! [`Call`] extractor. A success is kept for a short while ([`crate::app::credential_cache`]),
+//! so a merchant's next requests skip the lookup and the hash.
 
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
@@ -51,15 +52,27 @@ impl FromRequestParts<AppState> for Call {
         };
         // Whether the middleware admitted them is `api::throttle`; here the outcome is counted.
         let address = ClientAddress::of(&parts.extensions).0;
+        if let Some(merchant) = state.credentials.verified(&given.username, &given.secret) {
+            return Ok(Self::admitted(state, merchant, address));
+        }
         let found = state.store.merchant_by_username(&given.username).await?;
         let exists = found.is_some();
         let Some(merchant) = found.filter(|m| credentials::verify(m, &given.secret)) else {
             state.auth_throttle.failed(&given.username, exists, address, state.wall_now());
             return Err(ApiError::Unauthorized);
         };
+        state.credentials.remember(&merchant, &given.secret);
+        Ok(Self::admitted(state, merchant, address))
+    }
+}
+
+impl Call {
+    /// A successful check of `merchant`'s credentials (just made, or made lately and cached):
+    /// counted by the auth throttle and named in the request's span.
+    fn admitted(state: &AppState, merchant: Merchant, address: Option<std::net::IpAddr>) -> Self {
         state.auth_throttle.succeeded(&merchant.username, address, state.wall_now());
         tracing::Span::current().record("merchant", merchant.username.as_str());
-        Ok(Self { state: state.clone(), merchant })
+        Self { state: state.clone(), merchant }
     }
 }
 

@@ -4,13 +4,16 @@ use crate::app::auth_throttle::AuthThrottle;
 use crate::app::bus::{Bus, Wakes};
 use crate::app::clock::{Clock, Clocks, SandboxClock, SystemClock};
 use crate::app::config::{Config, Mode};
+use crate::app::credential_cache::CredentialCache;
 use crate::app::readiness::Readiness;
 use crate::app::scan_limits::ScanLimiter;
 use crate::app::sender::{MessageSender, RecordingSender};
+use crate::app::session_cache::SessionCache;
 use crate::app::turns::Turns;
 use kassa_store::{Change, Job, JobWrite, Store, StoreError};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -37,6 +40,10 @@ pub struct AppState {
     pub scan_limiter: Arc<ScanLimiter>,
     /// The last readiness check, which concurrent probes share.
     pub readiness: Arc<Readiness>,
+    /// Sessions that plain reads served lately; this node's commits drop what they write.
+    pub sessions: Arc<SessionCache>,
+    /// API credentials verified lately.
+    pub credentials: Arc<CredentialCache>,
 }
 
 impl AppState {
@@ -65,14 +72,34 @@ impl AppState {
             auth_throttle: Arc::new(AuthThrottle::new(config.auth_throttle)),
             scan_limiter: Arc::new(ScanLimiter::new(config.scan_limits)),
             readiness: Arc::default(),
+            sessions: Arc::default(),
+            credentials: Arc::default(),
             config: Arc::new(config),
         }
     }
 
-    /// Commits a change, then wakes whoever waits for it (see [`Bus::committed`]).
+    /// Commits a change, drops the sessions it wrote from the read cache, then wakes whoever
+    /// waits for it (see [`Bus::committed`]).
+    ///
+    /// The commit runs as a task of its own: a caller that goes away (a client that hung up)
+    /// does not stop it between the database's answer and the cache's drop, so a change that
+    /// landed is never left hidden behind a cached copy.
     pub async fn commit(&self, change: Change) -> Result<(), StoreError> {
         let wakes = Wakes::of(&change);
-        self.store.commit(change).await?;
+        let written: Vec<String> = change.sessions.iter().map(|w| w.id.clone()).collect();
+        let (store, sessions) = (self.store.clone(), self.sessions.clone());
+        let committed = tokio::spawn(
+            async move {
+                let result = store.commit(change).await;
+                // Whatever the answer: a failed commit's outcome may be unknown.
+                sessions.drop_sessions(written.iter().map(String::as_str));
+                result
+            }
+            .instrument(tracing::Span::current()),
+        )
+        .await
+        .map_err(|e| StoreError::Failed(format!("the commit's task ended without an answer: {e}")))?;
+        committed?;
         self.bus.committed(wakes);
         Ok(())
     }

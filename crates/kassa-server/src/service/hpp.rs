@@ -161,7 +161,7 @@ pub async fn create(state: &AppState, merchant: &Merchant, request: HppCreateReq
 
 /// The read body, tagged by the session's sequence number (the body changes only with it).
 pub async fn read(state: &AppState, merchant: &Merchant, id: &str) -> ServiceResult<Tagged<HppSessionV1>> {
-    let session = load::hpp_session(state, merchant, id).await?;
+    let session = load::read_hpp_session(state, merchant, id).await?;
     Ok(Tagged { etag: etag(session.lifecycle.version), body: HppSessionV1::from(&session.record) })
 }
 

@@ -10,6 +10,7 @@ use kassa_core::hpp::{HppMachine, HppSession};
 use kassa_core::machine::StateMachine;
 use kassa_core::payment::Authorization;
 use kassa_store::{Merchant, StoreExt, Stored};
+use std::sync::Arc;
 
 const HPP_NOT_FOUND: &str = "HPP session not found (unknown or expired)";
 const PAYMENT_NOT_FOUND: &str = "Payment session not found (unknown, expired or cancelled)";
@@ -18,6 +19,20 @@ const DISTRIBUTION_NOT_FOUND: &str = "Distribution not found (unknown session, o
 /// The merchant's HPP session, unless it has expired.
 pub async fn hpp_session(state: &AppState, merchant: &Merchant, id: &str) -> ServiceResult<Stored<HppSession>> {
     let session: Option<Stored<HppSession>> = state.store.load(id).await?;
+    session
+        .filter(|s| s.merchant_id == merchant.id && !s.is_expired(state.now()))
+        .ok_or_else(|| ServiceError::not_found(HPP_NOT_FOUND))
+}
+
+/// The merchant's HPP session for a plain read, unless it has expired: served from the node's
+/// [read cache](crate::app::session_cache) when it holds the session, so never the guard of a
+/// write (use [`hpp_session`] for that).
+pub async fn read_hpp_session(
+    state: &AppState,
+    merchant: &Merchant,
+    id: &str,
+) -> ServiceResult<Arc<Stored<HppSession>>> {
+    let session = state.sessions.read::<HppSession>(state.store.as_ref(), id).await?;
     session
         .filter(|s| s.merchant_id == merchant.id && !s.is_expired(state.now()))
         .ok_or_else(|| ServiceError::not_found(HPP_NOT_FOUND))

@@ -14,6 +14,7 @@ mod pages;
 mod payments;
 mod public;
 mod rate_limits;
+mod read_cache;
 mod recovery;
 mod schema;
 mod secrets;

@@ -1,6 +1,8 @@
 //! Cross-node wake-ups: a node that commits a change tells the others (PostgreSQL `NOTIFY`, sent
 //! with the commit), so their long-polls, streams and delivery workers wake at once. One commit
-//! (a group-commit batch) sends one payload of a line per session it wrote.
+//! (a group-commit batch) sends one payload of a line per session it wrote. When the listener
+//! loses its connection, what was sent meanwhile is not heard: it then passes on
+//! [`Notification::missed`], and every waiter looks again once.
 
 /// The PostgreSQL channel kassa notifies on.
 pub const CHANNEL: &str = "kassa_changes";
@@ -19,6 +21,16 @@ pub struct Notification {
 }
 
 impl Notification {
+    /// Not a change: notifications may have been missed (the listener reconnected).
+    pub fn missed() -> Self {
+        Self { session_id: String::new(), seq: 0, deliveries: true }
+    }
+
+    /// Whether this is [`Notification::missed`] (no session id is empty).
+    pub fn is_missed(&self) -> bool {
+        self.session_id.is_empty()
+    }
+
     pub fn payload(&self) -> String {
         format!("{} {} {}", self.seq, u8::from(self.deliveries), self.session_id)
     }
@@ -59,8 +71,9 @@ mod tests {
     #[test]
     fn payload_round_trip() {
         let n = Notification { session_id: "a b".into(), seq: 7, deliveries: true };
-        assert_eq!(Notification::parse(&n.payload()), Some(n));
+        assert_eq!(Notification::parse(&n.payload()), Some(n.clone()));
         assert_eq!(Notification::parse("x"), None);
+        assert!(Notification::missed().is_missed() && !n.is_missed());
     }
 
     #[test]

@@ -79,7 +79,8 @@ pub fn events(
             if !cursor.queue.is_empty() {
                 continue;
             }
-            // Wait for this session to change (other sessions' changes are skipped without a read).
+            // Wait for this session's next change: only it wakes the stream, which reads nothing
+            // until then.
             if cursor.follower.next_change(None).await == Woke::Shutdown {
                 return None;
             }

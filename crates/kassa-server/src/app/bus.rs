@@ -2,28 +2,22 @@
 //! ([`AppState::commit`](crate::app::AppState::commit)) it wakes the delivery worker (new
 //! deliveries), the scheduler (new jobs) and whoever follows a session that changed; on
 //! PostgreSQL, [`Bus::bridge`] does the same for other nodes' commits. Followers (long-polls,
-//! event streams, live pages) wait with [`Follower::next_change`].
+//! event streams, live pages) wait with [`Follower::next_change`], each woken by its own
+//! session's changes only ([`followers`]): a change costs the same however many others wait, and
+//! a waiter costs nothing until its session changes.
 //!
-//! A missed wake-up only delays: every wait also ends after [`RECHECK`], and the worker and the
-//! scheduler poll.
+//! Nothing is re-read on a timer: a wake-up that may have been missed (the PostgreSQL listener
+//! lost its connection) wakes every follower once, and the worker and the scheduler poll.
 
+mod followers;
+
+use followers::{Registry, Subscription};
 use kassa_store::notify::Notification;
 use kassa_store::{Change, JobWrite};
 use std::sync::Arc;
-use std::time::Duration;
-use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::{Notify, broadcast, mpsc};
+use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-
-/// How long a follower waits before it looks again without a wake-up.
-pub const RECHECK: Duration = Duration::from_secs(1);
-
-/// A session got a new event, or its read body changed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionChanged {
-    pub session_id: String,
-}
 
 #[derive(Clone)]
 pub struct Bus {
@@ -31,7 +25,7 @@ pub struct Bus {
 }
 
 struct Inner {
-    changes: broadcast::Sender<SessionChanged>,
+    followers: Arc<Registry>,
     deliveries_due: Notify,
     jobs_due: Notify,
     shutdown: CancellationToken,
@@ -60,8 +54,8 @@ impl Wakes {
 impl Bus {
     /// A bus whose waits end when `shutdown` is cancelled.
     pub fn new(shutdown: CancellationToken) -> Self {
-        let (changes, _) = broadcast::channel(1024);
-        let inner = Inner { changes, deliveries_due: Notify::new(), jobs_due: Notify::new(), shutdown };
+        let inner =
+            Inner { followers: Registry::new(), deliveries_due: Notify::new(), jobs_due: Notify::new(), shutdown };
         Self { inner: Arc::new(inner) }
     }
 
@@ -73,7 +67,7 @@ impl Bus {
         if wakes.jobs {
             self.jobs_due();
         }
-        for session_id in wakes.sessions {
+        for session_id in &wakes.sessions {
             self.changed(session_id);
         }
     }
@@ -89,9 +83,15 @@ impl Bus {
     }
 
     /// Session `session_id` changed: wakes its followers.
-    pub fn changed(&self, session_id: String) {
-        // No receiver is fine: nobody is following.
-        let _ = self.inner.changes.send(SessionChanged { session_id });
+    pub fn changed(&self, session_id: &str) {
+        self.inner.followers.changed(session_id);
+    }
+
+    /// Changes may have been missed (the PostgreSQL listener reconnected): wakes every follower
+    /// once, so each looks again, and the delivery worker.
+    pub fn missed(&self) {
+        self.inner.followers.wake_all();
+        self.deliveries_due();
     }
 
     /// Resolves at the next [`Bus::deliveries_due`] (at once if one came since the last wait).
@@ -106,17 +106,18 @@ impl Bus {
 
     /// How many followers wait on this node now (long-polls, streams, live pages).
     pub fn followers(&self) -> usize {
-        self.inner.changes.receiver_count()
+        self.inner.followers.count()
+    }
+
+    /// How many sessions have followers on this node now.
+    pub fn followed_sessions(&self) -> usize {
+        self.inner.followers.sessions()
     }
 
     /// Starts following session `only` (every session with `None`). Follow *before* reading what
     /// is followed: a change between the read and the wait then still wakes the wait.
     pub fn follow(&self, only: Option<&str>) -> Follower {
-        Follower {
-            changes: self.inner.changes.subscribe(),
-            only: only.map(str::to_owned),
-            shutdown: self.inner.shutdown.clone(),
-        }
+        Follower { changes: self.inner.followers.follow(only), shutdown: self.inner.shutdown.clone() }
     }
 
     /// Passes other nodes' commits (PostgreSQL notifications) on to this node's worker and
@@ -129,10 +130,14 @@ impl Bus {
                 notification = notifications.recv() => notification,
             };
             let Some(notification) = notification else { return };
+            if notification.is_missed() {
+                self.missed();
+                continue;
+            }
             if notification.deliveries {
                 self.deliveries_due();
             }
-            self.changed(notification.session_id);
+            self.changed(&notification.session_id);
         }
     }
 }
@@ -140,9 +145,9 @@ impl Bus {
 /// How a wait of a [`Follower`] ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Woke {
-    /// The followed session changed (or changes were missed): look again.
+    /// The followed session changed (or changes may have been missed): look again.
     Changed,
-    /// [`RECHECK`] passed, or the deadline came, without a wake-up: look again anyway.
+    /// The deadline came without a change.
     Timer,
     /// The server is shutting down: stop waiting.
     Shutdown,
@@ -150,35 +155,25 @@ pub enum Woke {
 
 /// A subscription to the changes of one session (or all), from [`Bus::follow`].
 pub struct Follower {
-    changes: broadcast::Receiver<SessionChanged>,
-    only: Option<String>,
+    changes: Subscription,
     shutdown: CancellationToken,
 }
 
 impl Follower {
     /// Waits for the next change of the followed session since the last wait (or since
-    /// following), for at most [`RECHECK`] and never past `deadline`.
+    /// following), never past `deadline` (without one, until a change or shutdown).
     pub async fn next_change(&mut self, deadline: Option<Instant>) -> Woke {
-        let recheck = Instant::now() + RECHECK;
-        let until = deadline.map_or(recheck, |deadline| deadline.min(recheck));
-        loop {
-            tokio::select! {
-                biased;
-                () = self.shutdown.cancelled() => return Woke::Shutdown,
-                received = self.changes.recv() => match received {
-                    Ok(change) if self.only.as_ref().is_some_and(|id| *id != change.session_id) => continue,
-                    Ok(_) | Err(RecvError::Lagged(_)) => return Woke::Changed,
-                    // Cannot happen while the bus lives; then only the timer is left.
-                    Err(RecvError::Closed) => {
-                        tokio::select! {
-                            biased;
-                            () = self.shutdown.cancelled() => return Woke::Shutdown,
-                            () = tokio::time::sleep_until(until) => return Woke::Timer,
-                        }
-                    }
-                },
-                () = tokio::time::sleep_until(until) => return Woke::Timer,
+        let until = async {
+            match deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
             }
+        };
+        tokio::select! {
+            biased;
+            () = self.shutdown.cancelled() => Woke::Shutdown,
+            () = self.changes.changed() => Woke::Changed,
+            () = until => Woke::Timer,
         }
     }
 }
@@ -186,6 +181,7 @@ impl Follower {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     /// `wait`'s answer; a wait that never ends fails the test instead of hanging it.
     async fn within<T>(wait: impl Future<Output = T>) -> T {
@@ -199,17 +195,20 @@ mod tests {
         let mut one = bus.follow(Some("one"));
         let mut all = bus.follow(None);
         // Changed after following, before the wait: still seen.
-        bus.changed("two".into());
-        bus.changed("one".into());
+        bus.changed("two");
+        bus.changed("one");
         assert_eq!(within(all.next_change(None)).await, Woke::Changed);
         assert_eq!(within(one.next_change(None)).await, Woke::Changed);
-        // Another session's change does not end the wait.
-        bus.changed("two".into());
+        // Another session's change does not end the wait (a wait whose deadline has come ends
+        // with a change if one is there, so this does not depend on timing).
+        bus.changed("two");
+        assert_eq!(within(one.next_change(Some(Instant::now()))).await, Woke::Timer);
+        assert_eq!(within(all.next_change(Some(Instant::now()))).await, Woke::Changed);
         let deadline = Instant::now() + Duration::from_millis(50);
         assert_eq!(within(one.next_change(Some(deadline))).await, Woke::Timer);
         assert_eq!(within(one.next_change(Some(Instant::now()))).await, Woke::Timer);
         shutdown.cancel();
-        bus.changed("one".into());
+        bus.changed("one");
         assert_eq!(within(one.next_change(None)).await, Woke::Shutdown, "shutdown wins over a change");
     }
 
@@ -233,8 +232,32 @@ mod tests {
         within(bus.bridge(rx)).await;
         assert_eq!(within(follower.next_change(None)).await, Woke::Changed);
         within(bus.deliveries_notified()).await;
+        assert_eq!(within(follower.next_change(Some(Instant::now()))).await, Woke::Timer);
         let (_tx, rx) = mpsc::channel(4);
         shutdown.cancel();
         within(bus.bridge(rx)).await;
+    }
+
+    #[tokio::test]
+    async fn a_missed_notification_wakes_every_follower_once_and_the_worker() {
+        let bus = Bus::new(CancellationToken::new());
+        let mut followers: Vec<Follower> =
+            [Some("a"), Some("b"), None].into_iter().map(|only| bus.follow(only)).collect();
+        let (tx, rx) = mpsc::channel(4);
+        tx.send(Notification::missed()).await.unwrap();
+        drop(tx);
+        within(bus.bridge(rx)).await;
+        within(bus.deliveries_notified()).await;
+        let mut woken = 0;
+        for follower in &mut followers {
+            if within(follower.next_change(Some(Instant::now()))).await == Woke::Changed {
+                woken += 1;
+            }
+            assert_eq!(within(follower.next_change(Some(Instant::now()))).await, Woke::Timer, "once");
+        }
+        assert_eq!(woken, 3);
+        assert_eq!((bus.followers(), bus.followed_sessions()), (3, 2));
+        drop(followers);
+        assert_eq!((bus.followers(), bus.followed_sessions()), (0, 0), "nothing is kept for those who left");
     }
 }

@@ -1,8 +1,11 @@
 //! Live pages: a Server-Sent Events stream that tells a page when what it shows has changed
 //! (`changed`: the page fetches itself again and swaps its live region), where to go (`go`, a
-//! URL) or that nothing will change any more (`end`: the page stops listening). Woken by every
-//! commit in this process (and, on PostgreSQL, on other nodes), re-checked every second in case a
-//! wake-up was missed.
+//! URL) or that nothing will change any more (`end`: the page stops listening). Woken through the
+//! [bus](crate::app::bus) when the followed session changes (any session, for `None`), here or on
+//! another node; and it looks again every [`LOOK_AGAIN`], since a page also shows what changes
+//! without a session write (callback attempts, expiry by the clock). Live pages are a few open
+//! browser tabs, not the many waiters of the API's long-polls and streams, which look only when
+//! woken.
 
 use crate::app::bus::Woke;
 use crate::app::state::AppState;
@@ -11,6 +14,11 @@ use futures::Stream;
 use serde::Deserialize;
 use std::convert::Infallible;
 use std::future::Future;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// How often a live page looks again without a wake-up.
+pub const LOOK_AGAIN: Duration = Duration::from_secs(1);
 
 /// The query of a live source: the fingerprint the page was rendered with.
 #[derive(Debug, Deserialize)]
@@ -32,7 +40,7 @@ pub enum Look {
 
 struct Watch<F> {
     state: AppState,
-    /// Only this session's changes wake the stream (others wait for the periodic look).
+    /// Only this session's changes wake the stream (others wait for the next look).
     only: Option<String>,
     shown: String,
     look: F,
@@ -44,7 +52,7 @@ fn end() -> Event {
 }
 
 /// Follows `look` from the fingerprint `shown` (what the page was rendered with), looking again
-/// when session `only` changes (any session when `None`) and every second.
+/// when session `only` changes (any session when `None`) and every [`LOOK_AGAIN`].
 pub fn follow<F, Fut>(
     state: AppState,
     only: Option<String>,
@@ -85,7 +93,7 @@ where
             if let Some(event) = event {
                 return Some((Ok(event), watch));
             }
-            if follower.next_change(None).await == Woke::Shutdown {
+            if follower.next_change(Some(Instant::now() + LOOK_AGAIN)).await == Woke::Shutdown {
                 return None;
             }
         }

@@ -1,6 +1,7 @@
 //! Following a session without hammering the API: ETags, `If-None-Match` and long-poll waits
 //! that return as soon as the session changes (woken through the [bus](crate::app::bus)) or the
-//! wait ends.
+//! wait ends. A waiting read reads the session when it starts, when the session changes and when
+//! its wait ends: never on a timer in between.
 
 use crate::app::bus::Woke;
 use crate::app::state::AppState;

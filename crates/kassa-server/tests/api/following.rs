@@ -2,12 +2,15 @@
 //! the events feed.
 
 use kassa_core::hpp::{HppAction, HppSession};
-use kassa_server::app::bus::RECHECK;
 use kassa_store::{Change, NewEvent, SessionRecord, SessionWrite, StoreExt, Stored};
 use kassa_testkit::{Answer, PATIENCE, Receiver, TestApp, eventually, read, spawn};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+
+/// Well within a long-poll's wait and far above a wake-up: an answer sooner than this, with the
+/// change, was woken by the change (a waiting read reads only when woken or at its deadline).
+const WOKEN_WITHIN: Duration = Duration::from_secs(1);
 
 fn get(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
     app.api.request(Method::GET, path)
@@ -64,13 +67,34 @@ async fn a_long_poll_returns_as_soon_as_the_status_changes() {
     // It answers with the change (so it was still waiting when the change came)...
     assert_eq!(reply.status, 200);
     assert_eq!(reply.body["status"], "IN_PROGRESS");
-    // ...before its first re-read could have seen it: the change woke it.
-    assert!(answered < RECHECK, "answered {answered:?} after it was sent: not woken by the change");
+    // ...and soon: the change woke it (a waiting read does not re-read on a timer).
+    assert!(answered < WOKEN_WITHIN, "answered {answered:?} after it was sent: not woken by the change");
     // Without If-None-Match, the wait is for the next change after the request arrived.
     let poll = tokio::spawn(get(&app, &path).send());
     waiting(&app, 1).await;
     app.act(&hpp, "back").await;
     assert_eq!(read(poll.await.unwrap().unwrap()).await.body["status"], "BACK");
+}
+
+#[tokio::test]
+async fn a_long_poll_is_woken_by_its_own_sessions_change_only_and_leaves_nothing_behind() {
+    let app = spawn().await;
+    let (one, _, _) = app.hpp_session(json!({}), json!({})).await;
+    let (two, _, _) = app.hpp_session(json!({}), json!({})).await;
+    let poll = |hpp: &str| tokio::spawn(get(&app, &format!("/hpp/v1/sessions/{hpp}?wait=30")).send());
+    let (first, second) = (poll(&one), poll(&two));
+    waiting(&app, 2).await;
+    assert_eq!(app.state.bus.followed_sessions(), 2);
+    app.act(&two, "open").await;
+    assert_eq!(read(second.await.unwrap().unwrap()).await.body["status"], "IN_PROGRESS");
+    // The other session's long-poll still waits: it was not woken (it would have answered 200
+    // only with a change of its own, and it reads nothing until woken).
+    waiting(&app, 1).await;
+    assert!(!first.is_finished());
+    app.act(&one, "open").await;
+    assert_eq!(read(first.await.unwrap().unwrap()).await.body["status"], "IN_PROGRESS");
+    waiting(&app, 0).await;
+    assert_eq!(app.state.bus.followed_sessions(), 0, "no entry is kept for a session nobody follows");
 }
 
 #[tokio::test]

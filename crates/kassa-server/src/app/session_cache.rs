@@ -75,6 +75,13 @@ impl SessionCache {
         }
     }
 
+    /// Forgets everything (changes may have been missed).
+    pub fn drop_all(&self) {
+        let mut inner = self.lock();
+        inner.epoch += 1;
+        inner.entries.clear();
+    }
+
     fn keep(&self, id: &str, epoch: u64, record: Record) {
         let mut inner = self.lock();
         if inner.epoch != epoch {
@@ -121,7 +128,12 @@ pub fn dropping_notified(
                 notification = notifications.recv() => notification,
             };
             let Some(notification) = notification else { return };
-            cache.drop_sessions([notification.session_id.as_str()]);
+            if notification.is_missed() {
+                // What changed meanwhile is not known: nothing cached may be trusted.
+                cache.drop_all();
+            } else {
+                cache.drop_sessions([notification.session_id.as_str()]);
+            }
             if forward.send(notification).await.is_err() {
                 return;
             }
@@ -147,5 +159,22 @@ mod tests {
         assert_eq!(cache.lock().entries.len(), 1);
         cache.drop_sessions(["s"]);
         assert!(cache.lock().entries.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_missed_notification_drops_everything_before_it_is_passed_on() {
+        let cache = Arc::new(SessionCache::default());
+        for id in ["a", "b"] {
+            let epoch = cache.lock().epoch;
+            cache.keep(id, epoch, Arc::new(1_u64));
+        }
+        let (sender, receiver) = mpsc::channel(4);
+        let mut passed_on = dropping_notified(cache.clone(), receiver);
+        sender.send(Notification { session_id: "a".into(), seq: 2, deliveries: false }).await.unwrap();
+        assert_eq!(passed_on.recv().await.unwrap().session_id, "a");
+        assert_eq!(cache.lock().entries.len(), 1, "only the notified session is dropped");
+        sender.send(Notification::missed()).await.unwrap();
+        assert!(passed_on.recv().await.unwrap().is_missed());
+        assert!(cache.lock().entries.is_empty(), "a gap drops everything");
     }
 }

@@ -34,19 +34,33 @@ pub(crate) fn context<'a>(state: &'a AppState, merchant: &'a Merchant) -> Contex
 }
 
 /// Runs a load-decide-commit step again when another request won the race for the same rows;
-/// the step reloads, so the second try decides on fresh state.
+/// the step reloads, so the second try decides on fresh state. Between tries it waits a little,
+/// longer each time and by a random share: several requests that keep losing to each other
+/// (PostgreSQL writes several group-commit batches at once, and gives up one of two that wait for
+/// each other's rows) then stop meeting at the same moment.
 pub(crate) async fn retry_on_conflict<T, F, Fut>(mut step: F) -> ServiceResult<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = ServiceResult<T>>,
 {
-    const ATTEMPTS: usize = 5;
+    const ATTEMPTS: u32 = 8;
     let mut last = None;
-    for _ in 0..ATTEMPTS {
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(backoff(attempt)).await;
+        }
         match step().await {
             Err(ServiceError::Conflict(message)) => last = Some(message),
             other => return other,
         }
     }
     Err(ServiceError::Conflict(last.unwrap_or_default()))
+}
+
+/// Up to 1 ms before the second try, up to 2 ms before the third, … (real time: it only spreads
+/// competing requests apart).
+fn backoff(attempt: u32) -> std::time::Duration {
+    let mut byte = [0u8; 1];
+    let share = if getrandom::fill(&mut byte).is_ok() { f64::from(byte[0]) / 255.0 } else { 0.5 };
+    std::time::Duration::from_secs_f64(0.001 * f64::from(1u32 << attempt.min(6)) / 2.0 * share)
 }

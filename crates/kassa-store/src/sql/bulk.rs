@@ -9,7 +9,8 @@
 //! [`StoreError::Conflict`] and nothing else of it is written. Its events need no guard of their
 //! own: each is the event of the version and status its session's write just set. Anything that
 //! goes wrong otherwise (a unique key taken) fails the set-based part as a whole, and the batch
-//! writes those changes one by one instead (see `group.rs`).
+//! writes those changes one by one instead (see `group.rs`). The inserts here are also how one
+//! change alone writes its new sessions and its callbacks (`commit.rs`).
 
 use super::rows::Write;
 use crate::{Change, NewDelivery, NewEvent, SessionWrite, StoreError, StoreResult};
@@ -137,7 +138,7 @@ async fn update_sessions<'w>(
     rows.iter().map(|row| super::rows::get::<String>(row, "id")).collect()
 }
 
-async fn insert_sessions<'w>(
+pub(super) async fn insert_sessions<'w>(
     tx: &mut AnyConnection,
     writes: impl Iterator<Item = &'w SessionWrite>,
 ) -> StoreResult<()> {
@@ -200,7 +201,7 @@ async fn insert_events<'e>(tx: &mut AnyConnection, events: impl Iterator<Item = 
 
 const DELIVERY_VALUES: usize = 13;
 
-async fn insert_deliveries<'d>(
+pub(super) async fn insert_deliveries<'d>(
     tx: &mut AnyConnection,
     deliveries: impl Iterator<Item = &'d NewDelivery>,
 ) -> StoreResult<()> {

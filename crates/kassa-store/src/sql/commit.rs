@@ -23,27 +23,7 @@ pub(super) async fn apply(tx: &mut AnyConnection, change: &Change) -> StoreResul
     for event in events {
         append_event(tx, event).await?;
     }
-    for delivery in &change.deliveries {
-        sqlx::query(
-            "INSERT INTO deliveries (id, event_id, merchant_id, session_kind, session_id, seq, target, url, policy,
-                                     status, next_attempt_at, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12)",
-        )
-        .bind(&delivery.id)
-        .bind(&delivery.event_id)
-        .bind(&delivery.merchant_id)
-        .bind(delivery.session_kind.as_str())
-        .bind(&delivery.session_id)
-        .bind(delivery.seq as i64)
-        .bind(&delivery.target)
-        .bind(&delivery.url)
-        .bind(delivery.policy.as_str())
-        .bind(delivery.created_at.millis())
-        .bind(delivery.created_at.millis())
-        .bind(delivery.created_at.millis())
-        .write(&mut *tx)
-        .await?;
-    }
+    super::bulk::insert_deliveries(tx, change.deliveries.iter()).await?;
     for write in &change.authorizations {
         write_authorization(tx, write).await?;
     }
@@ -69,29 +49,11 @@ pub(super) async fn apply(tx: &mut AnyConnection, change: &Change) -> StoreResul
 }
 
 async fn write_session(tx: &mut AnyConnection, w: &SessionWrite) -> StoreResult<()> {
+    let Some((expected_status, expected_revision)) = w.expected else {
+        return super::bulk::insert_sessions(tx, std::iter::once(w)).await;
+    };
     let state = w.state.to_string();
     let expires_at = w.expires_at.map(|t| t.millis());
-    let Some((expected_status, expected_revision)) = w.expected else {
-        sqlx::query(
-            "INSERT INTO sessions (kind, id, merchant_id, parent_id, status, version, revision, created_at, updated_at, expires_at, state, token)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(w.kind.as_str())
-        .bind(&w.id)
-        .bind(&w.merchant_id)
-        .bind(&w.parent_id)
-        .bind(w.status)
-        .bind(w.version as i64)
-        .bind(w.revision as i64)
-        .bind(w.created_at.millis())
-        .bind(w.updated_at.millis())
-        .bind(expires_at)
-        .bind(state)
-        .bind(&w.token)
-        .write(&mut *tx)
-        .await?;
-        return Ok(());
-    };
     let updated = sqlx::query(
         "UPDATE sessions SET status = $1, version = $2, revision = $3, updated_at = $4, expires_at = $5, state = $6,
                              token = $7

@@ -45,6 +45,20 @@ impl Dialect {
         }
     }
 
+    /// First in a claim's transaction: walk the due index in order and stop at the claim's limit.
+    /// PostgreSQL otherwise plans from its statistics, which a burst on a new table has not got
+    /// (autovacuum analyses it a minute later): it then checks the per-session order of every
+    /// due row and sorts them all, about 100 ms a claim with 20,000 waiting, where the ordered
+    /// walk takes under a millisecond.
+    pub(super) fn ordered_claim(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite { .. } => None,
+            Self::Postgres => {
+                Some("SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true)")
+            }
+        }
+    }
+
     /// First in a read transaction whose statements must see one snapshot (PostgreSQL's default,
     /// read committed, gives each statement its own; a SQLite read transaction has one already).
     pub(super) fn snapshot(self) -> Option<&'static str> {

@@ -64,6 +64,9 @@ async fn claim_on<T>(
 ) -> StoreResult<Vec<AnyRow>> {
     let mut tx = connection.begin().await?;
     relax_transaction(&mut tx, dialect).await?;
+    if let Some(ordered) = dialect.ordered_claim() {
+        sqlx::query(ordered).execute(&mut *tx).await?;
+    }
     let lease = format!(
         "UPDATE {} SET lease_until = $1, lease_token = $2 WHERE id IN ({}{})",
         claim.table,

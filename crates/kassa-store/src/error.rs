@@ -68,6 +68,12 @@ impl StoreError {
         Self::Database(error).retryable()
     }
 
+    /// Whether PostgreSQL gave this transaction up for another that waited for its rows (deadlock)
+    /// or that it could not be ordered with (serialization failure): nothing of it was written.
+    pub(crate) fn was_given_up(&self) -> bool {
+        matches!(self, Self::Database(sqlx::Error::Database(db)) if matches!(db.code().as_deref(), Some("40P01" | "40001")))
+    }
+
     /// The same error, a [`StoreError::Conflict`] where another writer was in the way.
     pub(crate) fn retryable(self) -> Self {
         match &self {

@@ -21,7 +21,18 @@ pub(super) fn start(writer: AnyPool, dialect: Dialect) -> Finisher {
     // finished meanwhile.
     Batcher::start("recording attempts", MAX_BATCH, 1, move |finishes| {
         let writer = writer.clone();
-        async move { write(&writer, dialect, &finishes).await }
+        async move {
+            // Nothing of a batch that PostgreSQL gave up (two writers waiting for each other's
+            // rows) was written: write it again rather than leave its claims to lapse and their
+            // callbacks to be sent twice.
+            let mut tries = 0;
+            loop {
+                match write(&writer, dialect, &finishes).await {
+                    Err(error) if tries < 3 && error.was_given_up() => tries += 1,
+                    written => return written,
+                }
+            }
+        }
     })
 }
 

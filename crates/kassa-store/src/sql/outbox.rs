@@ -59,9 +59,14 @@ pub(super) async fn renew_all(
         return Ok(0);
     }
     let marks: Vec<String> = (0..tokens.len()).map(|i| format!("${}", i + 2)).collect();
+    // A claim being recorded right now is locked by the attempt records' batch: skipped, never
+    // waited for (its lease ends with that record anyway), so the renewal and the records never
+    // wait for each other's rows (PostgreSQL; SQLite has one writer).
     let renew = format!(
-        "UPDATE deliveries SET lease_until = $1 WHERE status = 'pending' AND lease_token IN ({})",
-        marks.join(", ")
+        "UPDATE deliveries SET lease_until = $1 WHERE id IN (
+             SELECT id FROM deliveries WHERE status = 'pending' AND lease_token IN ({}){})",
+        marks.join(", "),
+        dialect.skip_locked()
     );
     let mut query = sqlx::query(&renew).bind(lease_until.millis());
     for token in tokens {

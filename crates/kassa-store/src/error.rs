@@ -76,12 +76,13 @@ impl StoreError {
 
     /// The same error, a [`StoreError::Conflict`] where another writer was in the way.
     pub(crate) fn retryable(self) -> Self {
+        let given_up = self.was_given_up();
         match &self {
             Self::Database(sqlx::Error::Database(db))
-                if db.is_unique_violation()
+                if given_up
+                    || db.is_unique_violation()
                     || (db.is_check_violation()
-                        && (db.message().contains("refunded_amount") || db.table() == Some("orders")))
-                    || matches!(db.code().as_deref(), Some("40P01" | "40001")) =>
+                        && (db.message().contains("refunded_amount") || db.table() == Some("orders"))) =>
             {
                 Self::Conflict(db.message().to_owned())
             }

@@ -117,9 +117,8 @@ async fn update_sessions<'w>(
          RETURNING sessions.id",
         placeholders(writes.len(), 11)
     );
-    let states: Vec<String> = writes.iter().map(|w| w.state.to_string()).collect();
     let mut query = sqlx::query(&sql);
-    for (w, state) in writes.iter().zip(&states) {
+    for w in &writes {
         let (expected_status, expected_revision) = w.expected.unwrap_or_default();
         query = query
             .bind(w.kind.as_str())
@@ -129,7 +128,7 @@ async fn update_sessions<'w>(
             .bind(w.revision as i64)
             .bind(w.updated_at.millis())
             .bind(w.expires_at.map(|t| t.millis()))
-            .bind(state)
+            .bind(w.state.to_string())
             .bind(&w.token)
             .bind(expected_status)
             .bind(expected_revision as i64);
@@ -152,9 +151,8 @@ pub(super) async fn insert_sessions<'w>(
          VALUES {}",
         placeholders(writes.len(), SESSION_VALUES)
     );
-    let states: Vec<String> = writes.iter().map(|w| w.state.to_string()).collect();
     let mut query = sqlx::query(&sql);
-    for (w, state) in writes.iter().zip(&states) {
+    for w in &writes {
         query = query
             .bind(w.kind.as_str())
             .bind(&w.id)
@@ -166,7 +164,7 @@ pub(super) async fn insert_sessions<'w>(
             .bind(w.created_at.millis())
             .bind(w.updated_at.millis())
             .bind(w.expires_at.map(|t| t.millis()))
-            .bind(state)
+            .bind(w.state.to_string())
             .bind(&w.token);
     }
     execute(tx, query).await
@@ -183,18 +181,9 @@ async fn insert_events<'e>(tx: &mut AnyConnection, events: impl Iterator<Item = 
         "INSERT INTO events (event_id, merchant_id, session_kind, session_id, seq, status, body, created_at) VALUES {}",
         placeholders(events.len(), EVENT_VALUES)
     );
-    let bodies: Vec<String> = events.iter().map(|e| e.body.to_string()).collect();
     let mut query = sqlx::query(&sql);
-    for (e, body) in events.iter().zip(&bodies) {
-        query = query
-            .bind(&e.event_id)
-            .bind(&e.merchant_id)
-            .bind(e.session_kind.as_str())
-            .bind(&e.session_id)
-            .bind(e.seq as i64)
-            .bind(e.status)
-            .bind(body)
-            .bind(e.created_at.millis());
+    for event in events {
+        query = bind_event(query, event);
     }
     execute(tx, query).await
 }
@@ -235,10 +224,23 @@ pub(super) async fn insert_deliveries<'d>(
     execute(tx, query).await
 }
 
-pub(super) async fn execute<'q>(
-    tx: &mut AnyConnection,
-    query: Query<'q, sqlx::Any, AnyArguments<'q>>,
-) -> StoreResult<()> {
+/// `event`'s columns as `INSERT INTO events` lists them (event id … created at), bound next.
+pub(super) fn bind_event<'q>(query: Statement<'q>, e: &'q NewEvent) -> Statement<'q> {
+    query
+        .bind(&e.event_id)
+        .bind(&e.merchant_id)
+        .bind(e.session_kind.as_str())
+        .bind(&e.session_id)
+        .bind(e.seq as i64)
+        .bind(e.status)
+        .bind(e.body.to_string())
+        .bind(e.created_at.millis())
+}
+
+/// A statement and its bound values.
+pub(super) type Statement<'q> = Query<'q, sqlx::Any, AnyArguments<'q>>;
+
+pub(super) async fn execute<'q>(tx: &mut AnyConnection, query: Statement<'q>) -> StoreResult<()> {
     query.write(&mut *tx).await?;
     Ok(())
 }

@@ -122,25 +122,18 @@ async fn write_authorization(tx: &mut AnyConnection, w: &AuthorizationWrite) -> 
 /// Appended only as the event of the session's current version and status: sequence numbers
 /// cannot skip or repeat, whatever the caller computed.
 async fn append_event(tx: &mut AnyConnection, event: &NewEvent) -> StoreResult<()> {
-    let appended = sqlx::query(
+    let append = sqlx::query(
         "INSERT INTO events (event_id, merchant_id, session_kind, session_id, seq, status, body, created_at)
          SELECT $1, $2, $3, $4, $5, $6, $7, $8
          WHERE EXISTS (SELECT 1 FROM sessions WHERE kind = $9 AND id = $10 AND version = $11 AND status = $12)",
-    )
-    .bind(&event.event_id)
-    .bind(&event.merchant_id)
-    .bind(event.session_kind.as_str())
-    .bind(&event.session_id)
-    .bind(event.seq as i64)
-    .bind(event.status)
-    .bind(event.body.to_string())
-    .bind(event.created_at.millis())
-    .bind(event.session_kind.as_str())
-    .bind(&event.session_id)
-    .bind(event.seq as i64)
-    .bind(event.status)
-    .write(&mut *tx)
-    .await?;
+    );
+    let appended = super::bulk::bind_event(append, event)
+        .bind(event.session_kind.as_str())
+        .bind(&event.session_id)
+        .bind(event.seq as i64)
+        .bind(event.status)
+        .write(&mut *tx)
+        .await?;
     if appended.rows_affected() != 1 {
         return Err(StoreError::Conflict(format!(
             "event {} of {} session {} is not its current version and status",

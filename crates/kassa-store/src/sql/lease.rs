@@ -1,6 +1,6 @@
 //! Claiming due rows under a lease: the one mechanism behind delivery claims and job claims.
 
-use super::dialect::{Dialect, relax_transaction, relaxed, restore};
+use super::dialect::{Dialect, relax_claim, relaxed, restore};
 use super::rows::Decode;
 use crate::{ClaimWindow, StoreResult};
 use sqlx::any::AnyRow;
@@ -63,10 +63,7 @@ async fn claim_on<T>(
     values: &[&str],
 ) -> StoreResult<Vec<AnyRow>> {
     let mut tx = connection.begin().await?;
-    relax_transaction(&mut tx, dialect).await?;
-    if let Some(ordered) = dialect.ordered_claim() {
-        sqlx::query(ordered).execute(&mut *tx).await?;
-    }
+    relax_claim(&mut tx, dialect).await?;
     let lease = format!(
         "UPDATE {} SET lease_until = $1, lease_token = $2 WHERE id IN ({}{})",
         claim.table,

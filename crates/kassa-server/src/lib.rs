@@ -90,9 +90,8 @@ pub async fn serve(
     // Other nodes' commits drop what this node's read cache holds of their sessions, then wake
     // this node's waiters and worker (PostgreSQL).
     if let Some(notifications) = state.store.notifications().await.map_err(std::io::Error::other)? {
-        let bus = state.bus.clone();
-        let notifications = app::session_cache::dropping_notified(state.sessions.clone(), notifications);
-        background.spawn(async move { bus.bridge(notifications).await });
+        let (bus, cache) = (state.bus.clone(), state.sessions.clone());
+        background.spawn(async move { bus.bridge(notifications, &cache).await });
     }
     let stop = token.clone();
     let signal = tokio::spawn(async move {

@@ -11,6 +11,7 @@
 
 mod followers;
 
+use crate::app::session_cache::SessionCache;
 use followers::{Registry, Subscription};
 use kassa_store::notify::Notification;
 use kassa_store::{Change, JobWrite};
@@ -120,9 +121,10 @@ impl Bus {
         Follower { changes: self.inner.followers.follow(only), shutdown: self.inner.shutdown.clone() }
     }
 
-    /// Passes other nodes' commits (PostgreSQL notifications) on to this node's worker and
-    /// followers, until shutdown or the end of the notifications.
-    pub async fn bridge(&self, mut notifications: mpsc::Receiver<Notification>) {
+    /// Passes other nodes' commits (PostgreSQL notifications) on to this node's read cache, then
+    /// its worker and followers (who then read the change, not a cached copy), until shutdown or
+    /// the end of the notifications.
+    pub async fn bridge(&self, mut notifications: mpsc::Receiver<Notification>, cache: &SessionCache) {
         loop {
             let notification = tokio::select! {
                 biased;
@@ -130,6 +132,7 @@ impl Bus {
                 notification = notifications.recv() => notification,
             };
             let Some(notification) = notification else { return };
+            cache.notified(&notification);
             if notification.is_missed() {
                 self.missed();
                 continue;
@@ -229,13 +232,13 @@ mod tests {
         let (tx, rx) = mpsc::channel(4);
         tx.send(Notification { session_id: "s".into(), seq: 2, deliveries: true }).await.unwrap();
         drop(tx);
-        within(bus.bridge(rx)).await;
+        within(bus.bridge(rx, &SessionCache::default())).await;
         assert_eq!(within(follower.next_change(None)).await, Woke::Changed);
         within(bus.deliveries_notified()).await;
         assert_eq!(within(follower.next_change(Some(Instant::now()))).await, Woke::Timer);
         let (_tx, rx) = mpsc::channel(4);
         shutdown.cancel();
-        within(bus.bridge(rx)).await;
+        within(bus.bridge(rx, &SessionCache::default())).await;
     }
 
     #[tokio::test]
@@ -246,7 +249,7 @@ mod tests {
         let (tx, rx) = mpsc::channel(4);
         tx.send(Notification::missed()).await.unwrap();
         drop(tx);
-        within(bus.bridge(rx)).await;
+        within(bus.bridge(rx, &SessionCache::default())).await;
         within(bus.deliveries_notified()).await;
         let mut woken = 0;
         for follower in &mut followers {

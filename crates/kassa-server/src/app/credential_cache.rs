@@ -7,11 +7,11 @@
 //! change from other processes (the `kassa merchant …` commands), so a changed merchant record
 //! (its webhook settings, or a secret no longer valid) is seen by this node within that bound.
 
+use crate::app::expiring::Expiring;
 use kassa_store::Merchant;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a verified merchant record serves requests at most.
 pub const TTL: Duration = Duration::from_secs(2);
@@ -21,34 +21,28 @@ pub const CAPACITY: usize = 1_000;
 
 type Key = [u8; 32];
 
-#[derive(Default)]
 pub struct CredentialCache {
-    entries: Mutex<HashMap<Key, (Merchant, Instant)>>,
+    entries: Mutex<Expiring<Key, Merchant>>,
+}
+
+impl Default for CredentialCache {
+    fn default() -> Self {
+        Self { entries: Mutex::new(Expiring::new(TTL, CAPACITY)) }
+    }
 }
 
 impl CredentialCache {
     /// The merchant these credentials were verified for within [`TTL`], if any.
     pub fn verified(&self, username: &str, secret: &str) -> Option<Merchant> {
-        let key = key(username, secret);
-        let entries = self.lock();
-        let (merchant, verified_at) = entries.get(&key)?;
-        (verified_at.elapsed() < TTL).then(|| merchant.clone())
+        self.lock().fresh(&key(username, secret)).cloned()
     }
 
     /// Keeps `merchant` as verified for `secret` (call only after a successful check).
     pub fn remember(&self, merchant: &Merchant, secret: &str) {
-        let key = key(&merchant.username, secret);
-        let mut entries = self.lock();
-        if entries.len() >= CAPACITY && !entries.contains_key(&key) {
-            entries.retain(|_, (_, at)| at.elapsed() < TTL);
-            if entries.len() >= CAPACITY {
-                entries.clear();
-            }
-        }
-        entries.insert(key, (merchant.clone(), Instant::now()));
+        self.lock().insert(key(&merchant.username, secret), merchant.clone());
     }
 
-    fn lock(&self) -> MutexGuard<'_, HashMap<Key, (Merchant, Instant)>> {
+    fn lock(&self) -> MutexGuard<'_, Expiring<Key, Merchant>> {
         // Every step leaves the map whole, whatever panicked while it was held.
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }

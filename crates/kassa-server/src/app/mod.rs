@@ -9,6 +9,7 @@ pub mod bus;
 pub mod clock;
 pub mod config;
 pub mod credential_cache;
+pub mod expiring;
 pub mod limits;
 pub mod rate_limits;
 pub mod readiness;

@@ -10,6 +10,7 @@ use kassa_core::hpp::{HppMachine, HppSession};
 use kassa_core::machine::StateMachine;
 use kassa_core::payment::Authorization;
 use kassa_store::{Merchant, StoreExt, Stored};
+use std::borrow::Borrow;
 use std::sync::Arc;
 
 const HPP_NOT_FOUND: &str = "HPP session not found (unknown or expired)";
@@ -19,9 +20,7 @@ const DISTRIBUTION_NOT_FOUND: &str = "Distribution not found (unknown session, o
 /// The merchant's HPP session, unless it has expired.
 pub async fn hpp_session(state: &AppState, merchant: &Merchant, id: &str) -> ServiceResult<Stored<HppSession>> {
     let session: Option<Stored<HppSession>> = state.store.load(id).await?;
-    session
-        .filter(|s| s.merchant_id == merchant.id && !s.is_expired(state.now()))
-        .ok_or_else(|| ServiceError::not_found(HPP_NOT_FOUND))
+    visible_hpp(state, merchant, session)
 }
 
 /// The merchant's HPP session for a plain read, unless it has expired: served from the node's
@@ -33,8 +32,20 @@ pub async fn read_hpp_session(
     id: &str,
 ) -> ServiceResult<Arc<Stored<HppSession>>> {
     let session = state.sessions.read::<HppSession>(state.store.as_ref(), id).await?;
+    visible_hpp(state, merchant, session)
+}
+
+/// `session` if it is the merchant's and has not expired (service clock), else not found.
+fn visible_hpp<S: Borrow<Stored<HppSession>>>(
+    state: &AppState,
+    merchant: &Merchant,
+    session: Option<S>,
+) -> ServiceResult<S> {
     session
-        .filter(|s| s.merchant_id == merchant.id && !s.is_expired(state.now()))
+        .filter(|s| {
+            let s = s.borrow();
+            s.merchant_id == merchant.id && !s.is_expired(state.now())
+        })
         .ok_or_else(|| ServiceError::not_found(HPP_NOT_FOUND))
 }
 

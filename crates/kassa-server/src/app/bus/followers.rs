@@ -5,20 +5,18 @@
 //! before it started to wait.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use tokio::sync::watch;
 
 pub struct Registry {
     sessions: Mutex<HashMap<String, watch::Sender<()>>>,
     every_session: watch::Sender<()>,
-    count: AtomicUsize,
 }
 
 impl Registry {
     pub fn new() -> Arc<Self> {
         let (every_session, _) = watch::channel(());
-        Arc::new(Self { sessions: Mutex::default(), every_session, count: AtomicUsize::new(0) })
+        Arc::new(Self { sessions: Mutex::default(), every_session })
     }
 
     /// Subscribes to the changes of session `only` (of every session with `None`).
@@ -28,7 +26,6 @@ impl Registry {
             // Under the lock: a subscription never races the removal of its session's entry.
             Some(id) => self.lock().entry(id.to_owned()).or_insert_with(|| watch::channel(()).0).subscribe(),
         };
-        self.count.fetch_add(1, Ordering::Relaxed);
         Subscription { changes, session: only.map(str::to_owned), registry: self.clone() }
     }
 
@@ -50,9 +47,10 @@ impl Registry {
         self.every_session.send_replace(());
     }
 
-    /// How many subscriptions there are.
+    /// How many subscriptions there are: each channel counts its own.
     pub fn count(&self) -> usize {
-        self.count.load(Ordering::Relaxed)
+        let per_session: usize = self.lock().values().map(watch::Sender::receiver_count).sum();
+        per_session + self.every_session.receiver_count()
     }
 
     /// How many sessions have followers.
@@ -92,7 +90,6 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.registry.count.fetch_sub(1, Ordering::Relaxed);
         let Some(id) = &self.session else { return };
         let mut sessions = self.registry.lock();
         // This subscription still counts until it is dropped: 1 means it is the last one.

@@ -119,6 +119,16 @@ pub async fn test_database() -> TestDatabase {
 }
 
 impl TestApp {
+    /// Waits until exactly `count` followers (long-polls, streams, live pages) wait on this
+    /// server's bus.
+    pub async fn waiters(&self, count: usize) {
+        crate::eventually(format!("{count} waiters subscribed to changes"), crate::PATIENCE, || async {
+            let now = self.state.bus.followers();
+            if now == count { Ok(()) } else { Err(format!("{now} subscribed")) }
+        })
+        .await
+    }
+
     /// The API as `who`.
     pub fn as_merchant(&self, who: &Merchant) -> Client {
         self.api.as_merchant(who)

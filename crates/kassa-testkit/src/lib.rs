@@ -14,5 +14,5 @@ pub mod receiver;
 pub use app::{TestApp, spawn, spawn_frozen, spawn_in, spawn_with, unlimited};
 pub use client::{Client, Merchant, Reply, read};
 pub use fixtures::{cart, in_store, store_info};
-pub use poll::{PATIENCE, eventually, until};
+pub use poll::{PATIENCE, WOKEN_WITHIN, eventually, until};
 pub use receiver::{Answer, Received, Receiver};

@@ -9,6 +9,10 @@ use std::time::{Duration, Instant};
 /// page) before it fails. Generous: a loaded two-core machine is slow, not broken.
 pub const PATIENCE: Duration = Duration::from_secs(15);
 
+/// Well within a long-poll's wait and far above a wake-up: an answer sooner than this, with the
+/// change, was woken by the change (a waiting read reads only when woken or at its deadline).
+pub const WOKEN_WITHIN: Duration = Duration::from_secs(1);
+
 /// The first pause between two probes; it doubles up to [`MAX_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(5);
 const MAX_PAUSE: Duration = Duration::from_millis(100);

@@ -3,7 +3,7 @@
 //! callbacks are sent by another once its leases end.
 
 use kassa_store::testing::TestDatabase;
-use kassa_testkit::{Answer, PATIENCE, Receiver, eventually};
+use kassa_testkit::{Answer, PATIENCE, Receiver, WOKEN_WITHIN, eventually};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -11,10 +11,6 @@ use std::time::{Duration, Instant};
 mod support;
 
 use support::Server as Node;
-
-/// Well within a long-poll's wait and far above a wake-up: an answer sooner than this, with the
-/// change, was woken by the change (a waiting read reads only when woken or at its deadline).
-const WOKEN_WITHIN: Duration = Duration::from_secs(1);
 
 const AUTH: (&str, &str) = ("nodes", "nodes-secret-0123456789");
 

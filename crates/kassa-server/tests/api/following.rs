@@ -3,14 +3,10 @@
 
 use kassa_core::hpp::{HppAction, HppSession};
 use kassa_store::{Change, NewEvent, SessionRecord, SessionWrite, StoreExt, Stored};
-use kassa_testkit::{Answer, PATIENCE, Receiver, TestApp, eventually, read, spawn};
+use kassa_testkit::{Answer, Receiver, TestApp, WOKEN_WITHIN, read, spawn};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-
-/// Well within a long-poll's wait and far above a wake-up: an answer sooner than this, with the
-/// change, was woken by the change (a waiting read reads only when woken or at its deadline).
-const WOKEN_WITHIN: Duration = Duration::from_secs(1);
 
 fn get(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
     app.api.request(Method::GET, path)
@@ -18,14 +14,6 @@ fn get(app: &TestApp, path: &str) -> reqwest::RequestBuilder {
 
 /// Waits until `count` long-polls (or streams) of this process wait for changes: each
 /// subscribes to the change feed before its first read.
-async fn waiting(app: &TestApp, count: usize) {
-    eventually(format!("{count} waiters subscribed to changes"), PATIENCE, || async {
-        let now = app.state.bus.followers();
-        if now == count { Ok(()) } else { Err(format!("{now} subscribed")) }
-    })
-    .await
-}
-
 #[tokio::test]
 async fn reads_carry_an_etag_and_answer_304_while_unchanged() {
     let app = spawn().await;
@@ -59,7 +47,7 @@ async fn a_long_poll_returns_as_soon_as_the_status_changes() {
     let path = format!("/hpp/v1/sessions/{hpp}?wait=30");
     let sent = Instant::now();
     let poll = tokio::spawn(get(&app, &path).header("if-none-match", "\"v1\"").send());
-    waiting(&app, 1).await;
+    app.waiters(1).await;
     assert!(!poll.is_finished(), "the long-poll waits while nothing changes");
     app.act(&hpp, "open").await;
     let reply = read(poll.await.unwrap().unwrap()).await;
@@ -71,7 +59,7 @@ async fn a_long_poll_returns_as_soon_as_the_status_changes() {
     assert!(answered < WOKEN_WITHIN, "answered {answered:?} after it was sent: not woken by the change");
     // Without If-None-Match, the wait is for the next change after the request arrived.
     let poll = tokio::spawn(get(&app, &path).send());
-    waiting(&app, 1).await;
+    app.waiters(1).await;
     app.act(&hpp, "back").await;
     assert_eq!(read(poll.await.unwrap().unwrap()).await.body["status"], "BACK");
 }
@@ -83,17 +71,17 @@ async fn a_long_poll_is_woken_by_its_own_sessions_change_only_and_leaves_nothing
     let (two, _, _) = app.hpp_session(json!({}), json!({})).await;
     let poll = |hpp: &str| tokio::spawn(get(&app, &format!("/hpp/v1/sessions/{hpp}?wait=30")).send());
     let (first, second) = (poll(&one), poll(&two));
-    waiting(&app, 2).await;
+    app.waiters(2).await;
     assert_eq!(app.state.bus.followed_sessions(), 2);
     app.act(&two, "open").await;
     assert_eq!(read(second.await.unwrap().unwrap()).await.body["status"], "IN_PROGRESS");
     // The other session's long-poll still waits: it was not woken (it would have answered 200
     // only with a change of its own, and it reads nothing until woken).
-    waiting(&app, 1).await;
+    app.waiters(1).await;
     assert!(!first.is_finished());
     app.act(&one, "open").await;
     assert_eq!(read(first.await.unwrap().unwrap()).await.body["status"], "IN_PROGRESS");
-    waiting(&app, 0).await;
+    app.waiters(0).await;
     assert_eq!(app.state.bus.followed_sessions(), 0, "no entry is kept for a session nobody follows");
 }
 

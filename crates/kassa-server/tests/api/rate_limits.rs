@@ -6,7 +6,7 @@
 
 use kassa_server::Mode;
 use kassa_server::app::config::RateLimits;
-use kassa_testkit::{PATIENCE, Reply, TestApp, cart, eventually, spawn_frozen};
+use kassa_testkit::{Reply, TestApp, cart, spawn_frozen};
 use reqwest::Method;
 use serde_json::json;
 
@@ -203,8 +203,7 @@ async fn a_long_poll_counts_as_one_request() {
         .header("if-none-match", etag)
         .basic_auth(&app.merchant.username, Some(&app.merchant.secret));
     let poll = tokio::spawn(request.send());
-    let waiting = || async { app.state.bus.followers() == 1 };
-    eventually("the long poll waiting", PATIENCE, waiting).await;
+    app.waiters(1).await;
     // ...leaves room for exactly one more request in its window.
     let other = app.get(&format!("/payments/v1/sessions/{payment}")).await;
     assert_eq!(other.status, 200, "{}", other.body);

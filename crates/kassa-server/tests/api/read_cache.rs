@@ -57,7 +57,8 @@ async fn a_long_poll_woken_by_a_change_reads_the_change() {
         let request = app.api.request(reqwest::Method::GET, &format!("/hpp/v1/sessions/{hpp}?wait=10"));
         async move { request.header("if-none-match", "\"v1\"").send().await.unwrap().json::<Value>().await.unwrap() }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // Waiting (with the copy read above cached) before the change comes.
+    app.waiters(1).await;
     let changed_at = Instant::now();
     app.act(&hpp, "open").await.assert_success();
     assert_eq!(poll.await.unwrap()["status"], "IN_PROGRESS");

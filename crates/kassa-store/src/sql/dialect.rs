@@ -61,6 +61,20 @@ impl Dialect {
         }
     }
 
+    /// Between a claim's `UPDATE` and its read-back: the planner settings of
+    /// [`Self::claim_transaction`] are for the `UPDATE` only. With sorts off, the read-back (by lease
+    /// token, ordered by position) walked the whole table in position order instead of the lease
+    /// index: 28.7 ms against 0.14 ms with 20,000 deliveries (EXPLAIN ANALYZE), a quarter of
+    /// PostgreSQL's active samples under a burst.
+    fn claim_read(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite { .. } => None,
+            Self::Postgres => {
+                Some("SELECT set_config('enable_bitmapscan', 'on', true), set_config('enable_sort', 'on', true)")
+            }
+        }
+    }
+
     /// First in a read transaction whose statements must see one snapshot (PostgreSQL's default,
     /// read committed, gives each statement its own; a SQLite read transaction has one already).
     pub(super) fn snapshot(self) -> Option<&'static str> {
@@ -136,6 +150,11 @@ pub(super) async fn relax_transaction(tx: &mut AnyConnection, dialect: Dialect) 
 /// Inside a claim's transaction: relax it and plan the claim as an ordered walk (PostgreSQL).
 pub(super) async fn relax_claim(tx: &mut AnyConnection, dialect: Dialect) -> StoreResult<()> {
     run(tx, dialect.claim_transaction()).await
+}
+
+/// Inside a claim's transaction, after its `UPDATE`: plan the read-back as usual (PostgreSQL).
+pub(super) async fn plan_claim_read(tx: &mut AnyConnection, dialect: Dialect) -> StoreResult<()> {
+    run(tx, dialect.claim_read()).await
 }
 
 async fn run(tx: &mut AnyConnection, sql: Option<&str>) -> StoreResult<()> {

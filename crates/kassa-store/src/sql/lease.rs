@@ -1,6 +1,6 @@
 //! Claiming due rows under a lease: the one mechanism behind delivery claims and job claims.
 
-use super::dialect::{Dialect, relax_claim, relaxed, restore};
+use super::dialect::{Dialect, plan_claim_read, relax_claim, relaxed, restore};
 use super::rows::Decode;
 use crate::{ClaimWindow, StoreResult};
 use sqlx::any::AnyRow;
@@ -80,6 +80,7 @@ async fn claim_on<T>(
         query = query.bind(*value);
     }
     query.execute(&mut *tx).await?;
+    plan_claim_read(&mut tx, dialect).await?;
     let found = sqlx::query(claim.read).bind(token).fetch_all(&mut *tx).await?;
     tx.commit().await?;
     Ok(found)

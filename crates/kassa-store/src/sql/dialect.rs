@@ -2,7 +2,7 @@
 
 use crate::StoreResult;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Transaction};
 
 /// How hard a commit is pushed to disk (SQLite; PostgreSQL follows its server's settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,32 +37,42 @@ impl Dialect {
         }
     }
 
-    /// Put inside a relaxed transaction (ends with it).
-    fn relax_transaction(self) -> Option<&'static str> {
+    /// Begins a relaxed transaction, its setting in the same round trip: SQLite relaxes the
+    /// connection first (undone by [`restore`]); PostgreSQL relaxes the transaction itself.
+    fn relaxed_begin(self) -> &'static str {
         match self {
-            Self::Sqlite { .. } => None,
-            Self::Postgres => Some("SET LOCAL synchronous_commit = off"),
+            Self::Sqlite { .. } => "PRAGMA synchronous = NORMAL; BEGIN",
+            Self::Postgres => "BEGIN; SET LOCAL synchronous_commit = off",
         }
     }
 
-    /// Put inside a claim's transaction instead of [`Self::relax_transaction`]: relaxed like it,
-    /// and planned to walk the due index in order and stop at the claim's limit. PostgreSQL
-    /// otherwise plans from its statistics, which a burst on a new table has not got (autovacuum
-    /// analyses it a minute later): it then checks the per-session order of every due row and
-    /// sorts them all, about 100 ms a claim with 20,000 waiting, where the ordered walk takes
-    /// under a millisecond. One statement, so a claim costs no extra round trip for it.
-    fn claim_transaction(self) -> Option<&'static str> {
+    /// Begins a claim's transaction: relaxed like [`Self::relaxed_begin`], and planned to walk the
+    /// due index in order and stop at the claim's limit. PostgreSQL otherwise plans from its
+    /// statistics, which a burst on a new table has not got (autovacuum analyses it a minute
+    /// later): it then checks the per-session order of every due row and sorts them all, about
+    /// 100 ms a claim with 20,000 waiting, where the ordered walk takes under a millisecond. One
+    /// round trip with the `BEGIN`, so a claim costs none for it.
+    fn claim_begin(self) -> &'static str {
         match self {
-            Self::Sqlite { .. } => None,
-            Self::Postgres => Some(
-                "SELECT set_config('synchronous_commit', 'off', true), set_config('enable_bitmapscan', 'off', true),
-                        set_config('enable_sort', 'off', true)",
-            ),
+            Self::Sqlite { .. } => self.relaxed_begin(),
+            Self::Postgres => {
+                "BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off"
+            }
+        }
+    }
+
+    /// Begins a durable transaction; SQLite puts the configured durability on the connection in
+    /// the same round trip (it is already there unless a relaxed write failed to [`restore`] it,
+    /// whose connection is closed: belt and braces at no cost).
+    fn durable_begin(self) -> String {
+        match self {
+            Self::Sqlite { synchronous } => format!("PRAGMA synchronous = {synchronous}; BEGIN"),
+            Self::Postgres => "BEGIN".to_owned(),
         }
     }
 
     /// Between a claim's `UPDATE` and its read-back: the planner settings of
-    /// [`Self::claim_transaction`] are for the `UPDATE` only. With sorts off, the read-back (by lease
+    /// [`Self::claim_begin`] are for the `UPDATE` only. With sorts off, the read-back (by lease
     /// token, ordered by position) walked the whole table in position order instead of the lease
     /// index: 28.7 ms against 0.14 ms with 20,000 deliveries (EXPLAIN ANALYZE), a quarter of
     /// PostgreSQL's active samples under a burst.
@@ -109,16 +119,6 @@ impl Dialect {
     }
 }
 
-/// A writer connection set to the configured durability, for the acknowledged changes (the group
-/// commit sets it before every batch).
-pub(super) async fn durable(writer: &AnyPool, dialect: Dialect) -> StoreResult<PoolConnection<Any>> {
-    let mut connection = writer.acquire().await?;
-    if let Some(sql) = dialect.durable_connection() {
-        sqlx::query(&sql).execute(&mut *connection).await?;
-    }
-    Ok(connection)
-}
-
 /// Delivery bookkeeping (claims, attempt records) commits without waiting for the disk: a
 /// relaxed commit is atomic and survives a process crash; power loss (SQLite) or a server crash
 /// (PostgreSQL) can lose the last ones, which only means an attempt sent again (at-least-once).
@@ -142,14 +142,25 @@ pub(super) async fn restore(mut connection: PoolConnection<Any>, dialect: Dialec
     Ok(())
 }
 
-/// Inside a transaction: relax it (PostgreSQL; SQLite relaxes the connection instead).
-pub(super) async fn relax_transaction(tx: &mut AnyConnection, dialect: Dialect) -> StoreResult<()> {
-    run(tx, dialect.relax_transaction()).await
+/// A relaxed transaction on a writer connection (give the connection to [`restore`] after it).
+pub(super) async fn begin_relaxed(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+) -> StoreResult<Transaction<'_, Any>> {
+    Ok(connection.begin_with(dialect.relaxed_begin()).await?)
 }
 
-/// Inside a claim's transaction: relax it and plan the claim as an ordered walk (PostgreSQL).
-pub(super) async fn relax_claim(tx: &mut AnyConnection, dialect: Dialect) -> StoreResult<()> {
-    run(tx, dialect.claim_transaction()).await
+/// A claim's transaction (see [`Dialect::claim_begin`]); give the connection to [`restore`] after it.
+pub(super) async fn begin_claim(connection: &mut AnyConnection, dialect: Dialect) -> StoreResult<Transaction<'_, Any>> {
+    Ok(connection.begin_with(dialect.claim_begin()).await?)
+}
+
+/// A durable transaction on a writer connection: the acknowledged changes.
+pub(super) async fn begin_durable(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+) -> StoreResult<Transaction<'_, Any>> {
+    Ok(connection.begin_with(dialect.durable_begin()).await?)
 }
 
 /// Inside a claim's transaction, after its `UPDATE`: plan the read-back as usual (PostgreSQL).

@@ -1,15 +1,15 @@
 //! Attempt records in batches: the attempts that finish while one batch is written go into the
-//! next, in one transaction (relaxed sync, see `dialect::relaxed`), written set-based: one
+//! next, in one transaction (relaxed sync, see `dialect::begin_relaxed`), written set-based: one
 //! `INSERT` of every attempt and one compare-and-set `UPDATE` of every delivery whose claim it
 //! ends (a failed probe, which only ends its claim, is written on its own).
 
 use super::batch::Batcher;
 use super::bulk::{execute, placeholders};
-use super::dialect::{Dialect, relax_transaction, relaxed, restore};
+use super::dialect::{Dialect, begin_relaxed, restore};
 use super::outbox::{outcome, release_probe_on};
 use super::rows::get;
 use crate::{DeliveryNext, FinishedAttempt, StoreError, StoreResult};
-use sqlx::{Acquire, AnyConnection, AnyPool};
+use sqlx::{AnyConnection, AnyPool};
 use std::collections::HashSet;
 
 const MAX_BATCH: usize = 256;
@@ -41,10 +41,9 @@ async fn write(
     dialect: Dialect,
     finishes: &[FinishedAttempt],
 ) -> StoreResult<Vec<StoreResult<bool>>> {
-    let mut connection = relaxed(writer, dialect).await?;
+    let mut connection = writer.acquire().await?;
     let written = async {
-        let mut tx = connection.begin().await?;
-        relax_transaction(&mut tx, dialect).await?;
+        let mut tx = begin_relaxed(&mut connection, dialect).await?;
         let results = finish_all_on(&mut tx, finishes).await?;
         tx.commit().await?;
         Ok::<_, StoreError>(results.into_iter().map(Ok).collect())

@@ -1,8 +1,9 @@
-//! Group commit: the changes of concurrent requests share one transaction and one fsync. Each
-//! change is written inside its own savepoint: a change whose guard fails is rolled back alone
-//! and its caller told; the others commit together. On PostgreSQL several batches are written at
-//! once, each on its own connection (the compare-and-set guards and row locks keep them apart),
-//! and each batch tells the other nodes of its sessions in one `NOTIFY`.
+//! Group commit: the changes of concurrent requests share one transaction and one fsync. The
+//! plain ones are written set-based, each guard checked row by row, so a change whose guard fails
+//! writes nothing and its caller is told; should that write fail, the batch is begun again with
+//! each change in its own savepoint. The others commit together. On PostgreSQL several batches
+//! are written at once, each on its own connection (the compare-and-set guards and row locks keep
+//! them apart), and each batch tells the other nodes of its sessions in one `NOTIFY`.
 
 use super::batch::Batcher;
 use super::dialect::{self, Dialect};
@@ -30,7 +31,7 @@ pub(super) fn start(writer: AnyPool, dialect: Dialect) -> GroupCommitter {
 /// and the connection is closed rather than given back: after a failed write or fsync SQLite
 /// may leave the transaction open or its pages in doubt, and no later batch may commit on it.
 async fn commit_batch(writer: &AnyPool, dialect: Dialect, changes: &[Change]) -> StoreResult<Vec<StoreResult<()>>> {
-    let mut connection = dialect::durable(writer, dialect).await?;
+    let mut connection = writer.acquire().await?;
     let written = write_batch(&mut connection, dialect, changes).await;
     if written.is_err() {
         connection.close_on_drop();
@@ -43,21 +44,24 @@ async fn write_batch(
     dialect: Dialect,
     changes: &[Change],
 ) -> StoreResult<Vec<StoreResult<()>>> {
-    let mut tx = connection.begin().await?;
+    let mut tx = dialect::begin_durable(connection, dialect).await?;
     let mut results: Vec<Option<StoreResult<()>>> = changes.iter().map(|_| None).collect();
     let plain = bulk::plain(changes);
     if !plain.is_empty() {
-        let mut savepoint = tx.begin().await?;
-        match bulk::apply(&mut savepoint, changes, &plain).await {
+        // No savepoint around the set-based write (two round trips a batch): it fails only on the
+        // unexpected, and then the whole transaction is begun again.
+        match bulk::apply(&mut tx, changes, &plain).await {
             Ok(written) => {
-                savepoint.commit().await?;
                 for (&index, ok) in plain.iter().zip(written) {
                     results[index] =
                         Some(if ok { Ok(()) } else { Err(commit::session_changed(&changes[index].sessions[0])) });
                 }
             }
             // One by one instead, each in its own savepoint, below.
-            Err(_) => savepoint.rollback().await?,
+            Err(_) => {
+                tx.rollback().await?;
+                tx = dialect::begin_durable(connection, dialect).await?;
+            }
         }
     }
     for (change, result) in changes.iter().zip(results.iter_mut()).filter(|(_, r)| r.is_none()) {

@@ -1,10 +1,10 @@
 //! Claiming due rows under a lease: the one mechanism behind delivery claims and job claims.
 
-use super::dialect::{Dialect, plan_claim_read, relax_claim, relaxed, restore};
+use super::dialect::{Dialect, begin_claim, plan_claim_read, restore};
 use super::rows::Decode;
 use crate::{ClaimWindow, StoreResult};
 use sqlx::any::AnyRow;
-use sqlx::{Acquire, AnyConnection, AnyPool};
+use sqlx::{AnyConnection, AnyPool};
 
 /// What to lease, how to read it back, and what a row read back is.
 pub(super) struct Claim<T> {
@@ -40,7 +40,7 @@ pub(super) async fn claim_where<T>(
     token: &str,
     values: &[&str],
 ) -> StoreResult<Vec<T>> {
-    let mut connection = relaxed(writer, dialect).await?;
+    let mut connection = writer.acquire().await?;
     let found = claim_on(&mut connection, dialect, claim, window, token, values).await;
     restore(connection, dialect).await?;
     found?.iter().map(claim.decode).collect()
@@ -62,8 +62,7 @@ async fn claim_on<T>(
     token: &str,
     values: &[&str],
 ) -> StoreResult<Vec<AnyRow>> {
-    let mut tx = connection.begin().await?;
-    relax_claim(&mut tx, dialect).await?;
+    let mut tx = begin_claim(connection, dialect).await?;
     let lease = format!(
         "UPDATE {} SET lease_until = $1, lease_token = $2 WHERE id IN ({}{})",
         claim.table,

@@ -5,10 +5,10 @@
 
 use super::dialect::{self, Dialect};
 use crate::StoreResult;
-use sqlx::{Acquire, AnyConnection, AnyPool};
+use sqlx::{AnyConnection, AnyPool};
 
 pub(super) async fn probe(writer: &AnyPool, dialect: Dialect) -> StoreResult<()> {
-    let mut connection = dialect::durable(writer, dialect).await?;
+    let mut connection = writer.acquire().await?;
     let written = write(&mut connection, dialect).await;
     if written.is_err() {
         // As after a failed batch (`group.rs`): a connection whose write failed is not reused.
@@ -18,7 +18,7 @@ pub(super) async fn probe(writer: &AnyPool, dialect: Dialect) -> StoreResult<()>
 }
 
 async fn write(connection: &mut AnyConnection, dialect: Dialect) -> StoreResult<()> {
-    let mut tx = connection.begin().await?;
+    let mut tx = dialect::begin_durable(connection, dialect).await?;
     let write = match dialect {
         // A transaction id makes the commit write and flush its WAL record (a durable write), and
         // locks no row: a node with a slow link cannot hold up the other nodes' probes.

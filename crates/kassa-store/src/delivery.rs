@@ -148,13 +148,27 @@ pub struct DeliveryRecord {
     pub attempts: Vec<Attempt>,
 }
 
+/// Where an event is in its merchant's feed: the feed is in commit order, by the id of the
+/// event's transaction, then its position. On PostgreSQL the transaction id orders what committed
+/// side by side; on SQLite (one writer, commits in position order) and for events from before it
+/// was kept, it is 0.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FeedPosition {
+    pub tx: i64,
+    pub position: i64,
+}
+
 /// Which events a feed page holds.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventFilter {
-    /// Only events after this position (the cursor of the previous page).
-    pub after: i64,
+    /// Only events after this one (the last of the previous page).
+    pub after: FeedPosition,
     pub limit: u32,
     pub session_id: Option<String>,
+    /// Only events of this kind of session.
+    pub session_kind: Option<SessionKind>,
+    /// Only events that reached this status (as the session kind names it).
+    pub status: Option<String>,
     /// Only events with a callback target that no delivery has reached (yet).
     pub undelivered: bool,
 }

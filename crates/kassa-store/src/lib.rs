@@ -24,8 +24,8 @@ pub use change::{AuthorizationWrite, Change, ConsumerSessionAttach, OrderLedger,
 pub use claim::ClaimWindow;
 pub use consumer::ConsumerSession;
 pub use delivery::{
-    Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, Destination, EventFilter, FinishedAttempt,
-    NewDelivery,
+    Attempt, ClaimedDelivery, DeliveryNext, DeliveryRecord, DeliveryStatus, Destination, EventFilter, FeedPosition,
+    FinishedAttempt, NewDelivery,
 };
 pub use error::StoreError;
 pub use idempotency::{IDEMPOTENCY_HOURS, IdempotencyRecord, IdempotentOutcome};

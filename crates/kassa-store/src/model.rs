@@ -63,11 +63,20 @@ pub struct NewEvent {
     pub created_at: Timestamp,
 }
 
-/// An appended event with its global position (a stable, increasing cursor).
+/// An appended event with its global position (increasing in insert order) and its transaction
+/// (see [`FeedPosition`](crate::FeedPosition)).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredEvent {
     pub position: i64,
+    pub tx: i64,
     pub event: NewEvent,
+}
+
+impl StoredEvent {
+    /// Where the event is in its merchant's feed.
+    pub fn feed_position(&self) -> crate::FeedPosition {
+        crate::FeedPosition { tx: self.tx, position: self.position }
+    }
 }
 
 /// A distribution message (SMS, email or token link) sent for a session.

@@ -29,11 +29,32 @@ struct FeedQuery {
     /// Continue after this cursor (`next_cursor` of the previous page); from the start when absent.
     after: Option<String>,
     /// Events per page, 1–1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<u32>,
     /// Only this session's events.
     session_id: Option<String>,
+    /// Only events of this kind of session.
+    #[param(pattern = "^(payment|hpp|distribution|order|customer_token)$")]
+    kind: Option<String>,
+    /// Only events that reached this status (`COMPLETED`, `BACK`, …).
+    #[serde(rename = "type")]
+    status: Option<String>,
     /// Only events with a callback target that no delivery has reached.
     undelivered: Option<bool>,
+}
+
+impl FeedQuery {
+    fn request(self) -> events::FeedRequest {
+        events::FeedRequest {
+            after: self.after,
+            after_name: "after",
+            limit: self.limit,
+            session_id: self.session_id,
+            kind: self.kind,
+            status: self.status,
+            undelivered: self.undelivered.unwrap_or(false),
+        }
+    }
 }
 
 /// The merchant's events in commit order, cursor-paged: the reconciliation batch in one call.
@@ -44,8 +65,7 @@ async fn list_events(
     Call { state, merchant }: Call,
     Query(query): Query<FeedQuery>,
 ) -> Result<Json<EventPage>, ApiError> {
-    let undelivered = query.undelivered.unwrap_or(false);
-    Ok(Json(events::page(&state, &merchant, query.after.as_deref(), query.limit, query.session_id, undelivered).await?))
+    Ok(Json(events::page(&state, &merchant, query.request()).await?))
 }
 
 /// A session's status callbacks, each with every attempt (status, latency, error).

@@ -1,22 +1,72 @@
-//! Server-Sent Events of a session's status changes, resumable with `Last-Event-ID`.
+//! Server-Sent Events, resumable with `Last-Event-ID`: one session's status changes, and every
+//! event of the merchant (the events feed, live).
 
 use super::auth::Call;
 use crate::api::error::ApiError;
 use crate::app::bus::{Follower, Woke};
 use crate::app::state::AppState;
-use crate::service::load;
-use axum::extract::Path;
+use crate::service::{events, load};
+use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use kassa_store::{SessionKind, StoredEvent};
+use serde::Deserialize;
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(hpp_stream))
+    OpenApiRouter::new().routes(routes!(hpp_stream)).routes(routes!(merchant_stream))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+struct StreamQuery {
+    /// Only events of this kind of session.
+    #[param(pattern = "^(payment|hpp|distribution|order|customer_token)$")]
+    kind: Option<String>,
+    /// Only events that reached this status (`COMPLETED`, `BACK`, …).
+    #[serde(rename = "type")]
+    status: Option<String>,
+    /// Only this session's events.
+    session_id: Option<String>,
+    /// Start after this cursor of the events feed when there is no `Last-Event-ID`.
+    after: Option<String>,
+}
+
+/// Every event of the merchant as Server-Sent Events, in the events feed's commit order: `id` is
+/// the event's feed cursor, `event` is `status`, `data` the feed's event object. Starts after
+/// `Last-Event-ID` (or `after`; from the first event without either) and follows live changes on
+/// every node, so a client that reconnects with its last `id` loses and repeats nothing.
+#[utoipa::path(get, path = "/kassa/v1/events/stream", tag = "kassa", security(("basic" = [])),
+    params(StreamQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this cursor (an event's `id`)")),
+    responses(
+        (status = 200, description = "An event stream; each event's data is an EventV1", content_type = "text/event-stream"),
+    ))]
+async fn merchant_stream(
+    Call { state, merchant }: Call,
+    Query(query): Query<StreamQuery>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let resumed = headers.get("last-event-id").map(|value| value.to_str().unwrap_or("not text").to_owned());
+    let after_name = if resumed.is_some() { "Last-Event-ID" } else { "after" };
+    let request = events::FeedRequest {
+        after: resumed.or(query.after),
+        after_name,
+        limit: None,
+        session_id: query.session_id,
+        kind: query.kind,
+        status: query.status,
+        undelivered: false,
+    };
+    let filter = request.filter()?;
+    let stream = events::follow(state, merchant.id.clone(), filter).map(|event| {
+        let data = serde_json::to_string(&event).unwrap_or_default();
+        Ok(Event::default().id(event.cursor).event("status").data(data))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
 
 /// The session's status changes as Server-Sent Events: `id` is the sequence number, `event` is

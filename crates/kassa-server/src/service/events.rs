@@ -1,31 +1,104 @@
-//! The pull side: the events feed, a session's delivery log, manual redelivery.
+//! The pull side: the events feed and its live stream, a session's delivery log, manual
+//! redelivery.
 
 use super::error::{Rule, ServiceError};
+use crate::app::bus::{Follower, Woke};
 use crate::app::state::AppState;
 use crate::model::ids;
 use crate::wire::events::{AttemptV1, DeliveryLog, DeliveryV1, EventPage, EventV1, Redelivery};
-use kassa_store::{Change, DeliveryRecord, Destination, EventFilter, Merchant, NewDelivery, StoredEvent};
+use futures::Stream;
+use kassa_store::{
+    Change, DeliveryRecord, Destination, EventFilter, FeedPosition, Merchant, NewDelivery, SessionKind, StoredEvent,
+};
+use std::collections::VecDeque;
+use std::time::Duration;
+use tokio::time::Instant;
 
 pub const MAX_PAGE: u32 = 1000;
 pub const DEFAULT_PAGE: u32 = 100;
 
-fn cursor(position: i64) -> String {
-    position.to_string()
-}
-
-fn parse_cursor(after: Option<&str>) -> Result<i64, ServiceError> {
-    match after {
-        None | Some("") => Ok(0),
-        Some(text) => text.parse::<i64>().ok().filter(|p| *p >= 0).ok_or_else(|| {
-            ServiceError::bad_value(
-                "after",
-                "must be a cursor returned by this feed (next_cursor or an event's cursor)",
-            )
-        }),
+/// A feed position as its opaque cursor: the position alone where the transaction is 0 (SQLite;
+/// PostgreSQL events from before transactions were kept), else `transaction.position`.
+fn cursor(at: FeedPosition) -> String {
+    match at.tx {
+        0 => at.position.to_string(),
+        tx => format!("{tx}.{}", at.position),
     }
 }
 
-fn event_view(stored: StoredEvent) -> EventV1 {
+/// A cursor this feed handed out; `None` for anything else.
+fn parse_cursor(text: &str) -> Option<FeedPosition> {
+    let number = |part: &str| part.parse::<i64>().ok().filter(|n| *n >= 0);
+    match text.split_once('.') {
+        None => Some(FeedPosition { tx: 0, position: number(text)? }),
+        Some((tx, position)) => Some(FeedPosition { tx: number(tx)?, position: number(position)? }),
+    }
+}
+
+/// Which events a caller of the feed or the stream asks for, as given.
+#[derive(Debug, Clone, Default)]
+pub struct FeedRequest {
+    /// A cursor of this feed; from the start when absent or empty.
+    pub after: Option<String>,
+    /// Which parameter `after` came in, for the error (`after`, or the stream's `Last-Event-ID`).
+    pub after_name: &'static str,
+    pub limit: Option<u32>,
+    pub session_id: Option<String>,
+    /// A session kind (`hpp`, `payment`, …).
+    pub kind: Option<String>,
+    /// A status the events reached (of `kind`, or of any kind).
+    pub status: Option<String>,
+    pub undelivered: bool,
+}
+
+impl FeedRequest {
+    /// The store's filter, each value checked.
+    pub fn filter(self) -> Result<EventFilter, ServiceError> {
+        let after = match self.after.as_deref() {
+            None | Some("") => FeedPosition::default(),
+            Some(text) => parse_cursor(text).ok_or_else(|| {
+                ServiceError::bad_value(
+                    self.after_name,
+                    "must be a cursor returned by this feed (next_cursor or an event's cursor)",
+                )
+            })?,
+        };
+        let limit = self.limit.unwrap_or(DEFAULT_PAGE);
+        if !(1..=MAX_PAGE).contains(&limit) {
+            return Err(ServiceError::bad_value("limit", format!("must be between 1 and {MAX_PAGE}")));
+        }
+        let session_kind = match self.kind.as_deref() {
+            None => None,
+            Some(text) => Some(SessionKind::parse(text).ok_or_else(|| {
+                ServiceError::bad_value("kind", format!("must be one of {}", SessionKind::expected()))
+            })?),
+        };
+        let status = match self.status.as_deref() {
+            None => None,
+            Some(text) => {
+                let kinds = session_kind.as_ref().map_or(SessionKind::ALL, std::slice::from_ref);
+                let named = kinds.iter().find_map(|kind| kind.status_name(text));
+                let of = session_kind.map_or("any kind of session".to_owned(), |k| format!("a {} session", k.as_str()));
+                Some(
+                    named
+                        .ok_or_else(|| ServiceError::bad_value("type", format!("is not a status of {of}")))?
+                        .to_owned(),
+                )
+            }
+        };
+        Ok(EventFilter {
+            after,
+            limit,
+            session_id: self.session_id,
+            session_kind,
+            status,
+            undelivered: self.undelivered,
+        })
+    }
+}
+
+pub fn event_view(stored: StoredEvent) -> EventV1 {
+    let at = stored.feed_position();
     let event = stored.event;
     EventV1 {
         event_id: event.event_id,
@@ -35,29 +108,61 @@ fn event_view(stored: StoredEvent) -> EventV1 {
         status: event.status.to_owned(),
         created_at: event.created_at.to_string(),
         body: event.body,
-        cursor: cursor(stored.position),
+        cursor: cursor(at),
     }
 }
 
-/// A page of the merchant's events after `after`, in commit order.
-pub async fn page(
-    state: &AppState,
-    merchant: &Merchant,
-    after: Option<&str>,
-    limit: Option<u32>,
-    session_id: Option<String>,
-    undelivered: bool,
-) -> Result<EventPage, ServiceError> {
-    let after = parse_cursor(after)?;
-    let limit = limit.unwrap_or(DEFAULT_PAGE);
-    if !(1..=MAX_PAGE).contains(&limit) {
-        return Err(ServiceError::bad_value("limit", format!("must be between 1 and {MAX_PAGE}")));
-    }
-    let filter = EventFilter { after, limit, session_id, undelivered };
+/// A page of the merchant's events after the request's cursor, in commit order.
+pub async fn page(state: &AppState, merchant: &Merchant, request: FeedRequest) -> Result<EventPage, ServiceError> {
+    let filter = request.filter()?;
     let found = state.store.merchant_events(&merchant.id, &filter).await?;
-    let has_more = found.len() == limit as usize;
-    let next = found.last().map_or(after, |e| e.position);
+    let has_more = found.len() == filter.limit as usize;
+    let next = found.last().map_or(filter.after, StoredEvent::feed_position);
     Ok(EventPage { events: found.into_iter().map(event_view).collect(), next_cursor: cursor(next), has_more })
+}
+
+/// How long a stream with nothing new waits before it reads again without a wake-up. A commit on
+/// any node wakes it at once; on PostgreSQL an event can be held back behind an older transaction
+/// still running (see the store's feed), and not every writer on the server tells kassa when it
+/// commits, so this bounds how late such an event can be.
+const STREAM_RECHECK: Duration = Duration::from_secs(1);
+
+/// The merchant's events after `filter.after`, then each one as it commits, in commit order, until
+/// the server shuts down. A failed read ends the stream (logged): the client resumes from the last
+/// event it got.
+pub fn follow(state: AppState, merchant_id: String, mut filter: EventFilter) -> impl Stream<Item = EventV1> {
+    filter.limit = MAX_PAGE;
+    // Followed before the first read, so a commit between the read and the wait still wakes it.
+    let follower = state.bus.follow(None);
+    let following = Following { state, merchant_id, filter, follower, queue: VecDeque::new() };
+    futures::stream::unfold(following, |mut f| async move {
+        loop {
+            if let Some(next) = f.queue.pop_front() {
+                f.filter.after = next.feed_position();
+                return Some((event_view(next), f));
+            }
+            match f.state.store.merchant_events(&f.merchant_id, &f.filter).await {
+                Ok(page) => f.queue.extend(page),
+                Err(error) => {
+                    tracing::warn!(%error, merchant = %f.merchant_id, "an events stream could not read the feed and ends; its client resumes after its last event");
+                    return None;
+                }
+            }
+            if f.queue.is_empty()
+                && f.follower.next_change(Some(Instant::now() + STREAM_RECHECK)).await == Woke::Shutdown
+            {
+                return None;
+            }
+        }
+    })
+}
+
+struct Following {
+    state: AppState,
+    merchant_id: String,
+    filter: EventFilter,
+    follower: Follower,
+    queue: VecDeque<StoredEvent>,
 }
 
 fn delivery_view(record: DeliveryRecord) -> DeliveryV1 {

@@ -2,6 +2,7 @@
 
 mod callbacks;
 mod errors;
+mod event_stream;
 mod following;
 mod hpp_flows;
 mod instore;

@@ -94,6 +94,17 @@ impl Dialect {
         }
     }
 
+    /// The lowest transaction id still running, as SQL, where transactions commit side by side
+    /// (PostgreSQL): an event of a transaction below it is visible for good, one at or above it
+    /// may still appear (see `events.rs`). `None` where one writer commits in order (SQLite).
+    /// It is cluster-wide: a long transaction anywhere on the server holds the feed back.
+    pub(super) fn committed_before_running(self) -> Option<&'static str> {
+        match self {
+            Self::Sqlite { .. } => None,
+            Self::Postgres => Some("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"),
+        }
+    }
+
     /// After a claim's `LIMIT`: nodes claiming at once skip each other's rows.
     pub(super) fn skip_locked(self) -> &'static str {
         match self {

@@ -1,6 +1,7 @@
 //! The event log as it is read: one session's events, one event, and a merchant's feed. Events
 //! are appended inside a change (`commit.rs`).
 
+use super::dialect::Dialect;
 use super::rows::{all, at, get, json, name, optional};
 use crate::{EventFilter, NewEvent, SessionKind, StoreError, StoreResult, StoredEvent};
 use sqlx::AnyPool;
@@ -34,26 +35,40 @@ pub(super) async fn by_id(reader: &AnyPool, event_id: &str) -> StoreResult<Optio
     optional(reader, sqlx::query("SELECT * FROM events WHERE event_id = $1").bind(event_id), event).await
 }
 
+/// A page of the merchant's feed after `filter.after`, in commit order (see [`FeedPosition`](crate::FeedPosition)):
+/// on PostgreSQL only the events of transactions older than every transaction still running, so
+/// that nothing can commit later in front of what a page showed.
 pub(super) async fn of_merchant(
     reader: &AnyPool,
+    dialect: Dialect,
     merchant_id: &str,
     filter: &EventFilter,
 ) -> StoreResult<Vec<StoredEvent>> {
-    let query = sqlx::query(
+    let sql = format!(
         "SELECT * FROM events e
-         WHERE e.merchant_id = $1 AND e.position > $2
-           AND (CAST($3 AS TEXT) IS NULL OR e.session_id = $4)
-           AND ($5 = 0 OR (EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id)
+         WHERE e.merchant_id = $1 AND (e.tx, e.position) > ($2, $3){}
+           AND (CAST($4 AS TEXT) IS NULL OR e.session_id = $5)
+           AND (CAST($6 AS TEXT) IS NULL OR e.session_kind = $7)
+           AND (CAST($8 AS TEXT) IS NULL OR e.status = $9)
+           AND ($10 = 0 OR (EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id)
                           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id AND d.status = 'delivered')))
-         ORDER BY e.position
-         LIMIT $6",
-    )
-    .bind(merchant_id)
-    .bind(filter.after)
-    .bind(&filter.session_id)
-    .bind(&filter.session_id)
-    .bind(i64::from(filter.undelivered))
-    .bind(i64::from(filter.limit));
+         ORDER BY e.tx, e.position
+         LIMIT $11",
+        dialect.committed_before_running().map(|horizon| format!(" AND e.tx < {horizon}")).unwrap_or_default()
+    );
+    let kind = filter.session_kind.map(SessionKind::as_str);
+    let query = sqlx::query(&sql)
+        .bind(merchant_id)
+        .bind(filter.after.tx)
+        .bind(filter.after.position)
+        .bind(&filter.session_id)
+        .bind(&filter.session_id)
+        .bind(kind)
+        .bind(kind)
+        .bind(&filter.status)
+        .bind(&filter.status)
+        .bind(i64::from(filter.undelivered))
+        .bind(i64::from(filter.limit));
     all(reader, query, event).await
 }
 
@@ -66,6 +81,7 @@ fn event(row: &AnyRow) -> StoreResult<StoredEvent> {
         .ok_or_else(|| StoreError::Corrupt(format!("unknown {} session status {status:?}", kind.as_str())))?;
     Ok(StoredEvent {
         position: get(row, "position")?,
+        tx: get(row, "tx")?,
         event: NewEvent {
             event_id: get(row, "event_id")?,
             merchant_id: get(row, "merchant_id")?,

@@ -378,7 +378,7 @@ impl Store for SqlStore {
     }
 
     async fn merchant_events(&self, merchant_id: &str, filter: &EventFilter) -> StoreResult<Vec<StoredEvent>> {
-        events::of_merchant(&self.reader, merchant_id, filter).await
+        events::of_merchant(&self.reader, self.dialect, merchant_id, filter).await
     }
 
     async fn notifications(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Notification>>> {

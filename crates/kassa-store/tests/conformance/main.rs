@@ -60,7 +60,9 @@
 //! |                             | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
 //! | `event_deliveries`          | outbox::the_ledger_lists_every_delivery_with_its_attempts          |
 //! | `event`                     | events::events_are_found_by_id_and_by_session, decoding::*         |
-//! | `merchant_events`           | events::the_feed_pages_by_position_session_and_delivery            |
+//! | `merchant_events`           | events::the_feed_pages_by_position_session_and_delivery, the_feed_… |
+//! |                             | events::an_event_that_commits_behind_a_running_transaction_…,      |
+//! |                             | events::a_feed_read_while_changes_commit_side_by_side_misses_nothing |
 //! |                             | (`after` cursor, `limit`, `session_id`, `undelivered`)             |
 //! | `notifications`             | notifications::a_commit_notifies_the_other_handles                 |
 //! | `ping`                      | merchants::a_live_database_answers (a read and the probe's write)  |

@@ -17,6 +17,11 @@ const TYPES: &[(&str, &str, &str)] = &[("INTEGER", "bigint", "int64"), ("TEXT", 
 /// AUTOINCREMENT`, PostgreSQL's `BIGSERIAL` (`nextval(…)`). Both only ever increase.
 const AUTOINCREMENT: &str = "<autoincrement>";
 
+/// The normalized default of an event's commit-order key (`events.tx`, see the migrations
+/// `*_events_in_commit_order.sql`): PostgreSQL's is the inserting transaction's id; SQLite's is 0,
+/// its one writer committing in position order.
+const COMMIT_ORDER: &str = "<the transaction's id>";
+
 /// Tables or indexes that are deliberately not the same on both sides, with the reason.
 const ACCEPTED: &[(&str, &str)] = &[(
     "events_by_session",
@@ -121,7 +126,14 @@ async fn sqlite_schema(url: &str) -> Schema {
         for (column, ty, not_null, default, pk) in columns {
             // A rowid key is the only INTEGER PRIMARY KEY; with AUTOINCREMENT it never reuses a number.
             let autoincrement = pk == 1 && ty == "INTEGER" && sql.to_uppercase().contains("AUTOINCREMENT");
-            let default = if autoincrement { Some(AUTOINCREMENT.to_owned()) } else { default };
+            let commit_order = name == "events" && column == "tx" && default.as_deref() == Some("0");
+            let default = if autoincrement {
+                Some(AUTOINCREMENT.to_owned())
+            } else if commit_order {
+                Some(COMMIT_ORDER.to_owned())
+            } else {
+                default
+            };
             if pk > 0 {
                 table.primary_key.push(column.clone());
             }
@@ -234,8 +246,15 @@ async fn postgres_schema(url: &str) -> Schema {
         .await
         .unwrap();
         for (column, ty, not_null, default) in columns {
-            let default = default
-                .map(|d| if d.starts_with("nextval(") { AUTOINCREMENT.to_owned() } else { d.replace("::text", "") });
+            let default = default.map(|d| {
+                if d.starts_with("nextval(") {
+                    AUTOINCREMENT.to_owned()
+                } else if d.starts_with("((pg_current_xact_id()") {
+                    COMMIT_ORDER.to_owned()
+                } else {
+                    d.replace("::text", "")
+                }
+            });
             table.columns.insert(column, (column_type(None, Some(&ty)), not_null, default));
         }
         let constraints: Vec<Constraint> = sqlx::query_as(

@@ -160,9 +160,7 @@ async fn a_last_event_id_beyond_the_sequence_range_is_a_bad_value_not_a_replay()
 async fn the_events_feed_pages_through_ten_thousand_events_without_gap_or_duplicate() {
     let app = spawn().await;
     let (hpp, _, _) = app.hpp_session(json!({}), json!({})).await;
-    // 9,999 more events on one session, committed straight through the store (fast), 100 to a
-    // transaction: one transaction of all of them would run for seconds, and on PostgreSQL the
-    // feeds of the tests beside this one wait for every older transaction on the server.
+    // 9,999 more events on one session, committed straight through the store (fast).
     let mut current: Stored<HppSession> = app.state.store.load(&hpp).await.unwrap().unwrap();
     let mut change = Change::default();
     let mut now = app.state.now();
@@ -181,10 +179,8 @@ async fn the_events_feed_pages_through_ten_thousand_events_without_gap_or_duplic
             created_at: now,
         });
         current = Stored { revision: current.revision + 1, record: next };
-        if i % 100 == 99 || i == 9_998 {
-            app.state.store.commit(std::mem::take(&mut change)).await.unwrap();
-        }
     }
+    app.state.store.commit(change).await.unwrap();
     let (mut cursor, mut seen) = (String::new(), Vec::new());
     loop {
         let page = app.get(&format!("/kassa/v1/events?limit=1000&after={cursor}")).await;
@@ -217,8 +213,8 @@ async fn the_undelivered_filter_is_the_reconciliation_batch() {
     let (quiet, _, _) = app.hpp_session(json!({}), json!({})).await;
     app.act(&failing, "open").await;
     app.act(&quiet, "open").await;
-    // On PostgreSQL the feed shows an event once every older transaction on the server has ended
-    // (other tests' databases share it): soon, not necessarily at once.
+    // On PostgreSQL the feed shows an event once every older change of this database has
+    // committed (several commit side by side): soon, not necessarily at once.
     let events = eventually("the failing session's change in the reconciliation batch", PATIENCE, || async {
         let page = app.get("/kassa/v1/events?undelivered=true").await;
         let events = page.body["events"].as_array().unwrap().clone();

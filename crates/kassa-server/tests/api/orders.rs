@@ -87,7 +87,7 @@ async fn two_partial_captures_a_refund_and_the_order_read() {
     // Every operation is an event of the order, in the merchant's feed.
     let events: Vec<String> = app.events(&order_id).await.into_iter().map(|e| e.2["event_type"].to_string()).collect();
     assert_eq!(events, ["\"place\"", "\"capture_part\"", "\"capture_rest\"", "\"refund\""]);
-    // (On PostgreSQL the feed shows an event once every older transaction on the server ended.)
+    // (On PostgreSQL the feed shows an event once every older change of this database committed.)
     let order_events = eventually("the order's 4 events in the merchant's feed", PATIENCE, || async {
         let feed = app.get("/kassa/v1/events?limit=100").await.assert_success();
         let events = feed.body["events"].as_array().unwrap();

@@ -61,6 +61,17 @@ impl Dialect {
         }
     }
 
+    /// Begins a transaction that may append events (the group commit's): durable, and on
+    /// PostgreSQL it takes its lock on `events` before it has a transaction id, so that a reader
+    /// of the feed that finds no such lock knows no older transaction can append one (see
+    /// [`FEED_HORIZON`]).
+    fn change_begin(self) -> String {
+        match self {
+            Self::Sqlite { .. } => self.durable_begin(),
+            Self::Postgres => "BEGIN; LOCK TABLE events IN ROW EXCLUSIVE MODE".to_owned(),
+        }
+    }
+
     /// Begins a durable transaction; SQLite puts the configured durability on the connection in
     /// the same round trip (it is already there unless a relaxed write failed to [`restore`] it,
     /// whose connection is closed: belt and braces at no cost).
@@ -94,14 +105,13 @@ impl Dialect {
         }
     }
 
-    /// The lowest transaction id still running, as SQL, where transactions commit side by side
-    /// (PostgreSQL): an event of a transaction below it is visible for good, one at or above it
-    /// may still appear (see `events.rs`). `None` where one writer commits in order (SQLite).
-    /// It is cluster-wide: a long transaction anywhere on the server holds the feed back.
-    pub(super) fn committed_before_running(self) -> Option<&'static str> {
+    /// Where transactions commit side by side (PostgreSQL), a query answering the feed's horizon:
+    /// no transaction below it can append an event any more (see `events.rs`). `None` where one
+    /// writer commits in order (SQLite).
+    pub(super) fn feed_horizon(self) -> Option<&'static str> {
         match self {
             Self::Sqlite { .. } => None,
-            Self::Postgres => Some("pg_snapshot_xmin(pg_current_snapshot())::text::bigint"),
+            Self::Postgres => Some(FEED_HORIZON),
         }
     }
 
@@ -164,6 +174,35 @@ pub(super) async fn begin_relaxed(
 /// A claim's transaction (see [`Dialect::claim_begin`]); give the connection to [`restore`] after it.
 pub(super) async fn begin_claim(connection: &mut AnyConnection, dialect: Dialect) -> StoreResult<Transaction<'_, Any>> {
     Ok(connection.begin_with(dialect.claim_begin()).await?)
+}
+
+/// The feed's horizon on PostgreSQL: the lowest transaction id that may still append events to
+/// this database. Every transaction that appends events takes `ROW EXCLUSIVE` on `events` before
+/// its first write ([`Dialect::change_begin`]; an `INSERT` that is a transaction's first write
+/// takes it before its id too), so one that started before this query and has not ended holds it
+/// now, with its id; one that starts later gets an id at or above the next unassigned one. The
+/// answer is the lower of the two, as a 64-bit id (`pg_locks` shows 32-bit ids: the epoch is the
+/// next id's, or the one before for a number above it). Only this database's writers count; run
+/// it before the feed's own statement, whose snapshot must be taken after it.
+const FEED_HORIZON: &str = "
+    SELECT LEAST(next.id, (
+        SELECT min(CASE WHEN w.xid <= (next.id & 4294967295)
+                        THEN ((next.id >> 32) << 32) + w.xid
+                        ELSE (((next.id >> 32) - 1) << 32) + w.xid END)
+        FROM (SELECT t.transactionid::text::bigint AS xid
+              FROM pg_locks r JOIN pg_locks t ON t.virtualtransaction = r.virtualtransaction
+              WHERE r.locktype = 'relation' AND r.relation = 'events'::regclass AND r.mode = 'RowExclusiveLock'
+                AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+                AND t.locktype = 'transactionid' AND t.mode = 'ExclusiveLock') AS w
+    ))
+    FROM (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS id) AS next";
+
+/// A transaction that may append events: the group commit's batches.
+pub(super) async fn begin_change(
+    connection: &mut AnyConnection,
+    dialect: Dialect,
+) -> StoreResult<Transaction<'_, Any>> {
+    Ok(connection.begin_with(dialect.change_begin()).await?)
 }
 
 /// A durable transaction on a writer connection: the acknowledged changes.

@@ -35,32 +35,38 @@ pub(super) async fn by_id(reader: &AnyPool, event_id: &str) -> StoreResult<Optio
     optional(reader, sqlx::query("SELECT * FROM events WHERE event_id = $1").bind(event_id), event).await
 }
 
-/// A page of the merchant's feed after `filter.after`, in commit order (see [`FeedPosition`](crate::FeedPosition)):
-/// on PostgreSQL only the events of transactions older than every transaction still running, so
-/// that nothing can commit later in front of what a page showed.
+/// A page of the merchant's feed after `filter.after`, in commit order (see
+/// [`FeedPosition`](crate::FeedPosition)): on PostgreSQL only the events of transactions below the
+/// feed's horizon (`dialect.rs`), the oldest transaction that may still append one, so that
+/// nothing can commit later in front of what a page showed.
 pub(super) async fn of_merchant(
     reader: &AnyPool,
     dialect: Dialect,
     merchant_id: &str,
     filter: &EventFilter,
 ) -> StoreResult<Vec<StoredEvent>> {
-    let sql = format!(
+    // First the horizon, then (a later snapshot) the events below it.
+    let horizon = match dialect.feed_horizon() {
+        Some(sql) => Some(sqlx::query_scalar::<_, i64>(sql).fetch_one(reader).await?),
+        None => None,
+    };
+    let query = sqlx::query(
         "SELECT * FROM events e
-         WHERE e.merchant_id = $1 AND (e.tx, e.position) > ($2, $3){}
-           AND (CAST($4 AS TEXT) IS NULL OR e.session_id = $5)
-           AND (CAST($6 AS TEXT) IS NULL OR e.session_kind = $7)
-           AND (CAST($8 AS TEXT) IS NULL OR e.status = $9)
-           AND ($10 = 0 OR (EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id)
+         WHERE e.merchant_id = $1 AND (e.tx, e.position) > ($2, $3) AND e.tx < $4
+           AND (CAST($5 AS TEXT) IS NULL OR e.session_id = $6)
+           AND (CAST($7 AS TEXT) IS NULL OR e.session_kind = $8)
+           AND (CAST($9 AS TEXT) IS NULL OR e.status = $10)
+           AND ($11 = 0 OR (EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id)
                           AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = e.event_id AND d.status = 'delivered')))
          ORDER BY e.tx, e.position
-         LIMIT $11",
-        dialect.committed_before_running().map(|horizon| format!(" AND e.tx < {horizon}")).unwrap_or_default()
+         LIMIT $12",
     );
     let kind = filter.session_kind.map(SessionKind::as_str);
-    let query = sqlx::query(&sql)
+    let query = query
         .bind(merchant_id)
         .bind(filter.after.tx)
         .bind(filter.after.position)
+        .bind(horizon.unwrap_or(i64::MAX))
         .bind(&filter.session_id)
         .bind(&filter.session_id)
         .bind(kind)

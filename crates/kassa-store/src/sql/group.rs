@@ -44,7 +44,7 @@ async fn write_batch(
     dialect: Dialect,
     changes: &[Change],
 ) -> StoreResult<Vec<StoreResult<()>>> {
-    let mut tx = dialect::begin_durable(connection, dialect).await?;
+    let mut tx = dialect::begin_change(connection, dialect).await?;
     let mut results: Vec<Option<StoreResult<()>>> = changes.iter().map(|_| None).collect();
     let plain = bulk::plain(changes);
     if !plain.is_empty() {
@@ -60,7 +60,7 @@ async fn write_batch(
             // One by one instead, each in its own savepoint, below.
             Err(_) => {
                 tx.rollback().await?;
-                tx = dialect::begin_durable(connection, dialect).await?;
+                tx = dialect::begin_change(connection, dialect).await?;
             }
         }
     }

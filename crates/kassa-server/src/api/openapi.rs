@@ -69,7 +69,7 @@ pub fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
     let not_found = error("No such resource of this merchant (`NOT_FOUND`)");
     let bad_request = error("A malformed body or a field kassa refuses (`BAD_REQUEST`, `BAD_VALUE` naming the field)");
     for item in doc.paths.paths.values_mut() {
-        for operation in [item.get.as_mut(), item.post.as_mut(), item.delete.as_mut()].into_iter().flatten() {
+        for (_, operation) in operations(item) {
             let responses = &mut operation.responses.responses;
             if operation.security.as_ref().is_some_and(|s| !s.is_empty()) {
                 responses.entry("401".into()).or_insert_with(|| unauthorized.clone().into());
@@ -105,15 +105,39 @@ pub fn document_rate_limits(doc: &mut utoipa::openapi::OpenApi) {
         .header("X-Ratelimit-Reset", header("Seconds until the window resets"))
         .build();
     for (path, item) in doc.paths.paths.iter_mut() {
-        for (method, operation) in [
-            (axum::http::Method::GET, item.get.as_mut()),
-            (axum::http::Method::POST, item.post.as_mut()),
-            (axum::http::Method::DELETE, item.delete.as_mut()),
-        ] {
-            let Some(operation) = operation else { continue };
+        for (method, operation) in operations(item) {
             if super::rate_limit::category_of(&method, path).is_some() {
                 operation.responses.responses.insert("429".into(), limited.clone().into());
             }
         }
     }
+}
+
+/// Names every operation `<tag>_<handler>` (`payments_create_session`, `hpp_create_session`):
+/// handlers of different APIs share names, and client generators need each `operationId` once.
+pub fn name_operations(doc: &mut utoipa::openapi::OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        for (_, operation) in operations(item) {
+            let tag = operation.tags.iter().flatten().next().map(|t| t.to_lowercase().replace(' ', "_"));
+            if let (Some(tag), Some(id)) = (tag, operation.operation_id.as_mut()) {
+                *id = format!("{tag}_{id}");
+            }
+        }
+    }
+}
+
+/// Every operation of a path with its method.
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = (axum::http::Method, &mut utoipa::openapi::path::Operation)> {
+    use axum::http::Method;
+    [
+        (Method::GET, item.get.as_mut()),
+        (Method::PUT, item.put.as_mut()),
+        (Method::POST, item.post.as_mut()),
+        (Method::PATCH, item.patch.as_mut()),
+        (Method::DELETE, item.delete.as_mut()),
+    ]
+    .into_iter()
+    .filter_map(|(method, operation)| Some((method, operation?)))
 }

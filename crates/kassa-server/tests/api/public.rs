@@ -92,6 +92,26 @@ async fn health_readiness_and_openapi() {
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from /openapi.json");
     }
+    // Every operation has an operationId of its own (client generators need them unique), and the
+    // answers every authenticated route can give: credentials (401) and, where its path names a
+    // resource, 404; PATCH and PUT routes included.
+    let mut ids = std::collections::BTreeMap::new();
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap_or_else(|| panic!("{method} {path}: no operationId"));
+            if let Some(other) = ids.insert(id.to_owned(), format!("{method} {path}")) {
+                panic!("operationId {id} of {method} {path} is also {other}'s");
+            }
+            if operation.get("security").is_some_and(|s| !s.as_array().unwrap().is_empty()) {
+                assert!(operation["responses"].get("401").is_some(), "{method} {path}: no 401");
+            }
+            if path.contains('{') {
+                assert!(operation["responses"].get("404").is_some(), "{method} {path}: no 404");
+            }
+        }
+    }
+    assert_eq!(ids["payments_create_session"], "post /payments/v1/sessions");
+    assert_eq!(ids["hpp_create_session"], "post /hpp/v1/sessions");
     // Rate limits are documented where they apply, and only there.
     assert!(paths["/hpp/v1/sessions"]["post"]["responses"].get("429").is_some());
     assert!(paths["/kassa/v1/events"]["get"]["responses"].get("429").is_some());

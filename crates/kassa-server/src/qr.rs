@@ -105,8 +105,10 @@ mod tests {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct QrQuery {
     /// `svg` (default) or `png`; without it, `Accept: image/png` selects PNG.
+    #[param(pattern = "^([sS][vV][gG]|[pP][nN][gG])$")]
     format: Option<String>,
 }
 

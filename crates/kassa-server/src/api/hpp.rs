@@ -42,7 +42,7 @@ async fn create_session(
 /// Read an HPP session and its status. Answers with an `ETag`; honours `If-None-Match` (304) and
 /// `?wait=` (long-poll until the status changes).
 #[utoipa::path(get, path = "/hpp/v1/sessions/{session_id}", tag = "HPP", security(("basic" = [])),
-    params(WaitQuery),
+    params(("session_id" = String, Path, description = "The HPP session id"), WaitQuery),
     responses(
         (status = 200, body = HppSessionV1, headers(("ETag" = String))),
         (status = 404, description = "Unknown or expired", body = ErrorResponse),

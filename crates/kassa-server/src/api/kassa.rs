@@ -25,6 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct FeedQuery {
     /// Continue after this cursor (`next_cursor` of the previous page); from the start when absent.
     after: Option<String>,

@@ -57,7 +57,8 @@ pub async fn openapi_json(Extension(doc): Extension<OpenApiJson>) -> impl IntoRe
 
 /// Adds the answers every operation of a kind gives, so each route lists only its own: 401 where
 /// the route needs credentials, 404 where its path names a resource, 304 where it may wait
-/// (`?wait=` with `If-None-Match`), 400 where it reads a body.
+/// (`?wait=` with `If-None-Match`), 400 where it reads a body or query parameters, 415 where it
+/// reads a body (which must be JSON).
 pub fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::path::ParameterIn;
     use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
@@ -68,6 +69,8 @@ pub fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
     let unauthorized = error("Missing or wrong credentials (`UNAUTHORIZED`)");
     let not_found = error("No such resource of this merchant (`NOT_FOUND`)");
     let bad_request = error("A malformed body or a field kassa refuses (`BAD_REQUEST`, `BAD_VALUE` naming the field)");
+    let bad_query = error("A query parameter or header kassa refuses (`BAD_VALUE` naming it)");
+    let not_json = error("The body is not `application/json` (`UNSUPPORTED_MEDIA_TYPE`)");
     for item in doc.paths.paths.values_mut() {
         for (_, operation) in operations(item) {
             let responses = &mut operation.responses.responses;
@@ -86,6 +89,15 @@ pub fn document_common_errors(doc: &mut utoipa::openapi::OpenApi) {
             }
             if operation.request_body.is_some() {
                 responses.entry("400".into()).or_insert_with(|| bad_request.clone().into());
+                responses.entry("415".into()).or_insert_with(|| not_json.clone().into());
+            }
+            let reads_the_query = operation
+                .parameters
+                .iter()
+                .flatten()
+                .any(|p| matches!(p.parameter_in, ParameterIn::Query | ParameterIn::Header));
+            if reads_the_query {
+                responses.entry("400".into()).or_insert_with(|| bad_query.clone().into());
             }
         }
     }

@@ -44,7 +44,7 @@ async fn create_session(
 /// Read a payment session. Answers with an `ETag`; honours `If-None-Match` (304) and `?wait=`
 /// (long-poll until the session changes status).
 #[utoipa::path(get, path = "/payments/v1/sessions/{session_id}", tag = "Payments", security(("basic" = [])),
-    params(WaitQuery),
+    params(("session_id" = String, Path, description = "The payment session id"), WaitQuery),
     responses(
         (status = 200, body = PaymentSessionRead, headers(("ETag" = String))),
         (status = 404, description = "Unknown, expired or cancelled", body = ErrorResponse),

@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct StreamQuery {
     /// Only events of this kind of session.
     #[param(pattern = "^(payment|hpp|distribution|order|customer_token)$")]

@@ -14,9 +14,11 @@ use std::future::Future;
 use utoipa::IntoParams;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WaitQuery {
     /// Long-poll: hold the request up to this many seconds (at most 60) until the session differs
     /// from the client's `If-None-Match` (or from its state when the request arrived).
+    #[param(maximum = 60)]
     pub wait: Option<u64>,
 }
 

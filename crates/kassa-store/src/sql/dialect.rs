@@ -3,6 +3,7 @@
 use crate::StoreResult;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Transaction};
+use std::borrow::Cow;
 
 /// How hard a commit is pushed to disk (SQLite; PostgreSQL follows its server's settings).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -37,53 +38,29 @@ impl Dialect {
         }
     }
 
-    /// Begins a relaxed transaction, its setting in the same round trip: SQLite relaxes the
-    /// connection first (undone by [`restore`]); PostgreSQL relaxes the transaction itself.
-    fn relaxed_begin(self) -> &'static str {
-        match self {
-            Self::Sqlite { .. } => "PRAGMA synchronous = NORMAL; BEGIN",
-            Self::Postgres => "BEGIN; SET LOCAL synchronous_commit = off",
-        }
-    }
-
-    /// Begins a claim's transaction: relaxed like [`Self::relaxed_begin`], and planned to walk the
-    /// due index in order and stop at the claim's limit. PostgreSQL otherwise plans from its
-    /// statistics, which a burst on a new table has not got (autovacuum analyses it a minute
-    /// later): it then checks the per-session order of every due row and sorts them all, about
-    /// 100 ms a claim with 20,000 waiting, where the ordered walk takes under a millisecond. One
-    /// round trip with the `BEGIN`, so a claim costs none for it.
-    fn claim_begin(self) -> &'static str {
-        match self {
-            Self::Sqlite { .. } => self.relaxed_begin(),
-            Self::Postgres => {
-                "BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off"
+    /// The statement that begins a transaction for `purpose`, its settings in the same round trip.
+    fn begin_statement(self, purpose: Purpose) -> Cow<'static, str> {
+        match (self, purpose) {
+            // The configured durability is already on the connection unless a relaxed write
+            // failed to `restore` it (that connection is closed): belt and braces at no cost.
+            (Self::Sqlite { synchronous }, Purpose::Durable | Purpose::Change) => {
+                Cow::Owned(format!("PRAGMA synchronous = {synchronous}; BEGIN"))
             }
-        }
-    }
-
-    /// Begins a transaction that may append events (the group commit's): durable, and on
-    /// PostgreSQL it takes its lock on `events` before it has a transaction id, so that a reader
-    /// of the feed that finds no such lock knows no older transaction can append one (see
-    /// [`FEED_HORIZON`]).
-    fn change_begin(self) -> String {
-        match self {
-            Self::Sqlite { .. } => self.durable_begin(),
-            Self::Postgres => "BEGIN; LOCK TABLE events IN ROW EXCLUSIVE MODE".to_owned(),
-        }
-    }
-
-    /// Begins a durable transaction; SQLite puts the configured durability on the connection in
-    /// the same round trip (it is already there unless a relaxed write failed to [`restore`] it,
-    /// whose connection is closed: belt and braces at no cost).
-    fn durable_begin(self) -> String {
-        match self {
-            Self::Sqlite { synchronous } => format!("PRAGMA synchronous = {synchronous}; BEGIN"),
-            Self::Postgres => "BEGIN".to_owned(),
+            // SQLite relaxes the connection (undone by `restore`), PostgreSQL the transaction.
+            (Self::Sqlite { .. }, Purpose::Relaxed | Purpose::Claim) => {
+                Cow::Borrowed("PRAGMA synchronous = NORMAL; BEGIN")
+            }
+            (Self::Postgres, Purpose::Durable) => Cow::Borrowed("BEGIN"),
+            (Self::Postgres, Purpose::Change) => Cow::Borrowed("BEGIN; LOCK TABLE events IN ROW EXCLUSIVE MODE"),
+            (Self::Postgres, Purpose::Relaxed) => Cow::Borrowed("BEGIN; SET LOCAL synchronous_commit = off"),
+            (Self::Postgres, Purpose::Claim) => Cow::Borrowed(
+                "BEGIN; SET LOCAL synchronous_commit = off; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off",
+            ),
         }
     }
 
     /// Between a claim's `UPDATE` and its read-back: the planner settings of
-    /// [`Self::claim_begin`] are for the `UPDATE` only. With sorts off, the read-back (by lease
+    /// [`Purpose::Claim`] are for the `UPDATE` only. With sorts off, the read-back (by lease
     /// token, ordered by position) walked the whole table in position order instead of the lease
     /// index: 28.7 ms against 0.14 ms with 20,000 deliveries (EXPLAIN ANALYZE), a quarter of
     /// PostgreSQL's active samples under a burst.
@@ -163,22 +140,9 @@ pub(super) async fn restore(mut connection: PoolConnection<Any>, dialect: Dialec
     Ok(())
 }
 
-/// A relaxed transaction on a writer connection (give the connection to [`restore`] after it).
-pub(super) async fn begin_relaxed(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-) -> StoreResult<Transaction<'_, Any>> {
-    Ok(connection.begin_with(dialect.relaxed_begin()).await?)
-}
-
-/// A claim's transaction (see [`Dialect::claim_begin`]); give the connection to [`restore`] after it.
-pub(super) async fn begin_claim(connection: &mut AnyConnection, dialect: Dialect) -> StoreResult<Transaction<'_, Any>> {
-    Ok(connection.begin_with(dialect.claim_begin()).await?)
-}
-
 /// The feed's horizon on PostgreSQL: the lowest transaction id that may still append events to
 /// this database. Every transaction that appends events takes `ROW EXCLUSIVE` on `events` before
-/// its first write ([`Dialect::change_begin`]; an `INSERT` that is a transaction's first write
+/// its first write ([`Purpose::Change`]; an `INSERT` that is a transaction's first write
 /// takes it before its id too), so one that started before this query and has not ended holds it
 /// now, with its id; one that starts later gets an id at or above the next unassigned one. The
 /// answer is the lower of the two, as a 64-bit id (`pg_locks` shows 32-bit ids: the epoch is the
@@ -197,20 +161,33 @@ const FEED_HORIZON: &str = "
     ))
     FROM (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS id) AS next";
 
-/// A transaction that may append events: the group commit's batches.
-pub(super) async fn begin_change(
-    connection: &mut AnyConnection,
-    dialect: Dialect,
-) -> StoreResult<Transaction<'_, Any>> {
-    Ok(connection.begin_with(dialect.change_begin()).await?)
+/// What a transaction on a writer connection is for, which decides how it begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purpose {
+    /// Acknowledged writes that append no event (the readiness probe): the configured durability.
+    Durable,
+    /// A group-commit batch, which may append events: durable, and on PostgreSQL it takes its lock
+    /// on `events` before it has a transaction id, so that a reader of the feed that finds no
+    /// such lock knows no older transaction can append one (see [`FEED_HORIZON`]).
+    Change,
+    /// Delivery bookkeeping (attempt records): relaxed (see [`relaxed`]); give the connection to
+    /// [`restore`] after it.
+    Relaxed,
+    /// A claim: relaxed, and planned to walk the due index in order and stop at the claim's limit.
+    /// PostgreSQL otherwise plans from its statistics, which a burst on a new table has not got
+    /// (autovacuum analyses it a minute later): it then checks the per-session order of every due
+    /// row and sorts them all, about 100 ms a claim with 20,000 waiting, where the ordered walk
+    /// takes under a millisecond. Give the connection to [`restore`] after it.
+    Claim,
 }
 
-/// A durable transaction on a writer connection: the acknowledged changes.
-pub(super) async fn begin_durable(
+/// Begins a transaction for `purpose` on a writer connection, in one round trip.
+pub(super) async fn begin(
     connection: &mut AnyConnection,
     dialect: Dialect,
+    purpose: Purpose,
 ) -> StoreResult<Transaction<'_, Any>> {
-    Ok(connection.begin_with(dialect.durable_begin()).await?)
+    Ok(connection.begin_with(dialect.begin_statement(purpose)).await?)
 }
 
 /// Inside a claim's transaction, after its `UPDATE`: plan the read-back as usual (PostgreSQL).

@@ -1,11 +1,11 @@
 //! Attempt records in batches: the attempts that finish while one batch is written go into the
-//! next, in one transaction (relaxed sync, see `dialect::begin_relaxed`), written set-based: one
+//! next, in one transaction (relaxed sync, see `dialect::Purpose::Relaxed`), written set-based: one
 //! `INSERT` of every attempt and one compare-and-set `UPDATE` of every delivery whose claim it
 //! ends (a failed probe, which only ends its claim, is written on its own).
 
 use super::batch::Batcher;
 use super::bulk::{execute, placeholders};
-use super::dialect::{Dialect, begin_relaxed, restore};
+use super::dialect::{Dialect, Purpose, begin, restore};
 use super::outbox::{outcome, release_probe_on};
 use super::rows::get;
 use crate::{DeliveryNext, FinishedAttempt, StoreError, StoreResult};
@@ -43,7 +43,7 @@ async fn write(
 ) -> StoreResult<Vec<StoreResult<bool>>> {
     let mut connection = writer.acquire().await?;
     let written = async {
-        let mut tx = begin_relaxed(&mut connection, dialect).await?;
+        let mut tx = begin(&mut connection, dialect, Purpose::Relaxed).await?;
         let results = finish_all_on(&mut tx, finishes).await?;
         tx.commit().await?;
         Ok::<_, StoreError>(results.into_iter().map(Ok).collect())

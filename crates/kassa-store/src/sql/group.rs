@@ -6,7 +6,7 @@
 //! them apart), and each batch tells the other nodes of its sessions in one `NOTIFY`.
 
 use super::batch::Batcher;
-use super::dialect::{self, Dialect};
+use super::dialect::{self, Dialect, Purpose};
 use super::{bulk, commit};
 use crate::{Change, StoreResult};
 use sqlx::{Acquire, AnyConnection, AnyPool};
@@ -44,7 +44,7 @@ async fn write_batch(
     dialect: Dialect,
     changes: &[Change],
 ) -> StoreResult<Vec<StoreResult<()>>> {
-    let mut tx = dialect::begin_change(connection, dialect).await?;
+    let mut tx = dialect::begin(connection, dialect, Purpose::Change).await?;
     let mut results: Vec<Option<StoreResult<()>>> = changes.iter().map(|_| None).collect();
     let plain = bulk::plain(changes);
     if !plain.is_empty() {
@@ -60,7 +60,7 @@ async fn write_batch(
             // One by one instead, each in its own savepoint, below.
             Err(_) => {
                 tx.rollback().await?;
-                tx = dialect::begin_change(connection, dialect).await?;
+                tx = dialect::begin(connection, dialect, Purpose::Change).await?;
             }
         }
     }

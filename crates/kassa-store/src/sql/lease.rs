@@ -1,6 +1,6 @@
 //! Claiming due rows under a lease: the one mechanism behind delivery claims and job claims.
 
-use super::dialect::{Dialect, begin_claim, plan_claim_read, restore};
+use super::dialect::{Dialect, Purpose, begin, plan_claim_read, restore};
 use super::rows::Decode;
 use crate::{ClaimWindow, StoreResult};
 use sqlx::any::AnyRow;
@@ -62,7 +62,7 @@ async fn claim_on<T>(
     token: &str,
     values: &[&str],
 ) -> StoreResult<Vec<AnyRow>> {
-    let mut tx = begin_claim(connection, dialect).await?;
+    let mut tx = begin(connection, dialect, Purpose::Claim).await?;
     let lease = format!(
         "UPDATE {} SET lease_until = $1, lease_token = $2 WHERE id IN ({}{})",
         claim.table,

@@ -3,7 +3,7 @@
 //! change can be made durable now (a failing fsync, a full disk or a lost server fails it), not
 //! only that the database answers reads.
 
-use super::dialect::{self, Dialect};
+use super::dialect::{self, Dialect, Purpose};
 use crate::StoreResult;
 use sqlx::{AnyConnection, AnyPool};
 
@@ -18,7 +18,7 @@ pub(super) async fn probe(writer: &AnyPool, dialect: Dialect) -> StoreResult<()>
 }
 
 async fn write(connection: &mut AnyConnection, dialect: Dialect) -> StoreResult<()> {
-    let mut tx = dialect::begin_durable(connection, dialect).await?;
+    let mut tx = dialect::begin(connection, dialect, Purpose::Durable).await?;
     let write = match dialect {
         // A transaction id makes the commit write and flush its WAL record (a durable write), and
         // locks no row: a node with a slow link cannot hold up the other nodes' probes.

@@ -216,8 +216,14 @@ pub trait Store: Send + Sync + 'static {
     /// One event by id.
     async fn event(&self, event_id: &str) -> StoreResult<Option<StoredEvent>>;
 
-    /// A page of a merchant's events in position order.
+    /// A page of a merchant's events after `filter.after`, in commit order (see [`FeedPosition`]).
     async fn merchant_events(&self, merchant_id: &str, filter: &EventFilter) -> StoreResult<Vec<StoredEvent>>;
+
+    /// Whether a feed page can hold back an event that has committed, until an older change
+    /// still running ends ([`Store::merchant_events`]; PostgreSQL, where changes commit side by
+    /// side). That older change may end without waking anyone (it wrote no session, or it ran on
+    /// another node and wrote none), so a follower of the feed reads again now and then.
+    fn feed_may_lag(&self) -> bool;
 
     /// Changes committed by other nodes, as they commit (PostgreSQL); `None` for a backend that
     /// serves one process (SQLite), where in-process wake-ups are all there is.

@@ -51,7 +51,7 @@ async fn merchant_stream(
     Query(query): Query<StreamQuery>,
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let resumed = headers.get("last-event-id").map(|value| value.to_str().unwrap_or("not text").to_owned());
+    let resumed = resumed_after(&headers)?.map(str::to_owned);
     let after_name = if resumed.is_some() { "Last-Event-ID" } else { "after" };
     let request = events::FeedRequest {
         after: resumed.or(query.after),
@@ -84,11 +84,19 @@ async fn hpp_stream(
     headers: HeaderMap,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     load::hpp_session(&state, &merchant, &id).await?;
-    let after = match headers.get("last-event-id") {
+    let after = match resumed_after(&headers)? {
         None => 0,
-        Some(value) => last_event_id(value.to_str().unwrap_or_default())?,
+        Some(text) => last_event_id(text)?,
     };
     Ok(Sse::new(events(state, SessionKind::Hpp, id, after)).keep_alive(KeepAlive::default()))
+}
+
+/// The `Last-Event-ID` a reconnecting client sends, if any; one that is not text is refused.
+fn resumed_after(headers: &HeaderMap) -> Result<Option<&str>, ApiError> {
+    headers
+        .get("last-event-id")
+        .map(|value| value.to_str().map_err(|_| ApiError::bad_value("Last-Event-ID", "must be text (an event's id)")))
+        .transpose()
 }
 
 /// A `Last-Event-ID`: a sequence number as the stream sent it, so at most `i64::MAX` (what the

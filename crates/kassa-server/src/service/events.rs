@@ -77,13 +77,12 @@ impl FeedRequest {
             None => None,
             Some(text) => {
                 let kinds = session_kind.as_ref().map_or(SessionKind::ALL, std::slice::from_ref);
-                let named = kinds.iter().find_map(|kind| kind.status_name(text));
-                let of = session_kind.map_or("any kind of session".to_owned(), |k| format!("a {} session", k.as_str()));
-                Some(
-                    named
-                        .ok_or_else(|| ServiceError::bad_value("type", format!("is not a status of {of}")))?
-                        .to_owned(),
-                )
+                let named = kinds.iter().find_map(|kind| kind.status_name(text)).ok_or_else(|| {
+                    let of =
+                        session_kind.map_or("any kind of session".to_owned(), |k| format!("a {} session", k.as_str()));
+                    ServiceError::bad_value("type", format!("is not a status of {of}"))
+                })?;
+                Some(named.to_owned())
             }
         };
         Ok(EventFilter {
@@ -97,7 +96,7 @@ impl FeedRequest {
     }
 }
 
-pub fn event_view(stored: StoredEvent) -> EventV1 {
+fn event_view(stored: StoredEvent) -> EventV1 {
     let at = stored.feed_position();
     let event = stored.event;
     EventV1 {
@@ -121,10 +120,10 @@ pub async fn page(state: &AppState, merchant: &Merchant, request: FeedRequest) -
     Ok(EventPage { events: found.into_iter().map(event_view).collect(), next_cursor: cursor(next), has_more })
 }
 
-/// How long a stream with nothing new waits before it reads again without a wake-up. A commit on
-/// any node wakes it at once; on PostgreSQL an event can be held back behind an older transaction
-/// still running (see the store's feed), and not every writer on the server tells kassa when it
-/// commits, so this bounds how late such an event can be.
+/// Where the feed may lag ([`kassa_store::Store::feed_may_lag`]), how long a stream with nothing
+/// new waits before it reads again without a wake-up: a commit on any node wakes it at once, but
+/// an event held back behind an older change is released when that change ends, which may wake
+/// nobody. This bounds how late such an event can be.
 const STREAM_RECHECK: Duration = Duration::from_secs(1);
 
 /// The merchant's events after `filter.after`, then each one as it commits, in commit order, until
@@ -134,7 +133,8 @@ pub fn follow(state: AppState, merchant_id: String, mut filter: EventFilter) -> 
     filter.limit = MAX_PAGE;
     // Followed before the first read, so a commit between the read and the wait still wakes it.
     let follower = state.bus.follow(None);
-    let following = Following { state, merchant_id, filter, follower, queue: VecDeque::new() };
+    let recheck = state.store.feed_may_lag().then_some(STREAM_RECHECK);
+    let following = Following { state, merchant_id, filter, follower, recheck, queue: VecDeque::new() };
     futures::stream::unfold(following, |mut f| async move {
         loop {
             if let Some(next) = f.queue.pop_front() {
@@ -149,7 +149,7 @@ pub fn follow(state: AppState, merchant_id: String, mut filter: EventFilter) -> 
                 }
             }
             if f.queue.is_empty()
-                && f.follower.next_change(Some(Instant::now() + STREAM_RECHECK)).await == Woke::Shutdown
+                && f.follower.next_change(f.recheck.map(|after| Instant::now() + after)).await == Woke::Shutdown
             {
                 return None;
             }
@@ -162,6 +162,8 @@ struct Following {
     merchant_id: String,
     filter: EventFilter,
     follower: Follower,
+    /// When to read again without a wake-up, where the feed may lag.
+    recheck: Option<Duration>,
     queue: VecDeque<StoredEvent>,
 }
 

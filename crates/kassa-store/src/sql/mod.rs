@@ -381,6 +381,10 @@ impl Store for SqlStore {
         events::of_merchant(&self.reader, self.dialect, merchant_id, filter).await
     }
 
+    fn feed_may_lag(&self) -> bool {
+        self.dialect.feed_horizon().is_some()
+    }
+
     async fn notifications(&self) -> StoreResult<Option<tokio::sync::mpsc::Receiver<Notification>>> {
         let Some(url) = &self.listen_url else { return Ok(None) };
         Ok(Some(listen::listen(url).await?))

@@ -18,4 +18,4 @@ pub use client::{Client, Merchant, Reply, read};
 pub use fixtures::{cart, in_store, store_info};
 pub use poll::{PATIENCE, WOKEN_WITHIN, eventually, until};
 pub use receiver::{Answer, Received, Receiver};
-pub use sse::{SseEvent, SseReader};
+pub use sse::{SseEvent, SseEventExt, SseReader};

@@ -29,6 +29,33 @@ pub enum Command {
     /// Measure status callbacks: commit-to-arrival latency at a steady rate, and delivery
     /// throughput from a backlog.
     BenchCallbacks(CallbackBenchArgs),
+    /// Follow the merchant's events on any kassa and POST each to a local URL exactly as kassa's
+    /// status callbacks are (signed), printing the local answer.
+    Listen(crate::remote::listen::ListenArgs),
+    /// Create and drive a whole scenario through the API, printing each step.
+    Trigger(crate::remote::trigger::TriggerArgs),
+    /// The merchant's events.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+    /// The merchant's sessions.
+    Sessions {
+        #[command(subcommand)]
+        command: SessionsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Print the merchant's events as they happen (resumes after a disconnect).
+    Tail(crate::remote::tail::TailArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SessionsCommand {
+    /// Any session by its id: kind, read body, events, callbacks.
+    Get(crate::remote::sessions::SessionGetArgs),
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,10 +1,12 @@
-//! The `kassa` command: run the server, manage merchants, migrate the database.
+//! The `kassa` command: run the server, manage merchants, migrate the database; and, as a
+//! client of any kassa, listen, trigger scenarios, tail events, read sessions.
 
 mod bench;
 mod bench_callbacks;
 mod cli;
 mod database;
 mod local;
+mod remote;
 mod serve;
 
 use clap::Parser;
@@ -23,6 +25,10 @@ async fn main() -> ExitCode {
         cli::Command::Merchant { command: cli::MerchantCommand::Reencrypt(args) } => reencrypt(args).await,
         cli::Command::Bench(args) => bench::run(args).await,
         cli::Command::BenchCallbacks(args) => bench_callbacks::run(args).await,
+        cli::Command::Listen(args) => remote::listen::run(args).await,
+        cli::Command::Trigger(args) => remote::trigger::run(args).await,
+        cli::Command::Events { command: cli::EventsCommand::Tail(args) } => remote::tail::run(args).await,
+        cli::Command::Sessions { command: cli::SessionsCommand::Get(args) } => remote::sessions::run(args).await,
         cli::Command::Migrate(args) => database::open(&args)
             .await
             .map(|_| println!("migrations applied to {}", database::redacted(&args.database))),

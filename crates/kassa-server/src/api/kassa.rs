@@ -4,9 +4,9 @@ use super::auth::Call;
 use super::errors::ErrorResponse;
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
-use crate::service::{events, messages};
+use crate::service::{events, messages, secrets};
 use crate::wire::events::{DeliveryLog, EventPage, Redelivery};
-use crate::wire::kassa::DistributionMessages;
+use crate::wire::kassa::{DistributionMessages, WebhookSecrets};
 use axum::Json;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
@@ -22,6 +22,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_events))
         .routes(routes!(list_deliveries))
         .routes(routes!(redeliver))
+        .routes(routes!(webhook_secrets))
+}
+
+/// The merchant's webhook signing secrets (`whsec_…`), newest first: what its status callbacks
+/// are signed with (two during a rotation). `kassa listen` signs what it forwards with them.
+#[utoipa::path(get, path = "/kassa/v1/webhooks/secrets", tag = "kassa", security(("basic" = [])),
+    responses((status = 200, body = WebhookSecrets)))]
+async fn webhook_secrets(Call { state, merchant }: Call) -> Result<Json<WebhookSecrets>, ApiError> {
+    Ok(Json(WebhookSecrets { secrets: secrets::readable_webhook_secrets(&state.config.secrets, &merchant)? }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

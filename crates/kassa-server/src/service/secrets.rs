@@ -5,6 +5,7 @@
 
 use crate::app::secrets::{OpenError, SecretBox};
 use kassa_core::retry::RetryPolicy;
+use crate::service::error::ServiceError;
 use kassa_store::{Merchant, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +31,15 @@ pub async fn add_merchant(store: &dyn Store, keys: &SecretBox, merchant: &Mercha
 pub fn webhook_secrets(keys: &SecretBox, merchant: &Merchant) -> Result<Vec<String>, SecretsError> {
     keys.open_all(&merchant.id, &merchant.webhook_secrets)
         .map_err(|reason| SecretsError::Unreadable { username: merchant.username.clone(), reason })
+}
+
+/// The merchant's webhook secrets in clear, for the merchant itself: a secret no configured key
+/// opens (written since start under another key) is the operator's to mend, not the caller's.
+pub fn readable_webhook_secrets(keys: &SecretBox, merchant: &Merchant) -> Result<Vec<String>, ServiceError> {
+    webhook_secrets(keys, merchant).map_err(|e| {
+        tracing::error!(merchant = %merchant.username, error = %e, "webhook secrets unreadable");
+        ServiceError::Unavailable("The webhook signing secrets cannot be read now; the operator is told".into())
+    })
 }
 
 /// Replaces the merchant's webhook secrets (given in clear) and retry policy.

@@ -51,3 +51,10 @@ pub struct ClockNow {
     /// How far the sandbox clock is ahead of the wall clock, in seconds.
     pub ahead_seconds: i64,
 }
+
+/// A merchant's webhook signing secrets.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WebhookSecrets {
+    /// `whsec_…`, newest first.
+    pub secrets: Vec<String>,
+}

@@ -2,7 +2,7 @@
 //! in the events feed's order, resumable with `Last-Event-ID` without losing or repeating one,
 //! filtered by kind and status, and on PostgreSQL fed by every node.
 
-use kassa_testkit::{Client, SseEvent, SseReader, TestApp, read, spawn};
+use kassa_testkit::{Client, SseEvent, SseEventExt, SseReader, TestApp, read, spawn};
 use reqwest::Method;
 use serde_json::{Value, json};
 

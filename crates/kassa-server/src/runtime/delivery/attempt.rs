@@ -13,6 +13,8 @@ use tokio::time::Instant;
 pub const SEQUENCE_HEADER: &str = "kassa-event-sequence";
 /// The session the event belongs to.
 pub const SESSION_HEADER: &str = "kassa-session-id";
+/// The kind of that session (`hpp`, `distribution`), as the events feed names it.
+pub const SESSION_KIND_HEADER: &str = "kassa-session-kind";
 /// How much of a response body the attempt log keeps.
 const EXCERPT_BYTES: usize = 512;
 
@@ -71,7 +73,8 @@ pub async fn send(
         .header("webhook-id", &delivery.event_id)
         .header("webhook-timestamp", timestamp.to_string())
         .header(SEQUENCE_HEADER, delivery.seq.to_string())
-        .header(SESSION_HEADER, &delivery.session_id);
+        .header(SESSION_HEADER, &delivery.session_id)
+        .header(SESSION_KIND_HEADER, delivery.session_kind.as_str());
     if !secrets.is_empty() {
         request = request.header("webhook-signature", sign(&secrets, &delivery.event_id, timestamp, &body));
     }

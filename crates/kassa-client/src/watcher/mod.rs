@@ -1,0 +1,291 @@
+//! What seed 001 advises an integrator to build, in one object: take status callbacks (their
+//! signatures checked), fall back to the events stream when they stop, reconcile through the
+//! events feed from a persisted cursor, and hand the application each event once, in
+//! per-session order.
+//!
+//! - Callbacks: [`Watcher::accept`] from the application's HTTP handler; it answers whether the
+//!   callback was kassa's and taken (answer 2xx) or not (answer 4xx, or 5xx when the handler
+//!   failed, so kassa sends it again).
+//! - Reconciliation: every `reconcile_every`, and at once when a callback shows that an earlier
+//!   one is missing, the watcher reads the feed from its cursor; events no callback brought are
+//!   handed on from there.
+//! - Fallback: with no callback for `fallback_after`, the watcher follows the events stream
+//!   until callbacks come again.
+//! - Exactly once: the watcher's file records, per session, the last sequence handed on, and the
+//!   feed's cursor; it is written (synced) after each event the handler took. An event is handed
+//!   on again only if the process dies between the handler's return and that write.
+
+mod progress;
+
+pub use progress::{Source, WatchedEvent};
+
+use crate::client::Client;
+use crate::error::Error;
+use crate::events::{Event, EventQuery};
+use crate::webhooks::{Callback, VerifyError, Webhook};
+use progress::{Progress, Verdict};
+use reqwest::header::HeaderMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex as SyncMutex};
+use std::time::Duration;
+use tokio::sync::{Mutex, Notify, watch};
+use tokio::time::Instant;
+
+/// The kind of the callback's session, as the events feed names it.
+const SESSION_KIND_HEADER: &str = "kassa-session-kind";
+
+/// How a watcher runs.
+#[derive(Debug, Clone)]
+pub struct WatcherConfig {
+    /// Where the watcher keeps its progress (a small JSON file, written atomically).
+    pub state_file: PathBuf,
+    /// Only events of this kind of session (`hpp`, `distribution`, …); all when absent.
+    pub kind: Option<String>,
+    /// How often the feed is read while callbacks arrive (default 30 s).
+    pub reconcile_every: Duration,
+    /// How long without a callback before the watcher follows the events stream (default 60 s).
+    pub fallback_after: Duration,
+}
+
+impl WatcherConfig {
+    pub fn new(state_file: impl Into<PathBuf>) -> Self {
+        Self {
+            state_file: state_file.into(),
+            kind: None,
+            reconcile_every: Duration::from_secs(30),
+            fallback_after: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Why [`Watcher::accept`] did not take a callback.
+#[derive(Debug, thiserror::Error)]
+pub enum Rejected {
+    /// Not kassa's (answer 400 or 401): a bad or missing signature, a replay, a malformed body.
+    #[error("{0}")]
+    Unverified(#[from] VerifyError),
+    /// The application's handler (or the state file) failed: answer 5xx, kassa sends it again.
+    #[error("{0}")]
+    Failed(#[from] Error),
+}
+
+type Handler = Arc<dyn Fn(WatchedEvent) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
+
+/// A running watcher. Share it (in an `Arc`) with the HTTP handler that takes callbacks.
+pub struct Watcher {
+    inner: Arc<Inner>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct Inner {
+    client: Client,
+    webhook: Webhook,
+    config: WatcherConfig,
+    handler: Handler,
+    progress: Mutex<Progress>,
+    last_callback: SyncMutex<Instant>,
+    callback_arrived: Notify,
+    reconcile_now: Notify,
+    last_error: SyncMutex<Option<String>>,
+}
+
+impl Watcher {
+    /// Starts watching: loads the progress in `config.state_file` (a fresh start reads the feed
+    /// from its beginning), reconciles at once, and hands each event to `handler`. A handler
+    /// error leaves the event to be handed on again later.
+    pub async fn start<F, Fut, E>(client: Client, webhook: Webhook, config: WatcherConfig, handler: F) -> Result<Self, Error>
+    where
+        F: Fn(WatchedEvent) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(), E>> + Send + 'static,
+        E: std::fmt::Display,
+    {
+        let progress = Progress::load(&config.state_file)?;
+        let handler = Arc::new(handler);
+        let handler: Handler = Arc::new(move |event| {
+            let handler = handler.clone();
+            Box::pin(async move { handler(event).await.map_err(|e| e.to_string()) })
+        });
+        let inner = Arc::new(Inner {
+            client,
+            webhook,
+            config,
+            handler,
+            progress: Mutex::new(progress),
+            last_callback: SyncMutex::new(Instant::now()),
+            callback_arrived: Notify::new(),
+            reconcile_now: Notify::new(),
+            last_error: SyncMutex::new(None),
+        });
+        let (stop, stopped) = watch::channel(false);
+        let task = tokio::spawn(inner.clone().run(stopped));
+        Ok(Self { inner, stop, task })
+    }
+
+    /// Takes a status callback: checks its signature, then hands it on (or holds it until an
+    /// earlier event of its session comes, or drops it as already seen).
+    pub async fn accept(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), Rejected> {
+        let callback = self.inner.webhook.read(headers, body)?;
+        let kind = headers.get(SESSION_KIND_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        *lock(&self.inner.last_callback) = Instant::now();
+        self.inner.callback_arrived.notify_one();
+        let event = from_callback(callback, kind);
+        let mut progress = self.inner.progress.lock().await;
+        self.inner.offer(&mut progress, event).await?;
+        Ok(())
+    }
+
+    /// Reads the feed from the cursor now; returns how many events were handed on from it.
+    pub async fn reconcile(&self) -> Result<usize, Error> {
+        self.inner.reconcile(None).await
+    }
+
+    /// The feed cursor the watcher has reached.
+    pub async fn cursor(&self) -> Option<String> {
+        self.inner.progress.lock().await.cursor().map(str::to_owned)
+    }
+
+    /// The last error of the background work (reading the feed, following the stream), if any.
+    pub fn last_error(&self) -> Option<String> {
+        lock(&self.inner.last_error).clone()
+    }
+
+    /// Stops after the event being handed on, if any; the progress is saved.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+impl Inner {
+    async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
+        loop {
+            if self.callbacks_quiet() {
+                let outcome = self.follow_while_quiet(&mut stopped).await;
+                self.note(outcome.map(drop));
+            }
+            let outcome = self.reconcile(Some(&stopped)).await;
+            self.note(outcome.map(drop));
+            let quiet_at = *lock(&self.last_callback) + self.config.fallback_after;
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.reconcile_every) => {}
+                _ = tokio::time::sleep_until(quiet_at) => {}
+                _ = self.reconcile_now.notified() => {}
+                _ = stopped.changed() => {}
+            }
+            if *stopped.borrow() {
+                return;
+            }
+        }
+    }
+
+    fn callbacks_quiet(&self) -> bool {
+        lock(&self.last_callback).elapsed() >= self.config.fallback_after
+    }
+
+    fn note(&self, outcome: Result<(), Error>) {
+        if let Err(error) = outcome {
+            *lock(&self.last_error) = Some(error.to_string());
+        }
+    }
+
+    /// Hands `event` on if it is due, then whatever held event of its session that makes due.
+    /// Returns whether `event` itself was handed on.
+    async fn offer(&self, progress: &mut Progress, mut event: WatchedEvent) -> Result<bool, Error> {
+        match progress.judge(&event) {
+            Verdict::Seen => Ok(false),
+            Verdict::Held => {
+                self.reconcile_now.notify_one();
+                Ok(false)
+            }
+            Verdict::Hand => loop {
+                (self.handler)(event.clone()).await.map_err(Error::Handler)?;
+                match progress.handed(&event)? {
+                    Some(next) => event = next,
+                    None => return Ok(true),
+                }
+            },
+        }
+    }
+
+    /// One pass over the feed from the cursor to its end; returns how many events it handed on.
+    async fn reconcile(&self, stopped: Option<&watch::Receiver<bool>>) -> Result<usize, Error> {
+        let mut handed = 0;
+        loop {
+            let after = self.progress.lock().await.cursor().map(str::to_owned);
+            let query = EventQuery { after, kind: self.config.kind.clone(), limit: Some(500), ..EventQuery::default() };
+            let page = self.client.events().page(&query).await?;
+            let mut progress = self.progress.lock().await;
+            if progress.cursor() != query.after.as_deref() {
+                // Another pass moved the cursor while this page was read: read from there.
+                continue;
+            }
+            for event in &page.events {
+                if stopped.is_some_and(|s| *s.borrow()) {
+                    break;
+                }
+                handed += usize::from(self.offer(&mut progress, from_feed(event, Source::Feed)).await?);
+                progress.advance(&event.cursor);
+            }
+            progress.save()?;
+            if !page.has_more || stopped.is_some_and(|s| *s.borrow()) {
+                return Ok(handed);
+            }
+        }
+    }
+
+    /// Follows the events stream until a callback comes (or the watcher stops).
+    async fn follow_while_quiet(&self, stopped: &mut watch::Receiver<bool>) -> Result<(), Error> {
+        let after = self.progress.lock().await.cursor().map(str::to_owned);
+        let mut follower =
+            self.client.events().follow(EventQuery { after, kind: self.config.kind.clone(), ..EventQuery::default() });
+        loop {
+            tokio::select! {
+                _ = self.callback_arrived.notified() => {
+                    if !self.callbacks_quiet() {
+                        return Ok(());
+                    }
+                }
+                _ = stopped.changed() => return Ok(()),
+                event = follower.next() => {
+                    let event = event?;
+                    let mut progress = self.progress.lock().await;
+                    self.offer(&mut progress, from_feed(&event, Source::Stream)).await?;
+                    progress.advance(&event.cursor);
+                    progress.save()?;
+                }
+            }
+        }
+    }
+}
+
+fn from_feed(event: &Event, source: Source) -> WatchedEvent {
+    WatchedEvent {
+        event_id: event.event_id.clone(),
+        session_kind: event.session_kind.clone(),
+        session_id: event.session_id.clone(),
+        sequence: event.sequence,
+        status: event.status.clone(),
+        body: event.body.clone(),
+        source,
+    }
+}
+
+fn from_callback(callback: Callback, kind: Option<String>) -> WatchedEvent {
+    let status = callback.body.get("status").and_then(|s| s.as_str()).unwrap_or_default().to_owned();
+    WatchedEvent {
+        event_id: callback.event_id,
+        session_kind: kind.unwrap_or_default(),
+        session_id: callback.session_id,
+        sequence: callback.sequence,
+        status,
+        body: callback.body,
+        source: Source::Callback,
+    }
+}
+
+fn lock<T>(mutex: &SyncMutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

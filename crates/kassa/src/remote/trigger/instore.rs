@@ -39,7 +39,7 @@ async fn create(run: &mut Run, short_code: Option<&str>) -> Result<(String, Dist
     };
     run.step(what, "distribution", &session.session_id, "WAITING");
     let result = settled(run, &session.session_id, |s| s != DistributionStatus::Waiting).await?;
-    run.step("kassa distributed it", "distribution", &session.session_id, spelled(result.status));
+    run.step("the distribution ran", "distribution", &session.session_id, spelled(result.status));
     Ok((session.session_id, result))
 }
 
@@ -99,7 +99,7 @@ pub async fn short_code_failed_then_retried(run: &mut Run) -> Result<(), Error> 
     let retried = run.client.instore().retry(&id, &distribution(run, Some(&phone.short_code))).await?;
     run.step("retried with the right short code", "distribution", &id, spelled(retried.status));
     let result = settled(run, &id, |s| s != DistributionStatus::Waiting).await?;
-    run.step("kassa distributed it", "distribution", &id, spelled(result.status));
+    run.step("the distribution ran again", "distribution", &id, spelled(result.status));
     pay(run, &id).await
 }
 

@@ -385,4 +385,3 @@ mod tests {
         assert_eq!(segment("../x y/é"), "..%2Fx%20y%2F%C3%A9");
     }
 }
-

@@ -85,7 +85,11 @@ impl InStore<'_> {
     }
 
     /// `POST /iss/v1/distributions/{session_id}/retry`: after a retryable failure.
-    pub async fn retry(&self, session_id: &str, distribution: &DistributionRequest) -> Result<DistributionResult, Error> {
+    pub async fn retry(
+        &self,
+        session_id: &str,
+        distribution: &DistributionRequest,
+    ) -> Result<DistributionResult, Error> {
         let body = serde_json::json!({ "distribution": distribution });
         let path = format!("{}/retry", result_path(session_id));
         self.0.send(Request::write(Method::POST, path).json(&body)).await?.json()

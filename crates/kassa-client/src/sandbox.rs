@@ -82,7 +82,11 @@ impl Sandbox<'_> {
     }
 
     /// Acts on an in-store distribution.
-    pub async fn distribution(&self, session_id: &str, action: DistributionAction) -> Result<DistributionResult, Error> {
+    pub async fn distribution(
+        &self,
+        session_id: &str,
+        action: DistributionAction,
+    ) -> Result<DistributionResult, Error> {
         let (name, code) = match action {
             DistributionAction::Open => ("open", None),
             DistributionAction::Pay => ("pay", None),
@@ -91,7 +95,8 @@ impl Sandbox<'_> {
             DistributionAction::FailRetryable => ("fail", Some("CONSUMER_SESSION_NOT_FOUND")),
             DistributionAction::FailUnknown => ("fail", Some("UNKNOWN")),
         };
-        let mut request = Request::write(Method::POST, format!("/sandbox/v1/distributions/{}/{name}", segment(session_id)));
+        let mut request =
+            Request::write(Method::POST, format!("/sandbox/v1/distributions/{}/{name}", segment(session_id)));
         if let Some(code) = code {
             request = request.json(&serde_json::json!({ "code": code }));
         }
@@ -106,7 +111,10 @@ impl Sandbox<'_> {
 
     /// Klarna closes the order.
     pub async fn close_order(&self, order_id: &str) -> Result<(), Error> {
-        self.0.send(Request::write(Method::POST, format!("/sandbox/v1/orders/{}/close", segment(order_id)))).await.map(drop)
+        self.0
+            .send(Request::write(Method::POST, format!("/sandbox/v1/orders/{}/close", segment(order_id))))
+            .await
+            .map(drop)
     }
 
     /// Klarna suspends (`true`) or resumes a customer token.

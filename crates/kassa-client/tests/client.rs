@@ -46,7 +46,8 @@ async fn an_order_management_write_sent_twice_with_its_key_happens_once() {
     let app = spawn().await;
     let client = client(&app);
     let order_id = order(&app).await;
-    let capture = CaptureRequest { captured_amount: 5000, description: Some("part".into()), ..CaptureRequest::default() };
+    let capture =
+        CaptureRequest { captured_amount: 5000, description: Some("part".into()), ..CaptureRequest::default() };
     let first = client.orders().idempotency_key("ship-1").capture(&order_id, &capture).await.unwrap();
     let again = client.orders().idempotency_key("ship-1").capture(&order_id, &capture).await.unwrap();
     assert_eq!(first, again, "the second answer is the first one's");
@@ -71,7 +72,8 @@ async fn kassas_callbacks_verify_and_read() {
     assert_eq!(read.session_id, hpp);
     assert_eq!(read.body["status"], "IN_PROGRESS", "the HPP envelope's session");
     assert_eq!(callback.header("kassa-session-kind"), "hpp");
-    let feed = client.events().all(&EventQuery { session_id: Some(hpp.clone()), ..EventQuery::default() }).await.unwrap();
+    let feed =
+        client.events().all(&EventQuery { session_id: Some(hpp.clone()), ..EventQuery::default() }).await.unwrap();
     let event = feed.iter().find(|e| e.event_id == read.event_id).expect("the callback's event in the feed");
     assert_eq!((event.sequence, &event.body), (read.sequence, &read.body));
 

@@ -180,7 +180,8 @@ async fn a_callback_that_is_not_kassas_is_rejected_and_handed_on_to_nobody() {
     let app = spawn().await;
     let client = client(&app);
     let dir = tempfile::tempdir().unwrap();
-    let config = WatcherConfig { fallback_after: Duration::from_secs(3600), ..WatcherConfig::new(dir.path().join("w.json")) };
+    let config =
+        WatcherConfig { fallback_after: Duration::from_secs(3600), ..WatcherConfig::new(dir.path().join("w.json")) };
     let seen: Seen = Arc::default();
     let watcher = start_watcher(&client, &config, &seen).await;
     let forged = Webhook::new("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap();

@@ -66,7 +66,7 @@ async fn listen_forwards_every_event_once_across_broken_streams() {
         }
     }
 
-    let forwarded = hooks(&receiver, SESSIONS * EVENTS_PER_SESSION).await;
+    hooks(&receiver, SESSIONS * EVENTS_PER_SESSION).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let forwarded: Vec<Received> = receiver.received().into_iter().filter(|r| r.uri.path() == "/hooks").collect();
     assert_eq!(forwarded.len(), SESSIONS * EVENTS_PER_SESSION, "each event forwarded once, no more");
@@ -175,4 +175,3 @@ impl Proxy {
         *self.accepted.lock().unwrap()
     }
 }
-

@@ -96,7 +96,12 @@ impl Watcher {
     /// Starts watching: loads the progress in `config.state_file` (a fresh start reads the feed
     /// from its beginning), reconciles at once, and hands each event to `handler`. A handler
     /// error leaves the event to be handed on again later.
-    pub async fn start<F, Fut, E>(client: Client, webhook: Webhook, config: WatcherConfig, handler: F) -> Result<Self, Error>
+    pub async fn start<F, Fut, E>(
+        client: Client,
+        webhook: Webhook,
+        config: WatcherConfig,
+        handler: F,
+    ) -> Result<Self, Error>
     where
         F: Fn(WatchedEvent) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(), E>> + Send + 'static,

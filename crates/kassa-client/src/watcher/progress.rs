@@ -66,8 +66,9 @@ impl Progress {
     /// The progress in `path`, or a fresh one when there is no such file.
     pub fn load(path: &Path) -> Result<Self, Error> {
         let saved = match std::fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map_err(|e| Error::Config(format!("the watcher's state file {} is unreadable: {e}", path.display())))?,
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                Error::Config(format!("the watcher's state file {} is unreadable: {e}", path.display()))
+            })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Saved::default(),
             Err(source) => return Err(Error::Io { context: format!("reading {}", path.display()), source }),
         };

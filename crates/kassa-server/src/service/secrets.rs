@@ -4,8 +4,8 @@
 //! under the first key (a rotation, or secrets written before a key was configured).
 
 use crate::app::secrets::{OpenError, SecretBox};
-use kassa_core::retry::RetryPolicy;
 use crate::service::error::ServiceError;
+use kassa_core::retry::RetryPolicy;
 use kassa_store::{Merchant, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,9 @@
 use super::{EventFilter, RemoteArgs};
 use clap::Args;
 use kassa_client::events::Event;
-use kassa_client::webhooks::{SEQUENCE_HEADER, SESSION_HEADER, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, Webhook};
+use kassa_client::webhooks::{
+    SEQUENCE_HEADER, SESSION_HEADER, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, Webhook,
+};
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 

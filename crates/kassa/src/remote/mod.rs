@@ -42,7 +42,10 @@ impl RemoteArgs {
             format!("no kassa given: pass --url, set KASSA_URL, or add a [{}] profile with `url`", self.profile)
         })?;
         let auth = self.auth.clone().or_else(|| profile.as_ref().map(|p| p.auth.clone())).ok_or_else(|| {
-            format!("no credentials given: pass --auth, set KASSA_AUTH, or add `auth` to the [{}] profile", self.profile)
+            format!(
+                "no credentials given: pass --auth, set KASSA_AUTH, or add `auth` to the [{}] profile",
+                self.profile
+            )
         })?;
         let (username, secret) = auth.split_once(':').ok_or("the credentials must be username:secret")?;
         Client::new(&url, username, secret).map_err(|e| e.to_string())

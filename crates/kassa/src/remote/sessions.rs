@@ -29,7 +29,13 @@ pub async fn run(args: SessionGetArgs) -> Result<(), String> {
     println!("{}", serde_json::to_string_pretty(&report["read"]).unwrap_or_default());
     println!("events:");
     for event in report["events"].as_array().into_iter().flatten() {
-        println!("  #{} {} {} [{}]", event["sequence"], event["status"].as_str().unwrap_or(""), event["created_at"].as_str().unwrap_or(""), event["event_id"].as_str().unwrap_or(""));
+        println!(
+            "  #{} {} {} [{}]",
+            event["sequence"],
+            event["status"].as_str().unwrap_or(""),
+            event["created_at"].as_str().unwrap_or(""),
+            event["event_id"].as_str().unwrap_or("")
+        );
     }
     let deliveries = report["deliveries"].as_array().cloned().unwrap_or_default();
     if !deliveries.is_empty() {
@@ -51,7 +57,8 @@ pub async fn run(args: SessionGetArgs) -> Result<(), String> {
 pub async fn describe(client: &Client, id: &str) -> Result<Value, String> {
     let query = EventQuery { session_id: Some(id.to_owned()), ..EventQuery::default() };
     let events = client.events().all(&query).await.map_err(|e| e.to_string())?;
-    let kind = events.first().map(|e| e.session_kind.clone()).ok_or_else(|| format!("no session {id} of this merchant"))?;
+    let kind =
+        events.first().map(|e| e.session_kind.clone()).ok_or_else(|| format!("no session {id} of this merchant"))?;
     let read_path = read_path(&kind, id);
     let read = match client.get_value(&read_path).await {
         Ok(body) => body,

@@ -43,6 +43,12 @@ pub async fn run(args: TailArgs) -> Result<(), String> {
 pub fn summary(event: &Event) -> String {
     format!(
         "{}  {} {} session {} #{} [{}]  cursor {}",
-        event.created_at, event.session_kind, event.status, event.session_id, event.sequence, event.event_id, event.cursor
+        event.created_at,
+        event.session_kind,
+        event.status,
+        event.session_id,
+        event.sequence,
+        event.event_id,
+        event.cursor
     )
 }

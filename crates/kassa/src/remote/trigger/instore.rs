@@ -30,8 +30,10 @@ async fn create(run: &mut Run, short_code: Option<&str>) -> Result<(String, Dist
         "merchant_store_id": "kassa trigger", "store_terminal_id": "POS1",
         "store_address": {"street_address": "Drottninggatan", "street_number": "12", "postal_code": "11151",
                           "city": "Stockholm", "country": "SE"}}}]});
-    cart.attachment =
-        Some(Attachment { content_type: "application/vnd.klarna.internal.emd-v2+json".into(), body: store.to_string() });
+    cart.attachment = Some(Attachment {
+        content_type: "application/vnd.klarna.internal.emd-v2+json".into(),
+        body: store.to_string(),
+    });
     let session = run.client.payments().create_session(&cart).await?;
     let what = match short_code {
         Some(code) => format!("created an in-store session (short code {code})"),
@@ -44,17 +46,17 @@ async fn create(run: &mut Run, short_code: Option<&str>) -> Result<(String, Dist
 }
 
 /// The result once `done` holds for its status (long-polled), or an error after [`SETTLE`].
-async fn settled(
-    run: &Run,
-    id: &str,
-    done: impl Fn(DistributionStatus) -> bool,
-) -> Result<DistributionResult, Error> {
+async fn settled(run: &Run, id: &str, done: impl Fn(DistributionStatus) -> bool) -> Result<DistributionResult, Error> {
     let deadline = Instant::now() + SETTLE;
     let mut etag: Option<String> = None;
     let mut result = run.client.instore().read_result(id).await?;
     while !done(result.status) {
         if Instant::now() >= deadline {
-            return Err(Error::Config(format!("the distribution stayed {} for {} s", spelled(result.status), SETTLE.as_secs())));
+            return Err(Error::Config(format!(
+                "the distribution stayed {} for {} s",
+                spelled(result.status),
+                SETTLE.as_secs()
+            )));
         }
         if let Some(changed) = run.client.instore().wait_for_change(id, etag.as_deref(), 5).await? {
             etag = Some(changed.etag);

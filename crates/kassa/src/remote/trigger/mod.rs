@@ -76,7 +76,15 @@ impl Run {
         let step = Step { action: action.into(), kind, id: id.to_owned(), status: status.into() };
         if !self.quiet {
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{:>2}. {:<52} {:<12} {:<36} {}", self.steps.len() + 1, step.action, step.kind, step.id, step.status);
+            let _ = writeln!(
+                out,
+                "{:>2}. {:<52} {:<12} {:<36} {}",
+                self.steps.len() + 1,
+                step.action,
+                step.kind,
+                step.id,
+                step.status
+            );
             let _ = out.flush();
         }
         self.steps.push(step);

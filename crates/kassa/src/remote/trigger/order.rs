@@ -21,7 +21,12 @@ pub async fn captured_and_refunded(run: &mut Run) -> Result<(), Error> {
     };
     let captured = orders.capture(&order_id, &capture).await?;
     let order = orders.read(&order_id).await?;
-    run.step(format!("captured {} (capture {})", order.captured_amount, captured.id), "order", &order_id, spelled(order.status));
+    run.step(
+        format!("captured {} (capture {})", order.captured_amount, captured.id),
+        "order",
+        &order_id,
+        spelled(order.status),
+    );
     let refund = RefundRequest {
         refunded_amount: order.captured_amount / 2,
         description: Some("Returned in part".into()),
@@ -30,6 +35,11 @@ pub async fn captured_and_refunded(run: &mut Run) -> Result<(), Error> {
     };
     let refunded = orders.refund(&order_id, &refund).await?;
     let order = orders.read(&order_id).await?;
-    run.step(format!("refunded {} (refund {})", order.refunded_amount, refunded.id), "order", &order_id, spelled(order.status));
+    run.step(
+        format!("refunded {} (refund {})", order.refunded_amount, refunded.id),
+        "order",
+        &order_id,
+        spelled(order.status),
+    );
     Ok(())
 }

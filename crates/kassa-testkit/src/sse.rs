@@ -2,8 +2,8 @@
 //! `EventSource` reads them), failing the test when none comes in time.
 
 use crate::PATIENCE;
-pub use kassa_client::sse::SseEvent;
 use kassa_client::sse::SseDecoder;
+pub use kassa_client::sse::SseEvent;
 use serde_json::Value;
 
 /// What tests ask of an event.

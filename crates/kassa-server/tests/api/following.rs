@@ -3,7 +3,9 @@
 
 use kassa_core::hpp::{HppAction, HppSession};
 use kassa_store::{Change, NewEvent, SessionRecord, SessionWrite, StoreExt, Stored};
-use kassa_testkit::{Answer, PATIENCE, Receiver, SseEventExt, SseReader, TestApp, WOKEN_WITHIN, eventually, read, spawn};
+use kassa_testkit::{
+    Answer, PATIENCE, Receiver, SseEventExt, SseReader, TestApp, WOKEN_WITHIN, eventually, read, spawn,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};

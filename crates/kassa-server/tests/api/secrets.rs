@@ -121,3 +121,21 @@ async fn a_stored_secret_without_its_key_refuses_the_start_and_is_never_used_to_
     .await;
     assert_eq!(receiver.count(), 0);
 }
+
+#[tokio::test]
+async fn a_merchant_reads_its_own_signing_secrets_newest_first_and_only_its_own() {
+    let app = with_keys(NEW).await;
+    let (old, new) = (
+        kassa_server::model::credentials::new_webhook_secret(),
+        kassa_server::model::credentials::new_webhook_secret(),
+    );
+    give_secrets(&app, &app.state.config.secrets, &[new.clone(), old.clone()]).await;
+    let mine = app.get("/kassa/v1/webhooks/secrets").await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert_eq!(mine.body, serde_json::json!({"secrets": [new, old]}));
+    callback_verifies_with(&app, &new).await;
+    let theirs = app.api.as_merchant(&app.other).get("/kassa/v1/webhooks/secrets").await;
+    let theirs = theirs.body["secrets"].as_array().unwrap();
+    assert_eq!(theirs.len(), 1);
+    assert!(theirs[0] != new && theirs[0] != old);
+}

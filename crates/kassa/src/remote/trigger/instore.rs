@@ -48,8 +48,12 @@ async fn create(run: &mut Run, short_code: Option<&str>) -> Result<(String, Dist
 /// The result once `done` holds for its status (long-polled), or an error after [`SETTLE`].
 async fn settled(run: &Run, id: &str, done: impl Fn(DistributionStatus) -> bool) -> Result<DistributionResult, Error> {
     let deadline = Instant::now() + SETTLE;
-    let mut etag: Option<String> = None;
-    let mut result = run.client.instore().read_result(id).await?;
+    // The first read brings the version to wait from: a change made between a plain read and
+    // the long-poll would otherwise be waited out.
+    let (mut result, mut etag) = match run.client.instore().wait_for_change(id, None, 0).await? {
+        Some(read) => (read.value, Some(read.etag)),
+        None => (run.client.instore().read_result(id).await?, None),
+    };
     while !done(result.status) {
         if Instant::now() >= deadline {
             return Err(Error::Config(format!(

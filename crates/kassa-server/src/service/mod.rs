@@ -16,6 +16,7 @@ pub mod logins;
 pub mod messages;
 pub mod orders;
 pub mod payments;
+pub mod sandbox_callbacks;
 pub mod secrets;
 pub mod tokens;
 pub mod validate;

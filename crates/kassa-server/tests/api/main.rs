@@ -17,6 +17,7 @@ mod public;
 mod rate_limits;
 mod read_cache;
 mod recovery;
+mod sandbox_callbacks;
 mod schema;
 mod secrets;
 mod slow_bodies;

@@ -18,6 +18,7 @@ mod rate_limits;
 mod read_cache;
 mod recovery;
 mod sandbox_callbacks;
+mod sandbox_clocks;
 mod schema;
 mod secrets;
 mod slow_bodies;

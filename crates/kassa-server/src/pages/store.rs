@@ -108,7 +108,11 @@ async fn code_state(state: &AppState, code: &ConsumerSession) -> Result<CodeStat
         }
         return Ok(CodeState::Waiting);
     }
-    Ok(if code.expires_at <= state.merchant_now(&code.merchant_id).await { CodeState::Expired } else { CodeState::Waiting })
+    Ok(if code.expires_at <= state.merchant_now(&code.merchant_id).await {
+        CodeState::Expired
+    } else {
+        CodeState::Waiting
+    })
 }
 
 async fn code(state: &AppState, merchant: &Merchant, code_id: &str) -> Result<ConsumerSession, PageError> {

@@ -41,7 +41,8 @@ pub async fn recorded(
     merchant: &Merchant,
     key: &IdempotencyKey,
 ) -> ServiceResult<Option<IdempotentOutcome>> {
-    let Some(record) = state.store.idempotency(&merchant.id, &key.scope, &key.key, state.now_for(&merchant.id)).await? else {
+    let Some(record) = state.store.idempotency(&merchant.id, &key.scope, &key.key, state.now_for(&merchant.id)).await?
+    else {
         return Ok(None);
     };
     if record.request_hash != key.request_hash {

@@ -128,7 +128,8 @@ pub async fn change_status(
         if action == TokenAction::Cancel && before.status() == TokenStatus::Cancelled {
             return Ok(());
         }
-        let (after, event) = before.apply(action, state.now_for(&merchant.id)).map_err(|r| Rule::NotTokenizable.rejects(r))?;
+        let (after, event) =
+            before.apply(action, state.now_for(&merchant.id)).map_err(|r| Rule::NotTokenizable.rejects(r))?;
         let change = Change::default().session(SessionWrite::update(&before, &after)?).event(event_row(
             &after,
             &event,

@@ -67,7 +67,10 @@ async fn settings_are_read_replaced_reset_and_validated_per_merchant() {
     assert_eq!(settings(&app, &app.merchant).await, chosen, "a refused body changes nothing");
     // A field left out is its well-behaved value: a PUT replaces, it does not merge.
     let only = set(&app, &app.merchant, json!({"fail_first": 1})).await;
-    assert_eq!(only, json!({"duplicate": false, "delay_seconds": 0, "fail_first": 1, "failure": "http_500", "drop_every": 0}));
+    assert_eq!(
+        only,
+        json!({"duplicate": false, "delay_seconds": 0, "fail_first": 1, "failure": "http_500", "drop_every": 0})
+    );
     let reset = app.call(Method::DELETE, "/sandbox/v1/callbacks", None).await;
     assert_eq!(reset.status, 200, "{}", reset.body);
     assert_eq!(reset.body, well_behaved());

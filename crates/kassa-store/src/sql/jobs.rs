@@ -53,7 +53,8 @@ pub(super) const CLAIM: Claim<ClaimedJob> = Claim {
             AND (lease_until IS NULL OR lease_until < $4)
           ORDER BY due_at, id
           LIMIT $5",
-    read: "SELECT j.*, s.merchant_id AS clock_merchant_id, COALESCE(k.offset_millis, 0) AS clock_ahead_millis FROM jobs j
+    read:
+        "SELECT j.*, s.merchant_id AS clock_merchant_id, COALESCE(k.offset_millis, 0) AS clock_ahead_millis FROM jobs j
            LEFT JOIN sessions s ON s.kind = j.session_kind AND s.id = j.session_id
            LEFT JOIN sandbox_clocks k ON k.merchant_id = s.merchant_id
            WHERE j.lease_token = $1 ORDER BY j.due_at, j.id",

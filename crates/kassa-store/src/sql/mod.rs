@@ -35,9 +35,9 @@ mod sessions;
 
 use crate::notify::Notification;
 use crate::{
-    BrowserSession, CallbackMisbehaviour, ClaimWindow, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryRecord, EventFilter,
-    FinishedAttempt, JobFailure, JobFilter, JobRecord, Merchant, Message, SessionFilter, SessionKind, SessionSummary,
-    Store, StoreResult, StoredEvent,
+    BrowserSession, CallbackMisbehaviour, ClaimWindow, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryRecord,
+    EventFilter, FinishedAttempt, JobFailure, JobFilter, JobRecord, Merchant, Message, SessionFilter, SessionKind,
+    SessionSummary, Store, StoreResult, StoredEvent,
 };
 use async_trait::async_trait;
 use dialect::Dialect;

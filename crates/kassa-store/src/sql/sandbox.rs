@@ -88,7 +88,12 @@ pub(super) async fn clock(reader: &AnyPool, merchant_id: &str) -> StoreResult<i6
     Ok(offset.unwrap_or(0))
 }
 
-pub(super) async fn advance_clock(writer: &AnyPool, merchant_id: &str, millis: i64, now: Timestamp) -> StoreResult<i64> {
+pub(super) async fn advance_clock(
+    writer: &AnyPool,
+    merchant_id: &str,
+    millis: i64,
+    now: Timestamp,
+) -> StoreResult<i64> {
     let offset: i64 = sqlx::query_scalar(
         "INSERT INTO sandbox_clocks (merchant_id, offset_millis, updated_at) VALUES ($1, $2, $3)
          ON CONFLICT (merchant_id) DO UPDATE SET
@@ -104,8 +109,10 @@ pub(super) async fn advance_clock(writer: &AnyPool, merchant_id: &str, millis: i
 }
 
 pub(super) async fn clocks(reader: &AnyPool) -> StoreResult<Vec<(String, i64)>> {
-    let rows = sqlx::query("SELECT merchant_id, offset_millis FROM sandbox_clocks WHERE offset_millis > 0 ORDER BY merchant_id")
-        .fetch_all(reader)
-        .await?;
+    let rows = sqlx::query(
+        "SELECT merchant_id, offset_millis FROM sandbox_clocks WHERE offset_millis > 0 ORDER BY merchant_id",
+    )
+    .fetch_all(reader)
+    .await?;
     rows.iter().map(|row| Ok((get(row, "merchant_id")?, get(row, "offset_millis")?))).collect()
 }

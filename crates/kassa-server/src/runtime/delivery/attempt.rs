@@ -90,11 +90,10 @@ pub async fn send(
         }
         let response = request.body(body).send().await.map_err(Failure::Http)?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| RetryAfter::parse(v.to_str().ok()?))
-            .map(|wish| wish.rebased(clocks.wall.now(), clocks.service.now().plus_millis(claimed.clock_ahead_millis)));
+        let retry_after =
+            response.headers().get(RETRY_AFTER).and_then(|v| RetryAfter::parse(v.to_str().ok()?)).map(|wish| {
+                wish.rebased(clocks.wall.now(), clocks.service.now().plus_millis(claimed.clock_ahead_millis))
+            });
         let bytes = response.bytes().await.unwrap_or_default();
         Ok((status, retry_after, bytes))
     };
@@ -102,7 +101,9 @@ pub async fn send(
     if let Some(copy) = duplicate {
         // The first request passed the target check; its copy goes to the same place.
         match tokio::time::timeout(timeout, copy.send()).await {
-            Ok(Ok(response)) => tracing::debug!(status = response.status().as_u16(), event = %delivery.event_id, "sandbox: duplicate sent"),
+            Ok(Ok(response)) => {
+                tracing::debug!(status = response.status().as_u16(), event = %delivery.event_id, "sandbox: duplicate sent")
+            }
             Ok(Err(error)) => tracing::debug!(error = %error_chain(&error), "sandbox: the duplicate was not answered"),
             Err(_) => tracing::debug!("sandbox: the duplicate got no answer in time"),
         }

@@ -122,8 +122,14 @@ mod tests {
     fn a_delay_holds_the_first_attempt_until_its_time_on_the_merchants_clock() {
         let settings = CallbackMisbehaviour { delay_seconds: 5, ..Default::default() };
         let delivery = claimed(0, 1_000);
-        assert_eq!(delayed_until(&settings, &delivery, Timestamp::from_millis(1_000)), Some(Timestamp::from_millis(6_000)));
-        assert_eq!(delayed_until(&settings, &delivery, Timestamp::from_millis(5_999)), Some(Timestamp::from_millis(6_000)));
+        assert_eq!(
+            delayed_until(&settings, &delivery, Timestamp::from_millis(1_000)),
+            Some(Timestamp::from_millis(6_000))
+        );
+        assert_eq!(
+            delayed_until(&settings, &delivery, Timestamp::from_millis(5_999)),
+            Some(Timestamp::from_millis(6_000))
+        );
         assert_eq!(delayed_until(&settings, &delivery, Timestamp::from_millis(6_000)), None);
         assert_eq!(delayed_until(&CallbackMisbehaviour::default(), &delivery, Timestamp::from_millis(0)), None);
     }
@@ -133,7 +139,10 @@ mod tests {
         let http = failed(&CallbackMisbehaviour { fail_first: 2, ..Default::default() }, &claimed(1, 0));
         assert_eq!(http.status_code, Some(500));
         assert_eq!(http.outcome, AttemptOutcome::HttpStatus { status: 500, retry_after: None });
-        assert_eq!(http.error.as_deref(), Some("sandbox: simulated HTTP 500, not sent (fail_first = 2: attempt 2 of 2)"));
+        assert_eq!(
+            http.error.as_deref(),
+            Some("sandbox: simulated HTTP 500, not sent (fail_first = 2: attempt 2 of 2)")
+        );
         let timeout = CallbackMisbehaviour { fail_first: 1, failure: SimulatedFailure::Timeout, ..Default::default() };
         let timed_out = failed(&timeout, &claimed(0, 0));
         assert_eq!((timed_out.outcome, timed_out.status_code), (AttemptOutcome::Timeout, None));

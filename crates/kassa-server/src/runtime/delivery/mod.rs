@@ -295,9 +295,11 @@ impl DeliveryWorker {
         };
         let (sent, simulated, dropped) = match plan {
             Plan::Defer(at) => return self.defer(&claimed, at).await,
-            Plan::Send { twice } => {
-                (attempt::send(&self.client, &self.state.config, &claimed, &self.state.clocks, timeout, twice).await, false, false)
-            }
+            Plan::Send { twice } => (
+                attempt::send(&self.client, &self.state.config, &claimed, &self.state.clocks, timeout, twice).await,
+                false,
+                false,
+            ),
             Plan::Fail(sent) => (sent, true, false),
             Plan::Drop(sent) => (sent, true, true),
         };

@@ -74,6 +74,10 @@ pub struct ClaimedDelivery {
     pub webhook_secrets: Vec<String>,
     /// Identifies this claim; finishing an attempt needs it.
     pub lease_token: String,
+    /// How the merchant's callbacks misbehave (sandbox mode; `None` when they behave).
+    pub sandbox: Option<crate::CallbackMisbehaviour>,
+    /// How far the merchant's sandbox clock is ahead of the wall clock (0 in production).
+    pub clock_ahead_millis: i64,
 }
 
 impl ClaimedDelivery {

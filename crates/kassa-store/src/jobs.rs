@@ -62,6 +62,11 @@ pub enum JobWrite {
 pub struct ClaimedJob {
     pub job: Job,
     pub lease_token: String,
+    /// The merchant of the job's session (`None` only for a job whose session is gone).
+    pub merchant_id: Option<String>,
+    /// How far the sandbox clock of the job's merchant is ahead of the wall clock (0 in
+    /// production): the job runs at that merchant's time.
+    pub clock_ahead_millis: i64,
 }
 
 /// A job as it is listed: what was scheduled, where it stands, and its last failure.

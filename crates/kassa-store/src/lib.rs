@@ -15,6 +15,7 @@ mod jobs;
 mod model;
 pub mod notify;
 mod record;
+mod sandbox;
 pub mod sql;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -32,6 +33,7 @@ pub use idempotency::{IDEMPOTENCY_HOURS, IdempotencyRecord, IdempotentOutcome};
 pub use jobs::{ClaimedJob, Job, JobFailure, JobFilter, JobKind, JobRecord, JobRetry, JobStatus, JobWrite};
 pub use model::{Merchant, Message, NewEvent, SessionCursor, SessionFilter, SessionKind, SessionSummary, StoredEvent};
 pub use record::{SessionRecord, Stored};
+pub use sandbox::{CallbackMisbehaviour, SimulatedFailure};
 
 use async_trait::async_trait;
 use kassa_core::Timestamp;
@@ -206,6 +208,35 @@ pub trait Store: Send + Sync + 'static {
 
     /// Gives claimed deliveries back without an attempt (shutdown before sending).
     async fn release_claim(&self, delivery_id: &str, lease_token: &str) -> StoreResult<()>;
+
+    /// Gives a claimed delivery back without an attempt, due again at `at` (a sandbox delay);
+    /// `false` when the claim was lost.
+    async fn defer_delivery(&self, delivery_id: &str, lease_token: &str, at: Timestamp) -> StoreResult<bool>;
+
+    /// How the merchant's callbacks misbehave (sandbox mode); `None` when they behave.
+    async fn callback_misbehaviour(&self, merchant_id: &str) -> StoreResult<Option<CallbackMisbehaviour>>;
+
+    /// Replaces (or, with `None`, removes) how the merchant's callbacks misbehave; the count of
+    /// callbacks `drop_every` has seen starts again.
+    async fn set_callback_misbehaviour(
+        &self,
+        merchant_id: &str,
+        settings: Option<&CallbackMisbehaviour>,
+        now: Timestamp,
+    ) -> StoreResult<()>;
+
+    /// Counts one more callback of the merchant for its `drop_every` setting; answers the count
+    /// (0 when the merchant has no settings).
+    async fn count_sandbox_callback(&self, merchant_id: &str) -> StoreResult<u64>;
+
+    /// How far (milliseconds) the merchant's sandbox clock is ahead of the wall clock.
+    async fn sandbox_clock(&self, merchant_id: &str) -> StoreResult<i64>;
+
+    /// Moves the merchant's sandbox clock `millis` forward; answers how far ahead it is now.
+    async fn advance_sandbox_clock(&self, merchant_id: &str, millis: i64, now: Timestamp) -> StoreResult<i64>;
+
+    /// Every merchant whose sandbox clock is ahead, with how far.
+    async fn sandbox_clocks(&self) -> StoreResult<Vec<(String, i64)>>;
 
     /// A session's deliveries, oldest first, each with its attempts.
     async fn session_deliveries(&self, session_id: &str) -> StoreResult<Vec<DeliveryRecord>>;

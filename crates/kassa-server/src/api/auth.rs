@@ -53,6 +53,7 @@ impl FromRequestParts<AppState> for Call {
         // Whether the middleware admitted them is `api::throttle`; here the outcome is counted.
         let address = ClientAddress::of(&parts.extensions).0;
         if let Some(merchant) = state.credentials.verified(&given.username, &given.secret) {
+            state.refresh_clock(&merchant.id).await;
             return Ok(Self::admitted(state, merchant, address));
         }
         let found = state.store.merchant_by_username(&given.username).await?;
@@ -62,6 +63,7 @@ impl FromRequestParts<AppState> for Call {
             return Err(ApiError::Unauthorized);
         };
         state.credentials.remember(&merchant, &given.secret);
+        state.refresh_clock(&merchant.id).await;
         Ok(Self::admitted(state, merchant, address))
     }
 }

@@ -22,22 +22,23 @@ pub struct ClockAdvance {
     pub seconds: Option<i64>,
 }
 
-/// The sandbox clock (it drives every expiry).
+/// Your sandbox clock (it drives every expiry of your sessions, orders and jobs, and your
+/// callbacks' retry times); each merchant has its own.
 #[utoipa::path(get, path = "/sandbox/v1/clock", tag = "Sandbox", security(("basic" = [])),
     responses((status = 200, body = ClockNow)))]
-async fn read_clock(Call { state, .. }: Call) -> Result<Json<ClockNow>, ApiError> {
-    Ok(Json(clock::now(&state)?))
+async fn read_clock(Call { state, merchant }: Call) -> Result<Json<ClockNow>, ApiError> {
+    Ok(Json(clock::now(&state, &merchant).await?))
 }
 
-/// Move the sandbox clock forward (for every merchant of this kassa: the clock is one). Jobs
-/// that fall due (such as the 3-hour auto-cancel of in-store sessions) run before the answer.
+/// Move your sandbox clock forward (only yours: other merchants' clocks stay). Your jobs that
+/// fall due (such as the 3-hour auto-cancel of in-store sessions) run before the answer.
 #[utoipa::path(post, path = "/sandbox/v1/clock/advance", tag = "Sandbox", security(("basic" = [])),
     request_body = ClockAdvance,
     responses((status = 200, body = ClockNow)))]
 async fn advance_clock(
-    Call { state, .. }: Call,
+    Call { state, merchant }: Call,
     JsonBody(request): JsonBody<ClockAdvance>,
 ) -> Result<Json<ClockNow>, ApiError> {
     let seconds = request.seconds.ok_or_else(|| ApiError::bad_value("seconds", "is required"))?;
-    Ok(Json(clock::advance(&state, seconds).await?))
+    Ok(Json(clock::advance(&state, &merchant, seconds).await?))
 }

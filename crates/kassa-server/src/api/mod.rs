@@ -18,6 +18,7 @@ mod payments;
 pub mod public;
 pub mod rate_limit;
 mod sandbox;
+mod sandbox_callbacks;
 mod stream;
 pub mod throttle;
 mod tokens;
@@ -45,7 +46,7 @@ pub fn routes(mode: Mode) -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(jobs::routes())
         .merge(health::routes());
     if mode == Mode::Sandbox {
-        api = api.merge(sandbox::routes()).merge(clock::routes());
+        api = api.merge(sandbox::routes()).merge(sandbox_callbacks::routes()).merge(clock::routes());
     }
     let (router, mut doc) = api.split_for_parts();
     openapi::document_common_errors(&mut doc);

@@ -30,9 +30,11 @@ async fn hpp_qr(
     format: Result<Asked, QrError>,
 ) -> Result<Response, ApiError> {
     let session: Option<Stored<HppSession>> = state.store.load(&id).await?;
-    let session = session
-        .filter(|s| !s.is_expired(state.now()))
-        .ok_or_else(|| ApiError::not_found("HPP session not found (unknown or expired)"))?;
+    let gone = || ApiError::not_found("HPP session not found (unknown or expired)");
+    let session = session.ok_or_else(gone)?;
+    if session.is_expired(state.merchant_now(&session.merchant_id).await) {
+        return Err(gone());
+    }
     Ok(qr_image(state.config.url(&format!("/hpp/payments/{}", session.id)), format).await?)
 }
 

@@ -11,6 +11,7 @@ pub mod config;
 pub mod credential_cache;
 pub mod expiring;
 pub mod limits;
+pub mod merchant_clocks;
 pub mod rate_limits;
 pub mod readiness;
 pub mod scan_limits;

@@ -5,6 +5,7 @@ use crate::app::bus::{Bus, Wakes};
 use crate::app::clock::{Clock, Clocks, SandboxClock, SystemClock};
 use crate::app::config::{Config, Mode};
 use crate::app::credential_cache::CredentialCache;
+use crate::app::merchant_clocks::MerchantClocks;
 use crate::app::readiness::Readiness;
 use crate::app::scan_limits::ScanLimiter;
 use crate::app::sender::{MessageSender, RecordingSender};
@@ -20,8 +21,11 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The service clock and the wall clock; nothing else reads the time.
     pub clocks: Clocks,
-    /// Present in sandbox mode: the service clock, which sandbox controls move forward.
+    /// Present in sandbox mode: the node's service clock. Only a test moves it (in process);
+    /// merchants move their own clocks ([`AppState::merchant_clocks`]).
     pub sandbox_clock: Option<Arc<SandboxClock>>,
+    /// This node's copy of each merchant's sandbox clock offset (sandbox mode).
+    pub merchant_clocks: Arc<MerchantClocks>,
     pub sender: Arc<dyn MessageSender>,
     pub config: Arc<Config>,
     /// Who is told that something committed: the delivery worker, the scheduler, followers of
@@ -64,6 +68,7 @@ impl AppState {
             store,
             clocks,
             sandbox_clock,
+            merchant_clocks: Arc::default(),
             sender,
             bus: Bus::new(shutdown.clone()),
             shutdown,
@@ -116,6 +121,34 @@ impl AppState {
     /// The service clock's time: what every domain decision is made at.
     pub fn now(&self) -> kassa_core::Timestamp {
         self.clocks.service.now()
+    }
+
+    /// The merchant's time: the service clock plus how far the merchant moved its sandbox clock
+    /// (as this node last read it, see [`MerchantClocks`]); the service clock in production.
+    pub fn now_for(&self, merchant_id: &str) -> kassa_core::Timestamp {
+        match self.config.mode {
+            Mode::Sandbox => self.now().plus_millis(self.merchant_clocks.ahead_millis(merchant_id)),
+            Mode::Production => self.now(),
+        }
+    }
+
+    /// Reads the merchant's sandbox clock offset again when this node's copy is not fresh
+    /// (sandbox mode; nothing in production). A failed read keeps the copy (and is logged).
+    pub async fn refresh_clock(&self, merchant_id: &str) {
+        if self.config.mode != Mode::Sandbox || self.merchant_clocks.is_fresh(merchant_id) {
+            return;
+        }
+        match self.store.sandbox_clock(merchant_id).await {
+            Ok(ahead) => self.merchant_clocks.observe(merchant_id, ahead),
+            Err(error) => tracing::warn!(%error, merchant = merchant_id, "could not read a merchant's sandbox clock"),
+        }
+    }
+
+    /// The merchant's time, its sandbox clock's offset read again first if this node's copy is
+    /// not fresh: for what no authenticated request of the merchant refreshed (consumer pages).
+    pub async fn merchant_now(&self, merchant_id: &str) -> kassa_core::Timestamp {
+        self.refresh_clock(merchant_id).await;
+        self.now_for(merchant_id)
     }
 
     /// Real time: for leases, signature timestamps, cookie expiry.

@@ -114,8 +114,8 @@ struct ClockPanel {
     ahead: String,
 }
 
-fn clock_panel(state: &AppState) -> Option<ClockPanel> {
-    let now = clock::now(state).ok()?;
+async fn clock_panel(state: &AppState, merchant: &Merchant) -> Option<ClockPanel> {
+    let now = clock::now(state, merchant).await.ok()?;
     let secs = now.ahead_seconds;
     let ahead = match secs {
         0 => "in step with the wall clock".to_owned(),
@@ -148,6 +148,7 @@ async fn sessions(
 ) -> Result<Response, PageError> {
     let filter = query.filter()?;
     let rows = state.store.merchant_sessions(&merchant.id, &filter).await?;
+    let clock = clock_panel(&state, &merchant).await;
     let filters = query.filter_query();
     let next_page = rows.last().filter(|_| rows.len() == PAGE as usize).map(|last| {
         let mut next = url::form_urlencoded::Serializer::new(filters.clone());
@@ -166,7 +167,7 @@ async fn sessions(
         statuses: all_statuses(),
         next_page,
         live_source: format!("/dashboard/live?{}", live_query.finish()),
-        clock: clock_panel(&state),
+        clock,
         back_here: format!("/dashboard?{filters}"),
         rows,
     };
@@ -440,7 +441,7 @@ struct ClockForm {
 }
 
 async fn advance_clock(
-    MerchantLogin { state, .. }: MerchantLogin,
+    MerchantLogin { state, merchant }: MerchantLogin,
     PageForm(form): PageForm<ClockForm>,
 ) -> Result<Response, PageError> {
     let unit = match form.unit.as_str() {
@@ -449,7 +450,7 @@ async fn advance_clock(
         "days" => 86_400,
         _ => return Err(ServiceError::bad_value("unit", "must be minutes, hours or days").into()),
     };
-    clock::advance(&state, form.amount.saturating_mul(unit)).await?;
+    clock::advance(&state, &merchant, form.amount.saturating_mul(unit)).await?;
     see_other(safe_next(form.back.as_deref()))
 }
 

@@ -28,8 +28,10 @@ async fn find(state: &AppState, id: &str, token: &str) -> Result<(Stored<HppSess
     let unknown = || PageError::not_found("This distribution page is unknown, or a newer one replaced it.");
     let session: Option<Stored<HppSession>> = state.store.load(id).await?;
     // Expired sessions are gone, as for the merchant's API.
-    let session =
-        session.filter(|s| s.distribution_token == token && !s.is_expired(state.now())).ok_or_else(unknown)?;
+    let session = session.filter(|s| s.distribution_token == token).ok_or_else(unknown)?;
+    if session.is_expired(state.merchant_now(&session.merchant_id).await) {
+        return Err(unknown());
+    }
     let merchant = state.store.merchant(&session.merchant_id).await?.ok_or_else(unknown)?;
     Ok((session, merchant))
 }

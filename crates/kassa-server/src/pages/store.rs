@@ -108,7 +108,11 @@ async fn code_state(state: &AppState, code: &ConsumerSession) -> Result<CodeStat
         }
         return Ok(CodeState::Waiting);
     }
-    Ok(if code.expires_at <= state.now() { CodeState::Expired } else { CodeState::Waiting })
+    Ok(if code.expires_at <= state.merchant_now(&code.merchant_id).await {
+        CodeState::Expired
+    } else {
+        CodeState::Waiting
+    })
 }
 
 async fn code(state: &AppState, merchant: &Merchant, code_id: &str) -> Result<ConsumerSession, PageError> {
@@ -139,7 +143,7 @@ async fn code_page(
     if let CodeState::Paying(link) = &found {
         return see_other(link);
     }
-    let left = code.expires_at.millis() - state.now().millis();
+    let left = code.expires_at.millis() - state.now_for(&code.merchant_id).millis();
     let page = CodePage {
         chrome: Chrome::consumer(format!("Your code for {}", merchant.name), None),
         shop: merchant.name,

@@ -1,33 +1,50 @@
-//! The sandbox clock: read it, move it forward so expiry and every other deadline happen
-//! without waiting.
+//! The merchant's sandbox clock: read it, move it forward so expiry and every other deadline of
+//! this merchant happen without waiting. Each merchant has its own: the service clock plus the
+//! merchant's offset, kept in the database (`sandbox_clocks`), so every node agrees and no other
+//! merchant's time moves.
 
 use crate::app::state::AppState;
 use crate::service::error::ServiceError;
 use crate::wire::kassa::ClockNow;
+use kassa_store::Merchant;
 
 /// The longest single step: ten years.
 pub const MAX_STEP_SECONDS: i64 = 10 * 366 * 24 * 3600;
 
-pub fn now(state: &AppState) -> Result<ClockNow, ServiceError> {
-    let clock =
-        state.sandbox_clock.as_ref().ok_or_else(|| ServiceError::not_found("No sandbox clock in production mode"))?;
-    Ok(ClockNow { now: state.now().to_string(), ahead_seconds: clock.offset_millis() / 1000 })
+fn sandbox_only(state: &AppState) -> Result<(), ServiceError> {
+    match state.sandbox_clock {
+        Some(_) => Ok(()),
+        None => Err(ServiceError::not_found("No sandbox clock in production mode")),
+    }
 }
 
-/// Moves the clock (one for every merchant of this kassa) `seconds` forward. Jobs that fall due
-/// (such as the 3-hour auto-cancel of in-store sessions) run before this returns; callbacks that
-/// fall due are sent by the worker.
-pub async fn advance(state: &AppState, seconds: i64) -> Result<ClockNow, ServiceError> {
+/// The merchant's time, read from the database (not this node's copy).
+pub async fn now(state: &AppState, merchant: &Merchant) -> Result<ClockNow, ServiceError> {
+    sandbox_only(state)?;
+    let ahead = state.store.sandbox_clock(&merchant.id).await?;
+    state.merchant_clocks.observe(&merchant.id, ahead);
+    Ok(view(state, ahead))
+}
+
+fn view(state: &AppState, ahead_millis: i64) -> ClockNow {
+    let now = state.now().plus_millis(ahead_millis);
+    ClockNow { now: now.to_string(), ahead_seconds: (now.millis() - state.wall_now().millis()) / 1000 }
+}
+
+/// Moves the merchant's clock `seconds` forward. Its jobs that fall due (such as the 3-hour
+/// auto-cancel of in-store sessions) run before this returns; its callbacks that fall due are
+/// sent by the worker. Other merchants' clocks stay where they are.
+pub async fn advance(state: &AppState, merchant: &Merchant, seconds: i64) -> Result<ClockNow, ServiceError> {
     if !(1..=MAX_STEP_SECONDS).contains(&seconds) {
         return Err(ServiceError::bad_value("seconds", format!("must be between 1 and {MAX_STEP_SECONDS}")));
     }
-    let clock =
-        state.sandbox_clock.as_ref().ok_or_else(|| ServiceError::not_found("No sandbox clock in production mode"))?;
-    clock.advance(seconds * 1000);
-    tracing::info!(seconds, now = %state.now(), "sandbox clock moved forward");
+    sandbox_only(state)?;
+    let ahead = state.store.advance_sandbox_clock(&merchant.id, seconds * 1000, state.wall_now()).await?;
+    state.merchant_clocks.observe(&merchant.id, ahead);
+    tracing::info!(seconds, merchant = %merchant.id, now = %state.now_for(&merchant.id), "a merchant's sandbox clock moved forward");
     // Waits for a batch the scheduler is running, then runs what is still due.
     while super::jobs::run_due(state).await > 0 {}
     state.bus.deliveries_due();
     state.bus.jobs_due();
-    now(state)
+    Ok(view(state, ahead))
 }

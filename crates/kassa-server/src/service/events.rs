@@ -219,7 +219,7 @@ pub async fn redeliver(state: &AppState, merchant: &Merchant, event_id: &str) ->
         return Err(Rule::NoCallbackTarget.refuses(message).into());
     }
     // Only inserts: nothing to race with.
-    let now = state.now();
+    let now = state.now_for(&merchant.id);
     let deliveries: Vec<NewDelivery> = targets
         .iter()
         .map(|(target, url)| {

@@ -121,7 +121,7 @@ pub async fn create(state: &AppState, merchant: &Merchant, request: HppCreateReq
     let options = options(request.options)?;
     validate::max_chars("profile_id", request.profile_id.as_deref(), 255)?;
     let session = retry_on_conflict(|| async {
-        let now = state.now();
+        let now = state.now_for(&merchant.id);
         let payment: Option<Stored<PaymentRecord>> = state.store.load(&payment_id).await?;
         let payment = payment.filter(|p| p.session.merchant_id == merchant.id).ok_or_else(|| {
             ServiceError::bad_value("payment_session_url", "does not name a payment session of this merchant")

@@ -29,7 +29,7 @@ impl IdempotencyKey {
             key: self.key.clone(),
             request_hash: self.request_hash.clone(),
             outcome,
-            created_at: state.now(),
+            created_at: state.now_for(&merchant.id),
         }
     }
 }
@@ -41,7 +41,8 @@ pub async fn recorded(
     merchant: &Merchant,
     key: &IdempotencyKey,
 ) -> ServiceResult<Option<IdempotentOutcome>> {
-    let Some(record) = state.store.idempotency(&merchant.id, &key.scope, &key.key, state.now()).await? else {
+    let Some(record) = state.store.idempotency(&merchant.id, &key.scope, &key.key, state.now_for(&merchant.id)).await?
+    else {
         return Ok(None);
     };
     if record.request_hash != key.request_hash {

@@ -44,7 +44,7 @@ fn visible_hpp<S: Borrow<Stored<HppSession>>>(
     session
         .filter(|s| {
             let s = s.borrow();
-            s.merchant_id == merchant.id && !s.is_expired(state.now())
+            s.merchant_id == merchant.id && !s.is_expired(state.now_for(&merchant.id))
         })
         .ok_or_else(|| ServiceError::not_found(HPP_NOT_FOUND))
 }
@@ -63,13 +63,13 @@ pub async fn open_hpp_session(state: &AppState, merchant: &Merchant, id: &str) -
 pub async fn live_payment(state: &AppState, merchant: &Merchant, id: &str) -> ServiceResult<Stored<PaymentRecord>> {
     let record: Option<Stored<PaymentRecord>> = state.store.load(id).await?;
     record
-        .filter(|r| r.session.merchant_id == merchant.id && r.session.is_live(state.now()))
+        .filter(|r| r.session.merchant_id == merchant.id && r.session.is_live(state.now_for(&merchant.id)))
         .ok_or_else(|| ServiceError::not_found(PAYMENT_NOT_FOUND))
 }
 
 /// The whole case of the merchant's payment session `id`, if the payment session is still live.
 pub async fn live_case(state: &AppState, merchant: &Merchant, id: &str) -> ServiceResult<PaymentCase> {
-    let now = state.now();
+    let now = state.now_for(&merchant.id);
     let case = PaymentCase::load(state.store.as_ref(), id).await?;
     case.filter(|c| c.payment.session.merchant_id == merchant.id && c.payment.session.is_live(now))
         .ok_or_else(|| ServiceError::not_found(PAYMENT_NOT_FOUND))
@@ -98,7 +98,7 @@ pub async fn usable_authorization(
     merchant: &Merchant,
     token: &str,
 ) -> ServiceResult<(Authorization, PaymentCase)> {
-    let now = state.now();
+    let now = state.now_for(&merchant.id);
     let authorization = state.store.authorization(token).await?;
     let authorization = authorization
         .filter(|a| a.merchant_id == merchant.id && a.is_usable(now))

@@ -89,7 +89,7 @@ pub async fn distribute(
     }
     let session = load::open_hpp_session(state, merchant, id).await?;
     let link = state.config.url(&format!("/hpp/payments/{}", session.id));
-    let message = message(&session.record, recipient, link, state.now());
+    let message = message(&session.record, recipient, link, state.now_for(&merchant.id));
     state.sender.send(&message).await?;
     Ok(())
 }

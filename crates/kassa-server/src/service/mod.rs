@@ -16,6 +16,7 @@ pub mod logins;
 pub mod messages;
 pub mod orders;
 pub mod payments;
+pub mod sandbox_callbacks;
 pub mod secrets;
 pub mod tokens;
 pub mod validate;
@@ -30,7 +31,7 @@ use std::future::Future;
 
 /// What a builder of `case` needs to act for `merchant` now.
 pub(crate) fn context<'a>(state: &'a AppState, merchant: &'a Merchant) -> Context<'a> {
-    Context { now: state.now(), merchant, config: &state.config }
+    Context { now: state.now_for(&merchant.id), merchant, config: &state.config }
 }
 
 /// Runs a load-decide-commit step again when another request won the race for the same rows;

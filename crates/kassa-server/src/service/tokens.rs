@@ -30,7 +30,7 @@ pub async fn create(
     request: TokenCreationRequest,
 ) -> ServiceResult<TokenCreated> {
     retry_on_conflict(|| async {
-        let now = state.now();
+        let now = state.now_for(&merchant.id);
         // Within its 60 minutes; `buy_and_tokenize` may already have placed today's order with it.
         let authorization = state.store.authorization(authorization_token).await?;
         let authorization = authorization
@@ -128,7 +128,8 @@ pub async fn change_status(
         if action == TokenAction::Cancel && before.status() == TokenStatus::Cancelled {
             return Ok(());
         }
-        let (after, event) = before.apply(action, state.now()).map_err(|r| Rule::NotTokenizable.rejects(r))?;
+        let (after, event) =
+            before.apply(action, state.now_for(&merchant.id)).map_err(|r| Rule::NotTokenizable.rejects(r))?;
         let change = Change::default().session(SessionWrite::update(&before, &after)?).event(event_row(
             &after,
             &event,

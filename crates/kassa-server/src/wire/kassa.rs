@@ -57,4 +57,31 @@ pub struct ClockNow {
 pub struct WebhookSecrets {
     /// `whsec_…`, newest first.
     pub secrets: Vec<String>,
+
+/// How kassa misbehaves when it sends the merchant's status callbacks (sandbox mode). Each
+/// setting is one way at-least-once delivery allows; a field left out is its well-behaved value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxCallbacks {
+    /// Every attempt that is sent is sent twice: the identical request (same `webhook-id`,
+    /// `webhook-timestamp`, signature and body), the copy right after the first is answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<bool>,
+    /// A callback's first attempt is made no earlier than this many seconds after its event, on
+    /// the merchant's sandbox clock (0 to 3600; moving the clock forward shortens the wait).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_seconds: Option<i64>,
+    /// The first this many attempts of every callback (0 to 10) fail without being sent, as
+    /// `failure` says; the retry policy schedules the next one. With as many failures as the
+    /// policy has attempts (4 for `klarna`, 10 for `extended`) the callback is given up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_first: Option<i64>,
+    /// How a failure of `fail_first` is recorded: `http_500` (default) or `timeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// Every this-many-th callback (counted from when the settings were written; 0: none, up to
+    /// 1000) is dropped: never sent, not retried, shown `failed` in the delivery log, and its
+    /// event is listed by `GET /kassa/v1/events?undelivered=true`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_every: Option<i64>,
 }

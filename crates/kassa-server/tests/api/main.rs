@@ -17,6 +17,8 @@ mod public;
 mod rate_limits;
 mod read_cache;
 mod recovery;
+mod sandbox_callbacks;
+mod sandbox_clocks;
 mod schema;
 mod secrets;
 mod slow_bodies;

@@ -39,16 +39,33 @@ pub(super) async fn done(tx: &mut AnyConnection, job_id: &str) -> StoreResult<()
     Ok(())
 }
 
-/// Due jobs: scheduled (a set-aside job is never claimed), their time has come on the service
-/// clock, and no live lease (wall clock) holds them.
+/// Due jobs: scheduled (a set-aside job is never claimed), their time has come on their
+/// merchant's clock (the service clock `$3` plus the merchant's sandbox offset, as for
+/// deliveries), and no live lease (wall clock) holds them.
 pub(super) const CLAIM: Claim<ClaimedJob> = Claim {
     table: "jobs",
     due: "SELECT id FROM jobs
-          WHERE status = 'scheduled' AND due_at <= $3 AND (lease_until IS NULL OR lease_until < $4)
+          WHERE status = 'scheduled' AND due_at <= $3 + (SELECT COALESCE(MAX(c.offset_millis), 0) FROM sandbox_clocks c)
+            AND (due_at <= $3
+                 OR due_at <= $3 + (SELECT c.offset_millis FROM sandbox_clocks c
+                                    JOIN sessions s ON s.merchant_id = c.merchant_id
+                                    WHERE s.kind = jobs.session_kind AND s.id = jobs.session_id))
+            AND (lease_until IS NULL OR lease_until < $4)
           ORDER BY due_at, id
           LIMIT $5",
-    read: "SELECT * FROM jobs WHERE lease_token = $1 ORDER BY due_at, id",
-    decode: |row| Ok(ClaimedJob { job: job(row)?, lease_token: get(row, "lease_token")? }),
+    read:
+        "SELECT j.*, s.merchant_id AS clock_merchant_id, COALESCE(k.offset_millis, 0) AS clock_ahead_millis FROM jobs j
+           LEFT JOIN sessions s ON s.kind = j.session_kind AND s.id = j.session_id
+           LEFT JOIN sandbox_clocks k ON k.merchant_id = s.merchant_id
+           WHERE j.lease_token = $1 ORDER BY j.due_at, j.id",
+    decode: |row| {
+        Ok(ClaimedJob {
+            job: job(row)?,
+            lease_token: get(row, "lease_token")?,
+            merchant_id: get(row, "clock_merchant_id")?,
+            clock_ahead_millis: get(row, "clock_ahead_millis")?,
+        })
+    },
 };
 
 /// The most of an error a job keeps.

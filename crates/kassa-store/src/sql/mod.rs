@@ -30,13 +30,14 @@ mod payments;
 mod readiness;
 mod recovery;
 mod rows;
+mod sandbox;
 mod sessions;
 
 use crate::notify::Notification;
 use crate::{
-    BrowserSession, ClaimWindow, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryRecord, EventFilter,
-    FinishedAttempt, JobFailure, JobFilter, JobRecord, Merchant, Message, SessionFilter, SessionKind, SessionSummary,
-    Store, StoreResult, StoredEvent,
+    BrowserSession, CallbackMisbehaviour, ClaimWindow, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryRecord,
+    EventFilter, FinishedAttempt, JobFailure, JobFilter, JobRecord, Merchant, Message, SessionFilter, SessionKind,
+    SessionSummary, Store, StoreResult, StoredEvent,
 };
 use async_trait::async_trait;
 use dialect::Dialect;
@@ -363,6 +364,39 @@ impl Store for SqlStore {
 
     async fn release_claim(&self, delivery_id: &str, lease_token: &str) -> StoreResult<()> {
         outbox::release(&self.writer, delivery_id, lease_token).await
+    }
+
+    async fn defer_delivery(&self, delivery_id: &str, lease_token: &str, at: Timestamp) -> StoreResult<bool> {
+        outbox::defer(&self.writer, delivery_id, lease_token, at).await
+    }
+
+    async fn callback_misbehaviour(&self, merchant_id: &str) -> StoreResult<Option<CallbackMisbehaviour>> {
+        sandbox::callbacks(&self.reader, merchant_id).await
+    }
+
+    async fn set_callback_misbehaviour(
+        &self,
+        merchant_id: &str,
+        settings: Option<&CallbackMisbehaviour>,
+        now: Timestamp,
+    ) -> StoreResult<()> {
+        sandbox::set_callbacks(&self.writer, merchant_id, settings, now).await
+    }
+
+    async fn count_sandbox_callback(&self, merchant_id: &str) -> StoreResult<u64> {
+        sandbox::count_callback(&self.writer, merchant_id).await
+    }
+
+    async fn sandbox_clock(&self, merchant_id: &str) -> StoreResult<i64> {
+        sandbox::clock(&self.reader, merchant_id).await
+    }
+
+    async fn advance_sandbox_clock(&self, merchant_id: &str, millis: i64, now: Timestamp) -> StoreResult<i64> {
+        sandbox::advance_clock(&self.writer, merchant_id, millis, now).await
+    }
+
+    async fn sandbox_clocks(&self) -> StoreResult<Vec<(String, i64)>> {
+        sandbox::clocks(&self.reader).await
     }
 
     async fn session_deliveries(&self, session_id: &str) -> StoreResult<Vec<DeliveryRecord>> {

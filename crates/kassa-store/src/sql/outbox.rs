@@ -28,17 +28,30 @@ macro_rules! first_in_session_order {
 pub(super) use first_in_session_order;
 
 /// What a claimed delivery needs to be sent, read back under its claim's token.
-pub(super) const READ_CLAIMED: &str = "SELECT d.*, e.body, m.webhook_secrets FROM deliveries d
+/// With its merchant's sandbox settings (NULL for a merchant without; production never has any)
+/// and how far its merchant's sandbox clock is ahead (0 without one).
+pub(super) const READ_CLAIMED: &str = "SELECT d.*, e.body, m.webhook_secrets,
+           s.duplicate AS sandbox_duplicate, s.delay_seconds AS sandbox_delay_seconds,
+           s.fail_first AS sandbox_fail_first, s.failure AS sandbox_failure, s.drop_every AS sandbox_drop_every,
+           COALESCE(k.offset_millis, 0) AS clock_ahead_millis
+           FROM deliveries d
            JOIN events e ON e.event_id = d.event_id
            JOIN merchants m ON m.id = d.merchant_id
+           LEFT JOIN sandbox_callbacks s ON s.merchant_id = d.merchant_id
+           LEFT JOIN sandbox_clocks k ON k.merchant_id = d.merchant_id
            WHERE d.lease_token = $1 ORDER BY d.position";
 
-/// Due deliveries, first in their session's order, read back with what sending them needs.
+/// Due deliveries, first in their session's order, read back with what sending them needs. Due
+/// means on the merchant's own clock: `$3` (the service clock) plus its sandbox clock's offset.
+/// The largest offset bounds the scan (an index range, computed once); in production there is no
+/// offset, so the bound is `$3` and the per-row check is its first term.
 pub(super) const CLAIM: Claim<ClaimedDelivery> = Claim {
     table: "deliveries",
     due: concat!(
         "SELECT d.id FROM deliveries d
-          WHERE d.status = 'pending' AND d.next_attempt_at <= $3
+          WHERE d.status = 'pending' AND d.next_attempt_at <= $3 + (SELECT COALESCE(MAX(c.offset_millis), 0) FROM sandbox_clocks c)
+            AND (d.next_attempt_at <= $3
+                 OR d.next_attempt_at <= $3 + (SELECT c.offset_millis FROM sandbox_clocks c WHERE c.merchant_id = d.merchant_id))
             AND (d.lease_until IS NULL OR d.lease_until < $4)
             AND ",
         first_in_session_order!(),
@@ -86,6 +99,8 @@ pub(super) fn claimed(row: &AnyRow) -> StoreResult<ClaimedDelivery> {
         body: json(row, "body")?,
         webhook_secrets: words(row, "webhook_secrets")?,
         lease_token: get(row, "lease_token")?,
+        sandbox: super::sandbox::claimed(row)?,
+        clock_ahead_millis: get(row, "clock_ahead_millis")?,
     })
 }
 
@@ -127,6 +142,20 @@ pub(super) fn outcome(next: DeliveryNext, now: Timestamp) -> (DeliveryStatus, Ti
         DeliveryNext::RetryAt(at) => (DeliveryStatus::Pending, at),
         DeliveryNext::Failed => (DeliveryStatus::Failed, now),
     }
+}
+
+/// A claimed delivery given back without an attempt, due again at `at`.
+pub(super) async fn defer(writer: &AnyPool, delivery_id: &str, token: &str, at: Timestamp) -> StoreResult<bool> {
+    let deferred = sqlx::query(
+        "UPDATE deliveries SET next_attempt_at = $1, lease_until = NULL, lease_token = NULL
+         WHERE id = $2 AND lease_token = $3 AND status = 'pending'",
+    )
+    .bind(at.millis())
+    .bind(delivery_id)
+    .bind(token)
+    .execute(writer)
+    .await?;
+    Ok(deferred.rows_affected() == 1)
 }
 
 pub(super) async fn release(writer: &AnyPool, delivery_id: &str, token: &str) -> StoreResult<()> {

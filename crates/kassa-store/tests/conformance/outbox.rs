@@ -85,6 +85,8 @@ async fn deliveries_are_claimed_when_due_one_event_after_the_other(b: &Backend) 
         body: opened.body.clone(),
         webhook_secrets: vec![SECRET.into()],
         lease_token: token.clone(),
+        sandbox: None,
+        clock_ahead_millis: 0,
     };
     assert_eq!(claimed[0], expected, "{b}: all that sending needs");
     let second = &claimed[1].delivery;

@@ -34,7 +34,7 @@ impl Subject {
     pub async fn find(state: &AppState, key: &str) -> Result<Self, PageError> {
         let gone = || PageError::not_found("This payment link is unknown. Ask the shop for a new one.");
         if let Some(session) = state.store.load::<HppSession>(key).await? {
-            if session.is_expired(state.now()) {
+            if session.is_expired(state.merchant_now(&session.merchant_id).await) {
                 return Err(PageError::new(
                     StatusCode::GONE,
                     "This payment link has expired",

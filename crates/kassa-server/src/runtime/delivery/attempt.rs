@@ -29,6 +29,7 @@ pub fn callback_body(claimed: &ClaimedDelivery) -> Vec<u8> {
 }
 
 /// What the attempt log records, besides the outcome the retry policy judges.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent {
     pub outcome: AttemptOutcome,
     pub duration: Duration,
@@ -38,14 +39,20 @@ pub struct Sent {
 }
 
 /// Sends one attempt; never longer than `timeout` in all (connect, send, and reading the excerpt).
-/// The signature's timestamp is wall time; a `Retry-After` date comes back on the service clock
-/// (the one the retry is decided on), as far ahead of it as the date is of the wall clock.
+/// The signature's timestamp is wall time; a `Retry-After` date comes back on the merchant's
+/// service clock (the one the retry is decided on: the service clock plus the merchant's sandbox
+/// offset), as far ahead of it as the date is of the wall clock.
+///
+/// `twice` (the sandbox's `duplicate`): once the first request has its answer, the very same
+/// request (the same `webhook-id`, timestamp, signature and body) is sent again, within a
+/// timeout of its own; the attempt is judged by the first answer.
 pub async fn send(
     client: &reqwest::Client,
     config: &Config,
     claimed: &ClaimedDelivery,
     clocks: &Clocks,
     timeout: Duration,
+    twice: bool,
 ) -> Sent {
     let started = Instant::now();
     let body = callback_body(claimed);
@@ -78,6 +85,7 @@ pub async fn send(
     if !secrets.is_empty() {
         request = request.header("webhook-signature", sign(&secrets, &delivery.event_id, timestamp, &body));
     }
+    let duplicate = if twice { request.try_clone().map(|copy| copy.body(body.clone())) } else { None };
     // The target check resolves the host: inside the timeout, like everything else.
     let exchange = async {
         if let Err(refused) = config.callback_targets.check_resolved(&delivery.url).await {
@@ -85,15 +93,25 @@ pub async fn send(
         }
         let response = request.body(body).send().await.map_err(Failure::Http)?;
         let status = response.status().as_u16();
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| RetryAfter::parse(v.to_str().ok()?))
-            .map(|wish| wish.rebased(clocks.wall.now(), clocks.service.now()));
+        let retry_after =
+            response.headers().get(RETRY_AFTER).and_then(|v| RetryAfter::parse(v.to_str().ok()?)).map(|wish| {
+                wish.rebased(clocks.wall.now(), clocks.service.now().plus_millis(claimed.clock_ahead_millis))
+            });
         let bytes = response.bytes().await.unwrap_or_default();
         Ok((status, retry_after, bytes))
     };
-    match tokio::time::timeout(timeout, exchange).await {
+    let answered = tokio::time::timeout(timeout, exchange).await;
+    if let Some(copy) = duplicate {
+        // The first request passed the target check; its copy goes to the same place.
+        match tokio::time::timeout(timeout, copy.send()).await {
+            Ok(Ok(response)) => {
+                tracing::debug!(status = response.status().as_u16(), event = %delivery.event_id, "sandbox: duplicate sent")
+            }
+            Ok(Err(error)) => tracing::debug!(error = %error_chain(&error), "sandbox: the duplicate was not answered"),
+            Err(_) => tracing::debug!("sandbox: the duplicate got no answer in time"),
+        }
+    }
+    match answered {
         Err(_) => Sent {
             outcome: AttemptOutcome::Timeout,
             duration: started.elapsed(),

@@ -15,6 +15,7 @@
 
 mod attempt;
 mod leases;
+mod misbehave;
 mod recovery;
 
 pub use attempt::{SEQUENCE_HEADER, SESSION_HEADER, callback_body};
@@ -25,6 +26,7 @@ use kassa_core::Timestamp;
 use kassa_core::retry::{Decision, RetryPolicy};
 use kassa_store::{Attempt, ClaimWindow, ClaimedDelivery, DeliveryNext};
 use leases::HeldLeases;
+use misbehave::Plan;
 use recovery::{Recovery, TargetKey};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -284,9 +286,24 @@ impl DeliveryWorker {
         };
         let policy = delivery.policy;
         let timeout = Duration::from_millis(policy.timeout_millis() as u64);
-        let started_at = self.state.now();
-        let sent = attempt::send(&self.client, &self.state.config, &claimed, &self.state.clocks, timeout).await;
-        let now = self.state.now();
+        // The merchant's time: the service clock plus its sandbox clock's offset.
+        let merchant_now = || self.state.now().plus_millis(claimed.clock_ahead_millis);
+        let started_at = merchant_now();
+        let plan = match sending {
+            Sending::Due => misbehave::plan(&self.state, &claimed, started_at).await,
+            Sending::Probe => Plan::Send { twice: false },
+        };
+        let (sent, simulated, dropped) = match plan {
+            Plan::Defer(at) => return self.defer(&claimed, at).await,
+            Plan::Send { twice } => (
+                attempt::send(&self.client, &self.state.config, &claimed, &self.state.clocks, timeout, twice).await,
+                false,
+                false,
+            ),
+            Plan::Fail(sent) => (sent, true, false),
+            Plan::Drop(sent) => (sent, true, true),
+        };
+        let now = merchant_now();
         let made = claimed.attempts + 1;
         let answered = sent.outcome.is_success();
         let next = match policy.next_attempt(made, &sent.outcome, now, jitter()) {
@@ -296,6 +313,7 @@ impl DeliveryWorker {
             Decision::RetryAt(at) => DeliveryNext::RetryAt(at),
             Decision::GiveUp(_) => DeliveryNext::Failed,
         };
+        let next = if dropped { DeliveryNext::Failed } else { next };
         let record = Attempt {
             attempt: made,
             started_at,
@@ -312,7 +330,10 @@ impl DeliveryWorker {
             Err(error) => tracing::error!(%error, delivery = %delivery.id, "could not record a callback attempt"),
         }
         let target: TargetKey = (delivery.merchant_id.clone(), delivery.target.clone());
-        if policy != RetryPolicy::Extended {
+        if simulated || claimed.sandbox.is_some_and(|s| s.fail_first > 0) {
+            // The sandbox failed it, not the target: nothing to learn about the target (and the
+            // simulated retry schedule of its other callbacks is not cut short).
+        } else if policy != RetryPolicy::Extended {
             // Klarna's four attempts are over within seconds: nothing to recover early.
         } else if answered {
             // Back after failing here, or a retry got through (the failures may have been
@@ -325,6 +346,16 @@ impl DeliveryWorker {
         }
         // The next event of this session may be due now.
         self.state.bus.deliveries_due();
+    }
+
+    /// A sandbox delay: the claim goes back, due at `at`, with no attempt made.
+    async fn defer(&self, claimed: &ClaimedDelivery, at: Timestamp) {
+        let delivery = &claimed.delivery;
+        match self.state.store.defer_delivery(&delivery.id, &claimed.lease_token, at).await {
+            Ok(true) => tracing::debug!(delivery = %delivery.id, %at, "sandbox: callback delayed"),
+            Ok(false) => tracing::warn!(delivery = %delivery.id, "claim lost before a sandbox delay was recorded"),
+            Err(error) => tracing::warn!(%error, delivery = %delivery.id, "could not delay a callback"),
+        }
     }
 
     async fn target_answered(&self, (merchant_id, target): &TargetKey, now: Timestamp) {

@@ -52,7 +52,7 @@ pub async fn create_consumer_session(
             format!("must be between 1 and {CONSUMER_SESSION_MAX_TTL_SECONDS}"),
         ));
     }
-    let now = state.now();
+    let now = state.now_for(&merchant.id);
     // A picked code may be live already: pick again (a given one is refused instead).
     for _ in 0..10 {
         let session = ConsumerSession {

@@ -59,13 +59,17 @@ pub async fn run_due(state: &AppState) -> usize {
 
 async fn run_one(state: &AppState, claimed: ClaimedJob) {
     let job = &claimed.job;
+    // The job runs at its merchant's time, which its claim read.
+    if let Some(merchant_id) = &claimed.merchant_id {
+        state.merchant_clocks.observe(merchant_id, claimed.clock_ahead_millis);
+    }
     let done = match job.action {
         JobKind::ExpireOrder => orders::jobs::run(state, job).await,
         JobKind::Distribute | JobKind::AutoCancel => instore::jobs::run(state, job).await,
     };
     let Err(error) = done else { return };
     let failures = job.attempts + 1;
-    let now = state.now();
+    let now = state.now().plus_millis(claimed.clock_ahead_millis);
     // A run that failed because the database is unavailable says nothing about the job: it is
     // retried, but never set aside for it.
     let unavailable = matches!(error, ServiceError::Unavailable(_));

@@ -68,7 +68,7 @@ pub async fn retry(state: &AppState, merchant: &Merchant, job_id: &str) -> Servi
     if found.status != JobStatus::SetAside {
         return Err(not_set_aside().into());
     }
-    if !state.store.retry_job(&merchant.id, job_id, state.now()).await? {
+    if !state.store.retry_job(&merchant.id, job_id, state.now_for(&merchant.id)).await? {
         // Retried (or gone) since it was read.
         return Err(not_set_aside().into());
     }

@@ -12,8 +12,9 @@ use kassa_store::{Change, Job, JobWrite, StoreExt, Stored};
 pub async fn run(state: &AppState, job: &Job) -> ServiceResult<()> {
     let _turn = state.turns.take(&job.session_id).await;
     retry_on_conflict(|| async {
-        let now = state.now();
         let order: Option<Stored<Order>> = state.store.load(&job.session_id).await?;
+        // The job's run primed this node's copy of the merchant's clock (see `jobs::run_one`).
+        let now = order.as_ref().map_or_else(|| state.now(), |o| state.now_for(&o.merchant_id));
         let change = match order {
             Some(before) if before.is_lapsed(now) => {
                 let (after, event, action) = before.expire(now).map_err(order_refused)?;

@@ -310,7 +310,7 @@ async fn operate_with(
             return Ok(receipt);
         }
         let before = load(state, merchant, order_id).await?;
-        let now = state.now();
+        let now = state.now_for(&merchant.id);
         let (after, event, action) = decide(&before, now).map_err(order_refused)?;
         let resource_id = created(&after, action);
         let mut change = order_moved(&before, &after, &event, action)?;

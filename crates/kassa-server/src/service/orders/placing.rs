@@ -65,7 +65,7 @@ pub async fn release_authorization(state: &AppState, merchant: &Merchant, token:
         let authorization = state.store.authorization(token).await?.filter(|a| a.merchant_id == merchant.id);
         let authorization = authorization.ok_or_else(|| ServiceError::not_found("No authorization with this token"))?;
         match authorization.status {
-            AuthorizationStatus::Valid if authorization.is_usable(state.now()) => {
+            AuthorizationStatus::Valid if authorization.is_usable(state.now_for(&merchant.id)) => {
                 let release = AuthorizationWrite::Transition {
                     token: token.to_owned(),
                     from: AuthorizationStatus::Valid,

@@ -57,6 +57,7 @@ pub struct ClockNow {
 pub struct WebhookSecrets {
     /// `whsec_…`, newest first.
     pub secrets: Vec<String>,
+}
 
 /// How kassa misbehaves when it sends the merchant's status callbacks (sandbox mode). Each
 /// setting is one way at-least-once delivery allows; a field left out is its well-behaved value.

@@ -6,7 +6,7 @@ use crate::error::Error;
 use crate::hpp::HppSession;
 use crate::instore::DistributionResult;
 use reqwest::Method;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// What the consumer does on the hosted payment page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +71,28 @@ pub struct ClockNow {
     pub ahead_seconds: i64,
 }
 
+/// How kassa misbehaves when it sends this merchant's status callbacks, each a way
+/// at-least-once delivery allows (`GET`/`PUT`/`DELETE /sandbox/v1/callbacks`). A field left
+/// out of a `PUT` is its well-behaved value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallbackSettings {
+    /// Every attempt sent twice, identical (same `webhook-id`, timestamp, signature, body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duplicate: Option<bool>,
+    /// The first attempt no earlier than this many seconds after the event (sandbox clock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_seconds: Option<i64>,
+    /// The first this many attempts of every callback fail without being sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fail_first: Option<i64>,
+    /// How they fail: `http_500` or `timeout`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    /// Every this-many-th callback is dropped: never sent, only reconciliation finds it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drop_every: Option<i64>,
+}
+
 /// `client.sandbox()`.
 pub struct Sandbox<'a>(pub(crate) &'a Client);
 
@@ -124,13 +146,28 @@ impl Sandbox<'_> {
         self.0.send(Request::write(Method::POST, path)).await.map(drop)
     }
 
-    /// The merchant's sandbox clock.
+    /// How the merchant's callbacks misbehave now.
+    pub async fn callback_settings(&self) -> Result<CallbackSettings, Error> {
+        self.0.send(Request::get("/sandbox/v1/callbacks")).await?.json()
+    }
+
+    /// Replaces how the merchant's callbacks misbehave; returns the settings now.
+    pub async fn set_callback_settings(&self, settings: &CallbackSettings) -> Result<CallbackSettings, Error> {
+        self.0.send(Request::write(Method::PUT, "/sandbox/v1/callbacks").json(settings)).await?.json()
+    }
+
+    /// Back to well-behaved callbacks.
+    pub async fn reset_callback_settings(&self) -> Result<CallbackSettings, Error> {
+        self.0.send(Request::write(Method::DELETE, "/sandbox/v1/callbacks")).await?.json()
+    }
+
+    /// The merchant's sandbox clock (each merchant has its own).
     pub async fn clock(&self) -> Result<ClockNow, Error> {
         self.0.send(Request::get("/sandbox/v1/clock")).await?.json()
     }
 
-    /// Moves the sandbox clock forward; what falls due (expiry, auto-cancel) has run when this
-    /// returns.
+    /// Moves the merchant's sandbox clock forward; what falls due (expiry, auto-cancel) has run
+    /// when this returns.
     pub async fn advance_clock(&self, seconds: i64) -> Result<ClockNow, Error> {
         let body = serde_json::json!({ "seconds": seconds });
         self.0.send(Request::write(Method::POST, "/sandbox/v1/clock/advance").json(&body)).await?.json()

@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use kassa_client::Client;
 use kassa_client::events::EventQuery;
+use kassa_client::sandbox::CallbackSettings;
 use kassa_client::watcher::{Rejected, Source, WatchedEvent, Watcher, WatcherConfig};
 use kassa_client::webhooks::Webhook;
 use kassa_testkit::{TestApp, eventually, spawn};
@@ -140,6 +141,43 @@ async fn refused_callbacks_and_a_restart_lose_and_repeat_nothing() {
     let by_feed = seen.iter().filter(|e| e.source == Source::Feed).count();
     assert!(by_callback > 0 && by_feed > 0, "{by_callback} by callback, {by_feed} from the feed");
     assert!(endpoint.requests.load(Ordering::SeqCst) > by_callback, "some callbacks were refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_sent_twice_and_dropped_by_the_sandbox_are_seen_once() {
+    let app = spawn().await;
+    let client = client(&app);
+    let misbehaving = CallbackSettings { duplicate: Some(true), drop_every: Some(3), ..CallbackSettings::default() };
+    let now = client.sandbox().set_callback_settings(&misbehaving).await.unwrap();
+    assert_eq!((now.duplicate, now.drop_every), (Some(true), Some(3)));
+    let (endpoint, url) = start_endpoint(0).await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = WatcherConfig {
+        reconcile_every: Duration::from_secs(1),
+        fallback_after: Duration::from_secs(3600),
+        ..WatcherConfig::new(dir.path().join("watcher.json"))
+    };
+    let seen: Seen = Arc::default();
+    *endpoint.watcher.write().await = Some(start_watcher(&client, &config, &seen).await);
+    sessions(&app, &url, 12).await;
+    let seen = saw_the_feed_once_in_order(&client, &seen).await;
+    let dropped = client.events().page(&EventQuery { undelivered: true, ..EventQuery::default() }).await.unwrap();
+    assert!(!dropped.events.is_empty(), "the sandbox dropped callbacks");
+    for event in &dropped.events {
+        let copy = seen.iter().find(|e| e.event_id == event.event_id).expect("a dropped callback's event seen");
+        assert_eq!(copy.source, Source::Feed, "only reconciliation could find {}", event.event_id);
+    }
+    assert!(endpoint.requests.load(Ordering::SeqCst) > seen.iter().filter(|e| e.source == Source::Callback).count());
+    assert_eq!(
+        client.sandbox().reset_callback_settings().await.unwrap(),
+        CallbackSettings {
+            duplicate: Some(false),
+            delay_seconds: Some(0),
+            fail_first: Some(0),
+            failure: Some("http_500".into()),
+            drop_every: Some(0),
+        }
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@ use super::watch::{Follow, WaitQuery};
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
 use crate::service::{hpp, load, messages};
+use crate::wire::examples;
 use crate::wire::hpp::{DistributionRequestV1, HppCreateRequest, HppCreated, HppSessionV1};
 use crate::wire::kassa::DistributionModuleToken;
 use axum::Json;
@@ -27,7 +28,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Create an HPP session for a payment session of the same merchant.
 #[utoipa::path(post, path = "/hpp/v1/sessions", tag = "HPP", security(("basic" = [])),
-    request_body = HppCreateRequest,
+    request_body(content = HppCreateRequest, example = examples::hpp_session),
     responses(
         (status = 201, description = "Created; every key is always present", body = HppCreated),
         (status = 404, description = "The payment session has expired or was cancelled", body = ErrorResponse),

@@ -119,4 +119,32 @@ async fn health_readiness_and_openapi() {
     assert!(paths["/iss/v1/distributions/{session_id}"]["get"]["responses"].get("429").is_some());
     assert!(paths["/iss/v1/distributions/{session_id}/qr/{token}"]["get"]["responses"].get("429").is_none());
     assert!(paths["/healthz"]["get"]["responses"].get("429").is_none());
+    // The main request bodies carry an example (the README's purchase), with the keys their schema
+    // requires and no key it does not have.
+    let schemas = &doc.body["components"]["schemas"];
+    for (path, method, required) in [
+        ("/payments/v1/sessions", "post", "order_lines"),
+        ("/payments/v1/authorizations/{authorization_token}/order", "post", "order_lines"),
+        ("/hpp/v1/sessions", "post", "payment_session_url"),
+        ("/ordermanagement/v1/orders/{order_id}/captures", "post", "captured_amount"),
+        ("/ordermanagement/v1/orders/{order_id}/refunds", "post", "refunded_amount"),
+    ] {
+        let content = &paths[path][method]["requestBody"]["content"]["application/json"];
+        let example = content["example"].as_object().unwrap_or_else(|| panic!("{method} {path}: no example"));
+        assert!(example.contains_key(required), "{method} {path}: the example has no {required}");
+        let properties = properties(schemas, &content["schema"]);
+        for key in example.keys() {
+            assert!(properties.contains(key), "{method} {path}: the example's {key} is not in its schema");
+        }
+    }
+}
+
+/// The property names of a schema: its own, those of the schema it refers to and of each `allOf`.
+fn properties(schemas: &serde_json::Value, schema: &serde_json::Value) -> Vec<String> {
+    if let Some(name) = schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+        return properties(schemas, &schemas[name]);
+    }
+    let own = schema["properties"].as_object().into_iter().flat_map(|p| p.keys().cloned());
+    let all_of = schema["allOf"].as_array().into_iter().flatten().flat_map(|s| properties(schemas, s));
+    own.chain(all_of).collect()
 }

@@ -20,13 +20,16 @@ from kassa_client.models import (
     HppCreated,
     HppCreateRequest,
     HppSessionV1,
+    HppStatus,
     MerchantSession,
     MerchantUrlsV1,
     OptionsV1,
     OrderCreated,
     OrderLine,
     OrderRead,
+    OrderStatus,
     PaymentSessionRequest,
+    SandboxHppAction,
     SandboxOutcome,
 )
 
@@ -85,13 +88,13 @@ with AuthenticatedClient(base_url=BASE, token=TOKEN, prefix="Basic", raise_on_un
     # 3. Not yet visited: WAITING.
     answer = hpp_read_session.sync_detailed(hpp.session_id, client=client)
     waiting = expect("read HPP session", HTTPStatus.OK, answer, HppSessionV1)
-    check("HPP status before the consumer", waiting.status == "WAITING", waiting)
+    check("HPP status before the consumer", waiting.status is HppStatus.WAITING, waiting)
 
     # 4. The consumer opens the page and approves (the sandbox controls).
-    answer = sandbox_consumer_action.sync_detailed(hpp.session_id, "open", client=client)
+    answer = sandbox_consumer_action.sync_detailed(hpp.session_id, SandboxHppAction.OPEN, client=client)
     opened = expect("sandbox open", HTTPStatus.OK, answer, SandboxOutcome)
-    check("HPP status once opened", opened.session.status == "IN_PROGRESS", opened)
-    answer = sandbox_consumer_action.sync_detailed(hpp.session_id, "approve", client=client)
+    check("HPP status once opened", opened.session.status is HppStatus.IN_PROGRESS, opened)
+    answer = sandbox_consumer_action.sync_detailed(hpp.session_id, SandboxHppAction.APPROVE, client=client)
     approved = expect("sandbox approve", HTTPStatus.OK, answer, SandboxOutcome)
     token = approved.session.authorization_token
     check("authorization token", isinstance(token, str) and token, approved)
@@ -99,7 +102,7 @@ with AuthenticatedClient(base_url=BASE, token=TOKEN, prefix="Basic", raise_on_un
     # 5. COMPLETED, with the token.
     answer = hpp_read_session.sync_detailed(hpp.session_id, client=client)
     completed = expect("read HPP session", HTTPStatus.OK, answer, HppSessionV1)
-    check("HPP status once approved", completed.status == "COMPLETED", completed)
+    check("HPP status once approved", completed.status is HppStatus.COMPLETED, completed)
     check("HPP authorization token", completed.authorization_token == token, completed)
 
     # 6. The order, placed with the token and the same cart.
@@ -110,7 +113,7 @@ with AuthenticatedClient(base_url=BASE, token=TOKEN, prefix="Basic", raise_on_un
     # 7. Order Management reads it: authorized, for the cart's amount.
     answer = order_management_read_order.sync_detailed(order.order_id, client=client)
     read = expect("read order", HTTPStatus.OK, answer, OrderRead)
-    check("order status", read.status == "AUTHORIZED", read)
+    check("order status", read.status is OrderStatus.AUTHORIZED, read)
     check("order amount", (read.order_amount, read.remaining_authorized_amount) == (18000, 18000), read)
     check("order currency", read.purchase_currency == "SEK", read)
 

@@ -67,7 +67,7 @@ const waiting = expect("read HPP session", 200, await client.GET("/hpp/v1/sessio
 check("HPP status before the consumer", waiting.status === "WAITING", waiting);
 
 // 4. The consumer opens the page and approves (the sandbox controls).
-const consumer = (action: "open" | "approve") => ({
+const consumer = (action: Schemas["SandboxHppAction"]) => ({
   params: { path: { session_id: hpp.session_id, action } },
 });
 const opened = expect(

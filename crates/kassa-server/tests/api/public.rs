@@ -119,9 +119,13 @@ async fn health_readiness_and_openapi() {
     assert!(paths["/iss/v1/distributions/{session_id}"]["get"]["responses"].get("429").is_some());
     assert!(paths["/iss/v1/distributions/{session_id}/qr/{token}"]["get"]["responses"].get("429").is_none());
     assert!(paths["/healthz"]["get"]["responses"].get("429").is_none());
+    // Statuses are named enums (client generators make one type of each).
+    let schemas = &doc.body["components"]["schemas"];
+    assert_eq!(schemas["HppSessionV1"]["properties"]["status"]["$ref"], "#/components/schemas/HppStatus");
+    assert_eq!(schemas["OrderRead"]["properties"]["status"]["$ref"], "#/components/schemas/OrderStatus");
+    assert!(schemas["HppStatus"]["enum"].as_array().unwrap().contains(&json!("COMPLETED")));
     // The main request bodies carry an example (the README's purchase), with the keys their schema
     // requires and no key it does not have.
-    let schemas = &doc.body["components"]["schemas"];
     for (path, method, required) in [
         ("/payments/v1/sessions", "post", "order_lines"),
         ("/payments/v1/authorizations/{authorization_token}/order", "post", "order_lines"),

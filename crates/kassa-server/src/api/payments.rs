@@ -32,7 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[utoipa::path(post, path = "/payments/v1/sessions", tag = "Payments", security(("basic" = [])),
     request_body(content = PaymentSessionRequest, example = examples::cart),
     responses(
-        (status = 200, body = MerchantSession),
+        (status = 200, body = MerchantSession, example = json!(examples::merchant_session())),
         (status = 400, description = "Invalid cart (`BAD_VALUE` names the field) or malformed request", body = ErrorResponse),
     ))]
 async fn create_session(
@@ -85,7 +85,7 @@ async fn cancel_session(Call { state, merchant }: Call, Path(id): Path<String>) 
 #[utoipa::path(post, path = "/payments/v1/authorizations/{authorization_token}/order", tag = "Payments", security(("basic" = [])),
     request_body(content = CreateOrderRequest, example = examples::order_placement),
     responses(
-        (status = 200, body = OrderCreated),
+        (status = 200, body = OrderCreated, example = json!(examples::order_created())),
         (status = 403, description = "An order was already placed for the session", body = ErrorResponse),
         (status = 404, description = "Unknown, expired, released or used authorization", body = ErrorResponse),
         (status = 409, description = "The cart does not match the authorized session", body = ErrorResponse),

@@ -66,3 +66,55 @@ pub fn capture() -> Value {
 pub fn refund() -> Value {
     json!({ "refunded_amount": 5000, "description": "A scratch on the frame", "reference": "return-1" })
 }
+
+/// The answer to creating a payment session (one of its three categories shown).
+pub fn merchant_session() -> Value {
+    let badge = "https://kassa.example/assets/badges/klarna.svg";
+    json!({
+        "session_id": "6f1fa7b0-0e4c-4c5b-9a7e-2f8e3c1d5b40",
+        "client_token": "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJpc3MiOiJrYXNzYSJ9.40dcdd3a636dc0633801959e1f1bad30",
+        "payment_method_categories": [
+            { "identifier": "pay_later", "name": "Pay later.", "asset_urls": { "descriptive": badge, "standard": badge } }
+        ]
+    })
+}
+
+/// The answer to creating an HPP session.
+pub fn hpp_created() -> Value {
+    let session = "https://kassa.example/hpp/v1/sessions/541e8e62-2333-453c-8013-28a2f421fd3c";
+    let page = "https://kassa.example/hpp/payments/541e8e62-2333-453c-8013-28a2f421fd3c";
+    json!({
+        "session_id": "541e8e62-2333-453c-8013-28a2f421fd3c",
+        "session_url": session,
+        "redirect_url": page,
+        "qr_code_url": format!("{page}/qr"),
+        "distribution_url": format!("{session}/distribution"),
+        "expires_at": "2026-12-04T04:00:50.893Z",
+        "distribution_module": {
+            "token": "6d6eb93f64f8b964ecf7100d8bb898fc",
+            "standalone_url": "https://kassa.example/hpp/distributions/541e8e62-2333-453c-8013-28a2f421fd3c/6d6eb93f64f8b964ecf7100d8bb898fc",
+            "generation_url": format!("{session}/distribution-module/token")
+        },
+        "manual_identification_check_url": format!("{session}/manual-id-check")
+    })
+}
+
+/// An HPP session the consumer completed (`place_order_mode: NONE`: an authorization token).
+pub fn hpp_completed() -> Value {
+    json!({
+        "session_id": "541e8e62-2333-453c-8013-28a2f421fd3c",
+        "status": "COMPLETED",
+        "updated_at": "2026-12-02T05:00:51.285Z",
+        "expires_at": "2026-12-04T04:00:50.893Z",
+        "authorization_token": "274af8c6-dded-4e23-b3b1-2d51fdc20dd3"
+    })
+}
+
+/// The answer to placing an order.
+pub fn order_created() -> Value {
+    json!({
+        "order_id": "36e0fded-1013-42aa-8900-6373d99439da",
+        "fraud_status": "ACCEPTED",
+        "authorized_payment_method": { "type": "invoice", "number_of_days": 30, "number_of_installments": 1 }
+    })
+}

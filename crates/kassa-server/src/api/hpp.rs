@@ -7,6 +7,7 @@ use super::watch::{Follow, WaitQuery};
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
 use crate::service::{hpp, load, messages};
+use crate::wire::examples;
 use crate::wire::hpp::{DistributionRequestV1, HppCreateRequest, HppCreated, HppSessionV1};
 use crate::wire::kassa::DistributionModuleToken;
 use axum::Json;
@@ -27,9 +28,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Create an HPP session for a payment session of the same merchant.
 #[utoipa::path(post, path = "/hpp/v1/sessions", tag = "HPP", security(("basic" = [])),
-    request_body = HppCreateRequest,
+    request_body(content = HppCreateRequest, example = examples::hpp_session),
     responses(
-        (status = 201, description = "Created; every key is always present", body = HppCreated),
+        (status = 201, description = "Created; every key is always present", body = HppCreated, example = json!(examples::hpp_created())),
         (status = 404, description = "The payment session has expired or was cancelled", body = ErrorResponse),
     ))]
 async fn create_session(
@@ -44,7 +45,7 @@ async fn create_session(
 #[utoipa::path(get, path = "/hpp/v1/sessions/{session_id}", tag = "HPP", security(("basic" = [])),
     params(("session_id" = String, Path, description = "The HPP session id"), WaitQuery),
     responses(
-        (status = 200, body = HppSessionV1, headers(("ETag" = String))),
+        (status = 200, body = HppSessionV1, headers(("ETag" = String)), example = json!(examples::hpp_completed())),
         (status = 404, description = "Unknown or expired", body = ErrorResponse),
     ))]
 async fn read_session(Call { state, merchant }: Call, follow: Follow) -> Result<Response, ApiError> {

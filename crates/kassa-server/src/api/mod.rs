@@ -51,6 +51,7 @@ pub fn routes(mode: Mode) -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let (router, mut doc) = api.split_for_parts();
     openapi::document_common_errors(&mut doc);
     openapi::name_operations(&mut doc);
+    openapi::document_enums(&mut doc);
     openapi::document_rate_limits(&mut doc);
     (router, doc)
 }

@@ -5,6 +5,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use std::sync::Arc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Ref, RefOr, Schema};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -120,6 +121,53 @@ pub fn document_rate_limits(doc: &mut utoipa::openapi::OpenApi) {
         for (method, operation) in operations(item) {
             if super::rate_limit::category_of(&method, path).is_some() {
                 operation.responses.responses.insert("429".into(), limited.clone().into());
+            }
+        }
+    }
+}
+
+/// Gives the closed sets kassa parses and answers a schema of their own, named (client generators
+/// make one enum of each), with the values of the same enums the server uses: the statuses of the
+/// HPP session, order and customer token reads, and the consumer's and Klarna's actions in the
+/// sandbox routes' paths. kassa reads them in any case; the document gives Klarna's spelling.
+pub fn document_enums(doc: &mut utoipa::openapi::OpenApi) {
+    use kassa_core::customer_token::{TokenAction, TokenStatus};
+    use kassa_core::hpp::{HppAction, HppStatus};
+    use kassa_core::order::OrderStatus;
+    let hpp_actions = HppAction::ALL.iter().filter(|a| **a != HppAction::Disable).map(|a| a.as_str());
+    let token_actions = TokenAction::ALL.iter().filter(|a| **a != TokenAction::Cancel).map(|a| a.as_str());
+    let enums: [(&str, &str, Vec<&str>); 5] = [
+        ("HppStatus", "An HPP session's status", HppStatus::ALL.iter().map(|s| s.as_str()).collect()),
+        ("OrderStatus", "An order's status", OrderStatus::ALL.iter().map(|s| s.as_str()).collect()),
+        ("TokenStatus", "A customer token's status", TokenStatus::ALL.iter().map(|s| s.as_str()).collect()),
+        ("SandboxHppAction", "What the consumer does on the payment page", hpp_actions.collect()),
+        ("SandboxTokenAction", "What Klarna does to a customer token", token_actions.collect()),
+    ];
+    let components = doc.components.get_or_insert_with(Default::default);
+    for (name, description, values) in enums {
+        let schema = utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .description(Some(description))
+            .enum_values(Some(values));
+        components.schemas.insert(name.to_owned(), schema.into());
+    }
+    for (schema, property, enumeration) in [
+        ("HppSessionV1", "status", "HppStatus"),
+        ("OrderRead", "status", "OrderStatus"),
+        ("TokenRead", "status", "TokenStatus"),
+    ] {
+        if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema) {
+            object.properties.insert(property.to_owned(), Ref::from_schema_name(enumeration).into());
+        }
+    }
+    for (path, enumeration) in [
+        ("/sandbox/v1/hpp/sessions/{session_id}/{action}", "SandboxHppAction"),
+        ("/sandbox/v1/customer-tokens/{customer_token}/{action}", "SandboxTokenAction"),
+    ] {
+        let Some(item) = doc.paths.paths.get_mut(path) else { continue };
+        for (_, operation) in operations(item) {
+            for parameter in operation.parameters.iter_mut().flatten().filter(|p| p.name == "action") {
+                parameter.schema = Some(Ref::from_schema_name(enumeration).into());
             }
         }
     }

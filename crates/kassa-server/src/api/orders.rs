@@ -11,6 +11,7 @@ use crate::app::state::AppState;
 use crate::service::error::ServiceResult;
 use crate::service::idempotency::{IdempotencyKey, Receipt};
 use crate::service::orders::manage;
+use crate::wire::examples;
 use crate::wire::orders::{
     CaptureRead, CaptureRequest, CustomerDetailsRequest, DueDateOption, DueDateOptions, ExtendDueDateRequest,
     MerchantReferencesRequest, OrderRead, RefundRead, RefundRequest, ShippingInfoRequest, UpdateAuthorizationRequest,
@@ -203,7 +204,7 @@ async fn add_shipping_info(
 
 /// Capture part or all of the remaining authorized amount.
 #[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/captures", tag = "Order Management", security(("basic" = [])),
-    request_body = CaptureRequest,
+    request_body(content = CaptureRequest, example = examples::capture),
     responses(
         (status = 201, description = "Captured", headers(("Location" = String), ("Capture-Id" = String))),
         (status = 403, description = "`CAPTURE_NOT_ALLOWED`: more than remains, or the order is not open", body = ErrorResponse),
@@ -303,7 +304,7 @@ async fn due_date_options(
 
 /// Refund part or all of what was captured.
 #[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/refunds", tag = "Order Management", security(("basic" = [])),
-    request_body = RefundRequest,
+    request_body(content = RefundRequest, example = examples::refund),
     responses(
         (status = 201, description = "Refunded", headers(("Location" = String), ("Refund-Id" = String))),
         (status = 403, description = "`REFUND_NOT_ALLOWED`: no captures, or more than was captured", body = ErrorResponse),

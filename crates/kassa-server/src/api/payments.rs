@@ -7,6 +7,7 @@ use super::watch::{Follow, WaitQuery};
 use crate::api::error::ApiError;
 use crate::app::state::AppState;
 use crate::service::{orders, payments};
+use crate::wire::examples;
 use crate::wire::payments::{
     CreateOrderRequest, MerchantSession, OrderCreated, PaymentPatch, PaymentSessionRead, PaymentSessionRequest,
 };
@@ -29,9 +30,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Create a payment session.
 #[utoipa::path(post, path = "/payments/v1/sessions", tag = "Payments", security(("basic" = [])),
-    request_body = PaymentSessionRequest,
+    request_body(content = PaymentSessionRequest, example = examples::cart),
     responses(
-        (status = 200, body = MerchantSession),
+        (status = 200, body = MerchantSession, example = json!(examples::merchant_session())),
         (status = 400, description = "Invalid cart (`BAD_VALUE` names the field) or malformed request", body = ErrorResponse),
     ))]
 async fn create_session(
@@ -55,7 +56,7 @@ async fn read_session(Call { state, merchant }: Call, follow: Follow) -> Result<
 
 /// Update a payment session: the given keys replace the stored ones.
 #[utoipa::path(post, path = "/payments/v1/sessions/{session_id}", tag = "Payments", security(("basic" = [])),
-    request_body = PaymentSessionRequest,
+    request_body(content = PaymentSessionRequest, example = examples::session_update),
     responses(
         (status = 204, description = "Updated"),
         (status = 403, description = "The session is complete", body = ErrorResponse),
@@ -82,9 +83,9 @@ async fn cancel_session(Call { state, merchant }: Call, Path(id): Path<String>) 
 
 /// Place an order from an authorization token (`auto_capture: true` captures it at once).
 #[utoipa::path(post, path = "/payments/v1/authorizations/{authorization_token}/order", tag = "Payments", security(("basic" = [])),
-    request_body = CreateOrderRequest,
+    request_body(content = CreateOrderRequest, example = examples::order_placement),
     responses(
-        (status = 200, body = OrderCreated),
+        (status = 200, body = OrderCreated, example = json!(examples::order_created())),
         (status = 403, description = "An order was already placed for the session", body = ErrorResponse),
         (status = 404, description = "Unknown, expired, released or used authorization", body = ErrorResponse),
         (status = 409, description = "The cart does not match the authorized session", body = ErrorResponse),

@@ -2,6 +2,7 @@
 
 pub mod decode;
 pub mod events;
+pub mod examples;
 pub mod hpp;
 pub mod instore;
 pub mod jobs;

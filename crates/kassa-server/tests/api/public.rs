@@ -119,4 +119,63 @@ async fn health_readiness_and_openapi() {
     assert!(paths["/iss/v1/distributions/{session_id}"]["get"]["responses"].get("429").is_some());
     assert!(paths["/iss/v1/distributions/{session_id}/qr/{token}"]["get"]["responses"].get("429").is_none());
     assert!(paths["/healthz"]["get"]["responses"].get("429").is_none());
+    // Statuses are named enums (client generators make one type of each).
+    let schemas = &doc.body["components"]["schemas"];
+    assert_eq!(schemas["HppSessionV1"]["properties"]["status"]["$ref"], "#/components/schemas/HppStatus");
+    assert_eq!(schemas["OrderRead"]["properties"]["status"]["$ref"], "#/components/schemas/OrderStatus");
+    assert!(schemas["HppStatus"]["enum"].as_array().unwrap().contains(&json!("COMPLETED")));
+    // The main request bodies carry an example (the README's purchase), with the keys their schema
+    // requires and no key it does not have, valid for Klarna's schema of the body too.
+    for (path, method, required, klarna) in [
+        ("/payments/v1/sessions", "post", "order_lines", (Spec::Payments, "session_create")),
+        (
+            "/payments/v1/authorizations/{authorization_token}/order",
+            "post",
+            "order_lines",
+            (Spec::Payments, "create_order_request"),
+        ),
+        ("/hpp/v1/sessions", "post", "payment_session_url", (Spec::Hpp, "SessionCreationRequestV1")),
+        (
+            "/ordermanagement/v1/orders/{order_id}/captures",
+            "post",
+            "captured_amount",
+            (Spec::OrderManagement, "CaptureObject"),
+        ),
+        (
+            "/ordermanagement/v1/orders/{order_id}/refunds",
+            "post",
+            "refunded_amount",
+            (Spec::OrderManagement, "RefundObject"),
+        ),
+    ] {
+        let content = &paths[path][method]["requestBody"]["content"]["application/json"];
+        assert_valid(klarna.0, klarna.1, &content["example"]);
+        let example = content["example"].as_object().unwrap_or_else(|| panic!("{method} {path}: no example"));
+        assert!(example.contains_key(required), "{method} {path}: the example has no {required}");
+        let properties = properties(schemas, &content["schema"]);
+        for key in example.keys() {
+            assert!(properties.contains(key), "{method} {path}: the example's {key} is not in its schema");
+        }
+    }
+    // The examples of their answers are valid answers by Klarna's schemas.
+    for (path, method, status, (spec, schema)) in [
+        ("/payments/v1/sessions", "post", "200", (Spec::Payments, "merchant_session")),
+        ("/payments/v1/authorizations/{authorization_token}/order", "post", "200", (Spec::Payments, "order")),
+        ("/hpp/v1/sessions", "post", "201", (Spec::Hpp, "SessionCreationResponseV1")),
+        ("/hpp/v1/sessions/{session_id}", "get", "200", (Spec::Hpp, "SessionResponseV1")),
+    ] {
+        let example = &paths[path][method]["responses"][status]["content"]["application/json"]["example"];
+        assert!(example.is_object(), "{method} {path}: no example of its {status}");
+        assert_valid(spec, schema, example);
+    }
+}
+
+/// The property names of a schema: its own, those of the schema it refers to and of each `allOf`.
+fn properties(schemas: &serde_json::Value, schema: &serde_json::Value) -> Vec<String> {
+    if let Some(name) = schema["$ref"].as_str().and_then(|r| r.strip_prefix("#/components/schemas/")) {
+        return properties(schemas, &schemas[name]);
+    }
+    let own = schema["properties"].as_object().into_iter().flat_map(|p| p.keys().cloned());
+    let all_of = schema["allOf"].as_array().into_iter().flatten().flat_map(|s| properties(schemas, s));
+    own.chain(all_of).collect()
 }

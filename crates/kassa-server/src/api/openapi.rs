@@ -136,12 +136,15 @@ pub fn document_enums(doc: &mut utoipa::openapi::OpenApi) {
     use kassa_core::order::OrderStatus;
     let hpp_actions = HppAction::ALL.iter().filter(|a| **a != HppAction::Disable).map(|a| a.as_str());
     let token_actions = TokenAction::ALL.iter().filter(|a| **a != TokenAction::Cancel).map(|a| a.as_str());
-    let enums: [(&str, &str, Vec<&str>); 5] = [
+    use super::sandbox::{DISTRIBUTION_ACTIONS, ORDER_DECISIONS};
+    let enums: [(&str, &str, Vec<&str>); 7] = [
         ("HppStatus", "An HPP session's status", HppStatus::ALL.iter().map(|s| s.as_str()).collect()),
         ("OrderStatus", "An order's status", OrderStatus::ALL.iter().map(|s| s.as_str()).collect()),
         ("TokenStatus", "A customer token's status", TokenStatus::ALL.iter().map(|s| s.as_str()).collect()),
         ("SandboxHppAction", "What the consumer does on the payment page", hpp_actions.collect()),
         ("SandboxTokenAction", "What Klarna does to a customer token", token_actions.collect()),
+        ("SandboxOrderAction", "What Klarna does to an order", ORDER_DECISIONS.to_vec()),
+        ("SandboxDistributionAction", "What the consumer does with an in-store payment", DISTRIBUTION_ACTIONS.to_vec()),
     ];
     let components = doc.components.get_or_insert_with(Default::default);
     for (name, description, values) in enums {
@@ -163,6 +166,8 @@ pub fn document_enums(doc: &mut utoipa::openapi::OpenApi) {
     for (path, enumeration) in [
         ("/sandbox/v1/hpp/sessions/{session_id}/{action}", "SandboxHppAction"),
         ("/sandbox/v1/customer-tokens/{customer_token}/{action}", "SandboxTokenAction"),
+        ("/sandbox/v1/orders/{order_id}/{action}", "SandboxOrderAction"),
+        ("/sandbox/v1/distributions/{session_id}/{action}", "SandboxDistributionAction"),
     ] {
         let Some(item) = doc.paths.paths.get_mut(path) else { continue };
         for (_, operation) in operations(item) {

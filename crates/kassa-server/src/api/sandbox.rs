@@ -22,6 +22,11 @@ use kassa_core::hpp::HppAction;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+/// The actions of `POST /sandbox/v1/orders/{order_id}/{action}` (the document lists them).
+pub const ORDER_DECISIONS: [&str; 2] = ["close", "decline-increases"];
+/// The actions of `POST /sandbox/v1/distributions/{session_id}/{action}` (the document lists them).
+pub const DISTRIBUTION_ACTIONS: [&str; 5] = ["open", "pay", "decline", "cancel", "fail"];
+
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(consumer_action))
@@ -51,9 +56,8 @@ async fn order_decision(
         "close" => KlarnaDecision::Close,
         "decline-increases" => KlarnaDecision::DeclineIncreases,
         _ => {
-            return Err(ApiError::not_found(format!(
-                "Unknown order action {action:?}: use close or decline-increases"
-            )));
+            let expected = ORDER_DECISIONS.join(" or ");
+            return Err(ApiError::not_found(format!("Unknown order action {action:?}: use {expected}")));
         }
     };
     manage::klarna_decides(&state, &merchant, &order_id, decision).await?;
@@ -153,9 +157,8 @@ async fn distribution_action(
             ConsumerAction::Fail(code)
         }
         other => {
-            return Err(ApiError::not_found(format!(
-                "Unknown distribution action {other:?}: use open, pay, decline, cancel or fail"
-            )));
+            let expected = DISTRIBUTION_ACTIONS.join(", ");
+            return Err(ApiError::not_found(format!("Unknown distribution action {other:?}: use one of {expected}")));
         }
     };
     Ok(Json(instore::consumer_action(&state, &merchant, &id, action).await?))

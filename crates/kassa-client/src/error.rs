@@ -55,7 +55,7 @@ pub enum Error {
     #[error("kassa answered {0}")]
     Api(ApiError),
     /// No answer: connection refused, reset, timed out (after the retries the request allowed).
-    #[error("no answer from kassa: {}", chain(.0))]
+    #[error("no answer from kassa: {}", describe(.0))]
     Http(#[source] reqwest::Error),
     /// An answer whose body is not what the route promises.
     #[error("unexpected answer body from {route} ({status}): {source}")]
@@ -100,8 +100,9 @@ impl Error {
     }
 }
 
-/// A reqwest error with its causes, which its `Display` leaves out.
-fn chain(error: &reqwest::Error) -> String {
+/// A reqwest error with its causes, which its `Display` leaves out ("error sending request:
+/// connection refused").
+pub fn describe(error: &reqwest::Error) -> String {
     let mut text = error.to_string();
     let mut source = std::error::Error::source(error);
     while let Some(cause) = source {

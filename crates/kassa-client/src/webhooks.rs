@@ -1,5 +1,21 @@
 //! Checking that a status callback came from kassa: Standard Webhooks v1 signatures
 //! (<https://www.standardwebhooks.com/>), and kassa's own headers read into a [`Callback`].
+//!
+//! ```
+//! use kassa_client::webhooks::{Webhook, VerifyError};
+//! use reqwest::header::HeaderMap;
+//!
+//! // The merchant's secret (`kassa merchant add` prints it; `client.events().signing_secrets()`).
+//! let webhook = Webhook::new("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap();
+//! let body = br#"{"status":"COMPLETED"}"#;
+//! let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+//! let mut headers = HeaderMap::new();
+//! headers.insert("webhook-id", "msg_1".parse().unwrap());
+//! headers.insert("webhook-timestamp", now.to_string().parse().unwrap());
+//! headers.insert("webhook-signature", webhook.sign("msg_1", now, body).parse().unwrap());
+//! assert_eq!(webhook.verify(&headers, body), Ok(()));
+//! assert_eq!(webhook.verify(&headers, br#"{"status":"CANCELLED"}"#), Err(VerifyError::NoMatch));
+//! ```
 
 use kassa_core::signature::{WebhookSecret, sign};
 use reqwest::header::HeaderMap;

@@ -3,20 +3,10 @@
 
 use serde_json::{Value, json};
 
-/// A payment session request: one bike in Sweden, 180.00 SEK with 30.00 tax and a 20.00 discount.
+/// A payment session request: one bike in Sweden, 180.00 SEK with 30.00 tax and a 20.00 discount
+/// (the OpenAPI document's example, so the tests and the document show the same purchase).
 pub fn cart() -> Value {
-    json!({
-        "purchase_country": "SE",
-        "purchase_currency": "SEK",
-        "locale": "en-SE",
-        "order_amount": 18000,
-        "order_tax_amount": 3000,
-        "order_lines": [{
-            "type": "physical", "reference": "SKU-1", "name": "Cool Bike", "quantity": 1,
-            "unit_price": 20000, "tax_rate": 2000, "total_amount": 18000,
-            "total_discount_amount": 2000, "total_tax_amount": 3000
-        }]
-    })
+    kassa_server::wire::examples::cart()
 }
 
 /// The store-info attachment a point of sale sends (reference §3.1).

@@ -1,10 +1,12 @@
 //! `kassa listen` against a remote kassa (another process): 1,000 events forwarded to a local
 //! receiver while the stream between them is broken twice, each forwarded exactly once, in
 //! per-session order, signed so that the independent `standardwebhooks` crate verifies them,
-//! and byte for byte what kassa's own callback of the same event carries.
+//! and what kassa's own callback of the same event carries. On SQLite, and on PostgreSQL with
+//! the events made on another node than the one listen follows.
 
 mod support;
 
+use kassa_store::testing::TestDatabase;
 use kassa_testkit::{Client, Merchant, Received, Receiver};
 use serde_json::json;
 use std::collections::{BTreeMap, HashSet};
@@ -23,9 +25,23 @@ const EVENTS_PER_SESSION: usize = 4;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listen_forwards_every_event_once_across_broken_streams() {
     let database = DatabaseFile::new();
-    let secret = add_merchant(&database.url);
-    let server = serve(&database.url, &["--rate-limits", "off"]);
-    let api = Client::new(&server.url, Merchant::new("shop", "shop-secret-0123456789"));
+    forwards_every_event_once(&database.url, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listen_follows_one_node_while_the_events_happen_on_another() {
+    let Some(database) = TestDatabase::postgres().await else { return };
+    forwards_every_event_once(&database.url, true).await;
+}
+
+/// Listens to one node of `database` through a proxy that is cut twice; the events are made
+/// on that node or (`second_node`) on another one.
+async fn forwards_every_event_once(database: &str, second_node: bool) {
+    let secret = add_merchant(database);
+    let server = serve(database, &["--rate-limits", "off"]);
+    let other = second_node.then(|| serve(database, &["--rate-limits", "off"]));
+    let writer = other.as_ref().unwrap_or(&server);
+    let api = Client::new(&writer.url, Merchant::new("shop", "shop-secret-0123456789"));
     let proxy = Proxy::start(&server.url).await;
     let receiver = Receiver::start().await;
     let mut listen = Command::new(BIN)

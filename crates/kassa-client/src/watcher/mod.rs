@@ -14,6 +14,37 @@
 //! - Exactly once: the watcher's file records, per session, the last sequence handed on, and the
 //!   feed's cursor; it is written (synced) after each event the handler took. An event is handed
 //!   on again only if the process dies between the handler's return and that write.
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), kassa_client::Error> {
+//! # let kassa = kassa_testkit::spawn().await;
+//! # let (url, username, secret) = (kassa.url.as_str(), kassa.merchant.username.as_str(), kassa.merchant.secret.as_str());
+//! # let state = tempfile::tempdir().unwrap();
+//! use kassa_client::watcher::{Watcher, WatcherConfig};
+//! use kassa_client::webhooks::Webhook;
+//!
+//! let client = kassa_client::Client::new(url, username, secret)?;
+//! let secrets = client.events().signing_secrets().await?;
+//! let webhook = Webhook::with_secrets(secrets.iter().map(String::as_str)).expect("whsec_ secrets");
+//! let (seen, mut events) = tokio::sync::mpsc::unbounded_channel();
+//! let config = WatcherConfig::new(state.path().join("watcher.json"));
+//! let watcher = Watcher::start(client.clone(), webhook, config, move |event| {
+//!     let seen = seen.clone();
+//!     async move { seen.send(event).map_err(|_| "the application stopped") }
+//! })
+//! .await?;
+//!
+//! // A session of the test kit's cart: its creation is an event, handed on from the feed.
+//! let cart: kassa_client::payments::Cart = serde_json::from_value(kassa_testkit::cart()).unwrap();
+//! let session = client.payments().create_session(&cart).await?;
+//! watcher.reconcile().await?;
+//! let event = events.recv().await.expect("an event");
+//! assert_eq!((event.session_id.as_str(), event.sequence), (session.session_id.as_str(), 1));
+//! watcher.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
 
 mod progress;
 

@@ -96,7 +96,7 @@ async fn forward(local: &reqwest::Client, url: &str, webhook: &Webhook, event: &
         .await;
     match sent {
         Ok(response) => Answer::Status(response.status().as_u16(), started.elapsed()),
-        Err(error) => Answer::Failed(error_chain(&error)),
+        Err(error) => Answer::Failed(kassa_client::error::describe(&error)),
     }
 }
 
@@ -106,15 +106,4 @@ fn line(event: &Event, answer: &Answer) -> String {
         Answer::Failed(error) => format!("<-- failed: {error}"),
     };
     format!("{}  {answered}", super::tail::summary(event))
-}
-
-fn error_chain(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = std::error::Error::source(error);
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }

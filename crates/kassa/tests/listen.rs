@@ -44,15 +44,17 @@ async fn forwards_every_event_once(database: &str, second_node: bool) {
     let api = Client::new(&writer.url, Merchant::new("shop", "shop-secret-0123456789"));
     let proxy = Proxy::start(&server.url).await;
     let receiver = Receiver::start().await;
-    let mut listen = Command::new(BIN)
-        .args(["listen", "--from-start", "--kind", "hpp", "--forward-to", &format!("{}/hooks", receiver.url)])
-        .args(["--url", &proxy.url, "--auth", "shop:shop-secret-0123456789"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut listen = Killed(
+        Command::new(BIN)
+            .args(["listen", "--from-start", "--kind", "hpp", "--forward-to", &format!("{}/hooks", receiver.url)])
+            .args(["--url", &proxy.url, "--auth", "shop:shop-secret-0123456789"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
-    let stdout = listen.stdout.take().unwrap();
+    let stdout = listen.0.stdout.take().unwrap();
     let collected = lines.clone();
     std::thread::spawn(move || {
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -123,8 +125,16 @@ async fn forwards_every_event_once(database: &str, second_node: bool) {
     let printed = lines.lock().unwrap().clone();
     assert_eq!(printed.len(), forwarded.len(), "a line per event");
     assert!(printed.iter().all(|l| l.contains(" hpp ") && l.contains("<-- 204")), "{:?}", &printed[..3]);
-    let _ = listen.kill();
-    let _ = listen.wait();
+}
+
+/// A child process killed when dropped (also when the test fails).
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Adds the merchant `shop` to the database with the CLI and returns its webhook signing secret

@@ -29,6 +29,8 @@ pub const WEBHOOK_SIGNATURE: &str = "webhook-signature";
 pub const SEQUENCE_HEADER: &str = "kassa-event-sequence";
 /// The session the event belongs to.
 pub const SESSION_HEADER: &str = "kassa-session-id";
+/// The kind of that session (`hpp`, `distribution`), as the events feed names it.
+pub const SESSION_KIND_HEADER: &str = "kassa-session-kind";
 /// How far a callback's timestamp may be from the receiver's clock (the spec's 5 minutes):
 /// an older callback is a replay.
 pub const TOLERANCE: Duration = Duration::from_secs(5 * 60);
@@ -114,6 +116,8 @@ pub struct Callback {
     /// The event's id (`webhook-id`): the same on every attempt and redelivery.
     pub event_id: String,
     pub session_id: String,
+    /// `hpp` or `distribution` (absent from kassas older than this client).
+    pub session_kind: Option<String>,
     /// The event's number within its session, gap-free from 1 (creation).
     pub sequence: u64,
     /// The session's read body at the change (HPP: the callback's `session`; in-store: the
@@ -122,23 +126,30 @@ pub struct Callback {
 }
 
 impl Callback {
-    /// Reads kassa's headers and the body (unverified: see [`Webhook::read`]).
+    /// Reads kassa's headers and the body (unverified: see [`Webhook::read`]). The signature
+    /// covers the id, the timestamp and the body, not kassa's own headers: a session id that
+    /// contradicts the signed body is refused.
     pub fn parse(headers: &HeaderMap, body: &[u8]) -> Result<Self, VerifyError> {
         let sequence = header(headers, SEQUENCE_HEADER)?
             .parse()
             .map_err(|_| VerifyError::Malformed(format!("`{SEQUENCE_HEADER}` is not a number")))?;
         let mut body: Value =
             serde_json::from_slice(body).map_err(|e| VerifyError::Malformed(format!("the body is not JSON: {e}")))?;
+        let session_kind = header(headers, SESSION_KIND_HEADER).ok().map(str::to_owned);
+        let event_id = header(headers, WEBHOOK_ID)?.to_owned();
         // HPP wraps the read body as `{"event_id", "session"}`.
-        if body_is_hpp_envelope(&body) {
+        let hpp = session_kind.as_deref().map_or_else(|| body_is_hpp_envelope(&body), |kind| kind == "hpp");
+        if hpp {
+            if body.get("event_id").and_then(Value::as_str) != Some(event_id.as_str()) {
+                return Err(VerifyError::Malformed("the body's event_id is not the webhook-id".into()));
+            }
             body = body["session"].take();
         }
-        Ok(Self {
-            event_id: header(headers, WEBHOOK_ID)?.to_owned(),
-            session_id: header(headers, SESSION_HEADER)?.to_owned(),
-            sequence,
-            body,
-        })
+        let session_id = header(headers, SESSION_HEADER)?.to_owned();
+        if body.get("session_id").and_then(Value::as_str).is_some_and(|signed| signed != session_id) {
+            return Err(VerifyError::Malformed(format!("`{SESSION_HEADER}` is not the signed body's session_id")));
+        }
+        Ok(Self { event_id, session_id, session_kind, sequence, body })
     }
 }
 

@@ -27,11 +27,15 @@ type Seen = Arc<Mutex<Vec<WatchedEvent>>>;
 struct Endpoint {
     watcher: Arc<RwLock<Option<Watcher>>>,
     requests: Arc<AtomicUsize>,
+    /// The `webhook-id` of every request, in arrival order.
+    ids: Arc<Mutex<Vec<String>>>,
     refuse_every: usize,
 }
 
 async fn callback(State(endpoint): State<Endpoint>, headers: HeaderMap, body: Bytes) -> StatusCode {
     let n = endpoint.requests.fetch_add(1, Ordering::SeqCst);
+    let id = headers.get("webhook-id").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    endpoint.ids.lock().unwrap().push(id.to_owned());
     if endpoint.refuse_every > 0 && n % endpoint.refuse_every == 0 {
         return StatusCode::SERVICE_UNAVAILABLE;
     }
@@ -46,8 +50,12 @@ async fn callback(State(endpoint): State<Endpoint>, headers: HeaderMap, body: By
 }
 
 async fn start_endpoint(refuse_every: usize) -> (Endpoint, String) {
-    let endpoint =
-        Endpoint { watcher: Arc::new(RwLock::new(None)), requests: Arc::new(AtomicUsize::new(0)), refuse_every };
+    let endpoint = Endpoint {
+        watcher: Arc::new(RwLock::new(None)),
+        requests: Arc::new(AtomicUsize::new(0)),
+        ids: Arc::default(),
+        refuse_every,
+    };
     let app = axum::Router::new().route("/cb", axum::routing::post(callback)).with_state(endpoint.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}/cb", listener.local_addr().unwrap());
@@ -167,7 +175,9 @@ async fn callbacks_sent_twice_and_dropped_by_the_sandbox_are_seen_once() {
         let copy = seen.iter().find(|e| e.event_id == event.event_id).expect("a dropped callback's event seen");
         assert_eq!(copy.source, Source::Feed, "only reconciliation could find {}", event.event_id);
     }
-    assert!(endpoint.requests.load(Ordering::SeqCst) > seen.iter().filter(|e| e.source == Source::Callback).count());
+    let ids = endpoint.ids.lock().unwrap().clone();
+    let twice = ids.iter().filter(|id| ids.iter().filter(|other| other == id).count() >= 2).count();
+    assert!(twice > 0, "the sandbox sent callbacks twice: {ids:?}");
     assert_eq!(
         client.sandbox().reset_callback_settings().await.unwrap(),
         CallbackSettings {
@@ -232,6 +242,74 @@ async fn a_callback_that_is_not_kassas_is_rejected_and_handed_on_to_nobody() {
     headers.insert("kassa-session-id", "s1".parse().unwrap());
     headers.insert("kassa-event-sequence", "1".parse().unwrap());
     assert!(matches!(watcher.accept(&headers, body).await, Err(Rejected::Unverified(_))));
+
+    // Signed with the merchant's secret, but kassa's own (unsigned) session header changed.
+    let secret = client.events().signing_secrets().await.unwrap().remove(0);
+    let signature = Webhook::new(&secret).unwrap().sign("e1", now, body);
+    headers.insert("webhook-signature", signature.parse().unwrap());
+    headers.insert("kassa-session-id", "s2".parse().unwrap());
+    assert!(matches!(watcher.accept(&headers, body).await, Err(Rejected::Unverified(_))));
     assert!(seen.lock().unwrap().iter().all(|e| e.event_id != "e1"));
+    watcher.shutdown().await;
+}
+
+/// A kassa stand-in that counts the feed reads it gets and answers every one with `status`
+/// (200: an empty page).
+async fn counting_feed(status: u16) -> (String, Arc<AtomicUsize>) {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counted = hits.clone();
+    let app = axum::Router::new().fallback(move || {
+        counted.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let body = match status {
+                200 => r#"{"events":[],"next_cursor":"","has_more":false}"#,
+                _ => r#"{"error_code":"UNAUTHORIZED","error_messages":["no"]}"#,
+            };
+            (StatusCode::from_u16(status).unwrap(), [("content-type", "application/json")], body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, hits)
+}
+
+async fn watch(url: &str, config: WatcherConfig) -> Watcher {
+    let client = Client::new(url, "u", "s").unwrap();
+    let webhook = Webhook::new("whsec_C2FVsBQIhrscChlQIMV+b5sSYspob7oD").unwrap();
+    Watcher::start(client, webhook, config, |_| async { Ok::<(), String>(()) }).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_dropped_watcher_stops_and_a_failing_one_backs_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, hits) = counting_feed(200).await;
+    let idle = WatcherConfig {
+        reconcile_every: Duration::from_secs(3600),
+        fallback_after: Duration::from_secs(3600),
+        ..WatcherConfig::new(dir.path().join("a.json"))
+    };
+    let watcher = watch(&url, idle).await;
+    eventually("the first reconciliation", Duration::from_secs(5), || async {
+        if hits.load(Ordering::SeqCst) >= 1 { Ok(()) } else { Err("no read yet") }
+    })
+    .await;
+    drop(watcher);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(hits.load(Ordering::SeqCst), 1, "dropped, it reads no more");
+
+    // Refused credentials with callbacks quiet: the stream and the feed fail at once, and the
+    // watcher waits 1 s, 2 s … between tries instead of hammering kassa.
+    let (url, hits) = counting_feed(401).await;
+    let quiet = WatcherConfig {
+        reconcile_every: Duration::from_millis(10),
+        fallback_after: Duration::ZERO,
+        ..WatcherConfig::new(dir.path().join("b.json"))
+    };
+    let watcher = watch(&url, quiet).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let tries = hits.load(Ordering::SeqCst);
+    assert!((1..=4).contains(&tries), "{tries} requests in 2.5 s");
+    assert!(watcher.last_error().is_some_and(|e| e.contains("401")), "{:?}", watcher.last_error());
     watcher.shutdown().await;
 }

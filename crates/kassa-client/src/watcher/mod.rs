@@ -64,9 +64,6 @@ use std::time::Duration;
 use tokio::sync::{Mutex, Notify, watch};
 use tokio::time::Instant;
 
-/// The kind of the callback's session, as the events feed names it.
-const SESSION_KIND_HEADER: &str = "kassa-session-kind";
-
 /// How a watcher runs.
 #[derive(Debug, Clone)]
 pub struct WatcherConfig {
@@ -105,10 +102,17 @@ pub enum Rejected {
 type Handler = Arc<dyn Fn(WatchedEvent) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send>> + Send + Sync>;
 
 /// A running watcher. Share it (in an `Arc`) with the HTTP handler that takes callbacks.
+/// Dropped without [`Watcher::shutdown`], it stops its background work too (without waiting).
 pub struct Watcher {
     inner: Arc<Inner>,
     stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<()>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        let _ = self.stop.send(true);
+    }
 }
 
 struct Inner {
@@ -157,17 +161,22 @@ impl Watcher {
         });
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(inner.clone().run(stopped));
-        Ok(Self { inner, stop, task })
+        Ok(Self { inner, stop, task: Some(task) })
     }
 
     /// Takes a status callback: checks its signature, then hands it on (or holds it until an
-    /// earlier event of its session comes, or drops it as already seen).
+    /// earlier event of its session comes, or drops it as already seen). A callback of another
+    /// kind than `config.kind` is taken and ignored.
     pub async fn accept(&self, headers: &HeaderMap, body: &[u8]) -> Result<(), Rejected> {
         let callback = self.inner.webhook.read(headers, body)?;
-        let kind = headers.get(SESSION_KIND_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
         *lock(&self.inner.last_callback) = Instant::now();
         self.inner.callback_arrived.notify_one();
-        let event = from_callback(callback, kind);
+        if let (Some(wanted), Some(kind)) = (&self.inner.config.kind, &callback.session_kind)
+            && wanted != kind
+        {
+            return Ok(());
+        }
+        let event = from_callback(callback);
         let mut progress = self.inner.progress.lock().await;
         self.inner.offer(&mut progress, event).await?;
         Ok(())
@@ -188,43 +197,56 @@ impl Watcher {
         lock(&self.inner.last_error).clone()
     }
 
-    /// Stops after the event being handed on, if any; the progress is saved.
-    pub async fn shutdown(self) {
+    /// Stops after the event being handed on, if any (a feed read under way is given up); the
+    /// progress is saved.
+    pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
     }
 }
 
 impl Inner {
+    /// Follows the stream while callbacks are quiet, reconciles, waits; after a failure (kassa
+    /// unreachable, refused credentials, a failing handler) it waits 1 s, 2 s … at most 60 s
+    /// before the next try.
     async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
-        loop {
-            if self.callbacks_quiet() {
-                let outcome = self.follow_while_quiet(&mut stopped).await;
-                self.note(outcome.map(drop));
-            }
-            let outcome = self.reconcile(Some(&stopped)).await;
-            self.note(outcome.map(drop));
+        let mut failures = 0u32;
+        while !is_stopped(&stopped) {
+            let outcome = match self.callbacks_quiet() {
+                true => match self.follow_while_quiet(&mut stopped).await {
+                    Ok(()) => self.reconcile(Some(&stopped)).await.map(drop),
+                    Err(error) => Err(error),
+                },
+                false => self.reconcile(Some(&stopped)).await.map(drop),
+            };
+            let pause = match outcome {
+                Ok(()) => {
+                    failures = 0;
+                    None
+                }
+                Err(error) => {
+                    *lock(&self.last_error) = Some(error.to_string());
+                    failures += 1;
+                    Some(Duration::from_secs(1 << (failures - 1).min(6)).min(Duration::from_secs(60)))
+                }
+            };
             let quiet_at = *lock(&self.last_callback) + self.config.fallback_after;
+            let wake_at = match pause {
+                Some(pause) => Instant::now() + pause,
+                None => quiet_at.max(Instant::now()).min(Instant::now() + self.config.reconcile_every),
+            };
             tokio::select! {
-                _ = tokio::time::sleep(self.config.reconcile_every) => {}
-                _ = tokio::time::sleep_until(quiet_at) => {}
-                _ = self.reconcile_now.notified() => {}
+                _ = tokio::time::sleep_until(wake_at) => {}
+                _ = self.reconcile_now.notified(), if pause.is_none() => {}
                 _ = stopped.changed() => {}
-            }
-            if *stopped.borrow() {
-                return;
             }
         }
     }
 
     fn callbacks_quiet(&self) -> bool {
         lock(&self.last_callback).elapsed() >= self.config.fallback_after
-    }
-
-    fn note(&self, outcome: Result<(), Error>) {
-        if let Err(error) = outcome {
-            *lock(&self.last_error) = Some(error.to_string());
-        }
     }
 
     /// Hands `event` on if it is due, then whatever held event of its session that makes due.
@@ -247,26 +269,42 @@ impl Inner {
     }
 
     /// One pass over the feed from the cursor to its end; returns how many events it handed on.
+    /// The progress is locked per event, so callbacks are taken between them.
     async fn reconcile(&self, stopped: Option<&watch::Receiver<bool>>) -> Result<usize, Error> {
         let mut handed = 0;
         loop {
             let after = self.progress.lock().await.cursor().map(str::to_owned);
             let query = EventQuery { after, kind: self.config.kind.clone(), limit: Some(500), ..EventQuery::default() };
-            let page = self.client.events().page(&query).await?;
-            let mut progress = self.progress.lock().await;
-            if progress.cursor() != query.after.as_deref() {
-                // Another pass moved the cursor while this page was read: read from there.
-                continue;
-            }
+            let page = match stopped {
+                Some(stopped) if is_stopped(stopped) => return Ok(handed),
+                Some(stopped) => {
+                    let mut stopping = stopped.clone();
+                    let events = self.client.events();
+                    tokio::select! {
+                        page = events.page(&query) => page?,
+                        _ = stopping.changed() => return Ok(handed),
+                    }
+                }
+                None => self.client.events().page(&query).await?,
+            };
+            let mut expected = query.after.clone();
+            let mut moved = false;
             for event in &page.events {
-                if stopped.is_some_and(|s| *s.borrow()) {
+                if stopped.is_some_and(is_stopped) {
+                    break;
+                }
+                let mut progress = self.progress.lock().await;
+                if progress.cursor() != expected.as_deref() {
+                    // Another pass moved the cursor meanwhile: read again from there.
+                    moved = true;
                     break;
                 }
                 handed += usize::from(self.offer(&mut progress, from_feed(event, Source::Feed)).await?);
                 progress.advance(&event.cursor);
+                expected = Some(event.cursor.clone());
             }
-            progress.save()?;
-            if !page.has_more || stopped.is_some_and(|s| *s.borrow()) {
+            self.progress.lock().await.save()?;
+            if !moved && (!page.has_more || stopped.is_some_and(is_stopped)) {
                 return Ok(handed);
             }
         }
@@ -309,11 +347,16 @@ fn from_feed(event: &Event, source: Source) -> WatchedEvent {
     }
 }
 
-fn from_callback(callback: Callback, kind: Option<String>) -> WatchedEvent {
+/// Whether the watcher was told to stop (or its handle is gone).
+fn is_stopped(stopped: &watch::Receiver<bool>) -> bool {
+    *stopped.borrow() || stopped.has_changed().is_err()
+}
+
+fn from_callback(callback: Callback) -> WatchedEvent {
     let status = callback.body.get("status").and_then(|s| s.as_str()).unwrap_or_default().to_owned();
     WatchedEvent {
         event_id: callback.event_id,
-        session_kind: kind.unwrap_or_default(),
+        session_kind: callback.session_kind.unwrap_or_default(),
         session_id: callback.session_id,
         sequence: callback.sequence,
         status,

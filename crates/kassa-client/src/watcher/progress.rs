@@ -4,7 +4,7 @@
 
 use crate::error::Error;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -60,7 +60,14 @@ pub struct Progress {
     saved: Saved,
     /// Callbacks that came before an earlier event of their session, by session and sequence.
     held: HashMap<String, BTreeMap<u64, WatchedEvent>>,
+    /// The ids of the last events handed on (this process), oldest first: a callback of one of
+    /// them is seen, whatever its (unsigned) session and sequence headers say.
+    recent: HashSet<String>,
+    recent_order: VecDeque<String>,
 }
+
+/// How many handed-on event ids [`Progress`] remembers.
+const RECENT: usize = 100_000;
 
 impl Progress {
     /// The progress in `path`, or a fresh one when there is no such file.
@@ -72,7 +79,13 @@ impl Progress {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Saved::default(),
             Err(source) => return Err(Error::Io { context: format!("reading {}", path.display()), source }),
         };
-        Ok(Self { path: path.to_owned(), saved, held: HashMap::new() })
+        Ok(Self {
+            path: path.to_owned(),
+            saved,
+            held: HashMap::new(),
+            recent: HashSet::new(),
+            recent_order: VecDeque::new(),
+        })
     }
 
     pub fn cursor(&self) -> Option<&str> {
@@ -85,7 +98,7 @@ impl Progress {
     /// its session (or the first: sequence 1), and held otherwise.
     pub fn judge(&mut self, event: &WatchedEvent) -> Verdict {
         let last = self.saved.sessions.get(&event.session_id).copied().unwrap_or(0);
-        if event.sequence <= last {
+        if event.sequence <= last || self.recent.contains(&event.event_id) {
             return Verdict::Seen;
         }
         let in_order = event.sequence == last + 1;
@@ -101,6 +114,14 @@ impl Progress {
     pub fn handed(&mut self, event: &WatchedEvent) -> Result<Option<WatchedEvent>, Error> {
         self.saved.sessions.insert(event.session_id.clone(), event.sequence);
         self.save()?;
+        if self.recent.insert(event.event_id.clone()) {
+            self.recent_order.push_back(event.event_id.clone());
+            if self.recent_order.len() > RECENT
+                && let Some(oldest) = self.recent_order.pop_front()
+            {
+                self.recent.remove(&oldest);
+            }
+        }
         let Some(held) = self.held.get_mut(&event.session_id) else { return Ok(None) };
         held.retain(|sequence, _| *sequence > event.sequence);
         let next = held.first_key_value().filter(|(s, _)| **s == event.sequence + 1).map(|(_, e)| e.clone());
@@ -126,16 +147,20 @@ impl Progress {
         self.saved.cursor = Some(cursor.to_owned());
     }
 
-    /// Writes the file anew (a temporary file, synced, renamed over it): a crash leaves the old
-    /// state or the new one, never a torn one.
+    /// Writes the file anew (`<file>.tmp`, synced, renamed over it, the folder synced): a crash
+    /// leaves the old state or the new one, never a torn one.
     pub fn save(&self) -> Result<(), Error> {
         let io = |source| Error::Io { context: format!("writing {}", self.path.display()), source };
-        let temporary = self.path.with_extension("tmp");
+        let mut temporary = self.path.as_os_str().to_owned();
+        temporary.push(".tmp");
+        let temporary = PathBuf::from(temporary);
         let bytes = serde_json::to_vec(&self.saved).unwrap_or_default();
         let mut file = std::fs::File::create(&temporary).map_err(io)?;
         file.write_all(&bytes).map_err(io)?;
         file.sync_all().map_err(io)?;
-        std::fs::rename(&temporary, &self.path).map_err(io)
+        std::fs::rename(&temporary, &self.path).map_err(io)?;
+        let folder = self.path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        std::fs::File::open(folder).and_then(|f| f.sync_all()).map_err(io)
     }
 }
 
@@ -170,6 +195,11 @@ mod tests {
         progress.handed(&event("a", 3, Source::Callback)).unwrap();
         assert!(!progress.has_held());
         assert_eq!(progress.judge(&event("a", 3, Source::Feed)), Verdict::Seen);
+        // A handed-on event's id is seen, whatever session and sequence come with it.
+        let mut forged = event("a", 2, Source::Callback);
+        forged.session_id = "b".into();
+        forged.sequence = 1;
+        assert_eq!(progress.judge(&forged), Verdict::Seen);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use super::{EventFilter, RemoteArgs};
 use clap::Args;
 use kassa_client::events::Event;
 use kassa_client::webhooks::{
-    SEQUENCE_HEADER, SESSION_HEADER, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, Webhook,
+    SEQUENCE_HEADER, SESSION_HEADER, SESSION_KIND_HEADER, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, Webhook,
 };
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -27,9 +27,6 @@ pub struct ListenArgs {
     #[command(flatten)]
     pub remote: RemoteArgs,
 }
-
-/// The kind of the event's session, sent as kassa's callbacks send it.
-const SESSION_KIND_HEADER: &str = "kassa-session-kind";
 
 pub async fn run(args: ListenArgs) -> Result<(), String> {
     let client = args.remote.client()?;

@@ -101,8 +101,9 @@ pub async fn send(
         Ok((status, retry_after, bytes))
     };
     let answered = tokio::time::timeout(timeout, exchange).await;
-    if let Some(copy) = duplicate {
-        // The first request passed the target check; its copy goes to the same place.
+    // The copy only follows a first request the target answered: one refused by the target
+    // check is not sent at all, and one that timed out has used the attempt's time.
+    if let (Some(copy), Ok(Ok(_))) = (duplicate, &answered) {
         match tokio::time::timeout(timeout, copy.send()).await {
             Ok(Ok(response)) => {
                 tracing::debug!(status = response.status().as_u16(), event = %delivery.event_id, "sandbox: duplicate sent")

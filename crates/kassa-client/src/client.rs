@@ -335,7 +335,7 @@ impl ClientBuilder {
 
 /// `id` as one path segment: every byte but the unreserved ones percent-encoded, so an id can
 /// never reach another route.
-pub(crate) fn segment(id: &str) -> String {
+pub fn segment(id: &str) -> String {
     id.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),

@@ -72,7 +72,7 @@ pub mod tokens;
 pub mod watcher;
 pub mod webhooks;
 
-pub use client::{Client, ClientBuilder, IDEMPOTENCY_HEADER, Retries};
+pub use client::{Client, ClientBuilder, IDEMPOTENCY_HEADER, Retries, segment as path_segment};
 pub use error::{ApiError, Error};
 
 impl Client {

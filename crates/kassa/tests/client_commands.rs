@@ -52,12 +52,28 @@ async fn events_tail_prints_the_feed_and_sessions_get_any_session() {
     assert!(lines[0].contains("hpp WAITING") && lines[1].contains("hpp IN_PROGRESS"), "{summary}");
 
     let got: Value = serde_json::from_str(&stdout(&run(&["sessions", "get", &hpp, "--json"], &env))).unwrap();
-    assert_eq!(got["kind"], "hpp");
-    assert_eq!(got["read"]["status"], "BACK");
-    let statuses: Vec<&str> = got["events"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
+    let sessions = got["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 1);
+    assert_eq!((sessions[0]["kind"].as_str(), sessions[0]["read"]["status"].as_str()), (Some("hpp"), Some("BACK")));
+    let statuses: Vec<&str> =
+        sessions[0]["events"].as_array().unwrap().iter().map(|e| e["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["WAITING", "IN_PROGRESS", "BACK"]);
     let got: Value = serde_json::from_str(&stdout(&run(&["sessions", "get", &payment, "--json"], &env))).unwrap();
-    assert_eq!((got["kind"].as_str(), got["read"]["status"].as_str()), (Some("payment"), Some("incomplete")));
+    let payment_read = &got["sessions"][0];
+    assert_eq!(
+        (payment_read["kind"].as_str(), payment_read["read"]["status"].as_str()),
+        (Some("payment"), Some("incomplete"))
+    );
+
+    // An in-store payment session and its distribution share their id: both are shown.
+    let in_store = api.post("/payments/v1/sessions", kassa_testkit::in_store(json!({"method": "one_qr"}))).await;
+    let in_store = in_store.body["session_id"].as_str().unwrap().to_owned();
+    let got: Value = serde_json::from_str(&stdout(&run(&["sessions", "get", &in_store, "--json"], &env))).unwrap();
+    let mut kinds: Vec<&str> =
+        got["sessions"].as_array().unwrap().iter().map(|s| s["kind"].as_str().unwrap()).collect();
+    kinds.sort_unstable();
+    assert_eq!(kinds, ["distribution", "payment"]);
+    assert!(got["sessions"][1]["read"]["status"].is_string(), "{got}");
     let text = stdout(&run(&["sessions", "get", &hpp], &env));
     assert!(text.starts_with(&format!("hpp {hpp}")) && text.contains("#3 BACK"), "{text}");
 

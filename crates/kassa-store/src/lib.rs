@@ -235,9 +235,6 @@ pub trait Store: Send + Sync + 'static {
     /// Moves the merchant's sandbox clock `millis` forward; answers how far ahead it is now.
     async fn advance_sandbox_clock(&self, merchant_id: &str, millis: i64, now: Timestamp) -> StoreResult<i64>;
 
-    /// Every merchant whose sandbox clock is ahead, with how far.
-    async fn sandbox_clocks(&self) -> StoreResult<Vec<(String, i64)>>;
-
     /// A session's deliveries, oldest first, each with its attempts.
     async fn session_deliveries(&self, session_id: &str) -> StoreResult<Vec<DeliveryRecord>>;
 

@@ -395,10 +395,6 @@ impl Store for SqlStore {
         sandbox::advance_clock(&self.writer, merchant_id, millis, now).await
     }
 
-    async fn sandbox_clocks(&self) -> StoreResult<Vec<(String, i64)>> {
-        sandbox::clocks(&self.reader).await
-    }
-
     async fn session_deliveries(&self, session_id: &str) -> StoreResult<Vec<DeliveryRecord>> {
         outbox::records(&self.reader, self.dialect, "session_id", session_id).await
     }

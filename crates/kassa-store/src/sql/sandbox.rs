@@ -107,12 +107,3 @@ pub(super) async fn advance_clock(
     .await?;
     Ok(offset)
 }
-
-pub(super) async fn clocks(reader: &AnyPool) -> StoreResult<Vec<(String, i64)>> {
-    let rows = sqlx::query(
-        "SELECT merchant_id, offset_millis FROM sandbox_clocks WHERE offset_millis > 0 ORDER BY merchant_id",
-    )
-    .fetch_all(reader)
-    .await?;
-    rows.iter().map(|row| Ok((get(row, "merchant_id")?, get(row, "offset_millis")?))).collect()
-}

@@ -91,5 +91,6 @@ mod outbox;
 mod payments;
 mod recovery;
 mod schema;
+mod sandbox;
 mod sessions;
 mod upgrade;

@@ -25,7 +25,7 @@ async fn callback_misbehaviour_is_replaced_removed_and_counted_per_merchant(b: &
         drop_every: 3,
     };
     store.set_callback_misbehaviour("m1", Some(&settings), T0).await.unwrap();
-    assert_eq!(store.callback_misbehaviour("m1").await.unwrap(), Some(settings.clone()), "{b}: every field");
+    assert_eq!(store.callback_misbehaviour("m1").await.unwrap(), Some(settings), "{b}: every field");
     assert_eq!(store.callback_misbehaviour("m2").await.unwrap(), None, "{b}: the other merchant's untouched");
     let counts: Vec<u64> = counts_of(b, "m1", 4).await;
     assert_eq!(counts, [1, 2, 3, 4], "{b}: one more per callback");

@@ -19,7 +19,8 @@ use sqlx::any::AnyArguments;
 use sqlx::query::Query;
 use std::collections::HashSet;
 
-/// The most bound values one statement takes (SQLite's limit is 32766, PostgreSQL's 65535).
+/// The most bound values one statement takes (SQLite's limit is 32766, PostgreSQL's 65535); a
+/// larger insert is sent in as many statements as it needs.
 const MAX_VALUES: usize = 30_000;
 
 /// The changes of a batch (by index) that can be written set-based: each writes exactly one
@@ -142,9 +143,13 @@ pub(super) async fn insert_sessions<'w>(
     writes: impl Iterator<Item = &'w SessionWrite>,
 ) -> StoreResult<()> {
     let writes: Vec<&SessionWrite> = writes.collect();
-    if writes.is_empty() {
-        return Ok(());
+    for writes in writes.chunks(MAX_VALUES / SESSION_VALUES) {
+        insert_session_rows(tx, writes).await?;
     }
+    Ok(())
+}
+
+async fn insert_session_rows(tx: &mut AnyConnection, writes: &[&SessionWrite]) -> StoreResult<()> {
     let sql = format!(
         "INSERT INTO sessions (kind, id, merchant_id, parent_id, status, version, revision, created_at, updated_at,
                                expires_at, state, token)
@@ -152,7 +157,7 @@ pub(super) async fn insert_sessions<'w>(
         placeholders(writes.len(), SESSION_VALUES)
     );
     let mut query = sqlx::query(&sql);
-    for w in &writes {
+    for w in writes {
         query = query
             .bind(w.kind.as_str())
             .bind(&w.id)
@@ -174,18 +179,18 @@ const EVENT_VALUES: usize = 8;
 
 async fn insert_events<'e>(tx: &mut AnyConnection, events: impl Iterator<Item = &'e NewEvent>) -> StoreResult<()> {
     let events: Vec<&NewEvent> = events.collect();
-    if events.is_empty() {
-        return Ok(());
+    for events in events.chunks(MAX_VALUES / EVENT_VALUES) {
+        let sql = format!(
+            "INSERT INTO events (event_id, merchant_id, session_kind, session_id, seq, status, body, created_at) VALUES {}",
+            placeholders(events.len(), EVENT_VALUES)
+        );
+        let mut query = sqlx::query(&sql);
+        for event in events {
+            query = bind_event(query, event);
+        }
+        execute(tx, query).await?;
     }
-    let sql = format!(
-        "INSERT INTO events (event_id, merchant_id, session_kind, session_id, seq, status, body, created_at) VALUES {}",
-        placeholders(events.len(), EVENT_VALUES)
-    );
-    let mut query = sqlx::query(&sql);
-    for event in events {
-        query = bind_event(query, event);
-    }
-    execute(tx, query).await
+    Ok(())
 }
 
 const DELIVERY_VALUES: usize = 13;
@@ -195,9 +200,13 @@ pub(super) async fn insert_deliveries<'d>(
     deliveries: impl Iterator<Item = &'d NewDelivery>,
 ) -> StoreResult<()> {
     let deliveries: Vec<&NewDelivery> = deliveries.collect();
-    if deliveries.is_empty() {
-        return Ok(());
+    for deliveries in deliveries.chunks(MAX_VALUES / DELIVERY_VALUES) {
+        insert_delivery_rows(tx, deliveries).await?;
     }
+    Ok(())
+}
+
+async fn insert_delivery_rows(tx: &mut AnyConnection, deliveries: &[&NewDelivery]) -> StoreResult<()> {
     let sql = format!(
         "INSERT INTO deliveries (id, event_id, merchant_id, session_kind, session_id, seq, target, url, policy,
                                  status, next_attempt_at, created_at, updated_at)

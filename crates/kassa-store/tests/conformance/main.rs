@@ -90,7 +90,7 @@ mod notifications;
 mod outbox;
 mod payments;
 mod recovery;
-mod schema;
 mod sandbox;
+mod schema;
 mod sessions;
 mod upgrade;

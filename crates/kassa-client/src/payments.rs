@@ -3,7 +3,6 @@
 use crate::client::{Client, Request, segment};
 use crate::error::Error;
 use crate::instore::DistributionRequest;
-use crate::tokens::{TokenCreated, TokenRequest};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -186,16 +185,6 @@ impl Payments<'_> {
     pub async fn release_authorization(&self, authorization_token: &str) -> Result<(), Error> {
         let path = format!("/payments/v1/authorizations/{}", segment(authorization_token));
         self.0.send(Request::write(Method::DELETE, path)).await.map(drop)
-    }
-
-    /// `POST /payments/v1/authorizations/{token}/customer-token`: a token for recurring orders.
-    pub async fn create_customer_token(
-        &self,
-        authorization_token: &str,
-        request: &TokenRequest,
-    ) -> Result<TokenCreated, Error> {
-        let path = format!("/payments/v1/authorizations/{}/customer-token", segment(authorization_token));
-        self.0.send(Request::write(Method::POST, path).json(request)).await?.json()
     }
 }
 

@@ -62,6 +62,13 @@ pub struct TokenOrderRequest {
 pub struct CustomerTokens<'a>(pub(crate) &'a Client);
 
 impl CustomerTokens<'_> {
+    /// `POST /payments/v1/authorizations/{token}/customer-token`: a token for recurring orders,
+    /// from a `tokenize` or `buy_and_tokenize` session's authorization.
+    pub async fn create(&self, authorization_token: &str, request: &TokenRequest) -> Result<TokenCreated, Error> {
+        let path = format!("/payments/v1/authorizations/{}/customer-token", segment(authorization_token));
+        self.0.send(Request::write(Method::POST, path).json(request)).await?.json()
+    }
+
     /// `GET /customer-token/v1/tokens/{token}`.
     pub async fn read(&self, token_id: &str) -> Result<CustomerToken, Error> {
         self.0.send(Request::get(token_path(token_id, ""))).await?.json()

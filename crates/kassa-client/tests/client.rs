@@ -154,3 +154,58 @@ async fn reads_are_sent_again_after_a_passing_failure_and_plain_writes_are_not()
     let error = patient("http://127.0.0.1:9").get_value("/x").await.unwrap_err();
     assert!(matches!(error, Error::Http(_)), "{error}");
 }
+
+#[tokio::test]
+async fn a_customer_token_places_recurring_orders_once_per_key_until_cancelled() {
+    use kassa_client::hpp::{HppSessionRequest, HppStatus};
+    use kassa_client::payments::Cart;
+    use kassa_client::sandbox::ConsumerAction;
+    use kassa_client::tokens::{TokenOrderRequest, TokenRequest, TokenStatus};
+
+    let app = spawn().await;
+    let client = client(&app);
+    let cart =
+        Cart { intent: Some("buy_and_tokenize".into()), ..serde_json::from_value(kassa_testkit::cart()).unwrap() };
+    let payment = client.payments().create_session(&cart).await.unwrap();
+    let hpp = client
+        .hpp()
+        .create_session(&HppSessionRequest {
+            payment_session_url: client.payments().session_url(&payment.session_id),
+            ..HppSessionRequest::default()
+        })
+        .await
+        .unwrap();
+    client.sandbox().hpp(&hpp.session_id, ConsumerAction::Open).await.unwrap();
+    let approved = client.sandbox().hpp(&hpp.session_id, ConsumerAction::Approve).await.unwrap();
+    assert_eq!(approved.session.status, HppStatus::Completed);
+    let authorization = approved.session.authorization_token.unwrap();
+
+    let request = TokenRequest {
+        purchase_country: "SE".into(),
+        purchase_currency: "SEK".into(),
+        locale: "en-SE".into(),
+        description: "Bike subscription".into(),
+        intended_use: "SUBSCRIPTION".into(),
+        billing_address: None,
+    };
+    let token = client.tokens().create(&authorization, &request).await.unwrap().token_id;
+    assert_eq!(client.tokens().read(&token).await.unwrap().status, TokenStatus::Active);
+
+    let monthly = TokenOrderRequest {
+        order_amount: cart.order_amount,
+        order_tax_amount: cart.order_tax_amount,
+        order_lines: cart.order_lines.clone(),
+        purchase_currency: "SEK".into(),
+        ..TokenOrderRequest::default()
+    };
+    let first = client.tokens().place_order(&token, &monthly, Some("month-1")).await.unwrap();
+    let again = client.tokens().place_order(&token, &monthly, Some("month-1")).await.unwrap();
+    assert_eq!(first.order_id, again.order_id, "one order per key");
+    let next = client.tokens().place_order(&token, &monthly, None).await.unwrap();
+    assert_ne!(next.order_id, first.order_id);
+
+    client.tokens().cancel(&token).await.unwrap();
+    assert_eq!(client.tokens().read(&token).await.unwrap().status, TokenStatus::Cancelled);
+    let refused = client.tokens().place_order(&token, &monthly, None).await.unwrap_err();
+    assert!(refused.status().is_some_and(|s| (400..500).contains(&s)), "{refused}");
+}

@@ -8,6 +8,8 @@ use kassa_client::events::Event;
 use kassa_client::webhooks::{
     SEQUENCE_HEADER, SESSION_HEADER, SESSION_KIND_HEADER, WEBHOOK_ID, WEBHOOK_SIGNATURE, WEBHOOK_TIMESTAMP, Webhook,
 };
+use kassa_server::runtime::delivery::callback_body;
+use kassa_store::SessionKind;
 use std::io::Write;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -69,14 +71,12 @@ enum Answer {
     Failed(String),
 }
 
-/// POSTs `event` as kassa's callback of it: HPP's body is `{event_id, session}`, an in-store
-/// distribution's (and the others') is the read body itself.
+/// POSTs `event` as kassa's callback of it (the body the delivery worker sends).
 async fn forward(local: &reqwest::Client, url: &str, webhook: &Webhook, event: &Event) -> Answer {
-    let body = match event.session_kind.as_str() {
-        "hpp" => serde_json::json!({ "event_id": event.event_id, "session": event.body }),
-        _ => event.body.clone(),
+    let Some(kind) = SessionKind::parse(&event.session_kind) else {
+        return Answer::Failed(format!("not forwarded: unknown session kind {:?}", event.session_kind));
     };
-    let body = serde_json::to_vec(&body).unwrap_or_default();
+    let body = callback_body(kind, &event.event_id, &event.body);
     let timestamp = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_secs() as i64;
     let started = Instant::now();
     let sent = local

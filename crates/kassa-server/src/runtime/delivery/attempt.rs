@@ -18,12 +18,14 @@ pub const SESSION_KIND_HEADER: &str = "kassa-session-kind";
 /// How much of a response body the attempt log keeps.
 const EXCERPT_BYTES: usize = 512;
 
-/// The callback body: HPP sends `{event_id, session}` with `session` exactly the read body at
-/// the time of the change; an in-store distribution sends its result payload as it is.
-pub fn callback_body(claimed: &ClaimedDelivery) -> Vec<u8> {
-    let body = match claimed.delivery.session_kind {
-        SessionKind::Hpp => serde_json::json!({ "event_id": claimed.delivery.event_id, "session": claimed.body }),
-        _ => claimed.body.clone(),
+/// The callback body of event `event_id` of a session of `kind` whose read body was `body`: HPP
+/// sends `{event_id, session}` with `session` exactly the read body at the time of the change;
+/// an in-store distribution sends its result payload as it is. (`kassa listen` forwards events
+/// with it too.)
+pub fn callback_body(kind: SessionKind, event_id: &str, body: &serde_json::Value) -> Vec<u8> {
+    let body = match kind {
+        SessionKind::Hpp => serde_json::json!({ "event_id": event_id, "session": body }),
+        _ => body.clone(),
     };
     serde_json::to_vec(&body).unwrap_or_default()
 }
@@ -55,7 +57,7 @@ pub async fn send(
     twice: bool,
 ) -> Sent {
     let started = Instant::now();
-    let body = callback_body(claimed);
+    let body = callback_body(claimed.delivery.session_kind, &claimed.delivery.event_id, &claimed.body);
     let delivery = &claimed.delivery;
     // A secret no configured key opens is never replaced by garbage or left out: nothing is sent,
     // and the attempt says why (start-up refuses such secrets; this is a merchant written since

@@ -18,7 +18,7 @@ mod leases;
 mod misbehave;
 mod recovery;
 
-pub use attempt::{SEQUENCE_HEADER, SESSION_HEADER, callback_body};
+pub use attempt::{SEQUENCE_HEADER, SESSION_HEADER, SESSION_KIND_HEADER, callback_body};
 
 use crate::app::config::WorkerSettings;
 use crate::app::state::AppState;

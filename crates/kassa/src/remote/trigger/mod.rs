@@ -9,7 +9,7 @@ mod order;
 use super::RemoteArgs;
 use clap::{Args, ValueEnum};
 use kassa_client::Client;
-use kassa_client::payments::{Cart, OrderLine};
+use kassa_client::payments::Cart;
 use serde::Serialize;
 use std::io::Write;
 
@@ -120,29 +120,11 @@ async fn play(run: &mut Run, scenario: Scenario) -> Result<(), kassa_client::Err
     }
 }
 
-/// The scenarios' cart: a bike in Sweden, 180.00 SEK with 30.00 tax after a 20.00 discount.
+/// The scenarios' cart: the OpenAPI document's example (a bike in Sweden, 180.00 SEK with 30.00
+/// tax after a 20.00 discount), referenced as the trigger's.
 pub fn cart() -> Cart {
-    Cart {
-        purchase_country: "SE".into(),
-        purchase_currency: "SEK".into(),
-        locale: Some("en-SE".into()),
-        order_amount: 18000,
-        order_tax_amount: 3000,
-        order_lines: vec![OrderLine {
-            kind: Some("physical".into()),
-            reference: Some("SKU-1".into()),
-            name: "Cool Bike".into(),
-            quantity: 1,
-            unit_price: 20000,
-            tax_rate: 2000,
-            total_amount: 18000,
-            total_discount_amount: 2000,
-            total_tax_amount: 3000,
-            ..OrderLine::default()
-        }],
-        merchant_reference1: Some("kassa-trigger".into()),
-        ..Cart::default()
-    }
+    let example = serde_json::from_value(kassa_server::wire::examples::cart()).unwrap_or_default();
+    Cart { merchant_reference1: Some("kassa-trigger".into()), ..example }
 }
 
 /// A status as the wire spells it (`COMPLETED`).

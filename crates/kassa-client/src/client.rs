@@ -52,10 +52,16 @@ impl Retries {
 
     /// The pause before attempt `attempt + 1` (full jitter over the doubled base).
     fn delay(&self, attempt: u32, asked: Option<Duration>) -> Duration {
-        let ceiling = self.base_delay.saturating_mul(1 << attempt.min(16)).min(self.max_delay);
+        let ceiling = doubling(attempt, self.base_delay, self.max_delay);
         let jittered = ceiling.mul_f64(random_fraction());
         asked.map_or(jittered, |asked| asked.max(jittered))
     }
+}
+
+/// `first` doubled `failures` times, at most `cap`: the pause before the next try after that
+/// many failures in a row (calls, the events stream's reconnections, the watcher's passes).
+pub(crate) fn doubling(failures: u32, first: Duration, cap: Duration) -> Duration {
+    first.saturating_mul(1 << failures.min(16)).min(cap)
 }
 
 /// A number in [0, 1) from the operating system's randomness (a v4 UUID's bits).

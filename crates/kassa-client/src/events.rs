@@ -1,7 +1,7 @@
 //! kassa's events: the feed (the reconciliation batch, cursor-paged in commit order), the live
 //! stream of it, and the status callbacks each event caused.
 
-use crate::client::{Client, Request, segment};
+use crate::client::{Client, Request, doubling, segment};
 use crate::error::Error;
 use crate::sse::SseDecoder;
 use reqwest::Method;
@@ -238,9 +238,9 @@ impl Follower {
     }
 
     async fn pause(&mut self) {
-        let seconds = 1u64 << self.failures.min(5);
+        let pause = doubling(self.failures, Duration::from_secs(1), Duration::from_secs(30));
         self.failures += 1;
-        tokio::time::sleep(Duration::from_secs(seconds.min(30))).await;
+        tokio::time::sleep(pause).await;
     }
 }
 

@@ -50,7 +50,7 @@ mod progress;
 
 pub use progress::{Source, WatchedEvent};
 
-use crate::client::Client;
+use crate::client::{Client, doubling};
 use crate::error::Error;
 use crate::events::{Event, EventQuery};
 use crate::webhooks::{Callback, VerifyError, Webhook};
@@ -229,7 +229,7 @@ impl Inner {
                 Err(error) => {
                     *lock(&self.last_error) = Some(error.to_string());
                     failures += 1;
-                    Some(Duration::from_secs(1 << (failures - 1).min(6)).min(Duration::from_secs(60)))
+                    Some(doubling(failures - 1, Duration::from_secs(1), Duration::from_secs(60)))
                 }
             };
             let quiet_at = *lock(&self.last_callback) + self.config.fallback_after;

@@ -123,11 +123,17 @@ impl AppState {
         self.clocks.service.now()
     }
 
+    /// The service clock moved `ahead_millis` forward: a merchant's time, with the offset its
+    /// claimed job or callback was read with.
+    pub fn now_ahead(&self, ahead_millis: i64) -> kassa_core::Timestamp {
+        self.now().plus_millis(ahead_millis)
+    }
+
     /// The merchant's time: the service clock plus how far the merchant moved its sandbox clock
     /// (as this node last read it, see [`MerchantClocks`]); the service clock in production.
     pub fn now_for(&self, merchant_id: &str) -> kassa_core::Timestamp {
         match self.config.mode {
-            Mode::Sandbox => self.now().plus_millis(self.merchant_clocks.ahead_millis(merchant_id)),
+            Mode::Sandbox => self.now_ahead(self.merchant_clocks.ahead_millis(merchant_id)),
             Mode::Production => self.now(),
         }
     }

@@ -11,16 +11,9 @@ use kassa_store::Merchant;
 /// The longest single step: ten years.
 pub const MAX_STEP_SECONDS: i64 = 10 * 366 * 24 * 3600;
 
-fn sandbox_only(state: &AppState) -> Result<(), ServiceError> {
-    match state.sandbox_clock {
-        Some(_) => Ok(()),
-        None => Err(ServiceError::not_found("No sandbox clock in production mode")),
-    }
-}
-
 /// The merchant's time, read from the database (not this node's copy).
 pub async fn now(state: &AppState, merchant: &Merchant) -> Result<ClockNow, ServiceError> {
-    sandbox_only(state)?;
+    super::sandbox_only(state, "clock")?;
     let ahead = state.store.sandbox_clock(&merchant.id).await?;
     state.merchant_clocks.observe(&merchant.id, ahead);
     Ok(view(state, ahead))
@@ -38,7 +31,7 @@ pub async fn advance(state: &AppState, merchant: &Merchant, seconds: i64) -> Res
     if !(1..=MAX_STEP_SECONDS).contains(&seconds) {
         return Err(ServiceError::bad_value("seconds", format!("must be between 1 and {MAX_STEP_SECONDS}")));
     }
-    sandbox_only(state)?;
+    super::sandbox_only(state, "clock")?;
     let ahead = state.store.advance_sandbox_clock(&merchant.id, seconds * 1000, state.wall_now()).await?;
     state.merchant_clocks.observe(&merchant.id, ahead);
     tracing::info!(seconds, merchant = %merchant.id, now = %state.now_for(&merchant.id), "a merchant's sandbox clock moved forward");

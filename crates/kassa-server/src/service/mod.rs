@@ -65,3 +65,14 @@ fn backoff(attempt: u32) -> std::time::Duration {
     let share = if getrandom::fill(&mut byte).is_ok() { f64::from(byte[0]) / 255.0 } else { 0.5 };
     std::time::Duration::from_secs_f64(0.001 * f64::from(1u32 << attempt.min(6)) / 2.0 * share)
 }
+
+/// Refuses (404) what only a sandbox has, in production mode: "No sandbox `what` in production
+/// mode".
+pub(crate) fn sandbox_only(state: &AppState, what: &str) -> ServiceResult<()> {
+    match state.config.mode {
+        crate::app::config::Mode::Sandbox => Ok(()),
+        crate::app::config::Mode::Production => {
+            Err(ServiceError::not_found(format!("No sandbox {what} in production mode")))
+        }
+    }
+}

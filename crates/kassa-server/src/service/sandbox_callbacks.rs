@@ -2,7 +2,6 @@
 //! node reads a merchant's settings with each claim (see `runtime::delivery::misbehave`), so a
 //! change applies to the next callback claimed anywhere, with nothing cached.
 
-use crate::app::config::Mode;
 use crate::app::state::AppState;
 use crate::service::error::ServiceError;
 use crate::wire::kassa::SandboxCallbacks;
@@ -12,16 +11,9 @@ pub const MAX_DELAY_SECONDS: i64 = 3600;
 pub const MAX_FAIL_FIRST: i64 = 10;
 pub const MAX_DROP_EVERY: i64 = 1000;
 
-fn sandbox_only(state: &AppState) -> Result<(), ServiceError> {
-    match state.config.mode {
-        Mode::Sandbox => Ok(()),
-        Mode::Production => Err(ServiceError::not_found("No sandbox settings in production mode")),
-    }
-}
-
 /// The merchant's settings (all well-behaved when it has none).
 pub async fn read(state: &AppState, merchant: &Merchant) -> Result<SandboxCallbacks, ServiceError> {
-    sandbox_only(state)?;
+    super::sandbox_only(state, "settings")?;
     let settings = state.store.callback_misbehaviour(&merchant.id).await?.unwrap_or_default();
     Ok(view(&settings))
 }
@@ -33,7 +25,7 @@ pub async fn replace(
     merchant: &Merchant,
     request: SandboxCallbacks,
 ) -> Result<SandboxCallbacks, ServiceError> {
-    sandbox_only(state)?;
+    super::sandbox_only(state, "settings")?;
     let settings = validated(&request)?;
     let stored = (settings != CallbackMisbehaviour::default()).then_some(&settings);
     state.store.set_callback_misbehaviour(&merchant.id, stored, state.wall_now()).await?;
@@ -43,7 +35,7 @@ pub async fn replace(
 
 /// Back to well-behaved callbacks.
 pub async fn reset(state: &AppState, merchant: &Merchant) -> Result<SandboxCallbacks, ServiceError> {
-    sandbox_only(state)?;
+    super::sandbox_only(state, "settings")?;
     state.store.set_callback_misbehaviour(&merchant.id, None, state.wall_now()).await?;
     Ok(view(&CallbackMisbehaviour::default()))
 }

@@ -287,7 +287,7 @@ impl DeliveryWorker {
         let policy = delivery.policy;
         let timeout = Duration::from_millis(policy.timeout_millis() as u64);
         // The merchant's time: the service clock plus its sandbox clock's offset.
-        let merchant_now = || self.state.now().plus_millis(claimed.clock_ahead_millis);
+        let merchant_now = || self.state.now_ahead(claimed.clock_ahead_millis);
         let started_at = merchant_now();
         let plan = match sending {
             Sending::Due => misbehave::plan(&self.state, &claimed, started_at).await,

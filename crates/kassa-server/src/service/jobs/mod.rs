@@ -69,7 +69,7 @@ async fn run_one(state: &AppState, claimed: ClaimedJob) {
     };
     let Err(error) = done else { return };
     let failures = job.attempts + 1;
-    let now = state.now().plus_millis(claimed.clock_ahead_millis);
+    let now = state.now_ahead(claimed.clock_ahead_millis);
     // A run that failed because the database is unavailable says nothing about the job: it is
     // retried, but never set aside for it.
     let unavailable = matches!(error, ServiceError::Unavailable(_));

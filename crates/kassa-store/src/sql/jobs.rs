@@ -2,6 +2,7 @@
 //! or set aside), and the operator's view: a merchant's jobs, and retrying one set aside.
 
 use super::lease::Claim;
+use super::outbox::due_on_merchant_clock;
 use super::rows::{Write, all, at, get, name, optional};
 use crate::{
     ClaimedJob, Job, JobFailure, JobFilter, JobKind, JobRecord, JobRetry, JobStatus, SessionKind, StoreError,
@@ -40,19 +41,18 @@ pub(super) async fn done(tx: &mut AnyConnection, job_id: &str) -> StoreResult<()
 }
 
 /// Due jobs: scheduled (a set-aside job is never claimed), their time has come on their
-/// merchant's clock (the service clock `$3` plus the merchant's sandbox offset, as for
-/// deliveries), and no live lease (wall clock) holds them.
+/// merchant's clock (its merchant is its session's), and no live lease (wall clock) holds them.
 pub(super) const CLAIM: Claim<ClaimedJob> = Claim {
     table: "jobs",
-    due: "SELECT id FROM jobs
-          WHERE status = 'scheduled' AND due_at <= $3 + (SELECT COALESCE(MAX(c.offset_millis), 0) FROM sandbox_clocks c)
-            AND (due_at <= $3
-                 OR due_at <= $3 + (SELECT c.offset_millis FROM sandbox_clocks c
-                                    JOIN sessions s ON s.merchant_id = c.merchant_id
-                                    WHERE s.kind = jobs.session_kind AND s.id = jobs.session_id))
-            AND (lease_until IS NULL OR lease_until < $4)
-          ORDER BY due_at, id
-          LIMIT $5",
+    due: concat!(
+        "SELECT id FROM jobs WHERE status = 'scheduled' AND ",
+        due_on_merchant_clock!(
+            "due_at",
+            "SELECT c.offset_millis FROM sandbox_clocks c JOIN sessions s ON s.merchant_id = c.merchant_id
+              WHERE s.kind = jobs.session_kind AND s.id = jobs.session_id"
+        ),
+        " AND (lease_until IS NULL OR lease_until < $4) ORDER BY due_at, id LIMIT $5"
+    ),
     read:
         "SELECT j.*, s.merchant_id AS clock_merchant_id, COALESCE(k.offset_millis, 0) AS clock_ahead_millis FROM jobs j
            LEFT JOIN sessions s ON s.kind = j.session_kind AND s.id = j.session_id

@@ -27,6 +27,26 @@ macro_rules! first_in_session_order {
 }
 pub(super) use first_in_session_order;
 
+/// "Due on its merchant's clock" (SQL) for the due-time column `$due`, with `$offset` a subquery
+/// of the row's merchant's sandbox offset: `$due` is at or before the service clock `$3` plus that
+/// offset. The largest offset of all bounds the scan (an index range, computed once); without
+/// sandbox clocks the bound is `$3` and the per-row offset is never read.
+macro_rules! due_on_merchant_clock {
+    ($due:literal, $offset:literal) => {
+        concat!(
+            $due,
+            " <= $3 + (SELECT COALESCE(MAX(c.offset_millis), 0) FROM sandbox_clocks c) AND (",
+            $due,
+            " <= $3 OR ",
+            $due,
+            " <= $3 + (",
+            $offset,
+            "))"
+        )
+    };
+}
+pub(super) use due_on_merchant_clock;
+
 /// What a claimed delivery needs to be sent, read back under its claim's token.
 /// With its merchant's sandbox settings (NULL for a merchant without; production never has any)
 /// and how far its merchant's sandbox clock is ahead (0 without one).
@@ -41,19 +61,17 @@ pub(super) const READ_CLAIMED: &str = "SELECT d.*, e.body, m.webhook_secrets,
            LEFT JOIN sandbox_clocks k ON k.merchant_id = d.merchant_id
            WHERE d.lease_token = $1 ORDER BY d.position";
 
-/// Due deliveries, first in their session's order, read back with what sending them needs. Due
-/// means on the merchant's own clock: `$3` (the service clock) plus its sandbox clock's offset.
-/// The largest offset bounds the scan (an index range, computed once); in production there is no
-/// offset, so the bound is `$3` and the per-row check is its first term.
+/// Due deliveries (on their merchant's own clock), first in their session's order, read back
+/// with what sending them needs.
 pub(super) const CLAIM: Claim<ClaimedDelivery> = Claim {
     table: "deliveries",
     due: concat!(
-        "SELECT d.id FROM deliveries d
-          WHERE d.status = 'pending' AND d.next_attempt_at <= $3 + (SELECT COALESCE(MAX(c.offset_millis), 0) FROM sandbox_clocks c)
-            AND (d.next_attempt_at <= $3
-                 OR d.next_attempt_at <= $3 + (SELECT c.offset_millis FROM sandbox_clocks c WHERE c.merchant_id = d.merchant_id))
-            AND (d.lease_until IS NULL OR d.lease_until < $4)
-            AND ",
+        "SELECT d.id FROM deliveries d WHERE d.status = 'pending' AND ",
+        due_on_merchant_clock!(
+            "d.next_attempt_at",
+            "SELECT c.offset_millis FROM sandbox_clocks c WHERE c.merchant_id = d.merchant_id"
+        ),
+        " AND (d.lease_until IS NULL OR d.lease_until < $4) AND ",
         first_in_session_order!(),
         " ORDER BY d.next_attempt_at, d.position LIMIT $5"
     ),

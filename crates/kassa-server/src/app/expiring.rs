@@ -1,5 +1,6 @@
 //! A map whose entries serve for a bounded time and whose size is bounded: what the node's read
-//! caches ([`crate::app::session_cache`], [`crate::app::credential_cache`]) keep.
+//! caches ([`crate::app::session_cache`], [`crate::app::credential_cache`],
+//! [`crate::app::merchant_clocks`]) keep.
 
 use std::borrow::Borrow;
 use std::collections::HashMap;
@@ -25,6 +26,14 @@ impl<K: Hash + Eq, V> Expiring<K, V> {
     {
         let (value, put_at) = self.entries.get(key)?;
         (put_at.elapsed() < self.ttl).then_some(value)
+    }
+
+    /// The value of `key` however long ago it was put in (until a full map drops it).
+    pub fn any_age<Q: Hash + Eq + ?Sized>(&self, key: &Q) -> Option<&V>
+    where
+        K: Borrow<Q>,
+    {
+        self.entries.get(key).map(|(value, _)| value)
     }
 
     /// Puts `value` in for `key`. A full map first drops what has expired, and everything if

@@ -10,41 +10,47 @@
 //! in the database, and bring it back with what they claimed ([`MerchantClocks::observe`]).
 //! Offsets only grow, so a stale copy is behind, never ahead.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use super::expiring::Expiring;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 /// How long a node trusts its copy of a merchant's offset.
 pub const FRESH_FOR: Duration = Duration::from_secs(1);
+/// Merchants whose offsets a node keeps at most.
+const MERCHANTS: usize = 10_000;
 
-#[derive(Default)]
 pub struct MerchantClocks {
-    offsets: Mutex<HashMap<String, (i64, Instant)>>,
+    offsets: Mutex<Expiring<String, i64>>,
+}
+
+impl Default for MerchantClocks {
+    fn default() -> Self {
+        Self { offsets: Mutex::new(Expiring::new(FRESH_FOR, MERCHANTS)) }
+    }
 }
 
 impl MerchantClocks {
     /// How far (milliseconds) the merchant's clock is ahead of the service clock, as last known
     /// (0 for a merchant never seen).
     pub fn ahead_millis(&self, merchant_id: &str) -> i64 {
-        self.offsets.lock().unwrap_or_else(PoisonError::into_inner).get(merchant_id).map_or(0, |(ahead, _)| *ahead)
+        self.offsets().any_age(merchant_id).copied().unwrap_or(0)
     }
 
     /// Whether the copy of the merchant's offset is recent enough to use without reading it.
     pub fn is_fresh(&self, merchant_id: &str) -> bool {
-        let offsets = self.offsets.lock().unwrap_or_else(PoisonError::into_inner);
-        offsets.get(merchant_id).is_some_and(|(_, read_at)| read_at.elapsed() < FRESH_FOR)
+        self.offsets().fresh(merchant_id).is_some()
     }
 
     /// Records the merchant's offset as read from the database now (never moving it back: a
     /// read that raced an advance cannot undo it).
     pub fn observe(&self, merchant_id: &str, ahead_millis: i64) {
-        let mut offsets = self.offsets.lock().unwrap_or_else(PoisonError::into_inner);
-        // Bounded like the other per-node caches: forget everyone when it grows past reason.
-        if offsets.len() > 10_000 {
-            offsets.clear();
-        }
-        let entry = offsets.entry(merchant_id.to_owned()).or_insert((0, Instant::now()));
-        *entry = (entry.0.max(ahead_millis), Instant::now());
+        let mut offsets = self.offsets();
+        let known = offsets.any_age(merchant_id).copied().unwrap_or(0);
+        offsets.insert(merchant_id.to_owned(), known.max(ahead_millis));
+    }
+
+    fn offsets(&self) -> MutexGuard<'_, Expiring<String, i64>> {
+        self.offsets.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -37,7 +37,8 @@ use tower_http::trace::TraceLayer;
 pub fn app(state: AppState) -> Router {
     let (routes, doc) = api::routes(state.config.mode);
     let body_limit = state.config.body_limit;
-    let limit = RateLimit::new(RateLimiter::new(state.config.rate_limits), state.clocks.service.clone());
+    let limit =
+        RateLimit::new(RateLimiter::new(state.config.rate_limits), state.clocks.service.clone(), state.metrics.clone());
     let routes = routes
         .merge(pages::routes())
         // Innermost, so a 429 is rendered as Klarna's error body and traced like any response;
@@ -49,7 +50,9 @@ pub fn app(state: AppState) -> Router {
         .fallback(api::errors::route_not_found)
         .method_not_allowed_fallback(api::errors::method_not_allowed)
         .layer(DefaultBodyLimit::max(body_limit))
-        .layer(CatchPanicLayer::new());
+        .layer(CatchPanicLayer::new())
+        // Outside the panic catcher: a panic's 500 is counted too.
+        .layer(middleware::from_fn_with_state(state.metrics.clone(), api::metrics::count));
     observed(routes).with_state(state)
 }
 
@@ -71,6 +74,12 @@ pub fn observed<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S
                 .on_failure(()),
         )
         .layer(middleware::from_fn(api::errors::render_errors))
+}
+
+/// Serves `state`'s metrics (`GET /metrics`) on `listener` until the server shuts down.
+pub async fn serve_metrics(listener: TcpListener, state: AppState) -> std::io::Result<()> {
+    let stop = state.shutdown.clone();
+    axum::serve(listener, api::metrics::routes(state)).with_graceful_shutdown(stop.cancelled_owned()).await
 }
 
 /// Serves `state` on `listener`, and runs the delivery worker, the scheduler and (PostgreSQL) the

@@ -17,6 +17,7 @@ pub mod notify;
 mod record;
 mod sandbox;
 pub mod sql;
+mod stats;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -34,6 +35,7 @@ pub use jobs::{ClaimedJob, Job, JobFailure, JobFilter, JobKind, JobRecord, JobRe
 pub use model::{Merchant, Message, NewEvent, SessionCursor, SessionFilter, SessionKind, SessionSummary, StoredEvent};
 pub use record::{SessionRecord, Stored};
 pub use sandbox::{CallbackMisbehaviour, SimulatedFailure};
+pub use stats::{Backlog, CommitObserver, CommittedBatch, PolicyBacklog, PoolUse};
 
 use async_trait::async_trait;
 use kassa_core::Timestamp;
@@ -261,6 +263,16 @@ pub trait Store: Send + Sync + 'static {
     /// configured durability: on SQLite with `synchronous=FULL` that is a WAL fsync), so a
     /// failing disk, a full one or a lost server is not ready.
     async fn ping(&self) -> StoreResult<()>;
+
+    /// What waits at `now`: pending callbacks by retry policy (how many are due, and since
+    /// when the oldest due one waits) and due jobs (the operator's backlog metrics).
+    async fn backlog(&self, now: Timestamp) -> StoreResult<Backlog>;
+
+    /// How the connection pools are used now.
+    fn pools(&self) -> Vec<PoolUse>;
+
+    /// Tells `observer` of every group-commit batch from now on (replacing an earlier one).
+    fn observe_commits(&self, observer: std::sync::Arc<dyn CommitObserver>);
 }
 
 /// Typed loading on top of the object-safe trait.

@@ -9,6 +9,7 @@
 pub mod app;
 pub mod client;
 pub mod fixtures;
+pub mod metrics;
 pub mod poll;
 pub mod receiver;
 pub mod sse;

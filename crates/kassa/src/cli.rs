@@ -132,6 +132,10 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "KASSA_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Address to serve Prometheus metrics on (`GET /metrics`), apart from the API so it need
+    /// not be public; none by default. See docs/OPERATIONS.md for the metrics and their alerts.
+    #[arg(long, env = "KASSA_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     #[command(flatten)]
     pub clients: ClientLimitArgs,
     #[command(flatten)]

@@ -16,6 +16,10 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     let listener =
         TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
+    let metrics = match args.metrics_listen {
+        Some(at) => Some(TcpListener::bind(at).await.map_err(|e| format!("cannot listen for metrics on {at}: {e}"))?),
+        None => None,
+    };
     let public_url = args.public_url.clone().unwrap_or_else(|| format!("http://{address}"));
     let mut config = Config::new(&public_url, mode);
     config.rate_limits = args.rate_limits;
@@ -59,19 +63,25 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         Mode::Production => tracing::info!("status callbacks: https to public addresses only"),
     }
     let state = AppState::new(store.clone(), config);
+    let metrics_at = match metrics {
+        Some(listener) => Some(serve_metrics(listener, &state)?),
+        None => None,
+    };
     let sandbox = match mode {
         Mode::Sandbox => ensure_sandbox_merchant(&store, &state, args.sandbox_credentials.as_deref()).await?,
         Mode::Production => None,
     };
-    print_banner(
-        &public_url,
-        &database::redacted(&args.database.database),
+    Banner {
+        url: &public_url,
+        database: &database::redacted(&args.database.database),
         mode,
-        args.rate_limits,
-        sandbox.as_ref(),
-        store.merchant_count().await.unwrap_or(0),
-        state.config.secrets.key_ids().first().copied(),
-    );
+        rate_limits: args.rate_limits,
+        sandbox: sandbox.as_ref(),
+        merchants: store.merchant_count().await.unwrap_or(0),
+        sealing_key: state.config.secrets.key_ids().first().copied(),
+        metrics: metrics_at,
+    }
+    .print();
     tracing::info!(
         %address, %mode, rate_limits = %args.rate_limits, max_client_connections = state.config.server.max_connections,
         "kassa listening"
@@ -79,6 +89,18 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     kassa_server::serve(listener, state, shutdown_signal()).await.map_err(|e| format!("server failed: {e}"))?;
     tracing::info!("kassa stopped");
     Ok(())
+}
+
+/// Serves the metrics on `listener` beside the server; answers where.
+fn serve_metrics(listener: TcpListener, state: &AppState) -> Result<std::net::SocketAddr, String> {
+    let at = listener.local_addr().map_err(|e| e.to_string())?;
+    let state = state.clone();
+    tokio::spawn(async move {
+        if let Err(error) = kassa_server::serve_metrics(listener, state).await {
+            tracing::error!(%error, "the metrics listener failed");
+        }
+    });
+    Ok(at)
 }
 
 /// Files the process keeps for itself besides client connections: the database, the callbacks'
@@ -137,46 +159,59 @@ async fn ensure_sandbox_merchant(
     Ok(Some(SandboxMerchant { username: created.merchant.username, secret: created.secret, webhook_secret }))
 }
 
-fn print_banner(
-    url: &str,
-    database: &str,
+/// What the start banner shows.
+struct Banner<'a> {
+    url: &'a str,
+    database: &'a str,
     mode: Mode,
     rate_limits: RateLimits,
-    sandbox: Option<&SandboxMerchant>,
+    sandbox: Option<&'a SandboxMerchant>,
     merchants: u64,
-    sealing_key: Option<&str>,
-) {
-    println!("kassa {} is running in {mode} mode", env!("CARGO_PKG_VERSION"));
-    println!("  API       {url}");
-    println!("  OpenAPI   {url}/openapi.json");
-    println!("  Dashboard {url}/dashboard  (log in with the merchant credentials)");
-    println!("  Database  {database}");
-    match sealing_key {
-        Some(key) => println!("  Secrets   webhook signing secrets encrypted at rest (key {key})"),
-        None => println!("  Secrets   webhook signing secrets stored in clear (no --secret-key)"),
-    }
-    if rate_limits.is_off() {
-        println!("  Limits    off");
-    } else {
-        let show = |limit: Option<u32>| limit.map_or_else(|| "unlimited".to_owned(), |n| n.to_string());
-        println!(
-            "  Limits    {rate_limits}: {} session creates, {} HPP session creates, {} other requests per second per merchant",
-            show(rate_limits.create_session),
-            show(rate_limits.create_hpp_session),
-            show(rate_limits.other),
-        );
-    }
-    match sandbox {
-        Some(SandboxMerchant { username, secret, webhook_secret }) => {
-            println!("  Sandbox merchant (new database; the secret is stored hashed and shown only now):");
-            println!("    username  {username}");
-            println!("    secret    {secret}");
-            println!("    webhooks  {webhook_secret}  (verifies the webhook-signature of status callbacks)");
-            println!("  Walk through a payment: README.md, \"Walkthrough\"");
+    sealing_key: Option<&'a str>,
+    metrics: Option<std::net::SocketAddr>,
+}
+
+impl Banner<'_> {
+    fn print(&self) {
+        let Self { url, database, mode, rate_limits, sandbox, merchants, sealing_key, metrics } = *self;
+        println!("kassa {} is running in {mode} mode", env!("CARGO_PKG_VERSION"));
+        println!("  API       {url}");
+        println!("  OpenAPI   {url}/openapi.json");
+        println!("  Dashboard {url}/dashboard  (log in with the merchant credentials)");
+        println!("  Database  {database}");
+        match sealing_key {
+            Some(key) => println!("  Secrets   webhook signing secrets encrypted at rest (key {key})"),
+            None => println!("  Secrets   webhook signing secrets stored in clear (no --secret-key)"),
         }
-        None => println!("  {merchants} merchant(s) in the database; add one with `kassa merchant add --name <name>`"),
+        match metrics {
+            Some(at) => println!("  Metrics   http://{at}/metrics"),
+            None => println!("  Metrics   off (--metrics-listen 127.0.0.1:9090 serves them)"),
+        }
+        if rate_limits.is_off() {
+            println!("  Limits    off");
+        } else {
+            let show = |limit: Option<u32>| limit.map_or_else(|| "unlimited".to_owned(), |n| n.to_string());
+            println!(
+                "  Limits    {rate_limits}: {} session creates, {} HPP session creates, {} other requests per second per merchant",
+                show(rate_limits.create_session),
+                show(rate_limits.create_hpp_session),
+                show(rate_limits.other),
+            );
+        }
+        match sandbox {
+            Some(SandboxMerchant { username, secret, webhook_secret }) => {
+                println!("  Sandbox merchant (new database; the secret is stored hashed and shown only now):");
+                println!("    username  {username}");
+                println!("    secret    {secret}");
+                println!("    webhooks  {webhook_secret}  (verifies the webhook-signature of status callbacks)");
+                println!("  Walk through a payment: README.md, \"Walkthrough\"");
+            }
+            None => {
+                println!("  {merchants} merchant(s) in the database; add one with `kassa merchant add --name <name>`")
+            }
+        }
+        println!("Stop with Ctrl-C.");
     }
-    println!("Stop with Ctrl-C.");
 }
 
 async fn shutdown_signal() {

@@ -4,6 +4,7 @@
 //! so a merchant's next requests skip the lookup and the hash.
 
 use crate::api::error::ApiError;
+use crate::app::metrics::{CredentialRefusal, Surface};
 use crate::app::state::AppState;
 use crate::client::ClientAddress;
 use crate::model::credentials;
@@ -60,6 +61,7 @@ impl FromRequestParts<AppState> for Call {
         let exists = found.is_some();
         let Some(merchant) = found.filter(|m| credentials::verify(m, &given.secret)) else {
             state.auth_throttle.failed(&given.username, exists, address, state.wall_now());
+            state.metrics.credential_refused(Surface::Api, CredentialRefusal::Wrong);
             return Err(ApiError::Unauthorized);
         };
         state.credentials.remember(&merchant, &given.secret);

@@ -12,6 +12,7 @@ mod instore;
 mod jobs;
 pub mod json;
 mod kassa;
+pub mod metrics;
 pub mod openapi;
 mod orders;
 mod payments;

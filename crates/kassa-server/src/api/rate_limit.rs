@@ -33,6 +33,7 @@
 use crate::api::auth::BasicCredentials;
 use crate::api::error::ApiError;
 use crate::app::clock::Clock;
+use crate::app::metrics::Metrics;
 use crate::app::rate_limits::Category;
 use crate::runtime::rate_limiter::{Decision, RateLimiter, WINDOW_MILLIS};
 use axum::extract::{Request, State};
@@ -86,11 +87,12 @@ pub fn write_headers(decision: &Decision, headers: &mut HeaderMap) {
 pub struct RateLimit {
     limiter: Arc<RateLimiter>,
     clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
 }
 
 impl RateLimit {
-    pub fn new(limiter: RateLimiter, clock: Arc<dyn Clock>) -> Self {
-        Self { limiter: Arc::new(limiter), clock }
+    pub fn new(limiter: RateLimiter, clock: Arc<dyn Clock>, metrics: Arc<Metrics>) -> Self {
+        Self { limiter: Arc::new(limiter), clock, metrics }
     }
 }
 
@@ -118,6 +120,7 @@ pub async fn limit(State(limit): State<RateLimit>, mut request: Request, next: N
     };
     if !decision.allowed {
         tracing::debug!(merchant = %username, ?category, limit = decision.limit, "rate limited");
+        limit.metrics.rate_limited(category.as_str());
         let mut response = ApiError::TooManyRequests { retry_after_secs: decision.reset_secs }.into_response();
         write_headers(&decision, response.headers_mut());
         return response;

@@ -4,6 +4,7 @@
 use super::auth::Call;
 use crate::api::error::ApiError;
 use crate::app::bus::{Follower, Woke};
+use crate::app::metrics::WaiterKind;
 use crate::app::state::AppState;
 use crate::service::{events, load};
 use axum::extract::{Path, Query};
@@ -123,7 +124,7 @@ pub fn events(
     session_id: String,
     after: u64,
 ) -> impl Stream<Item = Result<Event, Infallible>> {
-    let follower = state.bus.follow(Some(&session_id));
+    let follower = state.bus.follow(Some(&session_id), WaiterKind::Stream);
     let cursor = Cursor { state, kind, session_id, last: after, follower, queue: VecDeque::new() };
     futures::stream::unfold(cursor, |mut cursor| async move {
         loop {

@@ -7,6 +7,7 @@
 use crate::api::auth::BasicCredentials;
 use crate::api::error::ApiError;
 use crate::api::rate_limit::category_of;
+use crate::app::metrics::{CredentialRefusal, Surface};
 use crate::app::state::AppState;
 use crate::client::ClientAddress;
 use axum::extract::{Request, State};
@@ -29,6 +30,7 @@ pub async fn throttle(State(state): State<AppState>, mut request: Request, next:
             retry_after_secs = refusal.retry_after_secs,
             "API credentials refused unchecked: too many failed attempts"
         );
+        state.metrics.credential_refused(Surface::Api, CredentialRefusal::Throttled);
         return ApiError::AuthThrottled { retry_after_secs: refusal.retry_after_secs }.into_response();
     }
     // Decoded once: the rate limiter and the handler's `Call` take them from here.

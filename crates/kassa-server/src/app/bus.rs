@@ -11,11 +11,13 @@
 
 mod followers;
 
+use crate::app::metrics::WaiterKind;
 use crate::app::session_cache::SessionCache;
 use followers::{Registry, Subscription};
 use kassa_store::notify::Notification;
 use kassa_store::{Change, JobWrite};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -27,6 +29,8 @@ pub struct Bus {
 
 struct Inner {
     followers: Arc<Registry>,
+    /// Followers by kind (index: the kind's place in [`WaiterKind::ALL`]).
+    waiting: [AtomicUsize; WAITER_KINDS],
     deliveries_due: Notify,
     jobs_due: Notify,
     shutdown: CancellationToken,
@@ -55,8 +59,13 @@ impl Wakes {
 impl Bus {
     /// A bus whose waits end when `shutdown` is cancelled.
     pub fn new(shutdown: CancellationToken) -> Self {
-        let inner =
-            Inner { followers: Registry::new(), deliveries_due: Notify::new(), jobs_due: Notify::new(), shutdown };
+        let inner = Inner {
+            followers: Registry::new(),
+            waiting: Default::default(),
+            deliveries_due: Notify::new(),
+            jobs_due: Notify::new(),
+            shutdown,
+        };
         Self { inner: Arc::new(inner) }
     }
 
@@ -115,10 +124,24 @@ impl Bus {
         self.inner.followers.sessions()
     }
 
-    /// Starts following session `only` (every session with `None`). Follow *before* reading what
-    /// is followed: a change between the read and the wait then still wakes the wait.
-    pub fn follow(&self, only: Option<&str>) -> Follower {
-        Follower { changes: self.inner.followers.follow(only), shutdown: self.inner.shutdown.clone() }
+    /// How many followers of each kind wait on this node now.
+    pub fn waiting(&self) -> Vec<(WaiterKind, usize)> {
+        WaiterKind::ALL
+            .iter()
+            .map(|&kind| (kind, self.inner.waiting[waiter_index(kind)].load(Ordering::Relaxed)))
+            .collect()
+    }
+
+    /// Starts following session `only` (every session with `None`) for a waiter of `kind`.
+    /// Follow *before* reading what is followed: a change between the read and the wait then
+    /// still wakes the wait.
+    pub fn follow(&self, only: Option<&str>, kind: WaiterKind) -> Follower {
+        self.inner.waiting[waiter_index(kind)].fetch_add(1, Ordering::Relaxed);
+        Follower {
+            changes: self.inner.followers.follow(only),
+            shutdown: self.inner.shutdown.clone(),
+            _counted: Counted { inner: self.inner.clone(), kind },
+        }
     }
 
     /// Passes other nodes' commits (PostgreSQL notifications) on to this node's read cache, then
@@ -160,6 +183,25 @@ pub enum Woke {
 pub struct Follower {
     changes: Subscription,
     shutdown: CancellationToken,
+    _counted: Counted,
+}
+
+const WAITER_KINDS: usize = WaiterKind::ALL.len();
+
+fn waiter_index(kind: WaiterKind) -> usize {
+    WaiterKind::ALL.iter().position(|&k| k == kind).unwrap_or(0)
+}
+
+/// Counts its follower among those of its kind while it lives.
+struct Counted {
+    inner: Arc<Inner>,
+    kind: WaiterKind,
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        self.inner.waiting[waiter_index(self.kind)].fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Follower {
@@ -195,8 +237,8 @@ mod tests {
     async fn a_follower_wakes_for_its_session_at_its_deadline_and_at_shutdown() {
         let shutdown = CancellationToken::new();
         let bus = Bus::new(shutdown.clone());
-        let mut one = bus.follow(Some("one"));
-        let mut all = bus.follow(None);
+        let mut one = bus.follow(Some("one"), WaiterKind::LongPoll);
+        let mut all = bus.follow(None, WaiterKind::Stream);
         // Changed after following, before the wait: still seen.
         bus.changed("two");
         bus.changed("one");
@@ -228,7 +270,7 @@ mod tests {
     async fn the_bridge_ends_at_shutdown_and_when_the_notifications_end() {
         let shutdown = CancellationToken::new();
         let bus = Bus::new(shutdown.clone());
-        let mut follower = bus.follow(Some("s"));
+        let mut follower = bus.follow(Some("s"), WaiterKind::Page);
         let (tx, rx) = mpsc::channel(4);
         tx.send(Notification { session_id: "s".into(), seq: 2, deliveries: true }).await.unwrap();
         drop(tx);
@@ -245,7 +287,7 @@ mod tests {
     async fn a_missed_notification_wakes_every_follower_once_and_the_worker() {
         let bus = Bus::new(CancellationToken::new());
         let mut followers: Vec<Follower> =
-            [Some("a"), Some("b"), None].into_iter().map(|only| bus.follow(only)).collect();
+            [Some("a"), Some("b"), None].into_iter().map(|only| bus.follow(only, WaiterKind::Page)).collect();
         let (tx, rx) = mpsc::channel(4);
         tx.send(Notification::missed()).await.unwrap();
         drop(tx);

@@ -12,6 +12,7 @@ pub mod credential_cache;
 pub mod expiring;
 pub mod limits;
 pub mod merchant_clocks;
+pub mod metrics;
 pub mod rate_limits;
 pub mod readiness;
 pub mod scan_limits;

@@ -18,6 +18,15 @@ pub enum Category {
 }
 
 impl Category {
+    /// The category's name in metrics: `create_session`, `create_hpp_session`, `other`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::CreateSession => "create_session",
+            Self::CreateHppSession => "create_hpp_session",
+            Self::Other => "other",
+        }
+    }
+
     /// The counter slot of this category (one per category and merchant).
     pub const fn index(self) -> usize {
         match self {

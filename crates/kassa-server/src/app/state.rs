@@ -6,6 +6,7 @@ use crate::app::clock::{Clock, Clocks, SandboxClock, SystemClock};
 use crate::app::config::{Config, Mode};
 use crate::app::credential_cache::CredentialCache;
 use crate::app::merchant_clocks::MerchantClocks;
+use crate::app::metrics::Metrics;
 use crate::app::readiness::Readiness;
 use crate::app::scan_limits::ScanLimiter;
 use crate::app::sender::{MessageSender, RecordingSender};
@@ -48,6 +49,8 @@ pub struct AppState {
     pub sessions: Arc<SessionCache>,
     /// API credentials verified lately.
     pub credentials: Arc<CredentialCache>,
+    /// This server's metrics (the store tells it of its commits).
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -64,6 +67,8 @@ impl AppState {
         let (clocks, sandbox_clock) = Clocks::over(wall, config.mode == Mode::Sandbox);
         let sender = Arc::new(RecordingSender::new(store.clone()));
         let shutdown = CancellationToken::new();
+        let metrics = Arc::new(Metrics::new());
+        store.observe_commits(metrics.clone());
         Self {
             store,
             clocks,
@@ -79,6 +84,7 @@ impl AppState {
             readiness: Arc::default(),
             sessions: Arc::default(),
             credentials: Arc::default(),
+            metrics,
             config: Arc::new(config),
         }
     }

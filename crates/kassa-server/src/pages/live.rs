@@ -8,6 +8,7 @@
 //! woken.
 
 use crate::app::bus::Woke;
+use crate::app::metrics::WaiterKind;
 use crate::app::state::AppState;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
@@ -69,7 +70,7 @@ where
             return None;
         }
         // Follow before looking: a change between the look and the wait still wakes it.
-        let mut follower = watch.state.bus.follow(watch.only.as_deref());
+        let mut follower = watch.state.bus.follow(watch.only.as_deref(), WaiterKind::Page);
         loop {
             let event = match (watch.look)(watch.state.clone()).await {
                 Look::Shows(now) if now == watch.shown => None,

@@ -3,6 +3,7 @@
 
 use super::error::{Rule, ServiceError};
 use crate::app::bus::{Follower, Woke};
+use crate::app::metrics::WaiterKind;
 use crate::app::state::AppState;
 use crate::model::ids;
 use crate::wire::events::{AttemptV1, DeliveryLog, DeliveryV1, EventPage, EventV1, Redelivery};
@@ -132,7 +133,7 @@ const STREAM_RECHECK: Duration = Duration::from_secs(1);
 pub fn follow(state: AppState, merchant_id: String, mut filter: EventFilter) -> impl Stream<Item = EventV1> {
     filter.limit = MAX_PAGE;
     // Followed before the first read, so a commit between the read and the wait still wakes it.
-    let follower = state.bus.follow(None);
+    let follower = state.bus.follow(None, WaiterKind::Stream);
     let recheck = state.store.feed_may_lag().then_some(STREAM_RECHECK);
     let following = Following { state, merchant_id, filter, follower, recheck, queue: VecDeque::new() };
     futures::stream::unfold(following, |mut f| async move {

@@ -5,6 +5,7 @@
 //! database makes a cookie. Sessions expire in real time (`Config::login_lifetime`).
 
 use crate::app::auth_throttle::Refusal;
+use crate::app::metrics::{CredentialRefusal, Surface};
 use crate::app::state::AppState;
 use crate::model::{credentials, ids};
 use crate::service::error::ServiceResult;
@@ -41,12 +42,14 @@ pub async fn log_in(
 ) -> ServiceResult<Result<Login, LoginRefused>> {
     let now = state.wall_now();
     if let Err(refusal) = state.auth_throttle.admit(username, address, now) {
+        state.metrics.credential_refused(Surface::Login, CredentialRefusal::Throttled);
         return Ok(Err(LoginRefused::Throttled(refusal)));
     }
     let found = state.store.merchant_by_username(username).await?;
     let exists = found.is_some();
     let Some(merchant) = found.filter(|m| credentials::verify(m, secret)) else {
         state.auth_throttle.failed(username, exists, address, now);
+        state.metrics.credential_refused(Surface::Login, CredentialRefusal::Wrong);
         return Ok(Err(LoginRefused::WrongCredentials));
     };
     state.auth_throttle.succeeded(&merchant.username, address, now);

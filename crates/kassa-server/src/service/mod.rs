@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod load;
 pub mod logins;
 pub mod messages;
+pub mod metrics;
 pub mod orders;
 pub mod payments;
 pub mod sandbox_callbacks;

@@ -4,6 +4,7 @@
 //! its wait ends: never on a timer in between.
 
 use crate::app::bus::Woke;
+use crate::app::metrics::WaiterKind;
 use crate::app::state::AppState;
 use crate::service::error::ServiceError;
 use std::future::Future;
@@ -63,7 +64,7 @@ where
 {
     // A waiting read follows before reading: a change between the read and the wait still
     // wakes it. A plain read follows nothing.
-    let mut follower = wait.map(|_| state.bus.follow(Some(session_id)));
+    let mut follower = wait.map(|_| state.bus.follow(Some(session_id), WaiterKind::LongPoll));
     let first = load().await?;
     let known = listed_tags(if_none_match);
     let baseline = if known.is_empty() { vec![first.etag.clone()] } else { known.clone() };

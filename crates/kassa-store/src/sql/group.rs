@@ -8,8 +8,10 @@
 use super::batch::Batcher;
 use super::dialect::{self, Dialect, Purpose};
 use super::{bulk, commit};
+use crate::stats::{CommittedBatch, ObserverSlot};
 use crate::{Change, StoreResult};
 use sqlx::{Acquire, AnyConnection, AnyPool};
+use tokio::time::Instant;
 
 const MAX_BATCH: usize = 128;
 
@@ -18,12 +20,19 @@ const POSTGRES_IN_FLIGHT: usize = 4;
 
 pub(super) type GroupCommitter = Batcher<Change, ()>;
 
-/// Starts the committing task; the durable setting is put on the writer before every batch.
-pub(super) fn start(writer: AnyPool, dialect: Dialect) -> GroupCommitter {
+/// Starts the committing task; the durable setting is put on the writer before every batch, and
+/// `observer` is told how each batch went.
+pub(super) fn start(writer: AnyPool, dialect: Dialect, observer: ObserverSlot) -> GroupCommitter {
     let in_flight = if dialect.serves_one_process() { 1 } else { POSTGRES_IN_FLIGHT };
     Batcher::start("the group commit", MAX_BATCH, in_flight, move |changes| {
-        let writer = writer.clone();
-        async move { commit_batch(&writer, dialect, &changes).await }
+        let (writer, observer) = (writer.clone(), observer.clone());
+        async move {
+            let started = Instant::now();
+            let written = commit_batch(&writer, dialect, &changes).await;
+            let batch = CommittedBatch { size: changes.len(), took: started.elapsed(), committed: written.is_ok() };
+            observer.tell(batch);
+            written
+        }
     })
 }
 

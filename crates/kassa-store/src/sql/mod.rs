@@ -32,8 +32,11 @@ mod recovery;
 mod rows;
 mod sandbox;
 mod sessions;
+mod stats;
 
 use crate::notify::Notification;
+use crate::stats::ObserverSlot;
+use crate::{Backlog, CommitObserver, PoolUse};
 use crate::{
     BrowserSession, CallbackMisbehaviour, ClaimWindow, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryRecord,
     EventFilter, FinishedAttempt, JobFailure, JobFilter, JobRecord, Merchant, Message, SessionFilter, SessionKind,
@@ -62,6 +65,8 @@ pub struct SqlStore {
     node: String,
     claims: std::sync::Arc<std::sync::atomic::AtomicU64>,
     committer: group::GroupCommitter,
+    /// Told of every group-commit batch.
+    commit_observer: ObserverSlot,
     finisher: finisher::Finisher,
     /// PostgreSQL: where to `LISTEN` for other nodes' changes.
     listen_url: Option<String>,
@@ -129,10 +134,12 @@ impl SqlStore {
     }
 
     fn assemble(writer: AnyPool, reader: AnyPool, dialect: Dialect, listen_url: Option<String>) -> Self {
-        let committer = group::start(writer.clone(), dialect);
+        let commit_observer = ObserverSlot::default();
+        let committer = group::start(writer.clone(), dialect, commit_observer.clone());
         let finisher = finisher::start(writer.clone(), dialect);
         let node = uuid::Uuid::new_v4().simple().to_string();
-        Self { writer, reader, dialect, node, claims: Default::default(), committer, finisher, listen_url }
+        let claims = Default::default();
+        Self { writer, reader, dialect, node, claims, committer, commit_observer, finisher, listen_url }
     }
 
     /// Gives back every delivery and job claim. A SQLite database is served by one process: call this
@@ -423,5 +430,28 @@ impl Store for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         readiness::probe(&self.writer, self.dialect).await
+    }
+
+    async fn backlog(&self, now: Timestamp) -> StoreResult<Backlog> {
+        stats::backlog(&self.reader, now).await
+    }
+
+    fn pools(&self) -> Vec<PoolUse> {
+        let pool_use = |pool, of: &AnyPool| PoolUse {
+            pool,
+            open: of.size(),
+            idle: u32::try_from(of.num_idle()).unwrap_or(u32::MAX),
+            max: of.options().get_max_connections(),
+        };
+        if self.dialect.serves_one_process() {
+            vec![pool_use("writer", &self.writer), pool_use("reader", &self.reader)]
+        } else {
+            // PostgreSQL: one pool serves both.
+            vec![pool_use("all", &self.writer)]
+        }
+    }
+
+    fn observe_commits(&self, observer: std::sync::Arc<dyn CommitObserver>) {
+        self.commit_observer.set(observer);
     }
 }

@@ -66,6 +66,8 @@
 //! |                             | (`after` cursor, `limit`, `session_id`, `undelivered`)             |
 //! | `notifications`             | notifications::a_commit_notifies_the_other_handles                 |
 //! | `ping`                      | merchants::a_live_database_answers (a read and the probe's write)  |
+//! | `backlog`                   | stats::the_backlog_counts_pending_and_due_callbacks_by_policy_…    |
+//! | `pools`, `observe_commits`  | stats::the_pools_and_every_commit_batch_are_reported               |
 //!
 //! Beyond the trait: `SqlStore::release_all_claims` (outbox::a_released_claim_is_due_again),
 //! another handle on the same database (changes::another_handle_sees_every_commit), a reopened
@@ -93,4 +95,5 @@ mod recovery;
 mod sandbox;
 mod schema;
 mod sessions;
+mod stats;
 mod upgrade;

@@ -21,6 +21,7 @@ mod recovery;
 pub use attempt::{SEQUENCE_HEADER, SESSION_HEADER, SESSION_KIND_HEADER, callback_body};
 
 use crate::app::config::WorkerSettings;
+use crate::app::metrics::AttemptResult;
 use crate::app::state::AppState;
 use kassa_core::Timestamp;
 use kassa_core::retry::{Decision, RetryPolicy};
@@ -314,6 +315,12 @@ impl DeliveryWorker {
             Decision::GiveUp(_) => DeliveryNext::Failed,
         };
         let next = if dropped { DeliveryNext::Failed } else { next };
+        let result = if simulated { AttemptResult::Simulated } else { AttemptResult::of(&sent.outcome) };
+        let lag = (next == DeliveryNext::Delivered).then(|| elapsed(delivery.created_at, now));
+        self.state.metrics.attempt(result, sent.duration, lag);
+        if next == DeliveryNext::Failed {
+            self.state.metrics.delivery_failed();
+        }
         let record = Attempt {
             attempt: made,
             started_at,
@@ -367,6 +374,11 @@ impl DeliveryWorker {
             Err(error) => tracing::warn!(%error, %target, "could not make a recovered target's callbacks due"),
         }
     }
+}
+
+/// How long after `from` `to` is (none when it is not later).
+fn elapsed(from: Timestamp, to: Timestamp) -> Duration {
+    Duration::from_millis(u64::try_from(to.millis() - from.millis()).unwrap_or(0))
 }
 
 /// Why an attempt is sent now.

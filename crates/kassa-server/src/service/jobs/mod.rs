@@ -9,6 +9,7 @@
 
 pub mod operator;
 
+use crate::app::metrics::JobResult;
 use crate::app::state::AppState;
 use crate::service::error::ServiceError;
 use crate::service::{instore, orders};
@@ -63,10 +64,14 @@ async fn run_one(state: &AppState, claimed: ClaimedJob) {
     if let Some(merchant_id) = &claimed.merchant_id {
         state.merchant_clocks.observe(merchant_id, claimed.clock_ahead_millis);
     }
+    let started = state.now_ahead(claimed.clock_ahead_millis);
+    let late = Duration::from_millis(u64::try_from(started.millis() - job.due_at.millis()).unwrap_or(0));
     let done = match job.action {
         JobKind::ExpireOrder => orders::jobs::run(state, job).await,
         JobKind::Distribute | JobKind::AutoCancel => instore::jobs::run(state, job).await,
     };
+    let result = if done.is_ok() { JobResult::Done } else { JobResult::Failed };
+    state.metrics.job(job.action.as_str(), result, late);
     let Err(error) = done else { return };
     let failures = job.attempts + 1;
     let now = state.now_ahead(claimed.clock_ahead_millis);

@@ -1,0 +1,52 @@
+//! The backlog an operator watches (see [`crate::stats`]), read in two aggregate queries over
+//! the partial indexes of pending deliveries and of jobs.
+
+use super::rows::{all, get, name};
+use crate::StoreResult;
+use crate::stats::{Backlog, PolicyBacklog};
+use kassa_core::Timestamp;
+use kassa_core::retry::RetryPolicy;
+use sqlx::AnyPool;
+use sqlx::any::AnyRow;
+
+pub(super) async fn backlog(reader: &AnyPool, now: Timestamp) -> StoreResult<Backlog> {
+    let deliveries = sqlx::query(
+        "SELECT policy, COUNT(*) AS pending,
+                COUNT(*) FILTER (WHERE next_attempt_at <= $1) AS due,
+                MIN(next_attempt_at) FILTER (WHERE next_attempt_at <= $1) AS oldest_due_at
+           FROM deliveries WHERE status = 'pending' GROUP BY policy ORDER BY policy",
+    )
+    .bind(now.millis());
+    let deliveries = all(reader, deliveries, policy_backlog).await?;
+    let jobs = sqlx::query(
+        "SELECT COUNT(*) FILTER (WHERE status = 'scheduled' AND due_at <= $1) AS due,
+                MIN(due_at) FILTER (WHERE status = 'scheduled' AND due_at <= $1) AS oldest_due_at,
+                COUNT(*) FILTER (WHERE status = 'set_aside') AS set_aside
+           FROM jobs",
+    )
+    .bind(now.millis());
+    let row = sqlx::query::Query::fetch_one(jobs, reader).await?;
+    Ok(Backlog {
+        deliveries,
+        jobs_due: count(&row, "due")?,
+        oldest_job_due_at: moment(&row, "oldest_due_at")?,
+        jobs_set_aside: count(&row, "set_aside")?,
+    })
+}
+
+fn policy_backlog(row: &AnyRow) -> StoreResult<PolicyBacklog> {
+    Ok(PolicyBacklog {
+        policy: name(row, "policy", RetryPolicy::parse, "retry policy")?,
+        pending: count(row, "pending")?,
+        due: count(row, "due")?,
+        oldest_due_at: moment(row, "oldest_due_at")?,
+    })
+}
+
+fn count(row: &AnyRow, column: &str) -> StoreResult<u64> {
+    Ok(u64::try_from(get::<i64>(row, column)?).unwrap_or(0))
+}
+
+fn moment(row: &AnyRow, column: &str) -> StoreResult<Option<Timestamp>> {
+    Ok(get::<Option<i64>>(row, column)?.map(Timestamp::from_millis))
+}

@@ -78,6 +78,8 @@ pub struct ClaimedDelivery {
     pub sandbox: Option<crate::CallbackMisbehaviour>,
     /// How far the merchant's sandbox clock is ahead of the wall clock (0 in production).
     pub clock_ahead_millis: i64,
+    /// The correlation id of the request (or the job) whose change made the event.
+    pub caused_by: Option<String>,
 }
 
 impl ClaimedDelivery {

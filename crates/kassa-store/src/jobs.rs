@@ -45,6 +45,8 @@ pub struct Job {
     /// Failed runs so far.
     pub attempts: u32,
     pub created_at: Timestamp,
+    /// The correlation id of the request (or the job) whose change scheduled this job.
+    pub caused_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -61,6 +61,9 @@ pub struct NewEvent {
     pub status: &'static str,
     pub body: serde_json::Value,
     pub created_at: Timestamp,
+    /// The correlation id of the request (or the job) whose change this event is; stamped at
+    /// commit, so the callbacks of the event are traced back to it.
+    pub caused_by: Option<String>,
 }
 
 /// An appended event with its global position (increasing in insert order) and its transaction

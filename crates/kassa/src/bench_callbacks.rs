@@ -212,6 +212,7 @@ fn backlog_change(state: &AppState, merchant_id: &str, target: &str, count: u32)
         status: session.status().as_str(),
         body: serde_json::to_value(HppSessionV1::from(session)).unwrap_or_default(),
         created_at: now,
+        caused_by: None,
     };
     for _ in 0..count {
         let new = NewHppSession {

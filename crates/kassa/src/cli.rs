@@ -9,6 +9,11 @@ use std::net::SocketAddr;
 #[derive(Debug, Parser)]
 #[command(name = "kassa", version, about = "Klarna-compatible HPP sessions and in-store payment distributions")]
 pub struct Cli {
+    /// How log lines are written to stderr: `text` for people, `json` (one object per line, with
+    /// the fields of every enclosing span: a request's correlation id, route and merchant, a
+    /// callback's `caused_by`) for log shippers. `RUST_LOG` sets what is logged.
+    #[arg(long, global = true, env = "KASSA_LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
     #[command(subcommand)]
     pub command: Command,
 }

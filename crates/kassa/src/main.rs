@@ -17,7 +17,7 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_tracing();
+    init_tracing(&cli.log_format);
     let result = match cli.command {
         cli::Command::Serve(args) => serve::run(args).await,
         cli::Command::Merchant { command: cli::MerchantCommand::Add(args) } => add_merchant(args).await,
@@ -42,10 +42,14 @@ async fn main() -> ExitCode {
     }
 }
 
-fn init_tracing() {
+fn init_tracing(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "info,sqlx=warn,tower_http=warn".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        "json" => logs.json().with_current_span(true).with_span_list(true).init(),
+        _ => logs.init(),
+    }
 }
 
 async fn add_merchant(args: cli::MerchantAdd) -> Result<(), String> {

@@ -3,6 +3,7 @@
 //! Every response carries the request's correlation id in `Klarna-Correlation-Id`.
 
 use crate::api::error::ErrorDetails;
+use crate::app::cause;
 use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -31,7 +32,8 @@ pub struct CorrelationId(pub String);
 pub async fn render_errors(mut request: Request, next: Next) -> Response {
     let correlation_id = uuid::Uuid::new_v4().to_string();
     request.extensions_mut().insert(CorrelationId(correlation_id.clone()));
-    let mut response = next.run(request).await;
+    // What the request commits is traced back to it (`app::cause`).
+    let mut response = cause::within(correlation_id.clone(), next.run(request)).await;
     let status = response.status();
     if status.is_client_error() || status.is_server_error() {
         let details = match response.extensions_mut().remove::<ErrorDetails>() {

@@ -6,6 +6,7 @@ pub mod addresses;
 pub mod auth_throttle;
 pub mod buckets;
 pub mod bus;
+pub mod cause;
 pub mod clock;
 pub mod config;
 pub mod credential_cache;

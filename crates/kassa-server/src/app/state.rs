@@ -2,6 +2,7 @@
 
 use crate::app::auth_throttle::AuthThrottle;
 use crate::app::bus::{Bus, Wakes};
+use crate::app::cause;
 use crate::app::clock::{Clock, Clocks, SandboxClock, SystemClock};
 use crate::app::config::{Config, Mode};
 use crate::app::credential_cache::CredentialCache;
@@ -90,12 +91,14 @@ impl AppState {
     }
 
     /// Commits a change, drops the sessions it wrote from the read cache, then wakes whoever
-    /// waits for it (see [`Bus::committed`]).
+    /// waits for it (see [`Bus::committed`]). The events and jobs it writes carry the cause of
+    /// the work running now ([`cause`]).
     ///
     /// The commit runs as a task of its own: a caller that goes away (a client that hung up)
     /// does not stop it between the database's answer and the cache's drop, so a change that
     /// landed is never left hidden behind a cached copy.
-    pub async fn commit(&self, change: Change) -> Result<(), StoreError> {
+    pub async fn commit(&self, mut change: Change) -> Result<(), StoreError> {
+        stamp_cause(&mut change);
         let wakes = Wakes::of(&change);
         let written: Vec<String> = change.sessions.iter().map(|w| w.id.clone()).collect();
         let (store, sessions) = (self.store.clone(), self.sessions.clone());
@@ -166,5 +169,19 @@ impl AppState {
     /// Real time: for leases, signature timestamps, cookie expiry.
     pub fn wall_now(&self) -> kassa_core::Timestamp {
         self.clocks.wall.now()
+    }
+}
+
+/// Stamps the cause of the work running now on what `change` writes that work later follows
+/// (events: their callbacks; jobs: their runs), where the change did not name one.
+fn stamp_cause(change: &mut Change) {
+    let Some(cause) = cause::current() else { return };
+    for event in &mut change.events {
+        event.caused_by.get_or_insert_with(|| cause.clone());
+    }
+    for write in &mut change.jobs {
+        if let JobWrite::Schedule(job) = write {
+            job.caused_by.get_or_insert_with(|| cause.clone());
+        }
     }
 }

@@ -179,6 +179,7 @@ async fn the_events_feed_pages_through_ten_thousand_events_without_gap_or_duplic
             status: event.to.as_str(),
             body: json!({"status": event.to.as_str()}),
             created_at: now,
+            caused_by: None,
         });
         current = Stored { revision: current.revision + 1, record: next };
     }

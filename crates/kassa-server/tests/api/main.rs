@@ -1,6 +1,7 @@
 //! Black-box tests: the real server on port 0 with a fresh SQLite file, driven over HTTP.
 
 mod callbacks;
+mod causes;
 mod errors;
 mod event_stream;
 mod following;

@@ -175,13 +175,14 @@ async fn insert_session_rows(tx: &mut AnyConnection, writes: &[&SessionWrite]) -
     execute(tx, query).await
 }
 
-const EVENT_VALUES: usize = 8;
+const EVENT_VALUES: usize = 9;
 
 async fn insert_events<'e>(tx: &mut AnyConnection, events: impl Iterator<Item = &'e NewEvent>) -> StoreResult<()> {
     let events: Vec<&NewEvent> = events.collect();
     for events in events.chunks(MAX_VALUES / EVENT_VALUES) {
         let sql = format!(
-            "INSERT INTO events (event_id, merchant_id, session_kind, session_id, seq, status, body, created_at) VALUES {}",
+            "INSERT INTO events (event_id, merchant_id, session_kind, session_id, seq, status, body, created_at, caused_by)
+             VALUES {}",
             placeholders(events.len(), EVENT_VALUES)
         );
         let mut query = sqlx::query(&sql);
@@ -233,7 +234,7 @@ async fn insert_delivery_rows(tx: &mut AnyConnection, deliveries: &[&NewDelivery
     execute(tx, query).await
 }
 
-/// `event`'s columns as `INSERT INTO events` lists them (event id … created at), bound next.
+/// `event`'s columns as `INSERT INTO events` lists them (event id … caused by), bound next.
 pub(super) fn bind_event<'q>(query: Statement<'q>, e: &'q NewEvent) -> Statement<'q> {
     query
         .bind(&e.event_id)
@@ -244,6 +245,7 @@ pub(super) fn bind_event<'q>(query: Statement<'q>, e: &'q NewEvent) -> Statement
         .bind(e.status)
         .bind(e.body.to_string())
         .bind(e.created_at.millis())
+        .bind(&e.caused_by)
 }
 
 /// A statement and its bound values.

@@ -123,9 +123,9 @@ async fn write_authorization(tx: &mut AnyConnection, w: &AuthorizationWrite) -> 
 /// cannot skip or repeat, whatever the caller computed.
 async fn append_event(tx: &mut AnyConnection, event: &NewEvent) -> StoreResult<()> {
     let append = sqlx::query(
-        "INSERT INTO events (event_id, merchant_id, session_kind, session_id, seq, status, body, created_at)
-         SELECT $1, $2, $3, $4, $5, $6, $7, $8
-         WHERE EXISTS (SELECT 1 FROM sessions WHERE kind = $9 AND id = $10 AND version = $11 AND status = $12)",
+        "INSERT INTO events (event_id, merchant_id, session_kind, session_id, seq, status, body, created_at, caused_by)
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
+         WHERE EXISTS (SELECT 1 FROM sessions WHERE kind = $10 AND id = $11 AND version = $12 AND status = $13)",
     );
     let appended = super::bulk::bind_event(append, event)
         .bind(event.session_kind.as_str())

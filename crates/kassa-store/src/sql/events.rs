@@ -97,6 +97,7 @@ fn event(row: &AnyRow) -> StoreResult<StoredEvent> {
             status,
             body: json(row, "body")?,
             created_at: at(row, "created_at")?,
+            caused_by: get(row, "caused_by")?,
         },
     })
 }

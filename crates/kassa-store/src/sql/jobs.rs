@@ -15,8 +15,8 @@ use sqlx::{AnyConnection, AnyPool};
 /// Inside a change's transaction.
 pub(super) async fn schedule(tx: &mut AnyConnection, job: &Job) -> StoreResult<()> {
     sqlx::query(
-        "INSERT INTO jobs (id, session_kind, session_id, action, due_at, attempts, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO jobs (id, session_kind, session_id, action, due_at, attempts, created_at, caused_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(&job.id)
     .bind(job.session_kind.as_str())
@@ -25,6 +25,7 @@ pub(super) async fn schedule(tx: &mut AnyConnection, job: &Job) -> StoreResult<(
     .bind(job.due_at.millis())
     .bind(i64::from(job.attempts))
     .bind(job.created_at.millis())
+    .bind(&job.caused_by)
     .write(&mut *tx)
     .await?;
     Ok(())
@@ -164,5 +165,6 @@ fn job(row: &AnyRow) -> StoreResult<Job> {
         due_at: at(row, "due_at")?,
         attempts: u32::try_from(attempts).unwrap_or(u32::MAX),
         created_at: at(row, "created_at")?,
+        caused_by: get(row, "caused_by")?,
     })
 }

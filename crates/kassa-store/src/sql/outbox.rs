@@ -50,7 +50,7 @@ pub(super) use due_on_merchant_clock;
 /// What a claimed delivery needs to be sent, read back under its claim's token.
 /// With its merchant's sandbox settings (NULL for a merchant without; production never has any)
 /// and how far its merchant's sandbox clock is ahead (0 without one).
-pub(super) const READ_CLAIMED: &str = "SELECT d.*, e.body, m.webhook_secrets,
+pub(super) const READ_CLAIMED: &str = "SELECT d.*, e.body, e.caused_by, m.webhook_secrets,
            s.duplicate AS sandbox_duplicate, s.delay_seconds AS sandbox_delay_seconds,
            s.fail_first AS sandbox_fail_first, s.failure AS sandbox_failure, s.drop_every AS sandbox_drop_every,
            COALESCE(k.offset_millis, 0) AS clock_ahead_millis
@@ -119,6 +119,7 @@ pub(super) fn claimed(row: &AnyRow) -> StoreResult<ClaimedDelivery> {
         lease_token: get(row, "lease_token")?,
         sandbox: super::sandbox::claimed(row)?,
         clock_ahead_millis: get(row, "clock_ahead_millis")?,
+        caused_by: get(row, "caused_by")?,
     })
 }
 

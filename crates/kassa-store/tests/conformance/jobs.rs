@@ -24,6 +24,7 @@ fn job(id: &str, action: JobKind, session: &HppSession, due_at: Timestamp) -> Jo
         due_at,
         attempts: 0,
         created_at: T0,
+        caused_by: None,
     }
 }
 

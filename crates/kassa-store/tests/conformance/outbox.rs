@@ -88,6 +88,7 @@ async fn deliveries_are_claimed_when_due_one_event_after_the_other(b: &Backend) 
         lease_token: token.clone(),
         sandbox: None,
         clock_ahead_millis: 0,
+        caused_by: None,
     };
     assert_eq!(claimed[0], expected, "{b}: all that sending needs");
     let second = &claimed[1].delivery;
@@ -175,6 +176,7 @@ async fn a_released_claim_is_due_again(b: &Backend) {
         due_at: T0,
         attempts: 0,
         created_at: T0,
+        caused_by: None,
     };
     store.commit(Change::default().job(JobWrite::Schedule(job))).await.unwrap();
     let due = T0.plus_millis(10);

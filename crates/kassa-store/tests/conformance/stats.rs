@@ -35,6 +35,7 @@ async fn the_backlog_counts_pending_and_due_callbacks_by_policy_and_due_jobs(b: 
             due_at: T0.plus_millis(due),
             attempts: 0,
             created_at: T0,
+            caused_by: None,
         })
     };
     store.commit(Change::default().job(job("j1", 3)).job(job("j2", 100))).await.unwrap();

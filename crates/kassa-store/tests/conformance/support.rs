@@ -118,6 +118,7 @@ pub fn event<T: SessionRecord>(record: &T, seq: u64, id: &str) -> NewEvent {
         status: record.status_name(),
         body: json!({"status": record.status_name(), "seq": seq}),
         created_at: record.updated_at(),
+        caused_by: None,
     }
 }
 

@@ -115,6 +115,7 @@ mod tests {
             lease_token: "l".into(),
             sandbox: None,
             clock_ahead_millis: 0,
+            caused_by: None,
         }
     }
 

@@ -35,6 +35,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 /// The most deliveries one claim takes.
 const MAX_CLAIM: usize = 128;
@@ -170,7 +171,8 @@ impl DeliveryWorker {
         for delivery in claimed {
             let Some(slot) = slots.split(1) else { break };
             let hold = self.leases.hold(&delivery.lease_token);
-            tasks.spawn(self.clone().deliver(delivery, slot, hold, Sending::Due));
+            let span = delivery_span(&delivery);
+            tasks.spawn(self.clone().deliver(delivery, slot, hold, Sending::Due).instrument(span));
         }
         Step::Started(started)
     }
@@ -185,7 +187,8 @@ impl DeliveryWorker {
             match self.state.store.claim_probe(&merchant_id, &target, window).await {
                 Ok(Some(delivery)) => {
                     let hold = self.leases.hold(&delivery.lease_token);
-                    self.tasks().spawn(self.clone().deliver(delivery, slot, hold, Sending::Probe));
+                    let span = delivery_span(&delivery);
+                    self.tasks().spawn(self.clone().deliver(delivery, slot, hold, Sending::Probe).instrument(span));
                 }
                 // Nothing waits for it any more (delivered elsewhere, given up): forget it.
                 Ok(None) => self.recovery.forget(&(merchant_id, target)),
@@ -374,6 +377,21 @@ impl DeliveryWorker {
             Err(error) => tracing::warn!(%error, %target, "could not make a recovered target's callbacks due"),
         }
     }
+}
+
+/// The span of one claimed delivery's attempt: the callback, its session and merchant, and the
+/// correlation id of the request whose change made its event (`caused_by`).
+fn delivery_span(claimed: &ClaimedDelivery) -> tracing::Span {
+    let d = &claimed.delivery;
+    tracing::info_span!(
+        "callback",
+        delivery = %d.id,
+        event = %d.event_id,
+        session = %d.session_id,
+        merchant = %d.merchant_id,
+        attempt = claimed.attempts + 1,
+        caused_by = claimed.caused_by.as_deref().unwrap_or(""),
+    )
 }
 
 /// How long after `from` `to` is (none when it is not later).

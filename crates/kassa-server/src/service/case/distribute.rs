@@ -24,6 +24,7 @@ pub fn schedule(d: &Distribution, action: JobKind, due_at: Timestamp, now: Times
         due_at,
         attempts: 0,
         created_at: now,
+        caused_by: None,
     })
 }
 

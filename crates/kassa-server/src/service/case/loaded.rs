@@ -83,5 +83,6 @@ pub fn event_row<T: SessionRecord, S: Named + Copy>(
         status: event.to.name(),
         body,
         created_at: event.at,
+        caused_by: None,
     })
 }

@@ -118,6 +118,7 @@ pub fn expiry_job(order: &Order, now: Timestamp) -> Job {
         due_at: order.expires_at,
         attempts: 0,
         created_at: now,
+        caused_by: None,
     }
 }
 

@@ -9,6 +9,7 @@
 
 pub mod operator;
 
+use crate::app::cause;
 use crate::app::metrics::JobResult;
 use crate::app::state::AppState;
 use crate::service::error::ServiceError;
@@ -16,6 +17,7 @@ use crate::service::{instore, orders};
 use kassa_store::{ClaimWindow, ClaimedJob, JobFailure, JobKind, JobRetry};
 use std::time::Duration;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 /// The most jobs one step claims.
 pub const BATCH: usize = 64;
@@ -52,7 +54,20 @@ pub async fn run_due(state: &AppState) -> usize {
     let mut running = JoinSet::new();
     for job in claimed {
         let state = state.clone();
-        running.spawn(async move { run_one(&state, job).await });
+        let span = tracing::info_span!(
+            "job",
+            job = %job.job.id,
+            action = %job.job.action,
+            session = %job.job.session_id,
+            caused_by = job.job.caused_by.as_deref().unwrap_or(""),
+        );
+        // What the run commits is caused by the request that scheduled the job.
+        let cause = job.job.caused_by.clone();
+        let run = async move { run_one(&state, job).await };
+        match cause {
+            Some(cause) => running.spawn(cause::within(cause, run).instrument(span)),
+            None => running.spawn(run.instrument(span)),
+        };
     }
     while running.join_next().await.is_some() {}
     count

@@ -6,7 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// A bar counting `len` of `what`; finish it with `finish_and_clear` before printing results.
 pub fn bar(len: usize, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64);
-    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} {per_sec} ({elapsed}, {eta} left)") {
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{wide_bar}] {pos}/{len} ({eta} left)") {
         bar.set_style(style.progress_chars("=> "));
     }
     bar.set_message(what.to_owned());

@@ -6,10 +6,12 @@
 
 use crate::cli::BenchArgs;
 use crate::local::{self, LocalServer};
+use crate::plot::{self, Series};
+use crate::progress;
 use kassa_store::sql::Durability;
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 #[derive(Clone)]
@@ -39,7 +41,7 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         .pool_max_idle_per_host(args.concurrency.into())
         .build()
         .map_err(|e| e.to_string())?;
-    let bench = Bench { client, target, concurrency: args.concurrency.into() };
+    let bench = Bench { client, target, concurrency: args.concurrency.into(), latencies: Arc::default() };
     println!(
         "kassa bench: {} requests per step, concurrency {}, target {}",
         args.requests, args.concurrency, bench.target.url
@@ -82,7 +84,13 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
             move |b, i| b.send(reqwest::Method::GET, format!("/hpp/payments/{}", ids[i % ids.len()]), None)
         })
         .await?;
-    in_store(&bench, args.requests).await
+    in_store(&bench, args.requests).await?;
+    if let Some(path) = &args.plot {
+        let series = std::mem::take(&mut *bench.latencies.lock().map_err(|e| e.to_string())?);
+        plot::percentiles(path, "kassa bench: latency of each step, p0 to p100", &series)?;
+        eprintln!("kassa bench: latency plot written to {}", path.display());
+    }
+    Ok(())
 }
 
 /// The in-store steps (seed 000): each session is distributed by the scheduler between its create
@@ -147,6 +155,8 @@ struct Bench {
     client: reqwest::Client,
     target: Target,
     concurrency: usize,
+    /// Each step's latencies, in the order the steps ran.
+    latencies: Arc<Mutex<Vec<Series>>>,
 }
 
 type Reply = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Value, String>> + Send>>;
@@ -181,17 +191,19 @@ impl Bench {
         Ok(ids)
     }
 
-    /// Runs `requests` calls of `call` with `concurrency` workers; prints one table row.
+    /// Runs `requests` calls of `call` with `concurrency` workers, with a progress bar; prints
+    /// one table row and keeps the latencies.
     async fn step<F>(&self, name: &str, requests: usize, call: F) -> Result<Vec<Value>, String>
     where
         F: Fn(&Bench, usize) -> Reply + Send + Sync + 'static,
     {
         let call = Arc::new(call);
         let next = Arc::new(AtomicUsize::new(0));
+        let bar = progress::bar(requests, name);
         let started = Instant::now();
         let mut workers = Vec::new();
         for _ in 0..self.concurrency {
-            let (bench, call, next) = (self.clone(), call.clone(), next.clone());
+            let (bench, call, next, bar) = (self.clone(), call.clone(), next.clone(), bar.clone());
             workers.push(tokio::spawn(async move {
                 let mut results = Vec::new();
                 loop {
@@ -202,6 +214,7 @@ impl Bench {
                     let sent = Instant::now();
                     let value = call(&bench, i).await?;
                     results.push((sent.elapsed(), value));
+                    bar.inc(1);
                 }
             }));
         }
@@ -210,6 +223,7 @@ impl Bench {
             results.extend(worker.await.map_err(|e| e.to_string())??);
         }
         let elapsed = started.elapsed();
+        bar.finish_and_clear();
         let mut latencies: Vec<Duration> = results.iter().map(|(d, _)| *d).collect();
         latencies.sort();
         let at =
@@ -221,6 +235,9 @@ impl Bench {
             ms(at(0.99)),
             ms(at(1.0))
         );
+        if let Ok(mut kept) = self.latencies.lock() {
+            kept.push(Series { name: name.to_owned(), latencies });
+        }
         Ok(results.into_iter().map(|(_, v)| v).collect())
     }
 }

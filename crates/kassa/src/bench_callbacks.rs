@@ -9,14 +9,17 @@
 
 use crate::cli::CallbackBenchArgs;
 use crate::local;
+use crate::plot::{self, Series};
+use crate::progress;
 use axum::http::HeaderMap;
+use indicatif::ProgressBar;
 use kassa_core::hpp::{HppAction, HppOptions, HppSession, MerchantUrls, NewHppSession};
 use kassa_server::AppState;
 use kassa_server::model::ids;
 use kassa_server::wire::hpp::HppSessionV1;
 use kassa_store::{Change, NewDelivery, NewEvent, SessionKind, SessionWrite, Stored};
 use serde_json::json;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Notify;
@@ -32,15 +35,18 @@ impl Arrivals {
         self.by_session.lock().map(|m| m.len()).unwrap_or(0)
     }
 
-    async fn wait_for(&self, count: usize, within: Duration) -> Result<(), String> {
+    /// Waits until `count` callbacks arrived in all; `bar` counts those from `from` on.
+    async fn wait_for(&self, count: usize, within: Duration, bar: &ProgressBar, from: usize) -> Result<(), String> {
         let deadline = Instant::now() + within;
         while self.count() < count {
+            bar.set_position(self.count().saturating_sub(from) as u64);
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(format!("only {} of {count} callbacks arrived in {within:?}", self.count()));
             }
             let _ = tokio::time::timeout(left.min(Duration::from_millis(50)), self.arrived.notified()).await;
         }
+        bar.finish_and_clear();
         Ok(())
     }
 }
@@ -98,9 +104,11 @@ pub async fn run(args: CallbackBenchArgs) -> Result<(), String> {
     let period = Duration::from_secs_f64(1.0 / f64::from(args.rate.max(1)));
     let mut ticks = tokio::time::interval(period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let paced = progress::bar(sessions.len(), &format!("status changes at {} per second", args.rate));
     let started = Instant::now();
     for session in &sessions {
         ticks.tick().await;
+        paced.inc(1);
         let (client, session, base, auth) = (client.clone(), session.clone(), base.clone(), auth.clone());
         let (sent, acknowledged) = (sent.clone(), acknowledged.clone());
         tokio::spawn(async move {
@@ -118,7 +126,9 @@ pub async fn run(args: CallbackBenchArgs) -> Result<(), String> {
         });
     }
     let offered = sessions.len() as f64 / started.elapsed().as_secs_f64();
-    arrivals.wait_for(sessions.len(), Duration::from_secs(120)).await?;
+    paced.finish_and_clear();
+    let arriving = progress::bar(sessions.len(), "callbacks arrived");
+    arrivals.wait_for(sessions.len(), Duration::from_secs(120), &arriving, 0).await?;
     // Let the last acknowledgements be recorded.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let between = |from: &Mutex<HashMap<String, Instant>>, to: &Mutex<HashMap<String, Instant>>| -> Vec<Duration> {
@@ -130,17 +140,18 @@ pub async fn run(args: CallbackBenchArgs) -> Result<(), String> {
         spans
     };
     let early = between(&acknowledged, &arrivals.by_session).iter().filter(|d| d.is_zero()).count();
-    for (name, spans) in [
+    let runs = [
         ("status change: request sent → acknowledged", between(&sent, &acknowledged)),
         ("callback: request sent → callback arrived", between(&sent, &arrivals.by_session)),
         ("callback: acknowledged → callback arrived", between(&acknowledged, &arrivals.by_session)),
-    ] {
+    ];
+    for (name, spans) in &runs {
         println!(
             "| {name} | {} | {offered:.0} changes/s | {:.2} ms | {:.2} ms | {:.2} ms |",
             spans.len(),
-            percentile(&spans, 0.5),
-            percentile(&spans, 0.99),
-            percentile(&spans, 1.0)
+            percentile(spans, 0.5),
+            percentile(spans, 0.99),
+            percentile(spans, 1.0)
         );
     }
 
@@ -153,7 +164,8 @@ pub async fn run(args: CallbackBenchArgs) -> Result<(), String> {
     store.commit(backlog).await.map_err(|e| e.to_string())?;
     let drained_from = Instant::now();
     state.bus.deliveries_due();
-    arrivals.wait_for(before + args.backlog as usize, Duration::from_secs(300)).await?;
+    let draining = progress::bar(args.backlog as usize, "backlog delivered");
+    arrivals.wait_for(before + args.backlog as usize, Duration::from_secs(300), &draining, before).await?;
     let elapsed = drained_from.elapsed();
     println!(
         "| backlog drained | {} | {:.0} deliveries/s | | | {:.2} s in all |",
@@ -161,6 +173,21 @@ pub async fn run(args: CallbackBenchArgs) -> Result<(), String> {
         f64::from(args.backlog) / elapsed.as_secs_f64(),
         elapsed.as_secs_f64()
     );
+    if let Some(path) = &args.plot {
+        let mut series: Vec<Series> =
+            runs.into_iter().map(|(name, latencies)| Series { name: format!("paced: {name}"), latencies }).collect();
+        // The backlog's callbacks: every one that arrived that was not one of the paced run's.
+        let paced: HashSet<&String> = sessions.iter().collect();
+        let backlog = arrivals.by_session.lock().map(|m| m.clone()).unwrap_or_default();
+        let latencies = backlog
+            .iter()
+            .filter(|(session, _)| !paced.contains(session))
+            .map(|(_, at)| at.saturating_duration_since(drained_from))
+            .collect();
+        series.push(Series { name: "backlog: commit acknowledged → callback arrived".into(), latencies });
+        plot::percentiles(path, "kassa bench-callbacks: latency distributions, p0 to p100", &series)?;
+        eprintln!("kassa bench-callbacks: latency plot written to {}", path.display());
+    }
     Ok(())
 }
 
@@ -186,7 +213,9 @@ async fn hpp_sessions(
         payments.push(body["session_id"].as_str().ok_or("no payment session")?.to_owned());
     }
     let mut sessions = Vec::with_capacity(count as usize);
+    let bar = progress::bar(count as usize, "HPP sessions created");
     for i in 0..count as usize {
+        bar.inc(1);
         let body = json!({
             "payment_session_url": format!("{base}/payments/v1/sessions/{}", payments[i % payments.len()]),
             "merchant_urls": {"status_update": target},
@@ -196,6 +225,7 @@ async fn hpp_sessions(
         let body: serde_json::Value = response.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
         sessions.push(body["session_id"].as_str().ok_or_else(|| format!("no HPP session: {body}"))?.to_owned());
     }
+    bar.finish_and_clear();
     Ok(sessions)
 }
 

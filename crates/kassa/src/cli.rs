@@ -22,6 +22,9 @@ pub struct Cli {
 pub enum Command {
     /// Run the server.
     Serve(ServeArgs),
+    /// Check a serve configuration (the same options, `--config` included) against the
+    /// database, the listen address and the public URL, one line per check; exits 1 on a problem.
+    Doctor(ServeArgs),
     /// Manage merchants (API users).
     Merchant {
         #[command(subcommand)]
@@ -134,6 +137,13 @@ pub struct DatabaseArgs {
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// A TOML file of these options, keyed by their long names (`listen = "0.0.0.0:8080"`,
+    /// `callback-lease = 20`, lists as arrays); a flag or environment variable overrides it.
+    #[arg(long, env = "KASSA_CONFIG", value_name = "FILE")]
+    pub config: Option<std::path::PathBuf>,
+    /// Where each option set explicitly came from (filled by `config_file::parse`).
+    #[arg(skip)]
+    pub given: crate::config_file::Given,
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "KASSA_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -264,6 +274,9 @@ pub struct BenchArgs {
     /// Requests in flight at once.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub concurrency: u16,
+    /// Also write each step's latency distribution (p0 to p100, log scale) as an SVG chart.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -283,6 +296,9 @@ pub struct CallbackBenchArgs {
     /// `full` or `normal` (see `serve --durability`).
     #[arg(long, default_value = "full", value_parser = durability)]
     pub durability: Durability,
+    /// Also write the callback latency distributions (p0 to p100, log scale) as an SVG chart.
+    #[arg(long, value_name = "FILE.svg")]
+    pub plot: Option<std::path::PathBuf>,
 }
 
 /// `sandbox` or `production`.

@@ -18,15 +18,29 @@ pub async fn open(args: &DatabaseArgs) -> Result<Arc<dyn Store>, String> {
     Ok(Arc::new(connect(args).await?))
 }
 
+/// The two kinds of database kassa runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Which backend `url` names.
+pub fn backend(url: &str) -> Result<Backend, String> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Backend::Postgres)
+    } else if url.starts_with("sqlite:") {
+        Ok(Backend::Sqlite)
+    } else {
+        Err(format!("unsupported database URL {url:?}: use sqlite://<path> or postgres://…"))
+    }
+}
+
 async fn connect(args: &DatabaseArgs) -> Result<SqlStore, String> {
     let url = args.database.as_str();
-    let opened = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        SqlStore::open_postgres(url, args.max_connections).await
-    } else if url.starts_with("sqlite:") {
-        let durability = args.durability;
-        SqlStore::open(url, durability).await
-    } else {
-        return Err(format!("unsupported database URL {url:?}: use sqlite://<path> or postgres://…"));
+    let opened = match backend(url)? {
+        Backend::Postgres => SqlStore::open_postgres(url, args.max_connections).await,
+        Backend::Sqlite => SqlStore::open(url, args.durability).await,
     };
     opened.map_err(|e| format!("cannot open {}: {e}", redacted(url)))
 }

@@ -4,22 +4,27 @@
 mod bench;
 mod bench_callbacks;
 mod cli;
+mod config_file;
 mod database;
+mod doctor;
 mod local;
+mod plot;
+mod progress;
 mod remote;
 mod serve;
+mod validate;
 
-use clap::Parser;
 use kassa_core::retry::RetryPolicy;
 use kassa_server::service::secrets;
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = config_file::parse();
     init_tracing(&cli.log_format);
     let result = match cli.command {
         cli::Command::Serve(args) => serve::run(args).await,
+        cli::Command::Doctor(args) => doctor::run(args).await,
         cli::Command::Merchant { command: cli::MerchantCommand::Add(args) } => add_merchant(args).await,
         cli::Command::Merchant { command: cli::MerchantCommand::Webhooks(args) } => merchant_webhooks(args).await,
         cli::Command::Merchant { command: cli::MerchantCommand::Reencrypt(args) } => reencrypt(args).await,

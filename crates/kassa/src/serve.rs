@@ -2,6 +2,7 @@
 
 use crate::cli::{ClientLimitArgs, ServeArgs};
 use crate::database;
+use crate::validate;
 use kassa_server::app::config::{AuthThrottleSettings, Rate, RateLimits, ScanLimits, ServerLimits};
 use kassa_server::model::credentials;
 use kassa_server::service::secrets;
@@ -11,6 +12,14 @@ use std::sync::Arc;
 use tokio::net::TcpListener;
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {
+    let files = file_limit()?;
+    let problems = validate::problems(&args, files);
+    if !problems.is_empty() {
+        return Err(validate::refusal(&problems));
+    }
+    for warning in validate::warnings(&args) {
+        tracing::warn!("{warning}");
+    }
     let mode = args.mode;
     let store = database::open_for_serving(&args.database).await?;
     let listener =
@@ -37,19 +46,12 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         per_merchant: Rate::per_minute(args.scans_per_merchant),
         max_tracked: tracked,
     };
-    if config.auth_throttle.is_none() {
-        tracing::warn!("failed credential attempts are not throttled (--auth-failures 0)");
-    }
-    config.server = client_limits(&args.clients)?;
+    config.server = client_limits(&args.clients, files);
     config.secrets = args.keys.keys();
     // Before serving: every stored signing secret must open, and is brought under the first key.
     let sealed = secrets::seal_at_rest(store.as_ref(), &config.secrets).await.map_err(|e| e.to_string())?;
-    match config.secrets.key_ids().first() {
-        Some(key) => tracing::info!(key, resealed = sealed.resealed, "webhook signing secrets encrypted at rest"),
-        None if mode == Mode::Production => {
-            tracing::warn!("no --secret-key: webhook signing secrets are stored in clear in the database")
-        }
-        None => {}
+    if let Some(key) = config.secrets.key_ids().first() {
+        tracing::info!(key, resealed = sealed.resealed, "webhook signing secrets encrypted at rest");
     }
     config.job_attempts = args.job_attempts;
     config.ready_within = std::time::Duration::from_secs(args.ready_timeout);
@@ -105,30 +107,30 @@ fn serve_metrics(listener: TcpListener, state: &AppState) -> Result<std::net::So
 
 /// Files the process keeps for itself besides client connections: the database, the callbacks'
 /// own connections, its files.
-const RESERVED_FILES: u64 = 128;
+pub const RESERVED_FILES: u64 = 128;
 
-/// The server's client limits from the flags; the connection cap stays under the file limit
-/// (raised to the hard limit first), so running out of descriptors cannot stop `/healthz`.
-fn client_limits(args: &ClientLimitArgs) -> Result<ServerLimits, String> {
-    let files = rlimit::increase_nofile_limit(u64::MAX).map_err(|e| format!("cannot read the file limit: {e}"))?;
-    let fit = files.saturating_sub(RESERVED_FILES).max(1);
-    let max_connections = match args.max_client_connections {
-        Some(asked) if asked > fit => {
-            return Err(format!(
-                "--max-client-connections {asked} does not fit the file limit of {files} (at most {fit}: \
-                 {RESERVED_FILES} are kept for the database and callbacks); raise the limit (ulimit -n) or the cap lower"
-            ));
-        }
-        Some(asked) => asked,
-        None => fit,
-    };
+/// The process's file limit, raised to its hard limit.
+pub fn file_limit() -> Result<u64, String> {
+    rlimit::increase_nofile_limit(u64::MAX).map_err(|e| format!("cannot read the file limit: {e}"))
+}
+
+/// The most client connections that fit under `file_limit` (none: the limit is too low).
+pub fn connections_that_fit(file_limit: u64) -> Option<u64> {
+    file_limit.checked_sub(RESERVED_FILES).filter(|fit| *fit > 0)
+}
+
+/// The server's client limits from the flags (checked by `validate`); the connection cap stays
+/// under the file limit, so running out of descriptors cannot stop `/healthz`.
+fn client_limits(args: &ClientLimitArgs, file_limit: u64) -> ServerLimits {
+    let fit = connections_that_fit(file_limit).unwrap_or(1);
+    let max_connections = args.max_client_connections.unwrap_or(fit);
     let seconds = std::time::Duration::from_secs;
-    Ok(ServerLimits {
+    ServerLimits {
         header_timeout: seconds(args.header_timeout),
         body_timeout: seconds(args.body_timeout),
         max_connections: usize::try_from(max_connections).unwrap_or(usize::MAX),
         drain_deadline: seconds(args.drain_deadline),
-    })
+    }
 }
 
 /// The sandbox merchant just created on an empty database.

@@ -25,6 +25,7 @@ mod listen;
 mod listing;
 mod merchants;
 mod messages;
+mod migrations;
 mod outbox;
 mod payments;
 mod readiness;
@@ -48,6 +49,7 @@ pub use dialect::Durability;
 use kassa_core::Timestamp;
 use kassa_core::payment::Authorization;
 use kassa_core::retry::RetryPolicy;
+pub use migrations::Migrations;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
@@ -95,7 +97,7 @@ impl SqlStore {
         // connection closes, the last one open, whose checkpoint syncs the log and the database
         // before any pool opens. A new database starts up with a few fsyncs instead of ~30.
         let mut migrating = native.clone().foreign_keys(false).synchronous(SqliteSynchronous::Normal).connect().await?;
-        sqlx::migrate!("./migrations/sqlite").run(&mut migrating).await?;
+        migrations::SQLITE.run(&mut migrating).await?;
         let broken: Vec<(String,)> =
             sqlx::query_as("SELECT \"table\" FROM pragma_foreign_key_check").fetch_all(&mut migrating).await?;
         if let Some((table,)) = broken.first() {
@@ -124,7 +126,7 @@ impl SqlStore {
         let native = PgConnectOptions::from_str(url)?;
         // One direct connection: an unreachable server is reported at once, not after retries.
         let mut migrating = native.connect().await?;
-        sqlx::migrate!("./migrations/postgres").run(&mut migrating).await?;
+        migrations::POSTGRES.run(&mut migrating).await?;
         migrating.close().await?;
         let setup = "SET statement_timeout = '30s'".to_owned();
         let options = AnyConnectOptions::from_url(&native.to_url_lossy())?;

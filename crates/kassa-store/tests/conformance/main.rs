@@ -73,8 +73,9 @@
 //! another handle on the same database (changes::another_handle_sees_every_commit), a reopened
 //! SQLite file (changes::sqlite_a_reopened_database_keeps_every_commit), strict decoding of
 //! stored values (decoding), and the two migrations building one schema
-//! (schema::both_backends_migrate_to_the_same_schema), and a database of an earlier kassa
-//! upgraded with nothing lost (upgrade).
+//! (schema::both_backends_migrate_to_the_same_schema), a database of an earlier kassa
+//! upgraded with nothing lost (upgrade), and which migrations a database has, read without
+//! applying any (migrations).
 
 #[macro_use]
 mod support;
@@ -88,6 +89,7 @@ mod idempotency;
 mod jobs;
 mod listing;
 mod merchants;
+mod migrations;
 mod notifications;
 mod outbox;
 mod payments;

@@ -143,7 +143,7 @@ pub struct ServeArgs {
     pub config: Option<std::path::PathBuf>,
     /// Where each option set explicitly came from (filled by `config_file::parse`).
     #[arg(skip)]
-    pub given: crate::config_file::Given,
+    pub given: crate::given::Given,
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, env = "KASSA_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,

@@ -9,6 +9,7 @@
 //! unknown key, wrong type and invalid value of the file is reported at once.
 
 use crate::cli::{Cli, Command};
+use crate::given::{Given, Origin};
 use clap::builder::ValueParser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::parser::ValueSource;
@@ -20,49 +21,6 @@ use std::path::{Path, PathBuf};
 
 /// The option that names the file.
 const CONFIG: &str = "config";
-
-/// Where an option set explicitly (not left at its default) came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
-    CommandLine,
-    /// The environment variable.
-    Environment(String),
-    /// The key of the config file.
-    File {
-        path: PathBuf,
-        key: String,
-    },
-}
-
-/// The options of a command set explicitly, by clap id (the field's name), with where each
-/// came from; and what was wrong with its config file.
-#[derive(Debug, Clone, Default)]
-pub struct Given {
-    options: BTreeMap<String, Origin>,
-    file_problems: Vec<String>,
-}
-
-impl Given {
-    pub fn contains(&self, id: &str) -> bool {
-        self.options.contains_key(id)
-    }
-
-    /// The option as the user set it: `--flag`, `--flag (KASSA_FLAG)` or `--flag (flag in
-    /// kassa.toml)`; `id` is the field's name, `long` its flag.
-    pub fn flag(&self, id: &str, long: &str) -> String {
-        match self.options.get(id) {
-            Some(Origin::Environment(variable)) => format!("--{long} ({variable})"),
-            Some(Origin::File { path, key }) => format!("--{long} ({key} in {})", path.display()),
-            Some(Origin::CommandLine) | None => format!("--{long}"),
-        }
-    }
-
-    /// The unknown keys, wrong types and invalid values of the config file (whose keys were not
-    /// applied), or that it cannot be read.
-    pub fn file_problems(&self) -> &[String] {
-        &self.file_problems
-    }
-}
 
 /// The command line, with the options of its `--config` file if the command has one. The file's
 /// problems are in the command's [`Given`]: `serve` refuses them, `doctor` lists them.
@@ -93,7 +51,7 @@ fn parse_from(argv: Vec<OsString>) -> Cli {
     if let (Command::Serve(args) | Command::Doctor(args), Some((name, sub))) = (&mut cli.command, matches.subcommand())
         && let Some(options) = command.find_subcommand(name)
     {
-        args.given = Given { options: origins(options, sub, &file), file_problems: file.problems };
+        args.given = Given::new(origins(options, sub, &file), file.problems);
     }
     cli
 }

@@ -5,7 +5,7 @@
 
 use crate::cli::ServeArgs;
 use crate::database::{self, Backend};
-use crate::{serve, validate};
+use crate::{files, validate};
 use kassa_server::Mode;
 use kassa_server::service::secrets;
 use kassa_store::sql::{Migrations, SqlStore};
@@ -86,7 +86,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
 /// The combinations `serve` refuses (its config file's problems first), and its warnings.
 async fn configuration(args: &ServeArgs) -> Vec<Finding> {
     const CHECK: &str = "configuration";
-    let problems = match serve::file_limit() {
+    let problems = match files::file_limit() {
         Ok(files) => validate::problems(args, files),
         Err(problem) => vec![problem],
     };

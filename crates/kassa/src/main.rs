@@ -7,6 +7,8 @@ mod cli;
 mod config_file;
 mod database;
 mod doctor;
+mod files;
+mod given;
 mod local;
 mod plot;
 mod progress;

@@ -2,6 +2,7 @@
 
 use crate::cli::{ClientLimitArgs, ServeArgs};
 use crate::database;
+use crate::files::{connections_that_fit, file_limit};
 use crate::validate;
 use kassa_server::app::config::{AuthThrottleSettings, Rate, RateLimits, ScanLimits, ServerLimits};
 use kassa_server::model::credentials;
@@ -103,20 +104,6 @@ fn serve_metrics(listener: TcpListener, state: &AppState) -> Result<std::net::So
         }
     });
     Ok(at)
-}
-
-/// Files the process keeps for itself besides client connections: the database, the callbacks'
-/// own connections, its files.
-pub const RESERVED_FILES: u64 = 128;
-
-/// The process's file limit, raised to its hard limit.
-pub fn file_limit() -> Result<u64, String> {
-    rlimit::increase_nofile_limit(u64::MAX).map_err(|e| format!("cannot read the file limit: {e}"))
-}
-
-/// The most client connections that fit under `file_limit` (none: the limit is too low).
-pub fn connections_that_fit(file_limit: u64) -> Option<u64> {
-    file_limit.checked_sub(RESERVED_FILES).filter(|fit| *fit > 0)
 }
 
 /// The server's client limits from the flags (checked by `validate`); the connection cap stays

@@ -4,7 +4,7 @@
 
 use crate::cli::ServeArgs;
 use crate::database::{self, Backend};
-use crate::serve::{RESERVED_FILES, connections_that_fit};
+use crate::files::{RESERVED_FILES, connections_that_fit};
 use kassa_core::Timestamp;
 use kassa_server::Mode;
 use kassa_server::model::credentials;

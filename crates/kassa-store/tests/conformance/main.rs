@@ -44,8 +44,11 @@
 //! |                             | orders (payments::order_amounts_are_guarded_in_sql)                |
 //! | `session_events`            | changes::*, events::events_are_found_by_id_and_by_session          |
 //! | `session_events_after`      | events::events_are_found_by_id_and_by_session                      |
-//! | `insert_message`,           | sessions::messages_are_kept_in_order                               |
-//! | `session_messages`          |                                                                    |
+//! | `session_messages`          | messages::messages_commit_with_their_change_and_are_listed_…       |
+//! |                             | (and every messages:: scenario)                                    |
+//! | `claim_messages`,           | messages::a_message_is_claimed_once_while_leased_and_its_stale_…,  |
+//! | `finish_message`            | messages::a_failed_send_is_due_again_later_or_fails_for_good,      |
+//! |                             | messages::a_message_is_due_on_its_merchants_clock                  |
 //! | `claim_deliveries`          | outbox::deliveries_are_claimed_when_due_one_event_after_the_other, |
 //! |                             | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
 //! | `finish_attempt`            | outbox::deliveries_are_claimed_when_due_one_event_after_the_other, |
@@ -67,12 +70,14 @@
 //! | `notifications`             | notifications::a_commit_notifies_the_other_handles                 |
 //! | `ping`                      | merchants::a_live_database_answers (a read and the probe's write)  |
 //!
-//! Beyond the trait: `SqlStore::release_all_claims` (outbox::a_released_claim_is_due_again),
+//! Beyond the trait: `SqlStore::release_all_claims` (outbox::a_released_claim_is_due_again,
+//! messages::a_message_is_claimed_once_while_leased_and_its_stale_holder_is_refused),
 //! another handle on the same database (changes::another_handle_sees_every_commit), a reopened
 //! SQLite file (changes::sqlite_a_reopened_database_keeps_every_commit), strict decoding of
 //! stored values (decoding), and the two migrations building one schema
-//! (schema::both_backends_migrate_to_the_same_schema), and a database of an earlier kassa
-//! upgraded with nothing lost (upgrade).
+//! (schema::both_backends_migrate_to_the_same_schema), the SQL guards of the messages' status
+//! rules (messages::the_status_rules_hold_in_sql), and a database of an earlier kassa upgraded with
+//! nothing lost (upgrade).
 
 #[macro_use]
 mod support;
@@ -86,6 +91,7 @@ mod idempotency;
 mod jobs;
 mod listing;
 mod merchants;
+mod messages;
 mod notifications;
 mod outbox;
 mod payments;

@@ -7,6 +7,7 @@ mod cli;
 mod database;
 mod local;
 mod remote;
+mod senders;
 mod serve;
 
 use clap::Parser;

@@ -47,6 +47,14 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         }
         None => {}
     }
+    config.messaging = args.senders.settings().map_err(|problems| problems.join("; "))?;
+    let recorded = config.messaging.recorded();
+    if mode == Mode::Production && !recorded.is_empty() {
+        tracing::warn!(
+            methods = %recorded.join(", "),
+            "production mode: distribution messages by these methods are recorded, not sent (choose --email-sender smtp, --sms-sender http)"
+        );
+    }
     config.job_attempts = args.job_attempts;
     config.ready_within = std::time::Duration::from_secs(args.ready_timeout);
     match mode {
@@ -70,7 +78,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         args.rate_limits,
         sandbox.as_ref(),
         store.merchant_count().await.unwrap_or(0),
-        state.config.secrets.key_ids().first().copied(),
+        &state.config,
     );
     tracing::info!(
         %address, %mode, rate_limits = %args.rate_limits, max_client_connections = state.config.server.max_connections,
@@ -144,17 +152,18 @@ fn print_banner(
     rate_limits: RateLimits,
     sandbox: Option<&SandboxMerchant>,
     merchants: u64,
-    sealing_key: Option<&str>,
+    config: &Config,
 ) {
     println!("kassa {} is running in {mode} mode", env!("CARGO_PKG_VERSION"));
     println!("  API       {url}");
     println!("  OpenAPI   {url}/openapi.json");
     println!("  Dashboard {url}/dashboard  (log in with the merchant credentials)");
     println!("  Database  {database}");
-    match sealing_key {
+    match config.secrets.key_ids().first() {
         Some(key) => println!("  Secrets   webhook signing secrets encrypted at rest (key {key})"),
         None => println!("  Secrets   webhook signing secrets stored in clear (no --secret-key)"),
     }
+    println!("  Messages  {}", config.messaging.describe());
     if rate_limits.is_off() {
         println!("  Limits    off");
     } else {

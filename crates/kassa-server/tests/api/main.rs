@@ -9,6 +9,7 @@ mod instore;
 mod isolation;
 mod jobs;
 mod logins;
+mod messages;
 mod nesting;
 mod orders;
 mod pages;

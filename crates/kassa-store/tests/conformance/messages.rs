@@ -128,7 +128,7 @@ async fn a_failed_send_is_due_again_later_or_fails_for_good(b: &Backend) {
         last_error: Some("connection refused".into()),
         ..pending(message(0, "email"))
     };
-    assert_eq!(store.session_messages("h1").await.unwrap(), [waiting.clone()], "{b}: due again later");
+    assert_eq!(store.session_messages("h1").await.unwrap(), std::slice::from_ref(&waiting), "{b}: due again later");
     assert!(claim(store, retry_at.plus_millis(-1), 1, 100).await.is_empty(), "{b}: not before its time");
 
     // Sent at the second attempt: the error of the first is kept.

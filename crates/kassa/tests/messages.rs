@@ -271,3 +271,31 @@ fn production_mode_says_that_messages_are_recorded_not_sent() {
     let line = server.banner.iter().find(|l| l.trim_start().starts_with("Messages")).expect("a Messages line");
     assert!(line.contains("email recorded, not sent; SMS recorded, not sent"), "{line}");
 }
+
+#[tokio::test]
+async fn each_configured_sender_is_probed_without_sending_anything() {
+    use kassa_server::app::messaging::{EmailSender, GatewaySettings, MessagingSettings, SmsSender, SmtpSettings};
+    let (mailbox, port, gateway) = (Mailbox::new(), smtp::free_port(), Receiver::start().await);
+    let gateway_url = format!("{}/sms/send", gateway.url);
+    let settings = |smtp_port: u16, gateway_url: &str| MessagingSettings {
+        email: EmailSender::Smtp(SmtpSettings::new(&smtp::url(smtp_port), FROM).unwrap()),
+        sms: SmsSender::Http(GatewaySettings::new(gateway_url, None, GatewaySettings::DEFAULT_TEMPLATE).unwrap()),
+        ..MessagingSettings::default()
+    };
+    // Nothing listens: each probe names its sender and says why.
+    let down =
+        kassa_server::app::sender::probe(&settings(port, &format!("http://127.0.0.1:{}/sms", smtp::free_port()))).await;
+    assert_eq!(down.len(), 2, "{down:?}");
+    assert!(down[0].0.starts_with("SMTP server smtp://127.0.0.1:") && down[0].1.is_err(), "{down:?}");
+    assert!(down[1].0.starts_with("SMS gateway http://127.0.0.1:") && down[1].1.is_err(), "{down:?}");
+
+    let _smtp = SmtpServer::start(port, &mailbox);
+    let up = kassa_server::app::sender::probe(&settings(port, &gateway_url)).await;
+    assert!(up.iter().all(|(_, answered)| answered.is_ok()), "{up:?}");
+    assert!(mailbox.received().is_empty(), "a probe sends no email");
+    assert!(gateway.received().iter().all(|r| r.method != Method::POST), "a probe posts nothing");
+    assert!(
+        kassa_server::app::sender::probe(&MessagingSettings::default()).await.is_empty(),
+        "recording: nothing to reach"
+    );
+}

@@ -49,6 +49,7 @@
 //! | `claim_messages`,           | messages::a_message_is_claimed_once_while_leased_and_its_stale_…,  |
 //! | `finish_message`            | messages::a_failed_send_is_due_again_later_or_fails_for_good,      |
 //! |                             | messages::a_message_is_due_on_its_merchants_clock                  |
+//! |                             | messages::claims_at_once_on_two_handles_never_take_the_same_…      |
 //! | `claim_deliveries`          | outbox::deliveries_are_claimed_when_due_one_event_after_the_other, |
 //! |                             | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
 //! | `finish_attempt`            | outbox::deliveries_are_claimed_when_due_one_event_after_the_other, |

@@ -6,11 +6,14 @@
 
 use crate::support::{Backend, T0, W0, merchant, window};
 use kassa_core::Timestamp;
+use kassa_store::sql::SqlStore;
 use kassa_store::{Change, ClaimedMessage, Message, MessageNext, MessageRecord, MessageStatus, Store, StoreError};
+use std::sync::Arc;
 
 backend_tests!(
     messages_commit_with_their_change_and_are_listed_in_order,
     a_message_is_claimed_once_while_leased_and_its_stale_holder_is_refused,
+    claims_at_once_on_two_handles_never_take_the_same_message,
     a_failed_send_is_due_again_later_or_fails_for_good,
     a_message_is_due_on_its_merchants_clock,
     the_status_rules_hold_in_sql,
@@ -111,6 +114,43 @@ async fn a_message_is_claimed_once_while_leased_and_its_stale_holder_is_refused(
     b.store.release_all_claims().await.unwrap();
     let freed = if b.is_postgres() { vec![] } else { vec!["msg5"] };
     assert_eq!(ids(&claim(store, T0.plus_millis(10), 102, 300).await), freed, "{b}");
+}
+
+/// Two nodes claiming at once (two handles on the database; PostgreSQL skips the rows the other's
+/// claim has locked) take every message between them, none twice.
+async fn claims_at_once_on_two_handles_never_take_the_same_message(b: &Backend) {
+    let store = b.store();
+    merchant(store, "m1").await;
+    let mut change = Change::default();
+    for i in 0..40 {
+        change = change.message(message(i, "email"));
+    }
+    store.commit(change).await.unwrap();
+    let (one, two) = (Arc::new(b.store.clone()), Arc::new(b.another_handle().await));
+    let (one, two) = tokio::join!(tokio::spawn(take_all(one)), tokio::spawn(take_all(two)));
+    let (one, two) = (one.unwrap(), two.unwrap());
+    let mut all: Vec<&String> = one.iter().chain(&two).collect();
+    all.sort();
+    all.dedup();
+    assert_eq!(
+        (one.len() + two.len(), all.len()),
+        (40, 40),
+        "{b}: every message once ({} and {})",
+        one.len(),
+        two.len()
+    );
+}
+
+/// Claims until nothing is due; answers the ids taken.
+async fn take_all(store: Arc<SqlStore>) -> Vec<String> {
+    let mut taken = Vec::new();
+    loop {
+        let claimed = claim(store.as_ref(), T0.plus_millis(100), 0, 100).await;
+        if claimed.is_empty() {
+            return taken;
+        }
+        taken.extend(claimed.into_iter().map(|c| c.message.id));
+    }
 }
 
 async fn a_failed_send_is_due_again_later_or_fails_for_good(b: &Backend) {

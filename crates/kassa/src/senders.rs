@@ -24,7 +24,7 @@ pub enum SmsSenderKind {
 
 /// Where distribution messages (HPP distribution by email or SMS, an order's send-out) go. Token
 /// links are always recorded.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct MessageSenderArgs {
     /// Where email goes: `recording` (marked sent and logged, not sent) or `smtp` (--smtp-url,
     /// --smtp-from).
@@ -60,6 +60,23 @@ pub struct MessageSenderArgs {
     /// 429) fails it at once.
     #[arg(long, env = "KASSA_MESSAGE_ATTEMPTS", default_value_t = MessagingSettings::DEFAULT_ATTEMPTS, value_parser = clap::value_parser!(u32).range(1..=100))]
     pub message_attempts: u32,
+}
+
+/// Without the SMTP URL and the gateway's authorization, which hold credentials.
+impl std::fmt::Debug for MessageSenderArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageSenderArgs")
+            .field("email_sender", &self.email_sender)
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "…"))
+            .field("smtp_from", &self.smtp_from)
+            .field("sms_sender", &self.sms_sender)
+            .field("sms_gateway_url", &self.sms_gateway_url)
+            .field("sms_gateway_auth", &self.sms_gateway_auth.as_ref().map(|_| "…"))
+            .field("sms_gateway_template", &self.sms_gateway_template)
+            .field("message_timeout", &self.message_timeout)
+            .field("message_attempts", &self.message_attempts)
+            .finish()
+    }
 }
 
 impl MessageSenderArgs {

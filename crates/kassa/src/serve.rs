@@ -12,6 +12,8 @@ use tokio::net::TcpListener;
 
 pub async fn run(args: ServeArgs) -> Result<(), String> {
     let mode = args.mode;
+    // Refused before the database is touched.
+    let messaging = args.senders.settings().map_err(|problems| problems.join("; "))?;
     let store = database::open_for_serving(&args.database).await?;
     let listener =
         TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -47,7 +49,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         }
         None => {}
     }
-    config.messaging = args.senders.settings().map_err(|problems| problems.join("; "))?;
+    config.messaging = messaging;
     let recorded = config.messaging.recorded();
     if mode == Mode::Production && !recorded.is_empty() {
         tracing::warn!(

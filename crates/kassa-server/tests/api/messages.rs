@@ -4,6 +4,7 @@
 //! each outcome in the messages listing. The server's clock stands still (`spawn_frozen`): a
 //! retry is due only once the test moves the clock past its back-off.
 
+use crate::pages::{login_cookie, merchant_page};
 use kassa_server::Mode;
 use kassa_server::app::messaging::{GatewaySettings, SmsSender};
 use kassa_testkit::{Answer, PATIENCE, Receiver, TestApp, eventually, spawn, spawn_frozen, unlimited};
@@ -103,6 +104,13 @@ async fn a_refusal_fails_a_message_at_once_and_the_last_attempt_fails_it_too() {
     let listed = listed_when(&app, &hpp, 1, "failed", 2).await;
     assert_eq!(listed[1]["last_error"], "HTTP 500: receiver says no", "{}", listed[1]);
     assert_eq!(gateway.count(), 3, "each send once: nothing is sent for a failed message");
+
+    // The session's dashboard page shows each message's outcome.
+    let cookie = login_cookie(&app, &app.merchant).await;
+    let page = merchant_page(&app, &cookie, &format!("/dashboard/sessions/hpp/{hpp}")).await;
+    assert_eq!(page.html.matches(r#"data-message-status="failed""#).count(), 2, "{}", page.html);
+    assert!(page.html.contains("Last error: HTTP 400: receiver says no"), "{}", page.html);
+    assert!(page.html.contains("2 attempt(s)"), "{}", page.html);
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! kassa's server: the Klarna-compatible HTTP API and the web pages over a
-//! [`kassa_store::Store`], with the delivery worker and the scheduler beside them.
+//! [`kassa_store::Store`], with the delivery worker, the message worker and the scheduler beside
+//! them.
 //!
 //! Layers, top down (a module uses only the ones below it): this file composes the router and
 //! runs the server; [`api`] and [`pages`] are the two surfaces; [`runtime`] runs beside the
@@ -82,9 +83,10 @@ pub async fn serve_metrics(listener: TcpListener, state: AppState) -> std::io::R
     axum::serve(listener, api::metrics::routes(state)).with_graceful_shutdown(stop.cancelled_owned()).await
 }
 
-/// Serves `state` on `listener`, and runs the delivery worker, the scheduler and (PostgreSQL) the
-/// bridge from other nodes' commits, until `shutdown` resolves; then finishes requests and
-/// callback attempts in flight, gives back unstarted claims, and returns once all of them ended.
+/// Serves `state` on `listener`, and runs the delivery worker, the message worker, the scheduler
+/// and (PostgreSQL) the bridge from other nodes' commits, until `shutdown` resolves; then finishes
+/// requests, callback attempts and message sends in flight, gives back unstarted claims, and
+/// returns once all of them ended.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -93,8 +95,10 @@ pub async fn serve(
     let token = state.shutdown.clone();
     let worker = runtime::delivery::DeliveryWorker::new(state.clone(), state.config.delivery.clone())
         .map_err(std::io::Error::other)?;
+    let messages = runtime::messages::MessageWorker::new(state.clone()).map_err(std::io::Error::other)?;
     let mut background = tokio::task::JoinSet::new();
     background.spawn(worker.run());
+    background.spawn(messages.run());
     background.spawn(runtime::scheduler::run(state.clone()));
     // Other nodes' commits drop what this node's read cache holds of their sessions, then wake
     // this node's waiters and worker (PostgreSQL).

@@ -12,6 +12,7 @@ mod delivery;
 mod error;
 mod idempotency;
 mod jobs;
+mod messages;
 mod model;
 pub mod notify;
 mod record;
@@ -32,6 +33,7 @@ pub use delivery::{
 pub use error::StoreError;
 pub use idempotency::{IDEMPOTENCY_HOURS, IdempotencyRecord, IdempotentOutcome};
 pub use jobs::{ClaimedJob, Job, JobFailure, JobFilter, JobKind, JobRecord, JobRetry, JobStatus, JobWrite};
+pub use messages::{ClaimedMessage, FinishedMessage, MessageNext, MessageRecord, MessageStatus};
 pub use model::{Merchant, Message, NewEvent, SessionCursor, SessionFilter, SessionKind, SessionSummary, StoredEvent};
 pub use record::{SessionRecord, Stored};
 pub use sandbox::{CallbackMisbehaviour, SimulatedFailure};
@@ -175,8 +177,16 @@ pub trait Store: Send + Sync + 'static {
         after: u64,
     ) -> StoreResult<Vec<StoredEvent>>;
 
-    async fn insert_message(&self, message: &Message) -> StoreResult<()>;
-    async fn session_messages(&self, session_id: &str) -> StoreResult<Vec<Message>>;
+    /// The messages of a session (or an order), oldest first, each with how its delivery goes.
+    /// Messages are written only by [`Store::commit`] (with the change that sends them).
+    async fn session_messages(&self, session_id: &str) -> StoreResult<Vec<MessageRecord>>;
+
+    /// Claims the messages `window` takes: pending, due on their merchant's clock, no live lease.
+    async fn claim_messages(&self, window: ClaimWindow) -> StoreResult<Vec<ClaimedMessage>>;
+
+    /// Records what became of a claimed message's send, and lets go of its lease. `false`
+    /// (nothing written) when the claim was lost (its lease ran out and another claim holds it).
+    async fn finish_message(&self, finished: &FinishedMessage) -> StoreResult<bool>;
 
     /// Claims the deliveries `window` takes. A delivery is due when its time has come, no live
     /// lease holds it, and no earlier event of the same session is still pending for the same

@@ -82,14 +82,18 @@ impl StoredEvent {
     }
 }
 
-/// A distribution message (SMS, email or token link) sent for a session.
+/// A distribution message (SMS, email or token link) sent for a session (see [`crate::MessageRecord`]
+/// for how its delivery goes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     pub id: String,
     pub merchant_id: String,
     pub session_id: String,
     pub method: String,
+    /// The address: a phone number (SMS), an email address, or an access id (token).
     pub recipient: String,
+    /// An SMS recipient's phone country (ISO 3166 alpha-2); `None` for the other methods.
+    pub country: Option<String>,
     pub subject: Option<String>,
     pub body: String,
     pub created_at: Timestamp,

@@ -29,6 +29,10 @@ pub struct Backlog {
     pub oldest_job_due_at: Option<Timestamp>,
     /// Jobs set aside for an operator.
     pub jobs_set_aside: u64,
+    /// Distribution messages not yet sent nor failed.
+    pub messages_pending: u64,
+    /// When the longest-waiting due message became due.
+    pub oldest_message_due_at: Option<Timestamp>,
 }
 
 /// One connection pool's use now.

@@ -218,6 +218,8 @@ pub struct ServeArgs {
     pub ready_timeout: u64,
     #[command(flatten)]
     pub keys: SecretKeyArgs,
+    #[command(flatten)]
+    pub senders: crate::senders::MessageSenderArgs,
 }
 
 /// What the HTTP server allows its clients.

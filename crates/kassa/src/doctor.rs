@@ -292,10 +292,22 @@ fn innermost(error: &dyn std::error::Error) -> String {
 }
 
 /// How distribution messages (SMS, email) leave.
+/// Each configured sender is probed (an SMTP greeting, the gateway answering) without sending.
 async fn senders(args: &ServeArgs) -> Vec<Finding> {
     const CHECK: &str = "message senders";
-    vec![match args.mode {
-        Mode::Sandbox => Finding::ok(CHECK, "recorded, not sent: sandbox mode"),
-        Mode::Production => Finding::warning(CHECK, "no sender: SMS and email distributions are recorded, never sent"),
-    }]
+    // Bad sender settings are the configuration check's problems.
+    let Ok(settings) = args.senders.settings() else { return Vec::new() };
+    let mut findings = Vec::new();
+    let recorded = settings.recorded();
+    // In production the configuration check warns of recorded messages already.
+    if !recorded.is_empty() && args.mode == Mode::Sandbox {
+        findings.push(Finding::ok(CHECK, format!("{} recorded, not sent (sandbox mode)", recorded.join(" and "))));
+    }
+    for (sender, answer) in kassa_server::app::sender::probe(&settings).await {
+        findings.push(match answer {
+            Ok(()) => Finding::ok(CHECK, format!("{sender} answers")),
+            Err(problem) => Finding::problem(CHECK, format!("{sender}: {problem}")),
+        });
+    }
+    findings
 }

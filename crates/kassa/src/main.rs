@@ -13,6 +13,7 @@ mod local;
 mod plot;
 mod progress;
 mod remote;
+mod senders;
 mod serve;
 mod validate;
 

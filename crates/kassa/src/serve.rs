@@ -22,6 +22,8 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         tracing::warn!("{warning}");
     }
     let mode = args.mode;
+    // Checked with the other problems above.
+    let messaging = args.senders.settings().map_err(|problems| validate::refusal(&problems))?;
     let store = database::open_for_serving(&args.database).await?;
     let listener =
         TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -54,6 +56,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
     if let Some(key) = config.secrets.key_ids().first() {
         tracing::info!(key, resealed = sealed.resealed, "webhook signing secrets encrypted at rest");
     }
+    config.messaging = messaging;
     config.job_attempts = args.job_attempts;
     config.ready_within = std::time::Duration::from_secs(args.ready_timeout);
     match mode {
@@ -83,6 +86,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         merchants: store.merchant_count().await.unwrap_or(0),
         sealing_key: state.config.secrets.key_ids().first().copied(),
         metrics: metrics_at,
+        messages: &state.config.messaging.describe(),
     }
     .print();
     tracing::info!(
@@ -158,11 +162,12 @@ struct Banner<'a> {
     merchants: u64,
     sealing_key: Option<&'a str>,
     metrics: Option<std::net::SocketAddr>,
+    messages: &'a str,
 }
 
 impl Banner<'_> {
     fn print(&self) {
-        let Self { url, database, mode, rate_limits, sandbox, merchants, sealing_key, metrics } = *self;
+        let Self { url, database, mode, rate_limits, sandbox, merchants, sealing_key, metrics, messages } = *self;
         println!("kassa {} is running in {mode} mode", env!("CARGO_PKG_VERSION"));
         println!("  API       {url}");
         println!("  OpenAPI   {url}/openapi.json");
@@ -172,6 +177,7 @@ impl Banner<'_> {
             Some(key) => println!("  Secrets   webhook signing secrets encrypted at rest (key {key})"),
             None => println!("  Secrets   webhook signing secrets stored in clear (no --secret-key)"),
         }
+        println!("  Messages  {messages}");
         match metrics {
             Some(at) => println!("  Metrics   http://{at}/metrics"),
             None => println!("  Metrics   off (--metrics-listen 127.0.0.1:9090 serves them)"),

@@ -22,6 +22,7 @@ pub fn problems(args: &ServeArgs, file_limit: u64) -> Vec<String> {
         callback_lease(args),
         client_connections(args, file_limit),
         metrics_listen(args),
+        args.senders.settings().err().unwrap_or_default(),
     ]
     .into_iter()
     .flatten()
@@ -33,6 +34,16 @@ pub fn warnings(args: &ServeArgs) -> Vec<String> {
     let mut warnings = Vec::new();
     if args.mode == Mode::Production && args.keys.secret_key.is_none() {
         warnings.push("no --secret-key: webhook signing secrets are stored in clear in the database".to_owned());
+    }
+    if let Ok(messaging) = args.senders.settings() {
+        let recorded = messaging.recorded();
+        if args.mode == Mode::Production && !recorded.is_empty() {
+            warnings.push(format!(
+                "production mode: distribution messages by {} are recorded, not sent (choose --email-sender smtp, \
+                 --sms-sender http)",
+                recorded.join(" and ")
+            ));
+        }
     }
     if args.auth_failures == 0 {
         warnings.push("failed credential attempts are not throttled (--auth-failures 0)".to_owned());

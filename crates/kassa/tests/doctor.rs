@@ -68,6 +68,16 @@ fn a_broken_configuration_has_each_problem_named_and_exits_1() {
         CREDENTIALS,
         "--listen",
         &taken,
+        "--email-sender",
+        "smtp",
+        "--smtp-url",
+        "smtp://127.0.0.1:1",
+        "--smtp-from",
+        "kassa <noreply@example.com>",
+        "--sms-sender",
+        "http",
+        "--sms-gateway-url",
+        "http://127.0.0.1:1/sms",
     ]);
     let report = lines(&output);
     assert_eq!(output.status.code(), Some(1), "{report:#?}");
@@ -82,7 +92,9 @@ fn a_broken_configuration_has_each_problem_named_and_exits_1() {
         "database: problem: cannot connect to postgres://kassa:***@127.0.0.1:1/kassa",
         &format!("listen {taken}: problem: in use by something else"),
         "public URL http://127.0.0.1:1/shop?x=1: warning: no kassa answers there from here",
-        "kassa doctor: 5 problem(s)",
+        "message senders: problem: SMTP server smtp://127.0.0.1:1: Connection error",
+        "message senders: problem: SMS gateway http://127.0.0.1:1/sms",
+        "kassa doctor: 7 problem(s)",
     ] {
         assert!(report.iter().any(|l| l.starts_with(expected)), "{expected}\n{report:#?}");
     }

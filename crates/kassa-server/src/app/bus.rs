@@ -1,6 +1,7 @@
 //! The change bus: who is told, in this process, that something committed. After a commit
 //! ([`AppState::commit`](crate::app::AppState::commit)) it wakes the delivery worker (new
-//! deliveries), the scheduler (new jobs) and whoever follows a session that changed; on
+//! deliveries), the message worker (new messages), the scheduler (new jobs) and whoever follows a
+//! session that changed; on
 //! PostgreSQL, [`Bus::bridge`] does the same for other nodes' commits. Followers (long-polls,
 //! event streams, live pages) wait with [`Follower::next_change`], each woken by its own
 //! session's changes only ([`followers`]): a change costs the same however many others wait, and
@@ -32,6 +33,7 @@ struct Inner {
     /// Followers by kind (index: the kind's place in [`WaiterKind::ALL`]).
     waiting: [AtomicUsize; WAITER_KINDS],
     deliveries_due: Notify,
+    messages_due: Notify,
     jobs_due: Notify,
     shutdown: CancellationToken,
 }
@@ -40,6 +42,7 @@ struct Inner {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Wakes {
     deliveries: bool,
+    messages: bool,
     jobs: bool,
     sessions: Vec<String>,
 }
@@ -48,6 +51,7 @@ impl Wakes {
     pub fn of(change: &Change) -> Self {
         Self {
             deliveries: !change.deliveries.is_empty(),
+            messages: !change.messages.is_empty(),
             jobs: change.jobs.iter().any(|j| matches!(j, JobWrite::Schedule(_))),
             // Every session written: status changes (events), and updates that change a read
             // body without one (a payment session's cart).
@@ -63,16 +67,20 @@ impl Bus {
             followers: Registry::new(),
             waiting: Default::default(),
             deliveries_due: Notify::new(),
+            messages_due: Notify::new(),
             jobs_due: Notify::new(),
             shutdown,
         };
         Self { inner: Arc::new(inner) }
     }
 
-    /// Tells everyone a change woke: the worker, the scheduler, the followers of its sessions.
+    /// Tells everyone a change woke: the workers, the scheduler, the followers of its sessions.
     pub fn committed(&self, wakes: Wakes) {
         if wakes.deliveries {
             self.deliveries_due();
+        }
+        if wakes.messages {
+            self.messages_due();
         }
         if wakes.jobs {
             self.jobs_due();
@@ -85,6 +93,11 @@ impl Bus {
     /// Deliveries may be due: wakes the delivery worker (or its next wait, if it is busy).
     pub fn deliveries_due(&self) {
         self.inner.deliveries_due.notify_one();
+    }
+
+    /// Messages may be due: wakes the message worker (or its next wait, if it is busy).
+    pub fn messages_due(&self) {
+        self.inner.messages_due.notify_one();
     }
 
     /// Jobs may be due: wakes the scheduler (or its next wait).
@@ -107,6 +120,11 @@ impl Bus {
     /// Resolves at the next [`Bus::deliveries_due`] (at once if one came since the last wait).
     pub async fn deliveries_notified(&self) {
         self.inner.deliveries_due.notified().await;
+    }
+
+    /// Resolves at the next [`Bus::messages_due`] (at once if one came since the last wait).
+    pub async fn messages_notified(&self) {
+        self.inner.messages_due.notified().await;
     }
 
     /// Resolves at the next [`Bus::jobs_due`] (at once if one came since the last wait).
@@ -258,11 +276,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn commits_wake_the_worker_and_the_scheduler() {
+    async fn commits_wake_the_workers_and_the_scheduler() {
         let bus = Bus::new(CancellationToken::new());
-        bus.committed(Wakes { deliveries: true, jobs: true, sessions: vec![] });
+        bus.committed(Wakes { deliveries: true, messages: true, jobs: true, sessions: vec![] });
         // The permits are kept for the next wait.
         within(bus.deliveries_notified()).await;
+        within(bus.messages_notified()).await;
         within(bus.jobs_notified()).await;
     }
 

@@ -4,6 +4,7 @@ use kassa_core::Timestamp;
 use std::time::Duration;
 
 pub use crate::app::limits::{AuthThrottleSettings, Rate, ScanLimits};
+pub use crate::app::messaging::MessagingSettings;
 pub use crate::app::rate_limits::RateLimits;
 pub use crate::app::secrets::SecretBox;
 pub use crate::app::target::TargetPolicy;
@@ -54,6 +55,8 @@ pub struct Config {
     /// How long `/readyz`'s durable write may take before kassa reports itself not ready (a
     /// database that answers this slowly cannot serve requests in time either).
     pub ready_within: Duration,
+    /// Where distribution messages go (recorded by default), and how they are retried.
+    pub messaging: MessagingSettings,
 }
 
 impl Config {
@@ -76,6 +79,7 @@ impl Config {
             secrets: SecretBox::default(),
             job_attempts: Self::DEFAULT_JOB_ATTEMPTS,
             ready_within: Duration::from_secs(2),
+            messaging: MessagingSettings::default(),
             callback_targets: match mode {
                 Mode::Sandbox => TargetPolicy::sandbox(),
                 Mode::Production => TargetPolicy::default(),

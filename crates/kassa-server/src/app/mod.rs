@@ -1,5 +1,5 @@
 //! The composition root: what a running server is made of (its store, clocks, settings, the
-//! change bus, the message sender) and the configuration types, which depend on nothing else in
+//! change bus, the message senders) and the configuration types, which depend on nothing else in
 //! the crate.
 
 pub mod addresses;
@@ -13,6 +13,7 @@ pub mod credential_cache;
 pub mod expiring;
 pub mod limits;
 pub mod merchant_clocks;
+pub mod messaging;
 pub mod metrics;
 pub mod rate_limits;
 pub mod readiness;

@@ -10,7 +10,6 @@ use crate::app::merchant_clocks::MerchantClocks;
 use crate::app::metrics::Metrics;
 use crate::app::readiness::Readiness;
 use crate::app::scan_limits::ScanLimiter;
-use crate::app::sender::{MessageSender, RecordingSender};
 use crate::app::session_cache::SessionCache;
 use crate::app::turns::Turns;
 use kassa_store::{Change, Job, JobWrite, Store, StoreError};
@@ -28,10 +27,9 @@ pub struct AppState {
     pub sandbox_clock: Option<Arc<SandboxClock>>,
     /// This node's copy of each merchant's sandbox clock offset (sandbox mode).
     pub merchant_clocks: Arc<MerchantClocks>,
-    pub sender: Arc<dyn MessageSender>,
     pub config: Arc<Config>,
-    /// Who is told that something committed: the delivery worker, the scheduler, followers of
-    /// sessions.
+    /// Who is told that something committed: the delivery worker, the message worker, the
+    /// scheduler, followers of sessions.
     pub bus: Bus,
     /// Cancelled when the server shuts down: the worker, long-polls and streams end on it.
     pub shutdown: CancellationToken,
@@ -62,11 +60,9 @@ impl AppState {
 
     /// A server whose real time is `wall` (a test may give a
     /// [`ManualClock`](crate::app::clock::ManualClock)): in sandbox mode a movable clock over it,
-    /// in production `wall` itself, is the service clock; distribution messages are recorded in
-    /// the database.
+    /// in production `wall` itself, is the service clock.
     pub fn with_wall_clock(store: Arc<dyn Store>, config: Config, wall: Arc<dyn Clock>) -> Self {
         let (clocks, sandbox_clock) = Clocks::over(wall, config.mode == Mode::Sandbox);
-        let sender = Arc::new(RecordingSender::new(store.clone()));
         let shutdown = CancellationToken::new();
         let metrics = Arc::new(Metrics::new());
         store.observe_commits(metrics.clone());
@@ -75,7 +71,6 @@ impl AppState {
             clocks,
             sandbox_clock,
             merchant_clocks: Arc::default(),
-            sender,
             bus: Bus::new(shutdown.clone()),
             shutdown,
             jobs_gate: Arc::default(),

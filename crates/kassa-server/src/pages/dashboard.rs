@@ -11,7 +11,8 @@ use super::{Chrome, PageError, PageForm, PageQuery, render, see_other};
 use crate::app::state::AppState;
 use crate::model::payment::PaymentRecord;
 use crate::service::error::ServiceError;
-use crate::service::{clock, events};
+use crate::service::{clock, events, messages};
+use crate::wire::kassa::DistributionMessage;
 use askama::Template;
 use axum::Router;
 use axum::extract::Path;
@@ -342,14 +343,6 @@ impl History {
     }
 }
 
-struct MessageRow {
-    method: String,
-    recipient: String,
-    subject: Option<String>,
-    body: String,
-    at: String,
-}
-
 #[derive(Template)]
 #[template(path = "session.html")]
 struct SessionPage {
@@ -358,7 +351,8 @@ struct SessionPage {
     id: String,
     heading: Heading,
     timeline: Vec<TimelineEntry>,
-    messages: Vec<MessageRow>,
+    /// Its distribution messages, each with how its delivery goes (as the API lists them).
+    messages: Vec<DistributionMessage>,
     /// Its jobs that failed too often, with their errors.
     jobs: Vec<JobRow>,
     live_source: String,
@@ -389,16 +383,7 @@ async fn session(
         id,
         heading,
         timeline: history.timeline(),
-        messages: messages
-            .into_iter()
-            .map(|m| MessageRow {
-                method: m.method,
-                recipient: m.recipient,
-                subject: m.subject,
-                body: m.body,
-                at: m.created_at.to_string(),
-            })
-            .collect(),
+        messages: messages.into_iter().map(messages::listing).collect(),
         jobs,
         here,
     };

@@ -10,7 +10,7 @@ use crate::wire::kassa::{DistributionMessage, DistributionMessages};
 use kassa_core::cart::is_country;
 use kassa_core::hpp::HppSession;
 use kassa_core::order::Order;
-use kassa_store::{Merchant, Message, StoreExt, Stored};
+use kassa_store::{Change, Merchant, Message, MessageRecord, StoreExt, Stored};
 
 /// Who the message goes to, per method, after validation.
 enum Recipient {
@@ -56,12 +56,16 @@ fn recipient(method: Option<&str>, contact: Option<DistributionContactV1>) -> Re
 
 fn message(session: &HppSession, recipient: Recipient, link: String, now: kassa_core::Timestamp) -> Message {
     let title = session.options.page_title.clone().unwrap_or_else(|| "Complete your purchase".to_owned());
-    let (method, to, subject, body) = match recipient {
-        Recipient::Sms { phone, country } => ("sms", format!("{phone} ({country})"), None, format!("{title}: {link}")),
-        Recipient::Email(email) => {
-            ("email", email, Some(title.clone()), format!("{title}\n\nOpen this link to pay with Klarna:\n{link}\n"))
-        }
-        Recipient::Token(access_id) => ("token", access_id, None, link),
+    let (method, to, country, subject, body) = match recipient {
+        Recipient::Sms { phone, country } => ("sms", phone, Some(country), None, format!("{title}: {link}")),
+        Recipient::Email(email) => (
+            "email",
+            email,
+            None,
+            Some(title.clone()),
+            format!("{title}\n\nOpen this link to pay with Klarna:\n{link}\n"),
+        ),
+        Recipient::Token(access_id) => ("token", access_id, None, None, link),
     };
     Message {
         id: ids::ordered_id(now),
@@ -69,6 +73,7 @@ fn message(session: &HppSession, recipient: Recipient, link: String, now: kassa_
         session_id: session.id.clone(),
         method: method.to_owned(),
         recipient: to,
+        country,
         subject,
         body,
         created_at: now,
@@ -90,7 +95,8 @@ pub async fn distribute(
     let session = load::open_hpp_session(state, merchant, id).await?;
     let link = state.config.url(&format!("/hpp/payments/{}", session.id));
     let message = message(&session.record, recipient, link, state.now_for(&merchant.id));
-    state.sender.send(&message).await?;
+    // Committed before it is sent: the message worker sends it (and again, should that fail).
+    state.commit(Change::default().message(message)).await?;
     Ok(())
 }
 
@@ -115,17 +121,32 @@ pub async fn of_order(
 
 async fn listed(state: &AppState, session_id: &str) -> Result<DistributionMessages, ServiceError> {
     let messages = state.store.session_messages(session_id).await?;
-    Ok(DistributionMessages {
-        messages: messages
-            .into_iter()
-            .map(|m| DistributionMessage {
-                id: m.id,
-                method: m.method,
-                recipient: m.recipient,
-                subject: m.subject,
-                body: m.body,
-                created_at: m.created_at.to_string(),
-            })
-            .collect(),
-    })
+    Ok(DistributionMessages { messages: messages.into_iter().map(listing).collect() })
+}
+
+/// A message as the listing shows it, with how its delivery goes.
+pub fn listing(record: MessageRecord) -> DistributionMessage {
+    let MessageRecord { message: m, status, attempts, next_attempt_at, last_error, sent_at } = record;
+    DistributionMessage {
+        recipient: shown_recipient(&m),
+        id: m.id,
+        method: m.method,
+        subject: m.subject,
+        body: m.body,
+        created_at: m.created_at.to_string(),
+        status: status.as_str().to_owned(),
+        attempts,
+        next_attempt_at: next_attempt_at.map(|t| t.to_string()),
+        last_error,
+        sent_at: sent_at.map(|t| t.to_string()),
+    }
+}
+
+/// The recipient as the listing has always shown it: an SMS's phone number with its country,
+/// `+46701740615 (SE)`.
+fn shown_recipient(message: &Message) -> String {
+    match &message.country {
+        Some(country) => format!("{} ({country})", message.recipient),
+        None => message.recipient.clone(),
+    }
 }

@@ -4,18 +4,34 @@ use super::hpp::HppSessionV1;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A distribution message kassa sent (or, with the recording sender, recorded) for a session.
+/// A distribution message kassa sends (or, with the recording sender, records) for a session,
+/// with how its delivery goes.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct DistributionMessage {
     pub id: String,
     /// `sms`, `email` or `token`.
     pub method: String,
-    /// Phone number, email address or access id.
+    /// Phone number with its country (`+46701740615 (SE)`), email address or access id.
     pub recipient: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     pub body: String,
     pub created_at: String,
+    /// `pending` (to be sent, again after a failed send), `sent` (handed to the SMTP server or
+    /// the SMS gateway, or recorded by the recording sender) or `failed` (refused for good, or
+    /// out of attempts; never sent).
+    #[schema(example = "sent")]
+    pub status: String,
+    /// Sends made so far.
+    pub attempts: u32,
+    /// When the next send is due, while `pending`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+    /// Why the last failed send failed (kept once a later send succeeded).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -10,6 +10,7 @@ mod instore;
 mod isolation;
 mod jobs;
 mod logins;
+mod messages;
 mod metrics;
 mod nesting;
 mod orders;

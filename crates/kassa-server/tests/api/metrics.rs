@@ -125,6 +125,17 @@ async fn a_scrape_after_a_scripted_run_counts_what_happened() {
     })
     .await;
 
+    // A payment link by SMS: sent by the (recording) sender of sandbox mode.
+    app.advance_wall(2);
+    let (linked, _, _) = app.hpp_session(json!({}), json!({})).await;
+    let sms = json!({"method": "sms", "contact_information": {"phone": "+46701740615", "phone_country": "se"}});
+    assert_eq!(app.post(&format!("/hpp/v1/sessions/{linked}/distribution"), sms).await.status, 204);
+    eventually("the SMS sent", PATIENCE, || async {
+        let sent = scrape(&metrics).await.value("kassa_messages_total", &[("method", "sms"), ("result", "sent")]);
+        if sent == 1.0 { Ok(()) } else { Err(sent) }
+    })
+    .await;
+
     // Wrong credentials: a login form and the API each fail once, then the address is throttled.
     let login = [("username", app.merchant.username.as_str()), ("secret", "not the secret"), ("next", "/dashboard")];
     reqwest::Client::new().post(format!("{}/login", app.url)).form(&login).send().await.unwrap();
@@ -137,7 +148,7 @@ async fn a_scrape_after_a_scripted_run_counts_what_happened() {
     let requests = |route: &str, method: &str, status: &str| {
         after.value("kassa_http_requests_total", &[("route", route), ("method", method), ("status", status)])
     };
-    assert_eq!(requests("/hpp/v1/sessions", "POST", "201"), 2.0);
+    assert_eq!(requests("/hpp/v1/sessions", "POST", "201"), 3.0);
     assert_eq!(requests("/hpp/v1/sessions", "POST", "429"), 1.0);
     assert_eq!(
         requests("/sandbox/v1/hpp/sessions/{session_id}/{action}", "POST", "200"),
@@ -147,7 +158,7 @@ async fn a_scrape_after_a_scripted_run_counts_what_happened() {
     assert_eq!(requests("/kassa/v1/events", "GET", "401"), 1.0);
     assert_eq!(
         after.value("kassa_http_request_duration_seconds_count", &[("route", "/hpp/v1/sessions"), ("method", "POST")]),
-        3.0,
+        4.0,
         "one latency per request of the route"
     );
     assert_eq!(after.value("kassa_rate_limited_total", &[("category", "create_hpp_session")]), 1.0);
@@ -167,6 +178,7 @@ async fn a_scrape_after_a_scripted_run_counts_what_happened() {
 
     // Jobs: the distribution ran; its auto-cancel is hours away.
     assert_eq!(after.value("kassa_jobs_due", &[]), 0.0);
+    assert_eq!(after.value("kassa_messages_pending", &[]), 0.0, "the SMS left");
     assert_eq!(
         after.value("kassa_job_lag_seconds_count", &[]),
         after.value("kassa_job_runs_total", &[("kind", "distribute")])

@@ -43,7 +43,7 @@ pub(super) async fn apply(tx: &mut AnyConnection, change: &Change) -> StoreResul
         super::idempotency::insert(tx, record).await?;
     }
     for message in &change.messages {
-        super::messages::insert(&mut *tx, message).await?;
+        super::messages::insert(tx, message).await?;
     }
     Ok(())
 }

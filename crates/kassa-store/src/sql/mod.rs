@@ -7,7 +7,8 @@
 //!
 //! One file per concern of the [`Store`] trait (`merchants`, `sessions`, `listing`, `consumer`,
 //! `jobs`, `payments`, `events`, `messages`, `outbox` with `finisher`); a [`crate::Change`] is
-//! written by `commit` in batches of `group`; `lease` claims jobs and deliveries; `rows` decodes.
+//! written by `commit` in batches of `group`; `lease` claims jobs, deliveries and messages; `rows`
+//! decodes.
 
 mod batch;
 mod browser;
@@ -39,9 +40,9 @@ use crate::notify::Notification;
 use crate::stats::ObserverSlot;
 use crate::{Backlog, CommitObserver, PoolUse};
 use crate::{
-    BrowserSession, CallbackMisbehaviour, ClaimWindow, ClaimedDelivery, ClaimedJob, ConsumerSession, DeliveryRecord,
-    EventFilter, FinishedAttempt, JobFailure, JobFilter, JobRecord, Merchant, Message, SessionFilter, SessionKind,
-    SessionSummary, Store, StoreResult, StoredEvent,
+    BrowserSession, CallbackMisbehaviour, ClaimWindow, ClaimedDelivery, ClaimedJob, ClaimedMessage, ConsumerSession,
+    DeliveryRecord, EventFilter, FinishedAttempt, FinishedMessage, JobFailure, JobFilter, JobRecord, Merchant,
+    MessageRecord, SessionFilter, SessionKind, SessionSummary, Store, StoreResult, StoredEvent,
 };
 use async_trait::async_trait;
 use dialect::Dialect;
@@ -144,7 +145,7 @@ impl SqlStore {
         Self { writer, reader, dialect, node, claims, committer, commit_observer, finisher, listen_url }
     }
 
-    /// Gives back every delivery and job claim. A SQLite database is served by one process: call this
+    /// Gives back every delivery, job and message claim. A SQLite database is served by one process: call this
     /// when that process starts (never from a second process, such as a CLI command, while a
     /// server runs). On PostgreSQL other nodes hold claims, which end with their leases: nothing
     /// is given back.
@@ -153,7 +154,8 @@ impl SqlStore {
             return Ok(());
         }
         lease::release_all(&self.writer, "deliveries").await?;
-        lease::release_all(&self.writer, "jobs").await
+        lease::release_all(&self.writer, "jobs").await?;
+        lease::release_all(&self.writer, "messages").await
     }
 
     fn lease_token(&self) -> String {
@@ -334,12 +336,16 @@ impl Store for SqlStore {
         events::of_session_after(&self.reader, kind, session_id, after).await
     }
 
-    async fn insert_message(&self, message: &Message) -> StoreResult<()> {
-        messages::insert(&self.writer, message).await
+    async fn session_messages(&self, session_id: &str) -> StoreResult<Vec<MessageRecord>> {
+        messages::of_session(&self.reader, session_id).await
     }
 
-    async fn session_messages(&self, session_id: &str) -> StoreResult<Vec<Message>> {
-        messages::of_session(&self.reader, session_id).await
+    async fn claim_messages(&self, window: ClaimWindow) -> StoreResult<Vec<ClaimedMessage>> {
+        lease::claim(&self.writer, self.dialect, &messages::CLAIM, &window, &self.lease_token()).await
+    }
+
+    async fn finish_message(&self, finished: &FinishedMessage) -> StoreResult<bool> {
+        messages::finish(&self.writer, self.dialect, finished).await
     }
 
     async fn claim_deliveries(&self, window: ClaimWindow) -> StoreResult<Vec<ClaimedDelivery>> {

@@ -26,11 +26,19 @@ pub(super) async fn backlog(reader: &AnyPool, now: Timestamp) -> StoreResult<Bac
     )
     .bind(now.millis());
     let row = sqlx::query::Query::fetch_one(jobs, reader).await?;
+    let messages = sqlx::query(
+        "SELECT COUNT(*) AS pending, MIN(next_attempt_at) FILTER (WHERE next_attempt_at <= $1) AS oldest_due_at
+           FROM messages WHERE status = 'pending'",
+    )
+    .bind(now.millis());
+    let messages = sqlx::query::Query::fetch_one(messages, reader).await?;
     Ok(Backlog {
         deliveries,
         jobs_due: count(&row, "due")?,
         oldest_job_due_at: moment(&row, "oldest_due_at")?,
         jobs_set_aside: count(&row, "set_aside")?,
+        messages_pending: count(&messages, "pending")?,
+        oldest_message_due_at: moment(&messages, "oldest_due_at")?,
     })
 }
 

@@ -44,8 +44,12 @@
 //! |                             | orders (payments::order_amounts_are_guarded_in_sql)                |
 //! | `session_events`            | changes::*, events::events_are_found_by_id_and_by_session          |
 //! | `session_events_after`      | events::events_are_found_by_id_and_by_session                      |
-//! | `insert_message`,           | sessions::messages_are_kept_in_order                               |
-//! | `session_messages`          |                                                                    |
+//! | `session_messages`          | messages::messages_commit_with_their_change_and_are_listed_…       |
+//! |                             | (and every messages:: scenario)                                    |
+//! | `claim_messages`,           | messages::a_message_is_claimed_once_while_leased_and_its_stale_…,  |
+//! | `finish_message`            | messages::a_failed_send_is_due_again_later_or_fails_for_good,      |
+//! |                             | messages::a_message_is_due_on_its_merchants_clock                  |
+//! |                             | messages::claims_at_once_on_two_handles_never_take_the_same_…      |
 //! | `claim_deliveries`          | outbox::deliveries_are_claimed_when_due_one_event_after_the_other, |
 //! |                             | outbox::a_lost_lease_is_taken_over_and_the_stale_holder_is_refused |
 //! | `finish_attempt`            | outbox::deliveries_are_claimed_when_due_one_event_after_the_other, |
@@ -69,13 +73,15 @@
 //! | `backlog`                   | stats::the_backlog_counts_pending_and_due_callbacks_by_policy_…    |
 //! | `pools`, `observe_commits`  | stats::the_pools_and_every_commit_batch_are_reported               |
 //!
-//! Beyond the trait: `SqlStore::release_all_claims` (outbox::a_released_claim_is_due_again),
+//! Beyond the trait: `SqlStore::release_all_claims` (outbox::a_released_claim_is_due_again,
+//! messages::a_message_is_claimed_once_while_leased_and_its_stale_holder_is_refused),
 //! another handle on the same database (changes::another_handle_sees_every_commit), a reopened
 //! SQLite file (changes::sqlite_a_reopened_database_keeps_every_commit), strict decoding of
 //! stored values (decoding), and the two migrations building one schema
-//! (schema::both_backends_migrate_to_the_same_schema), a database of an earlier kassa
-//! upgraded with nothing lost (upgrade), and which migrations a database has, read without
-//! applying any (migrations).
+//! (schema::both_backends_migrate_to_the_same_schema), the SQL guards of the messages' status
+//! rules (messages::the_status_rules_hold_in_sql), a database of an earlier kassa upgraded with
+//! nothing lost (upgrade), and which migrations a database has, read without applying any
+//! (migrations).
 
 #[macro_use]
 mod support;
@@ -89,6 +95,7 @@ mod idempotency;
 mod jobs;
 mod listing;
 mod merchants;
+mod messages;
 mod migrations;
 mod notifications;
 mod outbox;

@@ -1,12 +1,11 @@
-//! Reading sessions back: by kind and id, by parent, by consumer-facing token; and the messages
-//! sent for a session.
+//! Reading sessions back: by kind and id, by parent, by consumer-facing token.
 
 use crate::support::{Backend, T0, hpp, insert, merchant};
 use kassa_core::distribution::Distribution;
 use kassa_core::hpp::HppSession;
-use kassa_store::{Change, Message, SessionKind, SessionRecord, SessionWrite, StoreExt, Stored};
+use kassa_store::{Change, SessionKind, SessionRecord, SessionWrite, StoreExt, Stored};
 
-backend_tests!(sessions_are_found_by_kind_and_parent, a_token_finds_its_session, messages_are_kept_in_order);
+backend_tests!(sessions_are_found_by_kind_and_parent, a_token_finds_its_session);
 
 async fn sessions_are_found_by_kind_and_parent(b: &Backend) {
     let store = b.store();
@@ -48,33 +47,4 @@ async fn a_token_finds_its_session(b: &Backend) {
     second.link_token = distribution.token().map(str::to_owned);
     let shared = store.commit(Change::default().session(SessionWrite::insert(&second).unwrap())).await;
     assert!(matches!(shared, Err(kassa_store::StoreError::Conflict(_))), "{b}: {shared:?}");
-}
-
-async fn messages_are_kept_in_order(b: &Backend) {
-    let store = b.store();
-    merchant(store, "m1").await;
-    let message = |i: i64, method: &str| Message {
-        id: format!("msg{i}"),
-        merchant_id: "m1".into(),
-        session_id: "h1".into(),
-        method: method.into(),
-        recipient: "r".into(),
-        subject: (method == "email").then(|| "Your payment".to_owned()),
-        body: "b".into(),
-        created_at: T0.plus_millis(i),
-    };
-    // Inserted out of time order: read back in time order.
-    store.insert_message(&message(1, "email")).await.unwrap();
-    store.insert_message(&message(0, "sms")).await.unwrap();
-    let messages = store.session_messages("h1").await.unwrap();
-    assert_eq!(messages, [message(0, "sms"), message(1, "email")], "{b}");
-    assert!(store.session_messages("h2").await.unwrap().is_empty(), "{b}");
-    let again = store.insert_message(&message(0, "sms")).await;
-    assert!(matches!(again, Err(kassa_store::StoreError::Conflict(_))), "{b}: {again:?}");
-    // A change records its messages with the rest of it, or not at all.
-    store.commit(kassa_store::Change::default().message(message(2, "email"))).await.unwrap();
-    assert_eq!(store.session_messages("h1").await.unwrap().len(), 3, "{b}");
-    let failed = kassa_store::Change::default().message(message(3, "email")).message(message(2, "email"));
-    assert!(store.commit(failed).await.is_err(), "{b}: msg2 exists");
-    assert_eq!(store.session_messages("h1").await.unwrap().len(), 3, "{b}: msg3 rolled back with it");
 }

@@ -1,8 +1,9 @@
 //! Upgrades: a database written by an earlier kassa opens in this one with nothing lost.
 
+use kassa_core::Timestamp;
 use kassa_core::order::{Order, OrderStatus};
 use kassa_store::testing::{Backend, TestDatabase};
-use kassa_store::{ClaimWindow, JobKind, Store, StoreExt};
+use kassa_store::{ClaimWindow, JobKind, MessageStatus, Store, StoreExt};
 use sqlx::Connection;
 use sqlx::migrate::Migrator;
 
@@ -17,17 +18,27 @@ async fn postgres_orders_placed_before_order_management_become_orders() {
     orders_become_order_sessions(database).await;
 }
 
-/// The database as kassa left it before Order Management: every migration up to that one.
-async fn migrated_before_order_management(database: &TestDatabase) -> sqlx::AnyConnection {
+#[tokio::test]
+async fn sqlite_messages_recorded_before_delivery_count_as_sent() {
+    recorded_messages_count_as_sent(TestDatabase::sqlite()).await;
+}
+
+#[tokio::test]
+async fn postgres_messages_recorded_before_delivery_count_as_sent() {
+    let Some(database) = TestDatabase::postgres().await else { return };
+    recorded_messages_count_as_sent(database).await;
+}
+
+/// The database as kassa left it before the migration named `name` (and every later one).
+async fn migrated_before(database: &TestDatabase, name: &str) -> sqlx::AnyConnection {
     sqlx::any::install_default_drivers();
     let mut migrator: Migrator = match database.backend {
         Backend::Sqlite => sqlx::migrate!("./migrations/sqlite"),
         Backend::Postgres => sqlx::migrate!("./migrations/postgres"),
     };
-    let earlier: Vec<_> =
-        migrator.migrations.iter().filter(|m| !m.description.contains("order management")).cloned().collect();
-    assert!(earlier.len() < migrator.migrations.len(), "the Order Management migration is found by its name");
-    migrator.migrations = earlier.into();
+    let first = migrator.migrations.iter().position(|m| m.description.contains(name));
+    let first = first.unwrap_or_else(|| panic!("the migration {name:?} is found by its name"));
+    migrator.migrations = migrator.migrations[..first].to_vec().into();
     let url = match database.backend {
         Backend::Sqlite => format!("{}?mode=rwc", database.url),
         Backend::Postgres => database.url.clone(),
@@ -38,7 +49,7 @@ async fn migrated_before_order_management(database: &TestDatabase) -> sqlx::AnyC
 }
 
 async fn orders_become_order_sessions(database: TestDatabase) {
-    let mut db = migrated_before_order_management(&database).await;
+    let mut db = migrated_before(&database, "order management").await;
     let rows = [
         "INSERT INTO merchants (id, name, username, secret_salt, secret_hash, created_at)
          VALUES ('m1', 'Shop', 'shop', 's', 'h', 0)",
@@ -92,4 +103,35 @@ async fn orders_become_order_sessions(database: TestDatabase) {
     let due = store.claim_jobs(window).await.unwrap();
     let jobs: Vec<_> = due.iter().map(|j| (j.job.session_id.as_str(), j.job.action)).collect();
     assert_eq!(jobs, [("o2", JobKind::ExpireOrder)], "{backend:?}: its expiry timer, due at expires_at");
+}
+
+async fn recorded_messages_count_as_sent(database: TestDatabase) {
+    let mut db = migrated_before(&database, "message delivery").await;
+    let rows = [
+        "INSERT INTO merchants (id, name, username, secret_salt, secret_hash, created_at)
+         VALUES ('m1', 'Shop', 'shop', 's', 'h', 0)",
+        "INSERT INTO messages (id, merchant_id, session_id, method, recipient, subject, body, created_at)
+         VALUES ('msg1', 'm1', 'h1', 'sms', '+46701740615 (SE)', NULL, 'Pay: https://kassa/hpp/payments/h1', 1000)",
+    ];
+    for row in rows {
+        sqlx::query(row).execute(&mut db).await.expect(row);
+    }
+    db.close().await.unwrap();
+
+    let store = database.open().await;
+    let backend = database.backend;
+    let [record] = store.session_messages("h1").await.unwrap().try_into().expect("the one message");
+    assert_eq!(record.message.recipient, "+46701740615 (SE)", "{backend:?}: as it was recorded");
+    assert_eq!(
+        (record.status, record.attempts, record.sent_at, record.next_attempt_at),
+        (MessageStatus::Sent, 0, Some(Timestamp::from_millis(1000)), None),
+        "{backend:?}: sent when it was recorded"
+    );
+    let everything = ClaimWindow {
+        due_at: Timestamp::from_millis(i64::MAX / 4),
+        wall_now: Timestamp::from_millis(0),
+        lease_until: Timestamp::from_millis(60_000),
+        limit: 10,
+    };
+    assert!(store.claim_messages(everything).await.unwrap().is_empty(), "{backend:?}: never sent again");
 }

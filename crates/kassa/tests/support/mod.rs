@@ -1,6 +1,8 @@
 //! Running the `kassa` binary in tests. Each test file uses part of this.
 #![allow(dead_code)]
 
+pub mod smtp;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;

@@ -66,6 +66,8 @@ pub struct Metrics {
     rate_limited: Family<CategoryLabels, Counter>,
     credential_refusals: Family<CredentialLabels, Counter>,
     messages: Family<MessageLabels, Counter>,
+    messages_pending: Gauge,
+    messages_oldest_due_age: FloatGauge,
 }
 
 impl Default for Metrics {
@@ -101,6 +103,8 @@ impl Metrics {
             rate_limited: Family::default(),
             credential_refusals: Family::default(),
             messages: Family::default(),
+            messages_pending: Gauge::default(),
+            messages_oldest_due_age: FloatGauge::default(),
         };
         metrics.register();
         metrics
@@ -184,7 +188,18 @@ impl Metrics {
             "Credential attempts refused, by surface (api, login) and reason (wrong, throttled)",
             self.credential_refusals.clone(),
         );
-        r.register("messages", "Distribution messages by method and result", self.messages.clone());
+        r.register(
+            "messages",
+            "Attempts to send a distribution message, by method and result (sent, retrying, failed)",
+            self.messages.clone(),
+        );
+        r.register("messages_pending", "Distribution messages not yet sent nor failed", self.messages_pending.clone());
+        r.register_with_unit(
+            "messages_oldest_due_age",
+            "How long the longest-waiting due distribution message has been due",
+            Unit::Seconds,
+            self.messages_oldest_due_age.clone(),
+        );
     }
 
     /// One HTTP response.
@@ -243,6 +258,8 @@ impl Metrics {
         self.jobs_due.set(gauge(backlog.jobs_due));
         self.jobs_set_aside.set(gauge(backlog.jobs_set_aside));
         self.jobs_oldest_due_age.set(age(backlog.oldest_job_due_at));
+        self.messages_pending.set(gauge(backlog.messages_pending));
+        self.messages_oldest_due_age.set(age(backlog.oldest_message_due_at));
         for &(kind, count) in waiters {
             self.waiters.get_or_create(&WaiterLabels { kind }).set(gauge(count as u64));
         }

@@ -236,6 +236,7 @@ fn instructions(order: &Order, capture: &Capture, now: Timestamp) -> Message {
         session_id: order.order_id.clone(),
         method: "email".into(),
         recipient: email.unwrap_or_else(|| "the consumer (no email on the order)".into()),
+        country: None,
         subject: Some(format!("Your invoice {}", capture.klarna_reference)),
         body: format!(
             "Please pay {} {} (in minor units) within {due} days of {}. Reference: {}.",

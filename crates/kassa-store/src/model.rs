@@ -97,6 +97,8 @@ pub struct Message {
     pub subject: Option<String>,
     pub body: String,
     pub created_at: Timestamp,
+    /// The correlation id of the request (or the job) whose change wrote the message.
+    pub caused_by: Option<String>,
 }
 
 /// Which sessions a listing holds.

@@ -224,7 +224,8 @@ fn metrics_listen(args: &ServeArgs) -> Vec<String> {
         return Vec::new();
     }
     vec![format!(
-        "{} {metrics} is the API's address ({} {}): give the metrics a port of their own, which only your          Prometheus reaches",
+        "{} {metrics} is the API's address ({} {}): give the metrics a port of their own, which only your \
+         Prometheus reaches",
         args.given.flag("metrics_listen", "metrics-listen"),
         args.given.flag("listen", "listen"),
         args.listen

@@ -75,11 +75,13 @@ impl MessagingSettings {
         Some(self.first_retry.saturating_mul(1 << doublings).min(self.max_retry_delay))
     }
 
-    /// How long a node's claim on a message holds: longer than any send takes, so a message is
-    /// only claimed again once its sender gave up on it; after a crash, another node (or the
-    /// next start) sends it once this has passed.
-    pub fn lease(&self) -> Duration {
-        self.send_timeout + Duration::from_secs(10)
+    /// How long a node's claim on a message holds: longer than any send takes plus the writes
+    /// around it (the claim's and the outcome's, each of which may take as long as a durable
+    /// write of a ready node, `write_within`: `--ready-timeout`), so a message is only claimed
+    /// again once its sender gave up on it; after a crash, another node (or the next start)
+    /// sends it once this has passed.
+    pub fn lease(&self, write_within: Duration) -> Duration {
+        self.send_timeout + write_within.saturating_mul(3).max(Duration::from_secs(10))
     }
 
     /// The methods whose messages are recorded, not sent (token links always are).

@@ -168,11 +168,14 @@ impl AppState {
 }
 
 /// Stamps the cause of the work running now on what `change` writes that work later follows
-/// (events: their callbacks; jobs: their runs), where the change did not name one.
+/// (events: their callbacks; messages: their sends; jobs: their runs), where the change did not name one.
 fn stamp_cause(change: &mut Change) {
     let Some(cause) = cause::current() else { return };
     for event in &mut change.events {
         event.caused_by.get_or_insert_with(|| cause.clone());
+    }
+    for message in &mut change.messages {
+        message.caused_by.get_or_insert_with(|| cause.clone());
     }
     for write in &mut change.jobs {
         if let JobWrite::Schedule(job) = write {

@@ -77,6 +77,7 @@ fn message(session: &HppSession, recipient: Recipient, link: String, now: kassa_
         subject,
         body,
         created_at: now,
+        caused_by: None,
     }
 }
 

@@ -8,6 +8,5 @@ use crate::service::error::ServiceResult;
 pub async fn scrape(state: &AppState) -> ServiceResult<String> {
     let now = state.now();
     let backlog = state.store.backlog(now).await?;
-    state.metrics.observe(now, &backlog, &state.bus.waiting(), &state.store.pools());
-    Ok(state.metrics.render())
+    Ok(state.metrics.scrape(now, &backlog, &state.bus.waiting(), &state.store.pools()))
 }

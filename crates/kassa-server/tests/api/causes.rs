@@ -1,6 +1,6 @@
-//! Work traced back to the request that caused it: every event and job a request's change writes
-//! carries the request's correlation id (`caused_by`), and so does what a job then commits, so a
-//! callback sent later, on any node, names the request it came from.
+//! Work traced back to the request that caused it: every event, message and job a request's
+//! change writes carries the request's correlation id (`caused_by`), and so does what a job then
+//! commits, so a callback or a message sent later, on any node, names the request it came from.
 
 use kassa_store::SessionKind;
 use kassa_testkit::{PATIENCE, eventually, in_store, spawn};
@@ -36,4 +36,12 @@ async fn events_and_what_a_job_commits_name_the_request_that_caused_them() {
     assert_eq!(last.event.status, "IN_PROGRESS");
     assert_eq!(last.event.caused_by.as_deref(), Some(opening));
     assert_ne!(events[0].event.caused_by, last.event.caused_by);
+
+    // A distribution message names the request that sent it.
+    let sms = json!({"method": "sms", "contact_information": {"phone": "+46701740615", "phone_country": "se"}});
+    let sent = app.post(&format!("/hpp/v1/sessions/{hpp}/distribution"), sms).await;
+    assert_eq!(sent.status, 204);
+    let sending = sent.headers["klarna-correlation-id"].to_str().unwrap();
+    let messages = app.state.store.session_messages(&hpp).await.unwrap();
+    assert_eq!(messages[0].message.caused_by.as_deref(), Some(sending));
 }

@@ -17,8 +17,8 @@ const MAX_ERROR_CHARS: usize = 2000;
 pub(super) async fn insert(tx: &mut AnyConnection, m: &Message) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO messages (id, merchant_id, session_id, method, recipient, country, subject, body, created_at,
-                               status, attempts, next_attempt_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $11)",
+                               status, attempts, next_attempt_at, updated_at, caused_by)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', 0, $10, $11, $12)",
     )
     .bind(&m.id)
     .bind(&m.merchant_id)
@@ -31,6 +31,7 @@ pub(super) async fn insert(tx: &mut AnyConnection, m: &Message) -> StoreResult<(
     .bind(m.created_at.millis())
     .bind(m.created_at.millis())
     .bind(m.created_at.millis())
+    .bind(&m.caused_by)
     .write(&mut *tx)
     .await?;
     Ok(())
@@ -123,5 +124,6 @@ fn message(row: &AnyRow) -> StoreResult<Message> {
         subject: get(row, "subject")?,
         body: get(row, "body")?,
         created_at: at(row, "created_at")?,
+        caused_by: get(row, "caused_by")?,
     })
 }

@@ -1,5 +1,5 @@
-//! The backlog an operator watches (see [`crate::stats`]), read in two aggregate queries over
-//! the partial indexes of pending deliveries and of jobs.
+//! The backlog an operator watches (see [`crate::stats`]), read in three aggregate queries: pending
+//! deliveries (their partial index), due or set-aside jobs, and pending messages.
 
 use super::rows::{all, get, name};
 use crate::StoreResult;
@@ -22,7 +22,7 @@ pub(super) async fn backlog(reader: &AnyPool, now: Timestamp) -> StoreResult<Bac
         "SELECT COUNT(*) FILTER (WHERE status = 'scheduled' AND due_at <= $1) AS due,
                 MIN(due_at) FILTER (WHERE status = 'scheduled' AND due_at <= $1) AS oldest_due_at,
                 COUNT(*) FILTER (WHERE status = 'set_aside') AS set_aside
-           FROM jobs",
+           FROM jobs WHERE due_at <= $1 OR status = 'set_aside'",
     )
     .bind(now.millis());
     let row = sqlx::query::Query::fetch_one(jobs, reader).await?;

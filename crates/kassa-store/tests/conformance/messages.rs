@@ -30,6 +30,7 @@ fn message(i: i64, method: &str) -> Message {
         subject: (method == "email").then(|| "Your payment".to_owned()),
         body: format!("body {i}"),
         created_at: T0.plus_millis(i),
+        caused_by: None,
     }
 }
 

@@ -68,6 +68,8 @@ pub struct Metrics {
     messages: Family<MessageLabels, Counter>,
     messages_pending: Gauge,
     messages_oldest_due_age: FloatGauge,
+    /// One scrape at a time: the gauges of what waits are cleared and set again for each.
+    scraping: std::sync::Mutex<()>,
 }
 
 impl Default for Metrics {
@@ -105,6 +107,7 @@ impl Metrics {
             messages: Family::default(),
             messages_pending: Gauge::default(),
             messages_oldest_due_age: FloatGauge::default(),
+            scraping: std::sync::Mutex::default(),
         };
         metrics.register();
         metrics
@@ -242,9 +245,22 @@ impl Metrics {
         self.messages.get_or_create(&MessageLabels { method: method.to_owned(), result }).inc();
     }
 
-    /// Sets the gauges of what waits: the store's backlog (read at `now`, on the same clock as
-    /// its due times), the followers by kind, the pools.
-    pub fn observe(&self, now: Timestamp, backlog: &Backlog, waiters: &[(WaiterKind, usize)], pools: &[PoolUse]) {
+    /// Everything, in the OpenMetrics text format, with the gauges of what waits set from the
+    /// store's backlog (read at `now`, on the same clock as its due times), the followers by kind
+    /// and the pools; one scrape at a time, so none sees another's gauges half set.
+    pub fn scrape(
+        &self,
+        now: Timestamp,
+        backlog: &Backlog,
+        waiters: &[(WaiterKind, usize)],
+        pools: &[PoolUse],
+    ) -> String {
+        let _one_at_a_time = self.scraping.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.observe(now, backlog, waiters, pools);
+        self.render()
+    }
+
+    fn observe(&self, now: Timestamp, backlog: &Backlog, waiters: &[(WaiterKind, usize)], pools: &[PoolUse]) {
         let age = |at: Option<Timestamp>| at.map_or(0.0, |at| (now.millis() - at.millis()).max(0) as f64 / 1000.0);
         self.outbox_pending.clear();
         self.outbox_due.clear();
@@ -273,8 +289,7 @@ impl Metrics {
         }
     }
 
-    /// Everything, in the OpenMetrics text format.
-    pub fn render(&self) -> String {
+    fn render(&self) -> String {
         let mut text = String::new();
         // Writing into a String cannot fail.
         let _ = encode(&mut text, &self.registry);

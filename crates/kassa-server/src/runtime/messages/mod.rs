@@ -19,6 +19,7 @@ use crate::runtime::tasks::Tasks;
 use kassa_store::{ClaimWindow, ClaimedMessage, MessageNext};
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tracing::Instrument;
 
 /// The most messages one claim takes.
 const MAX_CLAIM: usize = 64;
@@ -90,7 +91,16 @@ impl MessageWorker {
         let started = claimed.len();
         for message in claimed {
             let Some(slot) = slots.split(1) else { break };
-            self.tasks.spawn(self.clone().send(message, slot));
+            let span = tracing::info_span!(
+                "message",
+                message = %message.message.id,
+                session = %message.message.session_id,
+                merchant = %message.message.merchant_id,
+                method = %message.message.method,
+                attempt = message.attempts + 1,
+                caused_by = message.message.caused_by.as_deref().unwrap_or(""),
+            );
+            self.tasks.spawn(self.clone().send(message, slot).instrument(span));
         }
         Step::Started(started)
     }
@@ -113,7 +123,8 @@ impl MessageWorker {
 
     async fn claim(&self, limit: usize) -> Vec<ClaimedMessage> {
         let wall_now = self.state.wall_now();
-        let lease = i64::try_from(self.settings().lease().as_millis()).unwrap_or(i64::MAX / 2);
+        let lease =
+            i64::try_from(self.settings().lease(self.state.config.ready_within).as_millis()).unwrap_or(i64::MAX / 2);
         let window = ClaimWindow {
             due_at: self.state.now(),
             wall_now,
@@ -163,9 +174,10 @@ impl MessageWorker {
             MessageNext::RetryAt(_) => MessageResult::Retrying,
             _ => MessageResult::Failed,
         };
-        self.state.metrics.message(&message.method, result);
         match self.state.store.finish_message(&claimed.finished(next, error, now)).await {
             Ok(true) => {
+                // Counted once recorded: a send whose claim was lost is the new holder's to count.
+                self.state.metrics.message(&message.method, result);
                 if next == MessageNext::Sent {
                     tracing::debug!(message = %message.id, method = %message.method, attempt, "distribution message sent");
                 }

@@ -246,6 +246,7 @@ fn instructions(order: &Order, capture: &Capture, now: Timestamp) -> Message {
             capture.klarna_reference
         ),
         created_at: now,
+        caused_by: None,
     }
 }
 

@@ -38,6 +38,11 @@ impl Timestamp {
         self.plus_millis(days * DAY)
     }
 
+    /// How long after `earlier` this instant is (zero when it is not later).
+    pub fn since(self, earlier: Self) -> std::time::Duration {
+        std::time::Duration::from_millis(u64::try_from(self.0.saturating_sub(earlier.0)).unwrap_or(0))
+    }
+
     /// Midnight UTC of this instant's day.
     pub const fn start_of_day(self) -> Self {
         Self(self.0.div_euclid(DAY) * DAY)
@@ -67,6 +72,13 @@ impl fmt::Display for Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn since_is_the_time_between_and_never_negative() {
+        let t = Timestamp::from_millis(10_000);
+        assert_eq!(t.plus_millis(1_500).since(t), std::time::Duration::from_millis(1_500));
+        assert_eq!(t.since(t.plus_millis(1)), std::time::Duration::ZERO);
+    }
 
     #[test]
     fn formats_like_klarna() {

@@ -5,12 +5,10 @@
 use kassa_testkit::metrics::Exposition;
 use kassa_testkit::{Client, Merchant, PATIENCE, Receiver};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 
 mod support;
 
-use support::{BIN, DatabaseFile};
+use support::{DatabaseFile, serve_with};
 
 const AUTH: (&str, &str) = ("ops", "ops-secret-123456789");
 
@@ -23,27 +21,18 @@ fn span_field<'a>(line: &'a Value, span: &str, field: &str) -> Option<&'a str> {
 async fn metrics_are_served_apart_and_json_logs_trace_a_callback_to_its_request() {
     let database = DatabaseFile::new();
     let logs = tempfile::NamedTempFile::new().unwrap();
-    let mut child = Command::new(BIN)
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", &database.url, "--metrics-listen", "127.0.0.1:0"])
-        .args(["--log-format", "json", "--sandbox-credentials", &format!("{}:{}", AUTH.0, AUTH.1)])
-        .env("RUST_LOG", "info,kassa_server=debug")
-        .stdout(Stdio::piped())
-        .stderr(logs.reopen().unwrap())
-        .spawn()
-        .unwrap();
-    let mut banner = Vec::new();
-    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
-        let line = line.unwrap();
-        let done = line.starts_with("Stop with Ctrl-C");
-        banner.push(line);
-        if done {
-            break;
-        }
-    }
-    let field = |name: &str| banner.iter().find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()));
-    let url = field("API").expect("an API line");
-    let metrics = field("Metrics").expect("a Metrics line");
-    assert!(metrics.starts_with("http://127.0.0.1:") && metrics.ends_with("/metrics"), "{banner:?}");
+    let credentials = format!("{}:{}", AUTH.0, AUTH.1);
+    let extra = ["--metrics-listen", "127.0.0.1:0", "--log-format", "json", "--sandbox-credentials", &credentials];
+    let mut server = serve_with(&[], &database.url, &extra, |command| {
+        command.env("RUST_LOG", "info,kassa_server=debug").stderr(logs.reopen().unwrap());
+    });
+    let url = server.url.clone();
+    let metrics = server
+        .banner
+        .iter()
+        .find_map(|l| l.trim().strip_prefix("Metrics").map(|v| v.trim().to_owned()))
+        .expect("a Metrics line");
+    assert!(metrics.starts_with("http://127.0.0.1:") && metrics.ends_with("/metrics"), "{:?}", server.banner);
     assert_ne!(metrics.trim_end_matches("/metrics"), url, "the metrics are not on the API's address");
 
     let api = Client::new(&url, Merchant::new(AUTH.0, AUTH.1));
@@ -65,8 +54,9 @@ async fn metrics_are_served_apart_and_json_logs_trace_a_callback_to_its_request(
     // The API's address has no metrics.
     assert_eq!(reqwest::get(format!("{url}/metrics")).await.unwrap().status(), 404);
 
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
-    assert!(child.wait().unwrap().success());
+    // SIGTERM, waited for here: `Server::terminate` runs a runtime of its own.
+    std::process::Command::new("kill").args(["-TERM", &server.child.id().to_string()]).status().unwrap();
+    assert!(server.child.wait().unwrap().success(), "kassa exits cleanly on SIGTERM");
     let text = std::fs::read_to_string(logs.path()).unwrap();
     let lines: Vec<Value> = text
         .lines()

@@ -5,4 +5,4 @@ pub mod delivery;
 pub mod messages;
 pub mod rate_limiter;
 pub mod scheduler;
-pub mod tasks;
+pub mod worker;

@@ -4,9 +4,8 @@
 use super::dialect::{Dialect, relaxed, restore};
 use super::lease::Claim;
 use super::outbox::due_on_merchant_clock;
-use super::rows::{Write, all, at, get, name};
+use super::rows::{Write, all, at, count, get, maybe_at, name};
 use crate::{ClaimedMessage, FinishedMessage, Message, MessageNext, MessageRecord, MessageStatus, StoreResult};
-use kassa_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool};
 
@@ -54,7 +53,7 @@ pub(super) const CLAIM: Claim<ClaimedMessage> = Claim {
     decode: |row| {
         Ok(ClaimedMessage {
             message: message(row)?,
-            attempts: count(row)?,
+            attempts: attempts(row)?,
             lease_token: get(row, "lease_token")?,
             clock_ahead_millis: get(row, "clock_ahead_millis")?,
         })
@@ -97,20 +96,18 @@ pub(super) async fn of_session(reader: &AnyPool, session_id: &str) -> StoreResul
 }
 
 fn record(row: &AnyRow) -> StoreResult<MessageRecord> {
-    let moment =
-        |column: &str| Ok::<_, crate::StoreError>(get::<Option<i64>>(row, column)?.map(Timestamp::from_millis));
     Ok(MessageRecord {
         message: message(row)?,
         status: name(row, "status", MessageStatus::parse, "message status")?,
-        attempts: count(row)?,
-        next_attempt_at: moment("next_attempt_at")?,
+        attempts: attempts(row)?,
+        next_attempt_at: maybe_at(row, "next_attempt_at")?,
         last_error: get(row, "last_error")?,
-        sent_at: moment("sent_at")?,
+        sent_at: maybe_at(row, "sent_at")?,
     })
 }
 
-fn count(row: &AnyRow) -> StoreResult<u32> {
-    Ok(u32::try_from(get::<i64>(row, "attempts")?).unwrap_or(u32::MAX))
+fn attempts(row: &AnyRow) -> StoreResult<u32> {
+    Ok(u32::try_from(count(row, "attempts")?).unwrap_or(u32::MAX))
 }
 
 fn message(row: &AnyRow) -> StoreResult<Message> {

@@ -58,6 +58,16 @@ pub(super) fn at(row: &AnyRow, column: &str) -> StoreResult<Timestamp> {
     Ok(Timestamp::from_millis(get(row, column)?))
 }
 
+/// A time kept as Unix milliseconds, or NULL.
+pub(super) fn maybe_at(row: &AnyRow, column: &str) -> StoreResult<Option<Timestamp>> {
+    Ok(get::<Option<i64>>(row, column)?.map(Timestamp::from_millis))
+}
+
+/// A count kept as a BIGINT (never negative: a negative one reads as 0).
+pub(super) fn count(row: &AnyRow, column: &str) -> StoreResult<u64> {
+    Ok(u64::try_from(get::<i64>(row, column)?).unwrap_or(0))
+}
+
 /// JSON kept as text, read to any depth up to [`nesting::STORED_LIMIT`] (not serde_json's 128:
 /// a record nests a request's values a few levels deeper than they arrived).
 pub(super) fn json(row: &AnyRow, column: &str) -> StoreResult<serde_json::Value> {

@@ -1,7 +1,7 @@
 //! The backlog an operator watches (see [`crate::stats`]), read in three aggregate queries: pending
 //! deliveries (their partial index), due or set-aside jobs, and pending messages.
 
-use super::rows::{all, get, name};
+use super::rows::{all, count, maybe_at, name};
 use crate::StoreResult;
 use crate::stats::{Backlog, PolicyBacklog};
 use kassa_core::Timestamp;
@@ -35,10 +35,10 @@ pub(super) async fn backlog(reader: &AnyPool, now: Timestamp) -> StoreResult<Bac
     Ok(Backlog {
         deliveries,
         jobs_due: count(&row, "due")?,
-        oldest_job_due_at: moment(&row, "oldest_due_at")?,
+        oldest_job_due_at: maybe_at(&row, "oldest_due_at")?,
         jobs_set_aside: count(&row, "set_aside")?,
         messages_pending: count(&messages, "pending")?,
-        oldest_message_due_at: moment(&messages, "oldest_due_at")?,
+        oldest_message_due_at: maybe_at(&messages, "oldest_due_at")?,
     })
 }
 
@@ -47,14 +47,6 @@ fn policy_backlog(row: &AnyRow) -> StoreResult<PolicyBacklog> {
         policy: name(row, "policy", RetryPolicy::parse, "retry policy")?,
         pending: count(row, "pending")?,
         due: count(row, "due")?,
-        oldest_due_at: moment(row, "oldest_due_at")?,
+        oldest_due_at: maybe_at(row, "oldest_due_at")?,
     })
-}
-
-fn count(row: &AnyRow, column: &str) -> StoreResult<u64> {
-    Ok(u64::try_from(get::<i64>(row, column)?).unwrap_or(0))
-}
-
-fn moment(row: &AnyRow, column: &str) -> StoreResult<Option<Timestamp>> {
-    Ok(get::<Option<i64>>(row, column)?.map(Timestamp::from_millis))
 }

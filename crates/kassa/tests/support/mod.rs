@@ -70,6 +70,12 @@ pub fn serve(database: &str, extra: &[&str]) -> Server {
 /// Like [`serve`], run through the command `prefix` (e.g. `prlimit --nofile=1024:1024 --`),
 /// which must exec kassa in its own process.
 pub fn serve_via(prefix: &[&str], database: &str, extra: &[&str]) -> Server {
+    serve_with(prefix, database, extra, |_| {})
+}
+
+/// Like [`serve_via`], with the command set up further by `configure` first (its environment,
+/// where its stderr goes).
+pub fn serve_with(prefix: &[&str], database: &str, extra: &[&str], configure: impl FnOnce(&mut Command)) -> Server {
     let mut command = match prefix.split_first() {
         Some((program, args)) => {
             let mut command = Command::new(program);
@@ -78,13 +84,10 @@ pub fn serve_via(prefix: &[&str], database: &str, extra: &[&str]) -> Server {
         }
         None => Command::new(BIN),
     };
-    let mut child = command
-        .args(["serve", "--listen", "127.0.0.1:0", "--database", database])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    command.args(["serve", "--listen", "127.0.0.1:0", "--database", database]).args(extra);
+    command.stdout(Stdio::piped()).stderr(Stdio::null());
+    configure(&mut command);
+    let mut child = command.spawn().unwrap();
     let mut banner = Vec::new();
     for line in BufReader::new(child.stdout.take().unwrap()).lines() {
         let line = line.unwrap();

@@ -261,7 +261,7 @@ impl Metrics {
     }
 
     fn observe(&self, now: Timestamp, backlog: &Backlog, waiters: &[(WaiterKind, usize)], pools: &[PoolUse]) {
-        let age = |at: Option<Timestamp>| at.map_or(0.0, |at| (now.millis() - at.millis()).max(0) as f64 / 1000.0);
+        let age = |at: Option<Timestamp>| at.map_or(0.0, |at| now.since(at).as_secs_f64());
         self.outbox_pending.clear();
         self.outbox_due.clear();
         self.outbox_oldest_due_age.clear();

@@ -23,6 +23,7 @@ pub use attempt::{SEQUENCE_HEADER, SESSION_HEADER, SESSION_KIND_HEADER, callback
 use crate::app::config::WorkerSettings;
 use crate::app::metrics::AttemptResult;
 use crate::app::state::AppState;
+use crate::runtime::worker::{self, Step, Tasks};
 use kassa_core::Timestamp;
 use kassa_core::retry::{Decision, RetryPolicy};
 use kassa_store::{Attempt, ClaimWindow, ClaimedDelivery, DeliveryNext};
@@ -30,26 +31,14 @@ use leases::HeldLeases;
 use misbehave::Plan;
 use recovery::{Recovery, TargetKey};
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::task::JoinSet;
 use tokio::time::Instant;
 use tracing::Instrument;
 
 /// The most deliveries one claim takes.
 const MAX_CLAIM: usize = 128;
-
-/// What one step of the worker ([`DeliveryWorker::run_once`]) did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    /// Claimed this many due deliveries and started an attempt of each, in its own task.
-    Started(usize),
-    /// Nothing is due (or claiming failed; it is logged and tried again at the next step).
-    Idle,
-    /// Every slot is taken by an attempt in flight, so nothing was claimed.
-    Full,
-}
 
 pub struct DeliveryWorker {
     state: AppState,
@@ -58,7 +47,7 @@ pub struct DeliveryWorker {
     in_flight: Arc<Semaphore>,
     hosts: Mutex<HashMap<String, Arc<Semaphore>>>,
     /// The attempts this worker started and that have not been joined yet.
-    tasks: Mutex<JoinSet<()>>,
+    tasks: Tasks,
     leases: Arc<HeldLeases>,
     recovery: Recovery,
 }
@@ -79,7 +68,7 @@ impl DeliveryWorker {
             settings,
             in_flight,
             hosts: Mutex::default(),
-            tasks: Mutex::default(),
+            tasks: Tasks::default(),
             leases: Arc::default(),
             recovery,
         }))
@@ -110,7 +99,7 @@ impl DeliveryWorker {
         let deadline = self.state.config.server.drain_deadline;
         // Dropping the settling attempts at the deadline aborts them; their claims lapse with
         // their leases, and another node or the next start sends them again.
-        if tokio::time::timeout(deadline, self.settle()).await.is_err() {
+        if tokio::time::timeout(deadline, self.tasks.settle()).await.is_err() {
             tracing::warn!(
                 ?deadline,
                 "shutdown: callback attempts still in flight at the drain deadline were abandoned"
@@ -154,25 +143,19 @@ impl DeliveryWorker {
     /// for them. A slot is taken before its row is leased, so no lease runs while its delivery
     /// waits for a global slot.
     pub async fn run_once(self: &Arc<Self>) -> Step {
-        self.reap();
+        self.tasks.reap();
         self.start_probes().await;
-        let free = self.in_flight.available_permits().min(MAX_CLAIM);
-        let Some(mut slots) =
-            (free > 0).then(|| self.in_flight.clone().try_acquire_many_owned(free as u32).ok()).flatten()
-        else {
-            return Step::Full;
-        };
+        let Some((free, mut slots)) = worker::free_slots(&self.in_flight, MAX_CLAIM) else { return Step::Full };
         let claimed = self.claim(free).await;
         if claimed.is_empty() {
             return Step::Idle;
         }
         let started = claimed.len();
-        let mut tasks = self.tasks();
         for delivery in claimed {
             let Some(slot) = slots.split(1) else { break };
             let hold = self.leases.hold(&delivery.lease_token);
             let span = delivery_span(&delivery);
-            tasks.spawn(self.clone().deliver(delivery, slot, hold, Sending::Due).instrument(span));
+            self.tasks.spawn(self.clone().deliver(delivery, slot, hold, Sending::Due).instrument(span));
         }
         Step::Started(started)
     }
@@ -188,7 +171,7 @@ impl DeliveryWorker {
                 Ok(Some(delivery)) => {
                     let hold = self.leases.hold(&delivery.lease_token);
                     let span = delivery_span(&delivery);
-                    self.tasks().spawn(self.clone().deliver(delivery, slot, hold, Sending::Probe).instrument(span));
+                    self.tasks.spawn(self.clone().deliver(delivery, slot, hold, Sending::Probe).instrument(span));
                 }
                 // Nothing waits for it any more (delivered elsewhere, given up): forget it.
                 Ok(None) => self.recovery.forget(&(merchant_id, target)),
@@ -202,41 +185,8 @@ impl DeliveryWorker {
     /// the clock, then drain again. Meant for tests and tools: with another worker on the same
     /// database, "nothing due" can also mean "claimed by the other one".
     pub async fn drain_due(self: &Arc<Self>) -> usize {
-        let mut made = 0;
-        loop {
-            match self.run_once().await {
-                Step::Started(count) => made += count,
-                // The attempts in flight can make the next event of their sessions due.
-                Step::Idle | Step::Full => {
-                    if !self.settle().await {
-                        return made;
-                    }
-                }
-            }
-        }
-    }
-
-    fn tasks(&self) -> MutexGuard<'_, JoinSet<()>> {
-        self.tasks.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Forgets the attempts that have ended.
-    fn reap(&self) {
-        let mut tasks = self.tasks();
-        while tasks.try_join_next().is_some() {}
-    }
-
-    /// Waits for every attempt this worker started; answers whether there were any.
-    async fn settle(&self) -> bool {
-        let mut any = false;
-        loop {
-            let mut tasks = std::mem::take(&mut *self.tasks());
-            if tasks.is_empty() {
-                return any;
-            }
-            any = true;
-            while tasks.join_next().await.is_some() {}
-        }
+        // The attempts in flight can make the next event of their sessions due.
+        worker::drain(&self.tasks, || self.run_once()).await
     }
 
     /// Claims up to `limit` due deliveries under a wall-clock lease.
@@ -319,7 +269,7 @@ impl DeliveryWorker {
         };
         let next = if dropped { DeliveryNext::Failed } else { next };
         let result = if simulated { AttemptResult::Simulated } else { AttemptResult::of(&sent.outcome) };
-        let lag = (next == DeliveryNext::Delivered).then(|| elapsed(delivery.created_at, now));
+        let lag = (next == DeliveryNext::Delivered).then(|| now.since(delivery.created_at));
         self.state.metrics.attempt(result, sent.duration, lag);
         if next == DeliveryNext::Failed {
             self.state.metrics.delivery_failed();
@@ -392,11 +342,6 @@ fn delivery_span(claimed: &ClaimedDelivery) -> tracing::Span {
         attempt = claimed.attempts + 1,
         caused_by = claimed.caused_by.as_deref().unwrap_or(""),
     )
-}
-
-/// How long after `from` `to` is (none when it is not later).
-fn elapsed(from: Timestamp, to: Timestamp) -> Duration {
-    Duration::from_millis(u64::try_from(to.millis() - from.millis()).unwrap_or(0))
 }
 
 /// Why an attempt is sent now.

@@ -14,8 +14,7 @@ use crate::app::messaging::MessagingSettings;
 use crate::app::metrics::MessageResult;
 use crate::app::sender::{SendFailure, Senders};
 use crate::app::state::AppState;
-use crate::runtime::delivery::Step;
-use crate::runtime::tasks::Tasks;
+use crate::runtime::worker::{self, Step, Tasks};
 use kassa_store::{ClaimWindow, ClaimedMessage, MessageNext};
 use std::sync::Arc;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -78,12 +77,7 @@ impl MessageWorker {
     /// [`MAX_CLAIM`]), and starts a send of each in its own task, without waiting for them.
     pub async fn run_once(self: &Arc<Self>) -> Step {
         self.tasks.reap();
-        let free = self.in_flight.available_permits().min(MAX_CLAIM);
-        let Some(mut slots) =
-            (free > 0).then(|| self.in_flight.clone().try_acquire_many_owned(free as u32).ok()).flatten()
-        else {
-            return Step::Full;
-        };
+        let Some((free, mut slots)) = worker::free_slots(&self.in_flight, MAX_CLAIM) else { return Step::Full };
         let claimed = self.claim(free).await;
         if claimed.is_empty() {
             return Step::Idle;
@@ -108,17 +102,7 @@ impl MessageWorker {
     /// Runs steps until nothing is due and no send this worker started is in flight; answers how
     /// many sends it made. A retry stays pending until its time: move the clock, then drain again.
     pub async fn drain_due(self: &Arc<Self>) -> usize {
-        let mut made = 0;
-        loop {
-            match self.run_once().await {
-                Step::Started(count) => made += count,
-                Step::Idle | Step::Full => {
-                    if !self.tasks.settle().await {
-                        return made;
-                    }
-                }
-            }
-        }
+        worker::drain(&self.tasks, || self.run_once()).await
     }
 
     async fn claim(&self, limit: usize) -> Vec<ClaimedMessage> {

@@ -80,7 +80,7 @@ async fn run_one(state: &AppState, claimed: ClaimedJob) {
         state.merchant_clocks.observe(merchant_id, claimed.clock_ahead_millis);
     }
     let started = state.now_ahead(claimed.clock_ahead_millis);
-    let late = Duration::from_millis(u64::try_from(started.millis() - job.due_at.millis()).unwrap_or(0));
+    let late = started.since(job.due_at);
     let done = match job.action {
         JobKind::ExpireOrder => orders::jobs::run(state, job).await,
         JobKind::Distribute | JobKind::AutoCancel => instore::jobs::run(state, job).await,

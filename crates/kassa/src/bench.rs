@@ -5,7 +5,7 @@
 //! commits, as `serve`); with `--url` it drives a running kassa (sandbox mode) from outside.
 
 use crate::cli::BenchArgs;
-use crate::local::{self, LocalServer};
+use crate::local;
 use crate::plot::{self, Series};
 use crate::progress;
 use kassa_store::sql::Durability;
@@ -19,22 +19,22 @@ struct Target {
     url: String,
     username: String,
     secret: String,
-    /// Keeps an in-process server alive as long as the bench runs.
-    _server: Option<Arc<LocalServer>>,
 }
 
 pub async fn run(args: BenchArgs) -> Result<(), String> {
-    let target = match (&args.url, &args.auth) {
+    let (target, local) = match (&args.url, &args.auth) {
         (Some(url), Some(auth)) => {
             let (username, secret) = auth.split_once(':').ok_or("--auth must be username:secret")?;
-            Target {
-                url: url.trim_end_matches('/').to_owned(),
-                username: username.into(),
-                secret: secret.into(),
-                _server: None,
-            }
+            let target =
+                Target { url: url.trim_end_matches('/').to_owned(), username: username.into(), secret: secret.into() };
+            (target, None)
         }
-        (None, None) => local_server().await?,
+        (None, None) => {
+            let server = local::start(Durability::Full, |_| {}).await?;
+            let target =
+                Target { url: server.url.clone(), username: server.username.clone(), secret: server.secret.clone() };
+            (target, Some(server))
+        }
         _ => return Err("give both --url and --auth, or neither".into()),
     };
     let client = reqwest::Client::builder()
@@ -90,7 +90,10 @@ pub async fn run(args: BenchArgs) -> Result<(), String> {
         plot::percentiles(path, "kassa bench: latency of each step, p0 to p100", &series)?;
         eprintln!("kassa bench: latency plot written to {}", path.display());
     }
-    Ok(())
+    match local {
+        Some(server) => server.stop().await,
+        None => Ok(()),
+    }
 }
 
 /// The in-store steps (seed 000): each session is distributed by the scheduler between its create
@@ -142,12 +145,6 @@ fn cart() -> Value {
         "order_lines": [{"name": "Cool Bike", "quantity": 1, "unit_price": 20000, "tax_rate": 2000,
                          "total_amount": 18000, "total_discount_amount": 2000, "total_tax_amount": 3000}]
     })
-}
-
-async fn local_server() -> Result<Target, String> {
-    let server = local::start(Durability::Full, |_| {}).await?;
-    let (url, username, secret) = (server.url.clone(), server.username.clone(), server.secret.clone());
-    Ok(Target { url, username, secret, _server: Some(Arc::new(server)) })
 }
 
 #[derive(Clone)]

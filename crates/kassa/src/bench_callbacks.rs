@@ -188,7 +188,7 @@ pub async fn run(args: CallbackBenchArgs) -> Result<(), String> {
         plot::percentiles(path, "kassa bench-callbacks: latency distributions, p0 to p100", &series)?;
         eprintln!("kassa bench-callbacks: latency plot written to {}", path.display());
     }
-    Ok(())
+    server.stop().await
 }
 
 /// `count` HPP sessions (over a few payment sessions) whose callbacks go to `target`.

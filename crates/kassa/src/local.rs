@@ -13,7 +13,21 @@ pub struct LocalServer {
     pub merchant_id: String,
     pub username: String,
     pub secret: String,
+    serving: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: tempfile::TempDir,
+}
+
+impl LocalServer {
+    /// Shuts the server down as `kassa serve` does on a signal: the callbacks and messages in
+    /// flight are finished and recorded before this returns (a bench that just ended the process
+    /// would cut off the recording of the last attempts).
+    pub async fn stop(self) -> Result<(), String> {
+        self.state.shutdown.cancel();
+        match self.serving.await {
+            Ok(served) => served.map_err(|e| e.to_string()),
+            Err(error) => Err(format!("the bench's server ended badly: {error}")),
+        }
+    }
 }
 
 /// Starts a sandbox server without rate limits (the benches measure the server, not Klarna's
@@ -31,13 +45,14 @@ pub async fn start(durability: Durability, tweak: impl FnOnce(&mut Config)) -> R
     kassa_server::service::secrets::add_merchant(store.as_ref(), &state.config.secrets, &created.merchant)
         .await
         .map_err(|e| e.to_string())?;
-    tokio::spawn(kassa_server::serve(listener, state.clone(), std::future::pending()));
+    let serving = tokio::spawn(kassa_server::serve(listener, state.clone(), std::future::pending()));
     Ok(LocalServer {
         state,
         url: base,
         merchant_id: created.merchant.id,
         username: created.merchant.username,
         secret: created.secret,
+        serving,
         _dir: dir,
     })
 }

@@ -181,6 +181,14 @@ pub trait Store: Send + Sync + 'static {
     /// Messages are written only by [`Store::commit`] (with the change that sends them).
     async fn session_messages(&self, session_id: &str) -> StoreResult<Vec<MessageRecord>>;
 
+    /// A message of the merchant (`None` for another merchant's), with how its delivery goes.
+    async fn merchant_message(&self, merchant_id: &str, message_id: &str) -> StoreResult<Option<MessageRecord>>;
+
+    /// Makes a failed message of the merchant pending again, due `at` (the merchant's time now)
+    /// with all its attempts before it. `false` when it is not a failed message of the merchant
+    /// (any more).
+    async fn retry_message(&self, merchant_id: &str, message_id: &str, at: Timestamp) -> StoreResult<bool>;
+
     /// Claims the messages `window` takes: pending, due on their merchant's clock, no live lease.
     async fn claim_messages(&self, window: ClaimWindow) -> StoreResult<Vec<ClaimedMessage>>;
 

@@ -53,14 +53,19 @@ on_both_backends!(
     an_email_is_retried_while_the_smtp_server_is_down_and_arrives_once_it_is_back,
     a_message_committed_before_a_kill_is_sent_after_the_restart_exactly_once,
     an_orders_send_out_email_goes_the_same_way,
+    an_email_refused_for_a_wrong_smtp_login_waits_and_arrives_once_the_login_is_mended,
 );
 
 /// `kassa serve` on `database`, sending email to the SMTP server on `smtp_port` and SMS to
 /// `gateway`.
 fn serve(database: &str, smtp_port: u16, gateway: &Receiver) -> Server {
+    serve_with_smtp(database, &smtp::url(smtp_port), gateway)
+}
+
+/// [`serve`], logging in to the SMTP server with `smtp_url`.
+fn serve_with_smtp(database: &str, smtp_url: &str, gateway: &Receiver) -> Server {
     let credentials = format!("{}:{}", AUTH.0, AUTH.1);
     let gateway_url = format!("{}/sms/send", gateway.url);
-    let smtp_url = smtp::url(smtp_port);
     support::serve(
         database,
         &[
@@ -71,7 +76,7 @@ fn serve(database: &str, smtp_port: u16, gateway: &Receiver) -> Server {
             "--email-sender",
             "smtp",
             "--smtp-url",
-            &smtp_url,
+            smtp_url,
             "--smtp-from",
             FROM,
             "--sms-sender",
@@ -195,6 +200,35 @@ async fn an_email_is_retried_while_the_smtp_server_is_down_and_arrives_once_it_i
     assert!(sent["sent_at"].is_string() && sent.get("next_attempt_at").is_none(), "{sent}");
     // Sent is final: nothing more is ever sent for it, so what the server has is all it gets.
     assert_eq!(mailbox.received().len(), 1);
+}
+
+/// The SMTP server refuses kassa's login (535): that is about every message alike, not this one,
+/// so the email waits, pending, with the refusal in the listing; kassa restarted with the right
+/// password sends it.
+async fn an_email_refused_for_a_wrong_smtp_login_waits_and_arrives_once_the_login_is_mended(database: &str) {
+    let (mailbox, port, gateway) = (Mailbox::new(), smtp::free_port(), Receiver::start().await);
+    let _smtp = SmtpServer::start(port, &mailbox);
+    let wrong = format!("smtp://{}:not-the-password@127.0.0.1:{port}", smtp::USER);
+    let mut first = serve_with_smtp(database, &wrong, &gateway);
+    let api = first.client(AUTH);
+    let (hpp, _, _) = api.hpp_session(json!({}), json!({})).await;
+    distribute(&api, &hpp, by_email("customer@example.com")).await;
+    let waiting = first_message_when(&api, &messages_path(&hpp), "pending", 1, PATIENCE).await;
+    let error = waiting["last_error"].as_str().unwrap_or_else(|| panic!("the refusal in the listing: {waiting}"));
+    assert!(error.contains("535"), "{error}");
+    assert!(mailbox.received().is_empty());
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+
+    let second = serve(database, port, &gateway);
+    let api = second.client(AUTH);
+    let [email] = emails(&mailbox, 1, Duration::from_secs(45)).await.try_into().unwrap();
+    assert_eq!(
+        (email["to"].as_str(), email["auth"]["login"].as_str()),
+        (Some("customer@example.com"), Some(smtp::USER))
+    );
+    let sent = first_message_when(&api, &messages_path(&hpp), "sent", 1, PATIENCE).await;
+    assert_eq!(sent["last_error"], error, "{sent}");
 }
 
 async fn a_message_committed_before_a_kill_is_sent_after_the_restart_exactly_once(database: &str) {

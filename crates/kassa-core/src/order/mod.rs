@@ -442,9 +442,25 @@ impl Order {
         })
     }
 
-    /// Sends the consumer the capture's payment instructions again.
+    /// Sends the consumer the capture's payment instructions again, to [their email](Self::consumer_email):
+    /// refused when the order has none (nothing could arrive).
     pub fn trigger_send_out(&self, capture_id: &str, now: Timestamp) -> Step {
-        self.on_capture(capture_id, OrderAction::TriggerSendOut, now, |capture| capture.send_outs += 1)
+        let step = self.on_capture(capture_id, OrderAction::TriggerSendOut, now, |capture| capture.send_outs += 1)?;
+        if self.consumer_email().is_none() {
+            return Err(OrderRefusal::new(
+                OrderErrorCode::NotAllowed,
+                "The order has no email address (billing or shipping) to send the payment instructions to.",
+            ));
+        }
+        Ok(step)
+    }
+
+    /// Where the consumer's email goes: the billing address's email, else the shipping address's.
+    pub fn consumer_email(&self) -> Option<&str> {
+        [&self.billing_address, &self.shipping_address]
+            .into_iter()
+            .filter_map(|address| address.as_ref()?.email.as_deref())
+            .find(|email| !email.trim().is_empty())
     }
 
     /// Moves the capture's due date by one of [`DUE_DATE_EXTENSIONS`].

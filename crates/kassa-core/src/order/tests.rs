@@ -20,7 +20,11 @@ fn new_order(amount: i64) -> NewOrder {
         merchant_reference2: None,
         merchant_data: None,
         billing_address: None,
-        shipping_address: Some(Address { street_address: Some("Sveavägen 46".into()), ..Address::default() }),
+        shipping_address: Some(Address {
+            street_address: Some("Sveavägen 46".into()),
+            email: Some("consumer@example.com".into()),
+            ..Address::default()
+        }),
         initial_payment_method: PaymentMethod::invoice(),
     }
 }
@@ -90,6 +94,11 @@ fn refusals_name_klarnas_codes() {
     assert_eq!(captured.refund(refund("r", 401), at(2)).unwrap_err().code, OrderErrorCode::RefundNotAllowed);
     assert_eq!(captured.update_authorization(399, Vec::new(), at(2)).unwrap_err().code, OrderErrorCode::NotAllowed);
     assert_eq!(captured.trigger_send_out("nope", at(2)).unwrap_err().code, OrderErrorCode::NoSuchCapture);
+    assert!(captured.trigger_send_out("c", at(2)).is_ok());
+    let mut unreachable = captured.clone();
+    unreachable.shipping_address.as_mut().unwrap().email = Some(" ".into());
+    let refused = unreachable.trigger_send_out("c", at(2)).unwrap_err();
+    assert_eq!((refused.code, refused.message.contains("no email")), (OrderErrorCode::NotAllowed, true));
     let (cancelled, ..) = order.cancel(at(1)).unwrap();
     assert_eq!(cancelled.capture(capture("c", 1), at(2)).unwrap_err().code, OrderErrorCode::CaptureNotAllowed);
     assert_eq!(cancelled.remaining_authorized_amount(), 0);

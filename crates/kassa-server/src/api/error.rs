@@ -233,7 +233,8 @@ impl From<Refusal> for ApiError {
             | Rule::PaymentUnavailable
             | Rule::DistributionStatus
             | Rule::ShortCodeTaken
-            | Rule::JobNotSetAside => StatusCode::CONFLICT,
+            | Rule::JobNotSetAside
+            | Rule::MessageNotFailed => StatusCode::CONFLICT,
         };
         Self::InvalidOperation { status, message }
     }

@@ -6,7 +6,7 @@ use crate::api::error::ApiError;
 use crate::app::state::AppState;
 use crate::service::{events, messages, secrets};
 use crate::wire::events::{DeliveryLog, EventPage, Redelivery};
-use crate::wire::kassa::{DistributionMessages, WebhookSecrets};
+use crate::wire::kassa::{DistributionMessage, DistributionMessages, WebhookSecrets};
 use axum::Json;
 use axum::extract::{Path, Query};
 use axum::http::StatusCode;
@@ -19,6 +19,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_messages))
         .routes(routes!(list_order_messages))
+        .routes(routes!(retry_message))
         .routes(routes!(list_events))
         .routes(routes!(list_deliveries))
         .routes(routes!(redeliver))
@@ -112,6 +113,21 @@ async fn list_order_messages(
     Path(order_id): Path<String>,
 ) -> Result<Json<DistributionMessages>, ApiError> {
     Ok(Json(messages::of_order(&state, &merchant, &order_id).await?))
+}
+
+/// Send a failed distribution message again (pending, due now, with a fresh set of attempts),
+/// once what made it fail is mended.
+#[utoipa::path(post, path = "/kassa/v1/messages/{message_id}/retry", tag = "kassa", security(("basic" = [])),
+    responses(
+        (status = 202, body = DistributionMessage),
+        (status = 404, description = "No such message of the merchant", body = ErrorResponse),
+        (status = 409, description = "The message has not failed", body = ErrorResponse),
+    ))]
+async fn retry_message(
+    Call { state, merchant }: Call,
+    Path(message_id): Path<String>,
+) -> Result<(StatusCode, Json<DistributionMessage>), ApiError> {
+    Ok((StatusCode::ACCEPTED, Json(messages::retry(&state, &merchant, &message_id).await?)))
 }
 
 /// The distribution messages (SMS, email, token) sent for an HPP session, oldest first.

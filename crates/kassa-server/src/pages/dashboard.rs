@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dashboard/sessions/{kind}/{id}", get(session))
         .route("/dashboard/sessions/{kind}/{id}/live", get(session_live))
         .route("/dashboard/events/{event_id}/redeliver", post(redeliver))
+        .route("/dashboard/messages/{message_id}/retry", post(retry_message))
         .route("/dashboard/clock", post(advance_clock))
         .route("/dashboard/stores", get(stores))
 }
@@ -415,6 +416,16 @@ async fn redeliver(
     PageForm(form): PageForm<Back>,
 ) -> Result<Response, PageError> {
     events::redeliver(&state, &merchant, &event_id).await?;
+    form.go()
+}
+
+/// Sends a failed distribution message again, then back to the page the button was on.
+async fn retry_message(
+    MerchantLogin { state, merchant }: MerchantLogin,
+    Path(message_id): Path<String>,
+    PageForm(form): PageForm<Back>,
+) -> Result<Response, PageError> {
+    messages::retry(&state, &merchant, &message_id).await?;
     form.go()
 }
 

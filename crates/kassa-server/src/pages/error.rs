@@ -84,7 +84,8 @@ fn refused(Refusal { rule, message }: Refusal) -> PageError {
         | Rule::PaymentUnavailable
         | Rule::DistributionStatus
         | Rule::ShortCodeTaken
-        | Rule::JobNotSetAside => {
+        | Rule::JobNotSetAside
+        | Rule::MessageNotFailed => {
             return PageError::new(StatusCode::CONFLICT, "That cannot be done now", message);
         }
     };

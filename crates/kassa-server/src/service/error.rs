@@ -87,6 +87,8 @@ pub enum Rule {
     NoCallbackTarget,
     /// A retry of a job that is not set aside (it is scheduled and runs when due).
     JobNotSetAside,
+    /// A retry of a distribution message that has not failed (it is pending or sent).
+    MessageNotFailed,
     /// An order's status or amounts refuse the operation; Order Management's code says which.
     Order(OrderErrorCode),
     /// A customer token is asked of a session that was not created to tokenize (intent `buy`),

@@ -4,13 +4,13 @@ use super::load;
 use super::validate;
 use crate::app::state::AppState;
 use crate::model::ids;
-use crate::service::error::{Absent, ServiceError};
+use crate::service::error::{Absent, Rule, ServiceError};
 use crate::wire::hpp::{DistributionContactV1, DistributionRequestV1};
 use crate::wire::kassa::{DistributionMessage, DistributionMessages};
 use kassa_core::cart::is_country;
 use kassa_core::hpp::HppSession;
 use kassa_core::order::Order;
-use kassa_store::{Change, Merchant, Message, MessageRecord, StoreExt, Stored};
+use kassa_store::{Change, Merchant, Message, MessageRecord, MessageStatus, StoreExt, Stored};
 
 /// Who the message goes to, per method, after validation.
 enum Recipient {
@@ -118,6 +118,33 @@ pub async fn of_order(
         message: format!("Order {order_id} cannot be found"),
     })?;
     listed(state, &order.order_id).await
+}
+
+/// Sends a failed message of the merchant again: pending, due now with a fresh set of attempts,
+/// once what made it fail (a wrong address, a gateway down for longer than its attempts lasted)
+/// is mended. Answers it as it now stands.
+pub async fn retry(
+    state: &AppState,
+    merchant: &Merchant,
+    message_id: &str,
+) -> Result<DistributionMessage, ServiceError> {
+    let found = state.store.merchant_message(&merchant.id, message_id).await?;
+    let found = found.ok_or_else(|| ServiceError::not_found("Message not found"))?;
+    if found.status != MessageStatus::Failed {
+        return Err(not_failed(found.status).into());
+    }
+    if !state.store.retry_message(&merchant.id, message_id, state.now_for(&merchant.id)).await? {
+        // Retried since it was read (it is pending now, or sent).
+        return Err(not_failed(MessageStatus::Pending).into());
+    }
+    tracing::info!(message = %message_id, session = %found.message.session_id, "a failed distribution message is sent again");
+    state.bus.messages_due();
+    let retried = state.store.merchant_message(&merchant.id, message_id).await?;
+    Ok(listing(retried.ok_or_else(|| ServiceError::not_found("Message not found"))?))
+}
+
+fn not_failed(status: MessageStatus) -> crate::service::error::Refusal {
+    Rule::MessageNotFailed.refuses(format!("Only a failed message can be sent again; this one is {}", status.as_str()))
 }
 
 async fn listed(state: &AppState, session_id: &str) -> Result<DistributionMessages, ServiceError> {

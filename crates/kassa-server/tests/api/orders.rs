@@ -99,6 +99,30 @@ async fn two_partial_captures_a_refund_and_the_order_read() {
     assert_eq!(app.deliveries(&order_id).await, Vec::<Value>::new(), "order events send no callbacks");
 }
 
+/// Payment instructions go to the consumer's email: an order with none refuses the send-out
+/// (Klarna's `NOT_ALLOWED`) and changes nothing, instead of queueing an email nobody can receive.
+#[tokio::test]
+async fn a_send_out_needs_the_consumers_email() {
+    let app = spawn().await;
+    let order_id = placed_order(&app).await;
+    let path = order_path(&order_id);
+    let capture_id = capture(&app, &order_id, 5_000).await;
+    let send_out = format!("{path}/captures/{capture_id}/trigger-send-out");
+    let before = read_order(&app, &order_id).await;
+    let refused = app.call(Method::POST, &send_out, None).await;
+    let body = refused.assert_error(403, "NOT_ALLOWED");
+    assert!(body["error_messages"][0].as_str().unwrap().contains("no email"), "{body}");
+    assert_eq!(read_order(&app, &order_id).await, before, "nothing changed");
+    let messages = format!("/kassa/v1/orders/{order_id}/messages");
+    assert_eq!(app.get(&messages).await.assert_success().body["messages"], json!([]));
+    let address = json!({"shipping_address": {"email": "late@example.com", "country": "SE"}});
+    assert_eq!(app.call(Method::PATCH, &format!("{path}/customer-details"), Some(address)).await.status, 204);
+    assert_eq!(app.call(Method::POST, &send_out, None).await.status, 204);
+    let sent = app.get(&messages).await.assert_success().body["messages"].clone();
+    assert_eq!(sent.as_array().map(Vec::len), Some(1), "{sent}");
+    assert_eq!(sent[0]["recipient"], "late@example.com");
+}
+
 #[tokio::test]
 async fn changes_to_an_open_order() {
     let app = spawn().await;
@@ -113,7 +137,8 @@ async fn changes_to_an_open_order() {
     assert_eq!(app.call(Method::PATCH, &format!("{path}/merchant-references"), Some(references)).await.status, 204);
     let shipping = json!({"shipping_info": [{"shipping_company": "DHL SE", "tracking_number": "123"}]});
     assert_eq!(app.post(&format!("{path}/shipping-info"), shipping.clone()).await.status, 204);
-    let address = json!({"shipping_address": {"street_address": "Sveavägen 46", "country": "SE", "city": "Stockholm"}});
+    let address = json!({"shipping_address": {"street_address": "Sveavägen 46", "country": "SE", "city": "Stockholm",
+                                               "email": "buyer@example.com"}});
     assert_eq!(app.call(Method::PATCH, &format!("{path}/customer-details"), Some(address)).await.status, 204);
     let lower = json!({"order_amount": 15_000});
     assert_eq!(app.call(Method::PATCH, &format!("{path}/authorization"), Some(lower)).await.status, 204);
@@ -137,7 +162,7 @@ async fn changes_to_an_open_order() {
     let sent = app.get(&format!("/kassa/v1/orders/{order_id}/messages")).await.assert_success();
     let sent = sent.body["messages"].as_array().unwrap().clone();
     assert_eq!(sent.len(), 1, "sent once for the key: {sent:?}");
-    assert_eq!(sent[0]["method"], "email");
+    assert_eq!((sent[0]["method"].as_str(), sent[0]["recipient"].as_str()), (Some("email"), Some("buyer@example.com")));
     assert!(sent[0]["body"].as_str().unwrap().contains(&format!("{}-1", order["klarna_reference"].as_str().unwrap())));
     let options = app.get(&format!("{capture_path}/extend-due-date-options")).await.assert_success();
     assert_valid(Spec::OrderManagement, "ExtendDueDateOptions", &options.body);

@@ -4,8 +4,9 @@
 use super::dialect::{Dialect, relaxed, restore};
 use super::lease::Claim;
 use super::outbox::due_on_merchant_clock;
-use super::rows::{Write, all, at, count, get, maybe_at, name};
+use super::rows::{Write, all, at, count, get, maybe_at, name, optional};
 use crate::{ClaimedMessage, FinishedMessage, Message, MessageNext, MessageRecord, MessageStatus, StoreResult};
+use kassa_core::Timestamp;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AnyPool};
 
@@ -88,6 +89,31 @@ pub(super) async fn finish(writer: &AnyPool, dialect: Dialect, finished: &Finish
     .await;
     restore(connection, dialect).await?;
     Ok(finished_row?.rows_affected() == 1)
+}
+
+/// A message of the merchant, with how its delivery goes.
+pub(super) async fn of_merchant(
+    reader: &AnyPool,
+    merchant_id: &str,
+    message_id: &str,
+) -> StoreResult<Option<MessageRecord>> {
+    let query = sqlx::query("SELECT * FROM messages WHERE merchant_id = $1 AND id = $2");
+    optional(reader, query.bind(merchant_id).bind(message_id), record).await
+}
+
+/// A failed message of the merchant is pending again, due `at` (the merchant's time now) with a
+/// fresh set of attempts; its last error stays until a send records another outcome.
+pub(super) async fn retry(writer: &AnyPool, merchant_id: &str, message_id: &str, at: Timestamp) -> StoreResult<bool> {
+    let retried = sqlx::query(
+        "UPDATE messages SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1
+         WHERE id = $2 AND merchant_id = $3 AND status = 'failed'",
+    )
+    .bind(at.millis())
+    .bind(message_id)
+    .bind(merchant_id)
+    .execute(writer)
+    .await?;
+    Ok(retried.rows_affected() == 1)
 }
 
 pub(super) async fn of_session(reader: &AnyPool, session_id: &str) -> StoreResult<Vec<MessageRecord>> {

@@ -340,6 +340,14 @@ impl Store for SqlStore {
         messages::of_session(&self.reader, session_id).await
     }
 
+    async fn merchant_message(&self, merchant_id: &str, message_id: &str) -> StoreResult<Option<MessageRecord>> {
+        messages::of_merchant(&self.reader, merchant_id, message_id).await
+    }
+
+    async fn retry_message(&self, merchant_id: &str, message_id: &str, at: Timestamp) -> StoreResult<bool> {
+        messages::retry(&self.writer, merchant_id, message_id, at).await
+    }
+
     async fn claim_messages(&self, window: ClaimWindow) -> StoreResult<Vec<ClaimedMessage>> {
         lease::claim(&self.writer, self.dialect, &messages::CLAIM, &window, &self.lease_token()).await
     }

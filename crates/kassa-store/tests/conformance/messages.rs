@@ -15,6 +15,7 @@ backend_tests!(
     a_message_is_claimed_once_while_leased_and_its_stale_holder_is_refused,
     claims_at_once_on_two_handles_never_take_the_same_message,
     a_failed_send_is_due_again_later_or_fails_for_good,
+    only_a_failed_message_of_the_merchant_is_retried,
     a_message_is_due_on_its_merchants_clock,
     the_status_rules_hold_in_sql,
 );
@@ -197,6 +198,41 @@ async fn a_failed_send_is_due_again_later_or_fails_for_good(b: &Backend) {
         "{b}"
     );
     assert!(claim(store, T0.plus_millis(1_000_000), 1_000_000, 1_000_100).await.is_empty(), "{b}: nothing is due");
+}
+
+/// The operator's retry: a failed message of the merchant is pending again, due when asked, with
+/// a fresh set of attempts and its last error kept; one of another merchant's, a pending one or a
+/// sent one is left as it is.
+async fn only_a_failed_message_of_the_merchant_is_retried(b: &Backend) {
+    let store = b.store();
+    merchant(store, "m1").await;
+    merchant(store, "m2").await;
+    store.commit(Change::default().message(message(0, "sms")).message(message(1, "email"))).await.unwrap();
+    let claimed = claim(store, T0.plus_millis(1), 0, 100).await;
+    let refused = claimed[0].finished(MessageNext::Failed, Some("HTTP 400: bad number".into()), T0.plus_millis(2));
+    assert!(store.finish_message(&refused).await.unwrap(), "{b}");
+    assert!(store.finish_message(&claimed[1].finished(MessageNext::Sent, None, T0.plus_millis(2))).await.unwrap());
+    let before = store.session_messages("h1").await.unwrap();
+    let found = store.merchant_message("m1", "msg0").await.unwrap();
+    assert_eq!(found.as_ref(), Some(&before[0]), "{b}: the merchant reads its message");
+    assert_eq!(store.merchant_message("m2", "msg0").await.unwrap(), None, "{b}: another merchant does not");
+
+    let at = T0.plus_millis(60_000);
+    assert!(!store.retry_message("m2", "msg0", at).await.unwrap(), "{b}: not another merchant's");
+    assert!(!store.retry_message("m1", "msg1", at).await.unwrap(), "{b}: not a sent one");
+    assert!(!store.retry_message("m1", "nope", at).await.unwrap(), "{b}");
+    assert_eq!(store.session_messages("h1").await.unwrap(), before, "{b}: unchanged");
+    assert!(store.retry_message("m1", "msg0", at).await.unwrap(), "{b}");
+    let retried = MessageRecord {
+        next_attempt_at: Some(at),
+        last_error: Some("HTTP 400: bad number".into()),
+        ..pending(message(0, "sms"))
+    };
+    assert_eq!(store.session_messages("h1").await.unwrap()[0], retried, "{b}");
+    assert!(!store.retry_message("m1", "msg0", at).await.unwrap(), "{b}: pending now, not again");
+    assert!(claim(store, at.plus_millis(-1), 200, 300).await.is_empty(), "{b}: due when asked, not before");
+    let again = claim(store, at, 200, 300).await;
+    assert_eq!((ids(&again), again[0].attempts), (vec!["msg0"], 0), "{b}: a fresh set of attempts");
 }
 
 async fn a_message_is_due_on_its_merchants_clock(b: &Backend) {

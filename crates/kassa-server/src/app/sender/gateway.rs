@@ -1,6 +1,8 @@
 //! SMS over an HTTP gateway: a POST of the operator's JSON template, filled for the message, with
-//! the configured `Authorization`. 2xx is sent; 408, 429 and 5xx may pass and are retried; any
-//! other answer is a refusal, for good.
+//! the configured `Authorization`. 2xx is sent; 408, 429 and 5xx may pass and are retried, and so
+//! are 401 and 403 (the gateway refuses kassa's credentials, not this message: once the operator
+//! mends `--sms-gateway-auth` the messages waiting go out); any other answer is a refusal of the
+//! message, for good.
 
 use super::{MessageSender, SendFailure, error_chain};
 use crate::app::messaging::template::Fields;
@@ -39,7 +41,7 @@ impl GatewaySender {
 
 /// Whether a gateway's non-2xx `status` may pass if the message is sent again.
 fn retryable(status: u16) -> bool {
-    matches!(status, 408 | 429) || status >= 500
+    matches!(status, 401 | 403 | 408 | 429) || status >= 500
 }
 
 #[async_trait]
@@ -74,9 +76,11 @@ impl MessageSender for GatewaySender {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn timeouts_throttling_and_server_errors_are_retried_other_refusals_are_final() {
-        let retried: Vec<u16> =
-            [400, 401, 404, 408, 409, 422, 429, 500, 502, 503].into_iter().filter(|s| super::retryable(*s)).collect();
-        assert_eq!(retried, [408, 429, 500, 502, 503]);
+    fn credentials_timeouts_throttling_and_server_errors_are_retried_other_refusals_are_final() {
+        let retried: Vec<u16> = [400, 401, 403, 404, 408, 409, 413, 422, 429, 500, 502, 503]
+            .into_iter()
+            .filter(|s| super::retryable(*s))
+            .collect();
+        assert_eq!(retried, [401, 403, 408, 429, 500, 502, 503]);
     }
 }

@@ -50,8 +50,7 @@ impl MessageSender for SmtpSender {
         let email = self.email(message)?;
         match self.transport.send(email).await {
             Ok(_) => Ok(()),
-            // 5xx: the server refused the message for good (a recipient it rejects, too large…).
-            Err(error) if error.is_permanent() => Err(SendFailure::permanent(error_chain(&error))),
+            Err(error) if refuses_the_message(&error) => Err(SendFailure::permanent(error_chain(&error))),
             Err(error) => Err(SendFailure::retryable(error_chain(&error))),
         }
     }
@@ -63,4 +62,13 @@ impl MessageSender for SmtpSender {
             Err(error) => Err(error_chain(&error)),
         }
     }
+}
+
+/// Whether the server refused this message for good: a 5xx (a recipient it rejects, too large…),
+/// but not one about kassa's own login (530 authentication required, 534 mechanism too weak, 535
+/// credentials invalid, 538 encryption required): those refuse every message alike until the
+/// operator mends `--smtp-url`, so the messages wait and are retried.
+fn refuses_the_message(error: &lettre::transport::smtp::Error) -> bool {
+    let login = error.status().map(u16::from).is_some_and(|code| matches!(code, 530 | 534 | 535 | 538));
+    error.is_permanent() && !login
 }

@@ -222,20 +222,22 @@ pub async fn trigger_send_out(
     capture_id: &str,
 ) -> ServiceResult<Receipt> {
     let decide = |order: &Order, now| order.trigger_send_out(capture_id, now);
-    let message = |order: &Order, now| order.capture_by_id(capture_id).map(|c| instructions(order, c, now));
+    let message = |order: &Order, now| {
+        let email = order.consumer_email()?;
+        order.capture_by_id(capture_id).map(|capture| instructions(order, capture, email, now))
+    };
     operate_with(state, merchant, order_id, key, decide, message).await
 }
 
-/// The payment instructions of `capture`, to the consumer's email (the billing address's).
-fn instructions(order: &Order, capture: &Capture, now: Timestamp) -> Message {
-    let email = order.billing_address.as_ref().or(order.shipping_address.as_ref()).and_then(|a| a.email.clone());
+/// The payment instructions of `capture`, to the consumer's `email`.
+fn instructions(order: &Order, capture: &Capture, email: &str, now: Timestamp) -> Message {
     let due = 30 + capture.due_date_extended_by;
     Message {
         id: ids::ordered_id(now),
         merchant_id: order.merchant_id.clone(),
         session_id: order.order_id.clone(),
         method: "email".into(),
-        recipient: email.unwrap_or_else(|| "the consumer (no email on the order)".into()),
+        recipient: email.to_owned(),
         country: None,
         subject: Some(format!("Your invoice {}", capture.klarna_reference)),
         body: format!(

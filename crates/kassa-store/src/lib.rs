@@ -282,8 +282,10 @@ pub trait Store: Send + Sync + 'static {
     /// failing disk, a full one or a lost server is not ready.
     async fn ping(&self) -> StoreResult<()>;
 
-    /// What waits at `now`: pending callbacks by retry policy (how many are due, and since
-    /// when the oldest due one waits) and due jobs (the operator's backlog metrics).
+    /// What waits at `now` (the service clock; each item is due on its merchant's clock, `now`
+    /// plus the merchant's sandbox offset): pending callbacks by retry policy (how many are due,
+    /// and how long the longest-waiting due one has waited), due and set-aside jobs, pending
+    /// messages (the operator's backlog metrics).
     async fn backlog(&self, now: Timestamp) -> StoreResult<Backlog>;
 
     /// How the connection pools are used now.

@@ -1,7 +1,6 @@
 //! What an operator watches of the store: what waits in the outbox and the job table, how its
 //! connection pools are used, and how the group commit's batches go.
 
-use kassa_core::Timestamp;
 use kassa_core::retry::RetryPolicy;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -14,25 +13,27 @@ pub struct PolicyBacklog {
     pub pending: u64,
     /// Of those, the ones due now.
     pub due: u64,
-    /// When the longest-waiting due delivery became due (`None`: nothing is due).
-    pub oldest_due_at: Option<Timestamp>,
+    /// How long the longest-waiting due delivery has waited since it became due, on its
+    /// merchant's clock (`None`: nothing is due).
+    pub longest_wait: Option<Duration>,
 }
 
-/// What waits at a moment: callbacks by policy, and jobs that are due.
+/// What waits at a moment: callbacks by policy, jobs that are due, and messages. "Due" is on
+/// each item's merchant's clock (a sandbox merchant's may be ahead of the service clock).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Backlog {
     /// One entry per policy with pending deliveries.
     pub deliveries: Vec<PolicyBacklog>,
     /// Scheduled jobs due now (set-aside ones are not counted: they wait for an operator).
     pub jobs_due: u64,
-    /// When the longest-waiting due job became due.
-    pub oldest_job_due_at: Option<Timestamp>,
+    /// How long the longest-waiting due job has waited, on its merchant's clock.
+    pub longest_job_wait: Option<Duration>,
     /// Jobs set aside for an operator.
     pub jobs_set_aside: u64,
     /// Distribution messages not yet sent nor failed.
     pub messages_pending: u64,
-    /// When the longest-waiting due message became due.
-    pub oldest_message_due_at: Option<Timestamp>,
+    /// How long the longest-waiting due message has waited, on its merchant's clock.
+    pub longest_message_wait: Option<Duration>,
 }
 
 /// One connection pool's use now.

@@ -1,5 +1,5 @@
 //! What an operator's metrics read of the store: the backlog of callbacks by policy (pending,
-//! due, since when the oldest due one waits) and of due jobs, the pools, and a word from the group
+//! due, how long the longest-waiting due one has waited, on its merchant's clock) and of due jobs, the pools, and a word from the group
 //! commit for every batch.
 
 use crate::support::{Backend, T0, W0, hpp, insert, merchant, step, window};
@@ -8,6 +8,7 @@ use kassa_store::{
     Backlog, Change, CommitObserver, CommittedBatch, DeliveryNext, Job, JobKind, JobWrite, PolicyBacklog, SessionKind,
 };
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 backend_tests!(
     the_backlog_counts_pending_and_due_callbacks_by_policy_and_due_jobs,
@@ -45,16 +46,12 @@ async fn the_backlog_counts_pending_and_due_callbacks_by_policy_and_due_jobs(b: 
     assert_eq!(
         backlog.deliveries,
         [
-            PolicyBacklog { policy: Extended, pending: 2, due: 1, oldest_due_at: Some(T0.plus_millis(5)) },
-            PolicyBacklog { policy: Klarna, pending: 1, due: 1, oldest_due_at: Some(T0.plus_millis(1)) },
+            PolicyBacklog { policy: Extended, pending: 2, due: 1, longest_wait: Some(ms(1)) },
+            PolicyBacklog { policy: Klarna, pending: 1, due: 1, longest_wait: Some(ms(5)) },
         ],
         "{b}"
     );
-    assert_eq!(
-        (backlog.jobs_due, backlog.oldest_job_due_at, backlog.jobs_set_aside),
-        (1, Some(T0.plus_millis(3)), 0),
-        "{b}"
-    );
+    assert_eq!((backlog.jobs_due, backlog.longest_job_wait, backlog.jobs_set_aside), (1, Some(ms(3)), 0), "{b}");
 
     // Delivered callbacks leave the backlog; what is not due yet has no age.
     let claimed = store.claim_deliveries(window(at, W0, W0.plus_millis(100), 10)).await.unwrap();
@@ -72,10 +69,25 @@ async fn the_backlog_counts_pending_and_due_callbacks_by_policy_and_due_jobs(b: 
     let backlog = store.backlog(T0.plus_millis(2)).await.unwrap();
     assert_eq!(
         backlog.deliveries,
-        [PolicyBacklog { policy: Extended, pending: 2, due: 0, oldest_due_at: None }],
+        [PolicyBacklog { policy: Extended, pending: 2, due: 0, longest_wait: None }],
         "{b}: at T0 + 2 neither extended callback is due"
     );
-    assert_eq!((backlog.jobs_due, backlog.oldest_job_due_at), (0, None), "{b}");
+    assert_eq!((backlog.jobs_due, backlog.longest_job_wait), (0, None), "{b}");
+
+    // The merchant's sandbox clock 95 ms ahead: due, and waiting, on its clock (as the claims
+    // reckon it), though not on the service clock.
+    store.advance_sandbox_clock("m1", 95, W0).await.unwrap();
+    let backlog = store.backlog(T0.plus_millis(2)).await.unwrap();
+    assert_eq!(
+        backlog.deliveries,
+        [PolicyBacklog { policy: Extended, pending: 2, due: 2, longest_wait: Some(ms(92)) }],
+        "{b}: T0 + 97 on m1's clock"
+    );
+    assert_eq!((backlog.jobs_due, backlog.longest_job_wait), (1, Some(ms(97 - 3))), "{b}: j1 only, j2 at T0 + 100");
+}
+
+fn ms(millis: u64) -> Duration {
+    Duration::from_millis(millis)
 }
 
 #[derive(Default)]

@@ -11,7 +11,6 @@ mod labels;
 
 pub use labels::{AttemptResult, CredentialRefusal, JobResult, MessageResult, Surface, WaiterKind};
 
-use kassa_core::Timestamp;
 use kassa_store::{Backlog, CommitObserver, CommittedBatch, PoolUse};
 use labels::{
     AttemptLabels, CategoryLabels, CredentialLabels, HttpLabels, JobLabels, MessageLabels, PolicyLabels, PoolLabels,
@@ -246,22 +245,16 @@ impl Metrics {
     }
 
     /// Everything, in the OpenMetrics text format, with the gauges of what waits set from the
-    /// store's backlog (read at `now`, on the same clock as its due times), the followers by kind
-    /// and the pools; one scrape at a time, so none sees another's gauges half set.
-    pub fn scrape(
-        &self,
-        now: Timestamp,
-        backlog: &Backlog,
-        waiters: &[(WaiterKind, usize)],
-        pools: &[PoolUse],
-    ) -> String {
+    /// store's backlog, the followers by kind and the pools; one scrape at a time, so none sees
+    /// another's gauges half set.
+    pub fn scrape(&self, backlog: &Backlog, waiters: &[(WaiterKind, usize)], pools: &[PoolUse]) -> String {
         let _one_at_a_time = self.scraping.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        self.observe(now, backlog, waiters, pools);
+        self.observe(backlog, waiters, pools);
         self.render()
     }
 
-    fn observe(&self, now: Timestamp, backlog: &Backlog, waiters: &[(WaiterKind, usize)], pools: &[PoolUse]) {
-        let age = |at: Option<Timestamp>| at.map_or(0.0, |at| now.since(at).as_secs_f64());
+    fn observe(&self, backlog: &Backlog, waiters: &[(WaiterKind, usize)], pools: &[PoolUse]) {
+        let age = |wait: Option<std::time::Duration>| wait.map_or(0.0, |wait| wait.as_secs_f64());
         self.outbox_pending.clear();
         self.outbox_due.clear();
         self.outbox_oldest_due_age.clear();
@@ -269,13 +262,13 @@ impl Metrics {
             let labels = PolicyLabels { policy: policy.policy.as_str() };
             self.outbox_pending.get_or_create(&labels).set(gauge(policy.pending));
             self.outbox_due.get_or_create(&labels).set(gauge(policy.due));
-            self.outbox_oldest_due_age.get_or_create(&labels).set(age(policy.oldest_due_at));
+            self.outbox_oldest_due_age.get_or_create(&labels).set(age(policy.longest_wait));
         }
         self.jobs_due.set(gauge(backlog.jobs_due));
         self.jobs_set_aside.set(gauge(backlog.jobs_set_aside));
-        self.jobs_oldest_due_age.set(age(backlog.oldest_job_due_at));
+        self.jobs_oldest_due_age.set(age(backlog.longest_job_wait));
         self.messages_pending.set(gauge(backlog.messages_pending));
-        self.messages_oldest_due_age.set(age(backlog.oldest_message_due_at));
+        self.messages_oldest_due_age.set(age(backlog.longest_message_wait));
         for &(kind, count) in waiters {
             self.waiters.get_or_create(&WaiterLabels { kind }).set(gauge(count as u64));
         }

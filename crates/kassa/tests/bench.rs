@@ -15,8 +15,9 @@ fn plotted(args: &[&str]) -> (String, String) {
     let (stdout, stderr) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "{args:?}\n{stdout}\n{stderr}");
     assert!(!stderr.contains('\u{1b}'), "no progress bar drawn on a stderr that is not a terminal: {stderr:?}");
-    // The bench's server shuts down as `kassa serve` does: the last attempts are recorded.
-    assert!(!stderr.contains("ERROR") && !stderr.contains("WARN"), "nothing went wrong: {stderr}");
+    // The bench's server shuts down as `kassa serve` does: the last attempts are recorded (a
+    // warning, such as sqlx's of a slow statement on a busy machine, is no failure).
+    assert!(!stderr.contains("ERROR"), "nothing went wrong: {stderr}");
     (stdout.into_owned(), std::fs::read_to_string(&plot).unwrap())
 }
 

@@ -262,7 +262,11 @@ async fn add_capture_shipping_info(
 
 /// Send the consumer the capture's payment instructions again (recorded on the capture).
 #[utoipa::path(post, path = "/ordermanagement/v1/orders/{order_id}/captures/{capture_id}/trigger-send-out", tag = "Order Management", security(("basic" = [])),
-    responses((status = 204, description = "Sent"), (status = 404, description = "`NO_SUCH_CAPTURE`", body = ErrorResponse)))]
+    responses(
+        (status = 204, description = "Sent"),
+        (status = 403, description = "`NOT_ALLOWED`: the order has no email to send to", body = ErrorResponse),
+        (status = 404, description = "`NO_SUCH_CAPTURE`", body = ErrorResponse),
+    ))]
 async fn trigger_send_out(
     call: Call,
     Path((order_id, capture_id)): Path<(String, String)>,

@@ -133,14 +133,21 @@ pub async fn retry(
     if found.status != MessageStatus::Failed {
         return Err(not_failed(found.status).into());
     }
-    if !state.store.retry_message(&merchant.id, message_id, state.now_for(&merchant.id)).await? {
-        // Retried since it was read (it is pending now, or sent).
-        return Err(not_failed(MessageStatus::Pending).into());
+    let due = state.now_for(&merchant.id);
+    if !state.store.retry_message(&merchant.id, message_id, due).await? {
+        return Err(Rule::MessageNotFailed.refuses("The message was sent again meanwhile").into());
     }
     tracing::info!(message = %message_id, session = %found.message.session_id, "a failed distribution message is sent again");
+    // Answered as the retry left it: the worker, woken next, may send it before a read-back.
+    let retried = MessageRecord {
+        status: MessageStatus::Pending,
+        attempts: 0,
+        next_attempt_at: Some(due),
+        sent_at: None,
+        ..found
+    };
     state.bus.messages_due();
-    let retried = state.store.merchant_message(&merchant.id, message_id).await?;
-    Ok(listing(retried.ok_or_else(|| ServiceError::not_found("Message not found"))?))
+    Ok(listing(retried))
 }
 
 fn not_failed(status: MessageStatus) -> crate::service::error::Refusal {

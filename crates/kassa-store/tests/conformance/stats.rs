@@ -5,7 +5,8 @@
 use crate::support::{Backend, T0, W0, hpp, insert, merchant, step, window};
 use kassa_core::retry::RetryPolicy::{Extended, Klarna};
 use kassa_store::{
-    Backlog, Change, CommitObserver, CommittedBatch, DeliveryNext, Job, JobKind, JobWrite, PolicyBacklog, SessionKind,
+    Backlog, Change, CommitObserver, CommittedBatch, DeliveryNext, Job, JobKind, JobWrite, Message, PolicyBacklog,
+    SessionKind,
 };
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -40,6 +41,19 @@ async fn the_backlog_counts_pending_and_due_callbacks_by_policy_and_due_jobs(b: 
         })
     };
     store.commit(Change::default().job(job("j1", 3)).job(job("j2", 100))).await.unwrap();
+    let message = Message {
+        id: "msg1".into(),
+        merchant_id: "m1".into(),
+        session_id: "h1".into(),
+        method: "email".into(),
+        recipient: "customer@example.com".into(),
+        country: None,
+        subject: None,
+        body: "pay".into(),
+        created_at: T0.plus_millis(4),
+        caused_by: None,
+    };
+    store.commit(Change::default().message(message)).await.unwrap();
 
     let at = T0.plus_millis(6);
     let backlog = store.backlog(at).await.unwrap();
@@ -52,6 +66,7 @@ async fn the_backlog_counts_pending_and_due_callbacks_by_policy_and_due_jobs(b: 
         "{b}"
     );
     assert_eq!((backlog.jobs_due, backlog.longest_job_wait, backlog.jobs_set_aside), (1, Some(ms(3)), 0), "{b}");
+    assert_eq!((backlog.messages_pending, backlog.longest_message_wait), (1, Some(ms(2))), "{b}");
 
     // Delivered callbacks leave the backlog; what is not due yet has no age.
     let claimed = store.claim_deliveries(window(at, W0, W0.plus_millis(100), 10)).await.unwrap();
@@ -73,6 +88,7 @@ async fn the_backlog_counts_pending_and_due_callbacks_by_policy_and_due_jobs(b: 
         "{b}: at T0 + 2 neither extended callback is due"
     );
     assert_eq!((backlog.jobs_due, backlog.longest_job_wait), (0, None), "{b}");
+    assert_eq!((backlog.messages_pending, backlog.longest_message_wait), (1, None), "{b}: pending, not due yet");
 
     // The merchant's sandbox clock 95 ms ahead: due, and waiting, on its clock (as the claims
     // reckon it), though not on the service clock.
@@ -84,6 +100,7 @@ async fn the_backlog_counts_pending_and_due_callbacks_by_policy_and_due_jobs(b: 
         "{b}: T0 + 97 on m1's clock"
     );
     assert_eq!((backlog.jobs_due, backlog.longest_job_wait), (1, Some(ms(97 - 3))), "{b}: j1 only, j2 at T0 + 100");
+    assert_eq!(backlog.longest_message_wait, Some(ms(97 - 4)), "{b}");
 }
 
 fn ms(millis: u64) -> Duration {

@@ -147,7 +147,7 @@ impl MessageWorker {
                     ),
                     _ => tracing::warn!(
                         message = %message.id, session_id = %message.session_id, method = %message.method, attempt,
-                        permanent, error = %reason, "distribution message failed for good; it is not sent again"
+                        permanent, error = %reason, "distribution message failed; it is not sent again unless an operator retries it"
                     ),
                 }
                 (next, Some(reason))

@@ -142,9 +142,9 @@ pub trait Store: Send + Sync + 'static {
     async fn merchant_job(&self, merchant_id: &str, job_id: &str) -> StoreResult<Option<JobRecord>>;
 
     /// Schedules a set-aside job of the merchant again, due at `due_at` with no failures counted
-    /// (its last error is kept until it fails again or is done); `false` (nothing written) when
-    /// the merchant has no such job set aside.
-    async fn retry_job(&self, merchant_id: &str, job_id: &str, due_at: Timestamp) -> StoreResult<bool>;
+    /// (its last error is kept until it fails again or is done), and answers it as the retry left
+    /// it; `None` (nothing written) when the merchant has no such job set aside.
+    async fn retry_job(&self, merchant_id: &str, job_id: &str, due_at: Timestamp) -> StoreResult<Option<JobRecord>>;
 
     async fn authorization(&self, token: &str) -> StoreResult<Option<Authorization>>;
 
@@ -185,9 +185,14 @@ pub trait Store: Send + Sync + 'static {
     async fn merchant_message(&self, merchant_id: &str, message_id: &str) -> StoreResult<Option<MessageRecord>>;
 
     /// Makes a failed message of the merchant pending again, due `at` (the merchant's time now)
-    /// with all its attempts before it. `false` when it is not a failed message of the merchant
-    /// (any more).
-    async fn retry_message(&self, merchant_id: &str, message_id: &str, at: Timestamp) -> StoreResult<bool>;
+    /// with all its attempts before it, and answers it as the retry left it; `None` (nothing
+    /// written) when it is not a failed message of the merchant (any more).
+    async fn retry_message(
+        &self,
+        merchant_id: &str,
+        message_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<MessageRecord>>;
 
     /// Claims the messages `window` takes: pending, due on their merchant's clock, no live lease.
     async fn claim_messages(&self, window: ClaimWindow) -> StoreResult<Vec<ClaimedMessage>>;

@@ -133,19 +133,10 @@ pub async fn retry(
     if found.status != MessageStatus::Failed {
         return Err(not_failed(found.status).into());
     }
-    let due = state.now_for(&merchant.id);
-    if !state.store.retry_message(&merchant.id, message_id, due).await? {
-        return Err(Rule::MessageNotFailed.refuses("The message was sent again meanwhile").into());
-    }
+    let retried = state.store.retry_message(&merchant.id, message_id, state.now_for(&merchant.id)).await?;
+    let retried = retried.ok_or_else(|| Rule::MessageNotFailed.refuses("The message was sent again meanwhile"))?;
     tracing::info!(message = %message_id, session = %found.message.session_id, "a failed distribution message is sent again");
-    // Answered as the retry left it: the worker, woken next, may send it before a read-back.
-    let retried = MessageRecord {
-        status: MessageStatus::Pending,
-        attempts: 0,
-        next_attempt_at: Some(due),
-        sent_at: None,
-        ..found
-    };
+    // Answered as the retry left it: the worker, woken now, may send it at once.
     state.bus.messages_due();
     Ok(listing(retried))
 }

@@ -129,20 +129,25 @@ pub(super) async fn by_id(reader: &AnyPool, merchant_id: &str, job_id: &str) -> 
     optional(reader, sqlx::query(&sql).bind(merchant_id).bind(job_id), record).await
 }
 
-/// A set-aside job of the merchant is scheduled again, with no failure counted.
-pub(super) async fn retry(writer: &AnyPool, merchant_id: &str, job_id: &str, due_at: Timestamp) -> StoreResult<bool> {
+/// A set-aside job of the merchant is scheduled again, with no failure counted; answers it as
+/// the retry left it.
+pub(super) async fn retry(
+    writer: &AnyPool,
+    merchant_id: &str,
+    job_id: &str,
+    due_at: Timestamp,
+) -> StoreResult<Option<JobRecord>> {
     let retried = sqlx::query(
         "UPDATE jobs SET status = 'scheduled', attempts = 0, due_at = $1, lease_until = NULL, lease_token = NULL
          WHERE id = $2 AND status = 'set_aside'
            AND EXISTS (SELECT 1 FROM sessions s
-                       WHERE s.kind = jobs.session_kind AND s.id = jobs.session_id AND s.merchant_id = $3)",
+                       WHERE s.kind = jobs.session_kind AND s.id = jobs.session_id AND s.merchant_id = $3)
+         RETURNING *",
     )
     .bind(due_at.millis())
     .bind(job_id)
-    .bind(merchant_id)
-    .execute(writer)
-    .await?;
-    Ok(retried.rows_affected() == 1)
+    .bind(merchant_id);
+    optional(writer, retried, record).await
 }
 
 fn record(row: &AnyRow) -> StoreResult<JobRecord> {

@@ -102,18 +102,23 @@ pub(super) async fn of_merchant(
 }
 
 /// A failed message of the merchant is pending again, due `at` (the merchant's time now) with a
-/// fresh set of attempts; its last error stays until a send records another outcome.
-pub(super) async fn retry(writer: &AnyPool, merchant_id: &str, message_id: &str, at: Timestamp) -> StoreResult<bool> {
+/// fresh set of attempts; its last error stays until a send records another outcome. Answers it
+/// as the retry left it.
+pub(super) async fn retry(
+    writer: &AnyPool,
+    merchant_id: &str,
+    message_id: &str,
+    at: Timestamp,
+) -> StoreResult<Option<MessageRecord>> {
     let retried = sqlx::query(
         "UPDATE messages SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1
-         WHERE id = $2 AND merchant_id = $3 AND status = 'failed'",
+         WHERE id = $2 AND merchant_id = $3 AND status = 'failed'
+         RETURNING *",
     )
     .bind(at.millis())
     .bind(message_id)
-    .bind(merchant_id)
-    .execute(writer)
-    .await?;
-    Ok(retried.rows_affected() == 1)
+    .bind(merchant_id);
+    optional(writer, retried, record).await
 }
 
 pub(super) async fn of_session(reader: &AnyPool, session_id: &str) -> StoreResult<Vec<MessageRecord>> {

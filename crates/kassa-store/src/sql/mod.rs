@@ -297,7 +297,7 @@ impl Store for SqlStore {
         jobs::by_id(&self.reader, merchant_id, job_id).await
     }
 
-    async fn retry_job(&self, merchant_id: &str, job_id: &str, due_at: Timestamp) -> StoreResult<bool> {
+    async fn retry_job(&self, merchant_id: &str, job_id: &str, due_at: Timestamp) -> StoreResult<Option<JobRecord>> {
         jobs::retry(&self.writer, merchant_id, job_id, due_at).await
     }
 
@@ -344,7 +344,12 @@ impl Store for SqlStore {
         messages::of_merchant(&self.reader, merchant_id, message_id).await
     }
 
-    async fn retry_message(&self, merchant_id: &str, message_id: &str, at: Timestamp) -> StoreResult<bool> {
+    async fn retry_message(
+        &self,
+        merchant_id: &str,
+        message_id: &str,
+        at: Timestamp,
+    ) -> StoreResult<Option<MessageRecord>> {
         messages::retry(&self.writer, merchant_id, message_id, at).await
     }
 

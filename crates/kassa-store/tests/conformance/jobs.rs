@@ -145,11 +145,12 @@ async fn a_job_that_failed_too_often_is_set_aside_until_retried(b: &Backend) {
     assert_eq!(store.merchant_job("m2", "failing").await.unwrap(), None, "{b}: only its merchant sees it");
 
     // Retried by its merchant only, and only while set aside: due again, no failure counted.
-    assert!(!store.retry_job("m2", "failing", later).await.unwrap(), "{b}: not the other merchant");
-    assert!(!store.retry_job("m1", "fine", later).await.unwrap(), "{b}: not a scheduled job");
-    assert!(store.retry_job("m1", "failing", later).await.unwrap(), "{b}");
-    assert!(!store.retry_job("m1", "failing", later).await.unwrap(), "{b}: once");
+    assert!(store.retry_job("m2", "failing", later).await.unwrap().is_none(), "{b}: not the other merchant");
+    assert!(store.retry_job("m1", "fine", later).await.unwrap().is_none(), "{b}: not a scheduled job");
+    let answered = store.retry_job("m1", "failing", later).await.unwrap();
+    assert!(store.retry_job("m1", "failing", later).await.unwrap().is_none(), "{b}: once");
     let retried = store.merchant_job("m1", "failing").await.unwrap().expect("kept");
+    assert_eq!(answered.as_ref(), Some(&retried), "{b}: answered as the retry left it");
     assert_eq!((retried.status, retried.job.attempts, retried.job.due_at), (JobStatus::Scheduled, 0, later), "{b}");
     assert_eq!(retried.last_error.as_deref(), Some("run 2 failed"), "{b}: the last error is kept");
     // (The other two are still leased.)

@@ -44,6 +44,8 @@
 //! |                             | orders (payments::order_amounts_are_guarded_in_sql)                |
 //! | `session_events`            | changes::*, events::events_are_found_by_id_and_by_session          |
 //! | `session_events_after`      | events::events_are_found_by_id_and_by_session                      |
+//! | `merchant_message`,         | messages::only_a_failed_message_of_the_merchant_is_retried         |
+//! | `retry_message`             |                                                                    |
 //! | `session_messages`          | messages::messages_commit_with_their_change_and_are_listed_…       |
 //! |                             | (and every messages:: scenario)                                    |
 //! | `claim_messages`,           | messages::a_message_is_claimed_once_while_leased_and_its_stale_…,  |

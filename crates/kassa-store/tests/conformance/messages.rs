@@ -218,18 +218,19 @@ async fn only_a_failed_message_of_the_merchant_is_retried(b: &Backend) {
     assert_eq!(store.merchant_message("m2", "msg0").await.unwrap(), None, "{b}: another merchant does not");
 
     let at = T0.plus_millis(60_000);
-    assert!(!store.retry_message("m2", "msg0", at).await.unwrap(), "{b}: not another merchant's");
-    assert!(!store.retry_message("m1", "msg1", at).await.unwrap(), "{b}: not a sent one");
-    assert!(!store.retry_message("m1", "nope", at).await.unwrap(), "{b}");
+    assert!(store.retry_message("m2", "msg0", at).await.unwrap().is_none(), "{b}: not another merchant's");
+    assert!(store.retry_message("m1", "msg1", at).await.unwrap().is_none(), "{b}: not a sent one");
+    assert!(store.retry_message("m1", "nope", at).await.unwrap().is_none(), "{b}");
     assert_eq!(store.session_messages("h1").await.unwrap(), before, "{b}: unchanged");
-    assert!(store.retry_message("m1", "msg0", at).await.unwrap(), "{b}");
+    let answered = store.retry_message("m1", "msg0", at).await.unwrap();
     let retried = MessageRecord {
         next_attempt_at: Some(at),
         last_error: Some("HTTP 400: bad number".into()),
         ..pending(message(0, "sms"))
     };
+    assert_eq!(answered.as_ref(), Some(&retried), "{b}: answered as the retry left it");
     assert_eq!(store.session_messages("h1").await.unwrap()[0], retried, "{b}");
-    assert!(!store.retry_message("m1", "msg0", at).await.unwrap(), "{b}: pending now, not again");
+    assert!(store.retry_message("m1", "msg0", at).await.unwrap().is_none(), "{b}: pending now, not again");
     assert!(claim(store, at.plus_millis(-1), 200, 300).await.is_empty(), "{b}: due when asked, not before");
     let again = claim(store, at, 200, 300).await;
     assert_eq!((ids(&again), again[0].attempts), (vec!["msg0"], 0), "{b}: a fresh set of attempts");

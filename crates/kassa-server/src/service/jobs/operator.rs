@@ -68,16 +68,11 @@ pub async fn retry(state: &AppState, merchant: &Merchant, job_id: &str) -> Servi
     if found.status != JobStatus::SetAside {
         return Err(not_set_aside().into());
     }
-    let due_at = state.now_for(&merchant.id);
-    if !state.store.retry_job(&merchant.id, job_id, due_at).await? {
-        // Retried (or gone) since it was read.
-        return Err(not_set_aside().into());
-    }
+    let retried = state.store.retry_job(&merchant.id, job_id, state.now_for(&merchant.id)).await?;
+    // None: retried (or gone) since it was read.
+    let retried = retried.ok_or_else(not_set_aside)?;
     tracing::info!(job = %job_id, session = %found.job.session_id, "a set-aside job is retried");
-    // Answered as the retry left it: the scheduler, woken next, may run (and delete) it before
-    // a read-back.
-    let job = kassa_store::Job { due_at, attempts: 0, ..found.job };
-    let retried = JobRecord { job, status: JobStatus::Scheduled, ..found };
+    // Answered as the retry left it: the scheduler, woken now, may run (and delete) it at once.
     state.bus.jobs_due();
     Ok(view(retried))
 }

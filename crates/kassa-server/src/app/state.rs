@@ -127,6 +127,12 @@ impl AppState {
         self.clocks.service.now()
     }
 
+    /// How far the service clock is ahead of the wall clock: the sandbox clock's own offset (0 in
+    /// production, where the service clock is the wall clock).
+    pub fn service_ahead_millis(&self) -> i64 {
+        self.sandbox_clock.as_ref().map_or(0, |clock| clock.offset_millis())
+    }
+
     /// The service clock moved `ahead_millis` forward: a merchant's time, with the offset its
     /// claimed job or callback was read with.
     pub fn now_ahead(&self, ahead_millis: i64) -> kassa_core::Timestamp {

@@ -19,14 +19,11 @@ pub async fn now(state: &AppState, merchant: &Merchant) -> Result<ClockNow, Serv
     Ok(view(state, ahead))
 }
 
-/// The merchant's time and how far it is ahead of the wall clock: the service clock's own offset
-/// plus the merchant's, from one reading of the clock (two readings a millisecond apart would
-/// show a whole second less).
+/// The merchant's time, and how far it is ahead of the wall clock: the offsets added, not two
+/// clock readings subtracted (readings a millisecond apart would show a whole second less).
 fn view(state: &AppState, ahead_millis: i64) -> ClockNow {
-    let service_ahead = state.sandbox_clock.as_ref().map_or(0, |clock| clock.offset_millis());
-    let ahead = service_ahead + ahead_millis;
-    let now = state.wall_now().plus_millis(ahead);
-    ClockNow { now: now.to_string(), ahead_seconds: ahead / 1000 }
+    let ahead_seconds = (state.service_ahead_millis() + ahead_millis) / 1000;
+    ClockNow { now: state.now_ahead(ahead_millis).to_string(), ahead_seconds }
 }
 
 /// Moves the merchant's clock `seconds` forward. Its jobs that fall due (such as the 3-hour

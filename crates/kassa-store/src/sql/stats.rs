@@ -12,64 +12,39 @@ use sqlx::AnyPool;
 use sqlx::any::AnyRow;
 use std::time::Duration;
 
-/// The merchant's time of a row, in SQL: the service clock `$1` plus the sandbox offset of its
-/// merchant's `sandbox_clocks` row `c`, `LEFT JOIN`ed (production has none).
-macro_rules! merchant_now {
-    () => {
-        "($1 + COALESCE(c.offset_millis, 0))"
-    };
-}
-
-/// How long the longest-waiting row whose `$due` is past on its merchant's clock (`$filter`
-/// holding too) has waited.
-macro_rules! longest_wait {
-    ($due:literal, $filter:literal) => {
-        concat!("MAX(", merchant_now!(), " - ", $due, ") FILTER (WHERE ", $filter, " AND ", due!($due), ")")
-    };
-}
-
-/// Whether `$due` is past on the merchant's clock.
-macro_rules! due {
-    ($due:literal) => {
-        concat!($due, " <= ", merchant_now!())
-    };
-}
-
 pub(super) async fn backlog(reader: &AnyPool, now: Timestamp) -> StoreResult<Backlog> {
-    let deliveries = sqlx::query(concat!(
-        "SELECT d.policy, COUNT(*) AS pending, COUNT(*) FILTER (WHERE ",
-        due!("d.next_attempt_at"),
-        ") AS due, ",
-        longest_wait!("d.next_attempt_at", "TRUE"),
-        " AS longest_wait
-           FROM deliveries d LEFT JOIN sandbox_clocks c ON c.merchant_id = d.merchant_id
-          WHERE d.status = 'pending' GROUP BY d.policy ORDER BY d.policy"
-    ))
+    // `waited`: how long ago the row fell due on its merchant's clock (`$1` plus the merchant's
+    // sandbox offset; production has none); due when not negative.
+    let deliveries = sqlx::query(
+        "SELECT policy, COUNT(*) AS pending, COUNT(*) FILTER (WHERE waited >= 0) AS due,
+                MAX(waited) FILTER (WHERE waited >= 0) AS longest_wait
+           FROM (SELECT d.policy, $1 + COALESCE(c.offset_millis, 0) - d.next_attempt_at AS waited
+                   FROM deliveries d LEFT JOIN sandbox_clocks c ON c.merchant_id = d.merchant_id
+                  WHERE d.status = 'pending') AS pending
+          GROUP BY policy ORDER BY policy",
+    )
     .bind(now.millis());
     let deliveries = all(reader, deliveries, policy_backlog).await?;
-    // Jobs due by the service clock, or by the furthest merchant clock (an index range), or set aside.
-    let jobs = sqlx::query(concat!(
-        "SELECT COUNT(*) FILTER (WHERE j.status = 'scheduled' AND ",
-        due!("j.due_at"),
-        ") AS due, ",
-        longest_wait!("j.due_at", "j.status = 'scheduled'"),
-        " AS longest_wait,
-                COUNT(*) FILTER (WHERE j.status = 'set_aside') AS set_aside
-           FROM jobs j
-           LEFT JOIN sessions s ON s.kind = j.session_kind AND s.id = j.session_id
-           LEFT JOIN sandbox_clocks c ON c.merchant_id = s.merchant_id
-          WHERE j.due_at <= $1 + (SELECT COALESCE(MAX(k.offset_millis), 0) FROM sandbox_clocks k)
-             OR j.status = 'set_aside'"
-    ))
+    // Only jobs due by the furthest merchant clock (an index range) or set aside are read.
+    let jobs = sqlx::query(
+        "SELECT COUNT(*) FILTER (WHERE status = 'scheduled' AND waited >= 0) AS due,
+                MAX(waited) FILTER (WHERE status = 'scheduled' AND waited >= 0) AS longest_wait,
+                COUNT(*) FILTER (WHERE status = 'set_aside') AS set_aside
+           FROM (SELECT j.status, $1 + COALESCE(c.offset_millis, 0) - j.due_at AS waited
+                   FROM jobs j
+                   LEFT JOIN sessions s ON s.kind = j.session_kind AND s.id = j.session_id
+                   LEFT JOIN sandbox_clocks c ON c.merchant_id = s.merchant_id
+                  WHERE j.due_at <= $1 + (SELECT COALESCE(MAX(k.offset_millis), 0) FROM sandbox_clocks k)
+                     OR j.status = 'set_aside') AS waiting",
+    )
     .bind(now.millis());
     let row = sqlx::query::Query::fetch_one(jobs, reader).await?;
-    let messages = sqlx::query(concat!(
-        "SELECT COUNT(*) AS pending, ",
-        longest_wait!("m.next_attempt_at", "TRUE"),
-        " AS longest_wait
-           FROM messages m LEFT JOIN sandbox_clocks c ON c.merchant_id = m.merchant_id
-          WHERE m.status = 'pending'"
-    ))
+    let messages = sqlx::query(
+        "SELECT COUNT(*) AS pending, MAX(waited) FILTER (WHERE waited >= 0) AS longest_wait
+           FROM (SELECT $1 + COALESCE(c.offset_millis, 0) - m.next_attempt_at AS waited
+                   FROM messages m LEFT JOIN sandbox_clocks c ON c.merchant_id = m.merchant_id
+                  WHERE m.status = 'pending') AS pending",
+    )
     .bind(now.millis());
     let messages = sqlx::query::Query::fetch_one(messages, reader).await?;
     Ok(Backlog {
